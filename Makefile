@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vapicvm top-level Makefile: wraps the kernel's build for the module
+# (Kbuild holds the kbuild part) and drives the userspace parts, the
+# selftests and the emulated test bench.
+#
+#   make                  build vapicvm.ko against $(KDIR)
+#   make userspace        the C++ library and tools
+#   make selftests        the selftest binaries
+#   make check            set up and run every test (emulated Intel machine)
+#   make run              set up and run the main job: boot a guest through vapicvm
+#   make style            checkpatch --strict and clang-format
+#   make sparse           the module through sparse (C=2)
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+BUILD ?= $(CURDIR)/build
+V ?= 0
+
+all: module
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CF="-D__CHECK_ENDIAN__" modules
+
+userspace:
+	$(MAKE) -C userspace BUILD=$(BUILD)/userspace
+
+selftests:
+	$(MAKE) -C selftests BUILD=$(BUILD)/selftests
+
+unit-tests:
+	$(MAKE) -C userspace BUILD=$(BUILD)/userspace unit-tests
+
+check:
+	testbench/bench.sh check
+
+run:
+	testbench/bench.sh run
+
+style:
+	testbench/style.sh
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
+		rm -f *.ko *.mod *.mod.c *.o module/*.o module/.*.cmd .*.cmd Module.symvers modules.order
+
+distclean: clean
+	rm -rf $(BUILD)
+
+.PHONY: all module module-clean sparse userspace selftests unit-tests check run style \
+	install clean distclean

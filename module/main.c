@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vapicvm: module init/exit, the /dev/vapicvm misc device and its system
+ * ioctls (API version, capability probing, VM creation).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/uaccess.h>
+
+#include <uapi/linux/vapicvm.h>
+#include "capabilities.h"
+#include "compat.h"
+#include "vapicvm.h"
+#include "vmx_enable.h"
+
+long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
+{
+	switch (cap) {
+	case VAPICVM_CAP_USER_MEMORY:
+	case VAPICVM_CAP_READONLY_MEM:
+	case VAPICVM_CAP_IMMEDIATE_EXIT:
+	case VAPICVM_CAP_XSAVE:
+	case VAPICVM_CAP_IRQCHIP:
+	case VAPICVM_CAP_TSC_DEADLINE:
+	case VAPICVM_CAP_X2APIC:
+	case VAPICVM_CAP_SIGNAL_MSI:
+	case VAPICVM_CAP_EPT:
+	case VAPICVM_CAP_UNRESTRICTED_GUEST:
+		return 1;
+	case VAPICVM_CAP_NR_MEMSLOTS:
+		return VAPICVM_MAX_MEMSLOTS;
+	case VAPICVM_CAP_MAX_VCPUS:
+		return VAPICVM_MAX_VCPUS;
+	case VAPICVM_CAP_MAX_VCPU_ID:
+		return VAPICVM_MAX_VCPU_ID;
+	case VAPICVM_CAP_APICV:
+		/* On a VM fd: what this VM uses; on /dev/vapicvm: what the CPU offers. */
+		return vm ? vm->apicv : vmx_caps.apicv_supported;
+	case VAPICVM_CAP_VPID:
+		return cpu_has_vpid();
+	case VAPICVM_CAP_STATS:
+		return VAPICVM_STAT_NR;
+	default:
+		return 0;
+	}
+}
+
+static long vapicvm_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
+{
+	switch (ioctl) {
+	case VAPICVM_GET_API_VERSION:
+		if (arg)
+			return -EINVAL;
+		return VAPICVM_API_VERSION;
+	case VAPICVM_CHECK_EXTENSION:
+		return vapicvm_check_extension(NULL, arg);
+	case VAPICVM_CREATE_VM: {
+		struct vapicvm_create_vm params;
+
+		if (copy_from_user(&params, (void __user *)arg, sizeof(params)))
+			return -EFAULT;
+		return vapicvm_create_vm(&params);
+	}
+	case VAPICVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			return -EINVAL;
+		return PAGE_SIZE;
+	case VAPICVM_GET_SUPPORTED_CPUID:
+		return vapicvm_get_supported_cpuid((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations vapicvm_dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= vapicvm_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/* /sys/class/misc/vapicvm/{vms,vmx_cpus}: observable lazy VMX state. */
+static ssize_t vms_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", vmx_users_count());
+}
+static DEVICE_ATTR_RO(vms);
+
+static void count_vmx_cpu(void *counter)
+{
+	if (vmx_is_on_this_cpu())
+		atomic_inc(counter);
+}
+
+static ssize_t vmx_cpus_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	atomic_t n = ATOMIC_INIT(0);
+
+	on_each_cpu(count_vmx_cpu, &n, 1);
+	return sysfs_emit(buf, "%d\n", atomic_read(&n));
+}
+static DEVICE_ATTR_RO(vmx_cpus);
+
+static struct attribute *vapicvm_dev_attrs[] = {
+	&dev_attr_vms.attr,
+	&dev_attr_vmx_cpus.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vapicvm_dev);
+
+/*
+ * Mode 0600: running guests is a privilege.  To grant a group access, add a
+ * udev rule: KERNEL=="vapicvm", GROUP="vapicvm", MODE="0660".
+ */
+static struct miscdevice vapicvm_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "vapicvm",
+	.fops	= &vapicvm_dev_fops,
+	.mode	= 0600,
+	.groups	= vapicvm_dev_groups,
+};
+
+static int __init vapicvm_init(void)
+{
+	int r;
+
+	r = vmx_capabilities_init();
+	if (r)
+		return r;
+	r = vmx_enable_init();
+	if (r)
+		return r;
+	r = vapicvm_vm_init();
+	if (r)
+		goto err_enable;
+	r = misc_register(&vapicvm_dev);
+	if (r) {
+		pr_err("cannot register /dev/vapicvm: %d\n", r);
+		goto err_vm;
+	}
+	return 0;
+
+err_vm:
+	vapicvm_vm_exit();
+err_enable:
+	vmx_enable_exit();
+	return r;
+}
+
+static void __exit vapicvm_exit(void)
+{
+	misc_deregister(&vapicvm_dev);
+	vapicvm_vm_exit();
+	vmx_enable_exit();
+}
+
+module_init(vapicvm_init);
+module_exit(vapicvm_exit);
+
+MODULE_DESCRIPTION("KVM-like VMX backend centred on APIC virtualization");
+MODULE_LICENSE("GPL");

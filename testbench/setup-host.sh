@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian 12 packages the build and the bench need, if missing.
+# Idempotent: installs nothing when everything is present.
+set -euo pipefail
+
+packages=(
+	build-essential g++ make cmake pkg-config perl xz-utils cpio
+	libltdl-dev			# building the emulator
+	bochsbios vgabios		# the emulated machine's firmware
+	busybox-static			# the initramfs userland
+	isolinux syslinux-common xorriso	# the boot ISO
+	linux-headers-amd64		# what the module builds against
+	linux-source			# kselftest_harness.h, checkpatch.pl
+	libgtest-dev			# host-side unit tests
+	libnl-3-dev libnl-genl-3-dev	# the netlink CLI
+	sparse				# make sparse
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	[[ $p == \#* ]] && continue
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing+=("$p")
+	fi
+done
+# linux-source is a metapackage: also need the versioned tarball it pulls in.
+if ! ls /usr/src/linux-source-*.tar.xz >/dev/null 2>&1; then
+	missing+=(linux-source)
+fi
+
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}" >&2
+	SUDO=
+	[[ $(id -u) -eq 0 ]] || SUDO=sudo
+	$SUDO apt-get update -q >&2
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+		"${missing[@]}" >&2
+fi

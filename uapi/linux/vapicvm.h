@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vapicvm: a KVM-like VMX backend centred on APIC virtualization.
+ *
+ * This header is the whole userspace ABI.  It follows KVM's conventions:
+ * one ioctl type byte with number ranges per file-descriptor kind,
+ * fixed-width fields with explicit padding, flags whose reserved bits are
+ * rejected with EINVAL, capability probing (VAPICVM_CHECK_EXTENSION)
+ * instead of version checks, and a run structure shared with the kernel
+ * through mmap() of the vCPU fd.  Documentation/api.rst documents every
+ * ioctl; the layouts here are checked at build time (selftests/abi_check.c).
+ */
+#ifndef _UAPI_LINUX_VAPICVM_H
+#define _UAPI_LINUX_VAPICVM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VAPICVM_API_VERSION		1
+
+/* The ioctl type byte.  Numbers: 0x00-0x3f system, 0x40-0x7f VM, 0x80-0xbf vCPU. */
+#define VAPICVMIO			0xAF
+
+/* ------------------------------------------------------------------ */
+/* System ioctls, on /dev/vapicvm                                      */
+/* ------------------------------------------------------------------ */
+
+#define VAPICVM_GET_API_VERSION		_IO(VAPICVMIO, 0x00)
+#define VAPICVM_CHECK_EXTENSION		_IO(VAPICVMIO, 0x01)	/* also on VM fds */
+#define VAPICVM_CREATE_VM		_IOW(VAPICVMIO, 0x02, struct vapicvm_create_vm)
+#define VAPICVM_GET_VCPU_MMAP_SIZE	_IO(VAPICVMIO, 0x03)
+#define VAPICVM_GET_SUPPORTED_CPUID	_IOWR(VAPICVMIO, 0x04, struct vapicvm_cpuid)
+
+/*
+ * APIC-virtualization features, cumulative tiers.  A VM's feature set is
+ * chosen at VAPICVM_CREATE_VM; each feature requires those before it in this
+ * list except as noted (the SDM's control dependencies, Vol. 3C 26.2.1.1).
+ */
+#define VAPICVM_APICV_TPR_SHADOW	(1U << 0) /* "use TPR shadow" */
+#define VAPICVM_APICV_APIC_ACCESS	(1U << 1) /* "virtualize APIC accesses" */
+#define VAPICVM_APICV_REGISTER_VIRT	(1U << 2) /* "APIC-register virtualization" */
+#define VAPICVM_APICV_INTR_DELIVERY	(1U << 3) /* "virtual-interrupt delivery" */
+#define VAPICVM_APICV_X2APIC		(1U << 4) /* "virtualize x2APIC mode" (needs TPR shadow only) */
+#define VAPICVM_APICV_POSTED_INTR	(1U << 5) /* "process posted interrupts" (needs VID) */
+#define VAPICVM_APICV_ALL		0x3fU
+
+/* struct vapicvm_create_vm.flags */
+#define VAPICVM_VM_APICV_MASK		(1U << 0) /* use .apicv instead of the best available */
+#define VAPICVM_VM_FLAGS_ALL		VAPICVM_VM_APICV_MASK
+
+struct vapicvm_create_vm {
+	__u32 flags;
+	__u32 apicv;		/* VAPICVM_APICV_*, honoured with VAPICVM_VM_APICV_MASK */
+	__u64 reserved[3];	/* must be zero */
+};
+
+/* Capabilities for VAPICVM_CHECK_EXTENSION; 0 means "not supported". */
+#define VAPICVM_CAP_USER_MEMORY		1  /* SET_USER_MEMORY_REGION: 1 */
+#define VAPICVM_CAP_READONLY_MEM	2  /* read-only slots: 1 */
+#define VAPICVM_CAP_NR_MEMSLOTS		3  /* number of memory slots */
+#define VAPICVM_CAP_MAX_VCPUS		4  /* vCPUs per VM */
+#define VAPICVM_CAP_MAX_VCPU_ID		5  /* vCPU ids are below this */
+#define VAPICVM_CAP_IMMEDIATE_EXIT	6  /* vapicvm_run.immediate_exit: 1 */
+#define VAPICVM_CAP_XSAVE		7  /* GET/SET_XSAVE: 1 */
+#define VAPICVM_CAP_IRQCHIP		8  /* in-kernel local APIC: 1 */
+#define VAPICVM_CAP_APICV		9  /* mask of VAPICVM_APICV_* the host supports */
+#define VAPICVM_CAP_TSC_DEADLINE	10 /* IA32_TSC_DEADLINE emulated: 1 */
+#define VAPICVM_CAP_X2APIC		11 /* x2APIC mode emulated: 1 */
+#define VAPICVM_CAP_SIGNAL_MSI		12 /* VAPICVM_SIGNAL_MSI: 1 */
+#define VAPICVM_CAP_EPT			13 /* guest memory mapped by EPT: 1 */
+#define VAPICVM_CAP_VPID		14 /* vCPUs tagged with VPIDs: 1 */
+#define VAPICVM_CAP_UNRESTRICTED_GUEST	15 /* real mode runs natively: 1 */
+#define VAPICVM_CAP_STATS		16 /* per-vCPU exit counters: number of counters */
+
+/* ------------------------------------------------------------------ */
+/* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
+/* ------------------------------------------------------------------ */
+
+#define VAPICVM_SET_USER_MEMORY_REGION	_IOW(VAPICVMIO, 0x40, struct vapicvm_userspace_memory_region)
+#define VAPICVM_CREATE_VCPU		_IO(VAPICVMIO, 0x41)
+#define VAPICVM_GET_APICV		_IOR(VAPICVMIO, 0x42, struct vapicvm_apicv_info)
+#define VAPICVM_SIGNAL_MSI		_IOW(VAPICVMIO, 0x43, struct vapicvm_msi)
+
+/* struct vapicvm_userspace_memory_region.flags */
+#define VAPICVM_MEM_READONLY		(1U << 1)
+#define VAPICVM_MEM_FLAGS_ALL		VAPICVM_MEM_READONLY
+
+struct vapicvm_userspace_memory_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;	/* page aligned */
+	__u64 memory_size;	/* bytes, page aligned; 0 deletes the slot */
+	__u64 userspace_addr;	/* page aligned */
+};
+
+struct vapicvm_apicv_info {
+	__u32 supported;	/* VAPICVM_APICV_* the host CPU offers */
+	__u32 enabled;		/* VAPICVM_APICV_* this VM uses */
+	__u32 posted_intr_vector; /* notification vector, when POSTED_INTR */
+	__u32 pad;
+	__u64 apic_access_gpa;	/* guest-physical address of the APIC-access page */
+	__u64 reserved[4];
+};
+
+/* An MSI: the address/data pair a device would write (Vol. 3A 11.11). */
+struct vapicvm_msi {
+	__u32 address_lo;
+	__u32 address_hi;
+	__u32 data;
+	__u32 flags;		/* must be zero */
+	__u64 reserved[2];
+};
+
+/* ------------------------------------------------------------------ */
+/* vCPU ioctls, on the fd returned by VAPICVM_CREATE_VCPU              */
+/* ------------------------------------------------------------------ */
+
+#define VAPICVM_RUN			_IO(VAPICVMIO, 0x80)
+#define VAPICVM_GET_REGS		_IOR(VAPICVMIO, 0x81, struct vapicvm_regs)
+#define VAPICVM_SET_REGS		_IOW(VAPICVMIO, 0x82, struct vapicvm_regs)
+#define VAPICVM_GET_SREGS		_IOR(VAPICVMIO, 0x83, struct vapicvm_sregs)
+#define VAPICVM_SET_SREGS		_IOW(VAPICVMIO, 0x84, struct vapicvm_sregs)
+#define VAPICVM_GET_MSRS		_IOWR(VAPICVMIO, 0x85, struct vapicvm_msrs)
+#define VAPICVM_SET_MSRS		_IOW(VAPICVMIO, 0x86, struct vapicvm_msrs)
+#define VAPICVM_SET_CPUID		_IOW(VAPICVMIO, 0x87, struct vapicvm_cpuid)
+#define VAPICVM_GET_XSAVE		_IOR(VAPICVMIO, 0x88, struct vapicvm_xsave)
+#define VAPICVM_SET_XSAVE		_IOW(VAPICVMIO, 0x89, struct vapicvm_xsave)
+#define VAPICVM_GET_LAPIC		_IOR(VAPICVMIO, 0x8a, struct vapicvm_lapic_state)
+#define VAPICVM_SET_LAPIC		_IOW(VAPICVMIO, 0x8b, struct vapicvm_lapic_state)
+#define VAPICVM_INTERRUPT		_IOW(VAPICVMIO, 0x8c, struct vapicvm_interrupt)
+#define VAPICVM_GET_MP_STATE		_IOR(VAPICVMIO, 0x8d, struct vapicvm_mp_state)
+#define VAPICVM_SET_MP_STATE		_IOW(VAPICVMIO, 0x8e, struct vapicvm_mp_state)
+#define VAPICVM_GET_STATS		_IOWR(VAPICVMIO, 0x8f, struct vapicvm_stats)
+
+/* General-purpose registers. */
+struct vapicvm_regs {
+	__u64 rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+struct vapicvm_segment {
+	__u64 base;
+	__u32 limit;
+	__u16 selector;
+	__u8  type;
+	__u8  present, dpl, db, s, l, g, avl;
+	__u8  unusable;
+	__u8  padding;
+};
+
+struct vapicvm_dtable {
+	__u64 base;
+	__u16 limit;
+	__u16 padding[3];
+};
+
+/* Segment, control and descriptor-table registers. */
+struct vapicvm_sregs {
+	struct vapicvm_segment cs, ds, es, fs, gs, ss;
+	struct vapicvm_segment tr, ldt;
+	struct vapicvm_dtable gdt, idt;
+	__u64 cr0, cr2, cr3, cr4, cr8;
+	__u64 efer;
+	__u64 apic_base;
+	__u64 reserved[4];	/* must be zero */
+};
+
+struct vapicvm_msr_entry {
+	__u32 index;
+	__u32 reserved;		/* must be zero */
+	__u64 data;
+};
+
+/*
+ * GET_MSRS/SET_MSRS process entries in order and return how many succeeded;
+ * processing stops at the first MSR that vapicvm does not virtualize (or at
+ * a value the guest could not write either).
+ */
+struct vapicvm_msrs {
+	__u32 nmsrs;		/* at most VAPICVM_MAX_MSR_ENTRIES */
+	__u32 pad;
+	struct vapicvm_msr_entry entries[];
+};
+
+#define VAPICVM_MAX_MSR_ENTRIES		256
+
+struct vapicvm_cpuid_entry {
+	__u32 function;
+	__u32 index;
+	__u32 flags;
+	__u32 eax, ebx, ecx, edx;
+	__u32 padding[3];
+};
+
+/* vapicvm_cpuid_entry.flags */
+#define VAPICVM_CPUID_FLAG_SIGNIFICANT_INDEX	(1U << 0)
+
+struct vapicvm_cpuid {
+	__u32 nent;		/* at most VAPICVM_MAX_CPUID_ENTRIES */
+	__u32 padding;
+	struct vapicvm_cpuid_entry entries[];
+};
+
+#define VAPICVM_MAX_CPUID_ENTRIES	256
+
+/* The guest's FPU/XSAVE state, in the XSAVE standard format (4 KiB). */
+struct vapicvm_xsave {
+	__u32 region[1024];
+};
+
+/*
+ * The local APIC: the xAPIC register page as the guest would read it at
+ * offsets 0x000-0x3ff (offset 0x390, "current count", is computed at GET),
+ * and the timer and mode state that is not visible in the register page.
+ */
+#define VAPICVM_APIC_REG_SIZE		0x400
+
+struct vapicvm_lapic_state {
+	__u8  regs[VAPICVM_APIC_REG_SIZE];
+	__u64 apic_base;		/* IA32_APIC_BASE */
+	__u64 tsc_deadline;		/* IA32_TSC_DEADLINE, 0 when disarmed */
+	__u64 timer_remaining_ns;	/* one-shot/periodic: time to next expiry */
+	__u32 flags;			/* must be zero */
+	__u32 pad;
+	__u64 reserved[4];		/* must be zero */
+};
+
+/* VAPICVM_INTERRUPT: a pulse on the local APIC's LINT0 (a userspace PIC). */
+#define VAPICVM_INTERRUPT_LINT0		0
+#define VAPICVM_INTERRUPT_LINT1		1
+
+struct vapicvm_interrupt {
+	__u32 pin;		/* VAPICVM_INTERRUPT_LINT0/1 */
+	__u32 vector;		/* for an ExtINT-mode LINT: the vector the PIC supplies */
+	__u32 flags;		/* must be zero */
+	__u32 pad;
+};
+
+#define VAPICVM_MP_STATE_RUNNABLE	0
+#define VAPICVM_MP_STATE_UNINITIALIZED	1 /* an AP before INIT */
+#define VAPICVM_MP_STATE_INIT_RECEIVED	2 /* wait-for-SIPI */
+#define VAPICVM_MP_STATE_HALTED		3
+
+struct vapicvm_mp_state {
+	__u32 mp_state;
+	__u32 pad;
+};
+
+/*
+ * Per-vCPU counters.  VAPICVM_CAP_STATS gives the number of counters the
+ * kernel keeps; GET_STATS fills min(n, that number).  The order is
+ * enum vapicvm_stat, and only grows.
+ */
+enum vapicvm_stat {
+	VAPICVM_STAT_EXITS,		/* all VM exits */
+	VAPICVM_STAT_EXIT_EXTINT,	/* external interrupt */
+	VAPICVM_STAT_EXIT_NMI,		/* exception or NMI */
+	VAPICVM_STAT_EXIT_CPUID,
+	VAPICVM_STAT_EXIT_HLT,
+	VAPICVM_STAT_EXIT_IO,
+	VAPICVM_STAT_EXIT_MSR_READ,
+	VAPICVM_STAT_EXIT_MSR_WRITE,
+	VAPICVM_STAT_EXIT_CR,
+	VAPICVM_STAT_EXIT_EPT_VIOLATION,
+	VAPICVM_STAT_EXIT_EPT_MISCONFIG,
+	VAPICVM_STAT_EXIT_VMCALL,
+	VAPICVM_STAT_EXIT_PREEMPT_TIMER,
+	VAPICVM_STAT_EXIT_INTR_WINDOW,
+	VAPICVM_STAT_EXIT_TPR_BELOW_THRESHOLD,	/* exit reason 43 */
+	VAPICVM_STAT_EXIT_APIC_ACCESS,		/* exit reason 44 */
+	VAPICVM_STAT_EXIT_EOI_INDUCED,		/* exit reason 45 */
+	VAPICVM_STAT_EXIT_APIC_WRITE,		/* exit reason 56 */
+	VAPICVM_STAT_EXIT_XSETBV,
+	VAPICVM_STAT_EXIT_OTHER,
+	VAPICVM_STAT_EXIT_USERSPACE,	/* RUN returned to userspace */
+	VAPICVM_STAT_HALT_WAKEUP,	/* blocked on HLT and woken */
+	VAPICVM_STAT_IRQ_INJECTED,	/* interrupts injected by event injection */
+	VAPICVM_STAT_IRQ_POSTED,	/* interrupts delivered through the PIR */
+	VAPICVM_STAT_IPI_SENT,
+	VAPICVM_STAT_APIC_MMIO_EMULATED,	/* xAPIC accesses emulated by the model */
+	VAPICVM_STAT_APIC_MSR_EMULATED,		/* x2APIC MSR accesses emulated */
+	VAPICVM_STAT_TIMER_FIRED,
+	VAPICVM_STAT_NR,
+};
+
+struct vapicvm_stats {
+	__u32 n;		/* in: capacity of .counters; out: number filled */
+	__u32 pad;
+	__u64 counters[];
+};
+
+/* ------------------------------------------------------------------ */
+/* The run structure, mmap()ed from the vCPU fd at offset 0            */
+/* ------------------------------------------------------------------ */
+
+#define VAPICVM_EXIT_UNKNOWN		0
+#define VAPICVM_EXIT_IO			1
+#define VAPICVM_EXIT_MMIO		2
+#define VAPICVM_EXIT_HLT		3
+#define VAPICVM_EXIT_SHUTDOWN		4  /* triple fault */
+#define VAPICVM_EXIT_FAIL_ENTRY		5
+#define VAPICVM_EXIT_INTERNAL_ERROR	6
+#define VAPICVM_EXIT_SYSTEM_EVENT	7
+#define VAPICVM_EXIT_INTR		8  /* RUN returned -EINTR: a signal or immediate_exit */
+
+#define VAPICVM_EXIT_IO_IN		0
+#define VAPICVM_EXIT_IO_OUT		1
+
+/* vapicvm_run.internal.suberror */
+#define VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT	1 /* data[0] = exit reason, [1] = qualification */
+#define VAPICVM_INTERNAL_ERROR_EMULATION	2 /* an instruction could not be decoded */
+#define VAPICVM_INTERNAL_ERROR_DELIVERY_EV	3 /* an exit while delivering an event */
+#define VAPICVM_INTERNAL_ERROR_VMX		4 /* a VMX instruction failed; data[0] = error */
+
+/* vapicvm_run.system_event.type */
+#define VAPICVM_SYSTEM_EVENT_RESET	1
+
+struct vapicvm_run {
+	/* in */
+	__u8  immediate_exit;	/* RUN returns -EINTR at once when set */
+	__u8  padding1[7];
+	/* out */
+	__u32 exit_reason;	/* VAPICVM_EXIT_* */
+	__u32 flags;
+	__u64 cr8;
+	__u64 apic_base;
+	union {
+		/* VAPICVM_EXIT_FAIL_ENTRY */
+		struct {
+			__u64 hardware_entry_failure_reason; /* the VM-exit reason, bit 31 set */
+			__u64 exit_qualification;
+			__u32 cpu;
+			__u32 pad;
+		} fail_entry;
+		/*
+		 * VAPICVM_EXIT_IO: count accesses of size bytes each; the data
+		 * is at (char *)run + data_offset.  For IN, userspace fills it
+		 * and the next RUN completes the instruction.
+		 */
+		struct {
+			__u8  direction;
+			__u8  size;
+			__u16 port;
+			__u32 count;
+			__u64 data_offset;
+		} io;
+		/*
+		 * VAPICVM_EXIT_MMIO: for a read, userspace fills data[0..len)
+		 * and the next RUN completes the instruction.
+		 */
+		struct {
+			__u64 phys_addr;
+			__u8  data[8];
+			__u32 len;
+			__u8  is_write;
+			__u8  pad[3];
+		} mmio;
+		/* VAPICVM_EXIT_INTERNAL_ERROR */
+		struct {
+			__u32 suberror;
+			__u32 ndata;
+			__u64 data[16];
+		} internal;
+		/* VAPICVM_EXIT_SYSTEM_EVENT */
+		struct {
+			__u32 type;
+			__u32 ndata;
+			__u64 data[16];
+		} system_event;
+		char padding[256];
+	};
+};
+
+/* The I/O data area follows the run structure in the same page. */
+#define VAPICVM_RUN_IO_DATA_OFFSET	1024
+
+/* ------------------------------------------------------------------ */
+/* Generic netlink: per-vCPU statistics and events                     */
+/* ------------------------------------------------------------------ */
+
+#define VAPICVM_GENL_NAME		"vapicvm"
+#define VAPICVM_GENL_VERSION		1
+#define VAPICVM_GENL_MCGRP_EVENTS	"events"
+
+#endif /* _UAPI_LINUX_VAPICVM_H */
