@@ -18,7 +18,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
-BENCH=$BUILD/bench
+BENCH=${BENCH_DIR:-$BUILD/bench}
 MODE=${1:-check}
 JOBS=${JOBS:-$(nproc)}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-1500}
@@ -97,7 +97,7 @@ tap_count() { # file -> "passed failed skipped"
 		END { printf "%d %d %d\n", p, f, s }' "$1"
 }
 
-if [[ $MODE == check ]]; then
+if [[ $MODE == check && -z ${SKIP_HOST_TESTS:-} ]]; then
 	step "host-side tests"
 	host_out=$BENCH/host-tests.tap
 	: >"$host_out"
@@ -155,6 +155,17 @@ make_initramfs() { # out-file mode [extra-test ...]
 		cp "$t" "$root/lib/vapicvm-bench/tests/"
 		basename "$t" >>"$root/lib/vapicvm-bench/tests.list"
 	done
+	if [[ -n ${PLANT:-} ]]; then
+		# The bench's self-check (testbench/selftest.sh): a failing test
+		# and a module that WARNs, both of which must fail the run.
+		local plant=$BENCH/plant
+		rm -rf "$plant" && mkdir -p "$plant" && cp "$ROOT"/testbench/plant/* "$plant/"
+		make -C "$KDIR" M="$plant" modules >>"$build_log" 2>&1 || die "planted module build"
+		cp "$plant/planted_warn.ko" "$root/lib/vapicvm-bench/"
+		gcc -O2 -Wall -static -I"$BUILD/selftests/include" -o "$root/lib/vapicvm-bench/tests/planted_fail_test" \
+			"$plant/planted_fail_test.c" || die "planted test build"
+		echo planted_fail_test >>"$root/lib/vapicvm-bench/tests.list"
+	fi
 	if [[ -x $ROOT/testbench/guest/main-job.sh ]]; then
 		cp "$ROOT/testbench/guest/main-job.sh" "$root/lib/vapicvm-bench/"
 	fi
@@ -330,6 +341,18 @@ for c in $configs; do
 	case $c in *:*:*) ;; *) c=$(tr ' ' '\n' <<<"$ALL_CONFIGS" | grep "^$c:") ;; esac
 	judge "${c%%:*}"
 done
+
+# ---------------------------------------------------------------- bench self-check
+if [[ $MODE == check && -z ${PLANT:-} && -z ${SKIP_BENCH_SELFTEST:-} ]]; then
+	step "bench self-check (planted failures must fail a run)"
+	out=$BENCH/bench-selftest.tap
+	"$ROOT/testbench/selftest.sh" >"$out" 2>&1 || true
+	echo "# host: bench-selftest"
+	cat "$out"
+	read -r p f s < <(tap_count "$out")
+	echo "host/bench-selftest $p $f $s" >>"$RESULTS"
+	step_done
+fi
 
 # ---------------------------------------------------------------- summary
 echo
