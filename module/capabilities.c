@@ -116,7 +116,7 @@ int vmx_capabilities_init(void)
 		rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, c->ept_vpid);
 
 	r = adjust_controls("pin-based", PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
-			    PIN_VIRTUAL_NMIS | PIN_PREEMPTION_TIMER, pin,
+			    PIN_VIRTUAL_NMIS, pin,
 			    &c->pin, &c->pin_allowed1, &c->pin_must1);
 	if (r)
 		return r;

@@ -23,10 +23,29 @@
 /* The genl_family's resv_start_op appeared in 6.1; keep it explicit. */
 #define VAPICVM_HAVE_GENL_RESV_START_OP 1
 
+#include <asm/apic.h>
+
 /*
- * cpu_emergency_register_virt_callback() moved from <asm/reboot.h> users to
- * a new prototype in 6.6 (same name and signature): include both homes.
+ * The host's NMI entry that runs on the current stack, for an NMI taken
+ * as a VM exit: exported for KVM as asm_exc_nmi_noist up to 6.2, then as
+ * asm_exc_nmi_kvm_vmx.
  */
-#include <asm/reboot.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+extern void asm_exc_nmi_kvm_vmx(void);
+#define vapicvm_host_nmi_entry asm_exc_nmi_kvm_vmx
+#else
+extern void asm_exc_nmi_noist(void);
+#define vapicvm_host_nmi_entry asm_exc_nmi_noist
+#endif
+
+/* Send one IPI with a given vector to a CPU. */
+static inline void vapicvm_send_ipi(int cpu, int vector)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	__apic_send_IPI(cpu, vector);
+#else
+	apic->send_IPI(cpu, vector);
+#endif
+}
 
 #endif /* VAPICVM_COMPAT_H */

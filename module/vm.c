@@ -1,16 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The VM file descriptor.
+ * The VM file descriptor: memory slots, the EPT hierarchy they feed, the
+ * APIC-access page, vCPU creation, and MSIs from userspace.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "capabilities.h"
+#include "lapic.h"
 #include "vapicvm.h"
 #include "vmx_enable.h"
 
@@ -37,10 +43,307 @@ static int apicv_validate(u32 requested)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* TLB flushes                                                         */
+/* ------------------------------------------------------------------ */
+
+static void invept_this_cpu(void *data)
+{
+	struct vapicvm_vm *vm = data;
+
+	if (!vmx_is_on_this_cpu())
+		return;
+	if (cpu_has_invept_single())
+		invept(INVEPT_SINGLE_CONTEXT, vm->ept.eptp);
+	else
+		invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+/*
+ * Invalidate every CPU's cached translations for this VM's EPT.  A vCPU
+ * running in the guest takes the IPI as an external-interrupt exit, so it
+ * cannot use a stale translation after this returns.
+ */
+void vm_flush_tlbs(struct vapicvm_vm *vm)
+{
+	on_each_cpu(invept_this_cpu, vm, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory slots                                                        */
+/* ------------------------------------------------------------------ */
+
+struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn)
+{
+	int i;
+
+	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
+		struct vapicvm_memslot *s = vm->slots[i];
+
+		if (s && gfn >= s->base_gfn && gfn < s->base_gfn + s->npages)
+			return s;
+	}
+	return NULL;
+}
+
+static void memslot_unpin(struct vapicvm_memslot *slot)
+{
+	u64 i;
+
+	if (!slot->pages)
+		return;
+	for (i = 0; i < slot->npages; i++) {
+		if (slot->pages[i])
+			unpin_user_pages_dirty_lock(&slot->pages[i], 1,
+						    !(slot->flags & VAPICVM_MEM_READONLY));
+	}
+	kvfree(slot->pages);
+	slot->pages = NULL;
+}
+
+/* Remove a slot from the EPT and from every TLB, then unpin its pages. */
+static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot)
+{
+	vm->slots[slot->id] = NULL;
+	ept_unmap_range(&vm->ept, slot->base_gfn << PAGE_SHIFT, slot->npages << PAGE_SHIFT);
+	/* The APIC-access page may sit inside the slot: keep it mapped. */
+	if (vm->apic_access_page && vm->apic_access_gpa != ~0ULL &&
+	    (vm->apic_access_gpa >> PAGE_SHIFT) - slot->base_gfn < slot->npages)
+		ept_map_page(&vm->ept, vm->apic_access_gpa, page_to_phys(vm->apic_access_page),
+			     EPT_RWX | EPT_MT_WB);
+	vm_flush_tlbs(vm);
+	memslot_unpin(slot);
+	kfree(slot);
+}
+
+static int vm_set_memory_region(struct vapicvm_vm *vm,
+				const struct vapicvm_userspace_memory_region *mem)
+{
+	struct vapicvm_memslot *old, *slot;
+	u64 npages, base_gfn;
+	int i, r = 0;
+
+	if (mem->flags & ~VAPICVM_MEM_FLAGS_ALL)
+		return -EINVAL;
+	if (mem->slot >= VAPICVM_MAX_MEMSLOTS)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(mem->guest_phys_addr) || !PAGE_ALIGNED(mem->memory_size) ||
+	    !PAGE_ALIGNED(mem->userspace_addr))
+		return -EINVAL;
+	npages = mem->memory_size >> PAGE_SHIFT;
+	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	if (npages > VAPICVM_MAX_MEM_PAGES ||
+	    mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr ||
+	    (mem->guest_phys_addr + mem->memory_size) >> EPT_MAX_GPA_BITS)
+		return -EINVAL;
+	if (mem->memory_size &&
+	    (mem->userspace_addr + mem->memory_size < mem->userspace_addr ||
+	     !access_ok((void __user *)(unsigned long)mem->userspace_addr, mem->memory_size)))
+		return -EFAULT;
+
+	mutex_lock(&vm->lock);
+	old = vm->slots[mem->slot];
+	if (!mem->memory_size) {
+		/* Delete. */
+		if (!old)
+			r = -EINVAL;
+		else
+			memslot_remove(vm, old);
+		goto out;
+	}
+	/* An existing slot may move or change flags, not change its memory. */
+	if (old && (old->npages != npages || old->userspace_addr != mem->userspace_addr)) {
+		r = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
+		struct vapicvm_memslot *s = vm->slots[i];
+
+		if (!s || s == old)
+			continue;
+		if (base_gfn < s->base_gfn + s->npages && s->base_gfn < base_gfn + npages) {
+			r = -EEXIST;
+			goto out;
+		}
+	}
+	if (old && old->base_gfn == base_gfn && old->flags == mem->flags)
+		goto out;	/* nothing changes */
+
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (!slot) {
+		r = -ENOMEM;
+		goto out;
+	}
+	slot->pages = kvcalloc(npages, sizeof(*slot->pages), GFP_KERNEL_ACCOUNT);
+	if (!slot->pages) {
+		kfree(slot);
+		r = -ENOMEM;
+		goto out;
+	}
+	slot->id = mem->slot;
+	slot->flags = mem->flags;
+	slot->base_gfn = base_gfn;
+	slot->npages = npages;
+	slot->userspace_addr = mem->userspace_addr;
+	/* A move or a flag change: the old mapping goes first. */
+	if (old)
+		memslot_remove(vm, old);
+	vm->slots[mem->slot] = slot;
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/*
+ * Resolve an EPT violation on a slot: pin the backing page and map it.
+ * Returns 0 when mapped, 1 when the access is not RAM the guest may make
+ * (no slot, or a write to a read-only slot: emulate it as MMIO), or -errno.
+ */
+int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
+{
+	struct vapicvm_memslot *slot;
+	struct page *page;
+	u64 gfn = gpa >> PAGE_SHIFT, idx;
+	bool readonly;
+	int r = 0;
+
+	mutex_lock(&vm->lock);
+	if (vm->apic_access_page && vm->apic_access_gpa != ~0ULL &&
+	    gfn == vm->apic_access_gpa >> PAGE_SHIFT) {
+		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(vm->apic_access_page),
+				 EPT_RWX | EPT_MT_WB);
+		goto out;
+	}
+	slot = vm_find_slot(vm, gfn);
+	if (!slot) {
+		r = 1;
+		goto out;
+	}
+	readonly = slot->flags & VAPICVM_MEM_READONLY;
+	if (write && readonly) {
+		r = 1;
+		goto out;
+	}
+	idx = gfn - slot->base_gfn;
+	page = slot->pages[idx];
+	if (!page) {
+		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
+		unsigned int gup = FOLL_LONGTERM | (readonly ? 0 : FOLL_WRITE);
+
+		/* Pinned against the VM owner's mm: ioctls check current->mm. */
+		if (pin_user_pages_fast(hva, 1, gup, &page) != 1) {
+			r = -EFAULT;
+			goto out;
+		}
+		slot->pages[idx] = page;
+	}
+	r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(page),
+			 (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB);
+out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* Copy guest-physical memory through the slots' userspace mappings. */
+int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
+		struct vapicvm_memslot *slot;
+		unsigned long hva;
+
+		mutex_lock(&vm->lock);
+		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
+		hva = slot ? slot->userspace_addr + (gpa - (slot->base_gfn << PAGE_SHIFT)) : 0;
+		mutex_unlock(&vm->lock);
+		if (!slot || copy_from_user(buf, (void __user *)hva, n))
+			return -EFAULT;
+		buf += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
+		struct vapicvm_memslot *slot;
+		unsigned long hva;
+
+		mutex_lock(&vm->lock);
+		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
+		hva = slot && !(slot->flags & VAPICVM_MEM_READONLY) ?
+		      slot->userspace_addr + (gpa - (slot->base_gfn << PAGE_SHIFT)) : 0;
+		mutex_unlock(&vm->lock);
+		if (!hva || copy_to_user((void __user *)hva, buf, n))
+			return -EFAULT;
+		buf += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The APIC-access page                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Move (or remove, gpa == ~0) the VM's single APIC-access EPT entry.  The
+ * page it leaves is RAM again if a slot covers it: the next access faults
+ * it back in.  Caller holds vm->lock.
+ */
+int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa)
+{
+	int r = 0;
+
+	if (!vm->apic_access_page || gpa == vm->apic_access_gpa)
+		return 0;
+	if (vm->apic_access_gpa != ~0ULL)
+		ept_unmap_range(&vm->ept, vm->apic_access_gpa, PAGE_SIZE);
+	vm->apic_access_gpa = gpa;
+	if (gpa != ~0ULL)
+		r = ept_map_page(&vm->ept, gpa, page_to_phys(vm->apic_access_page),
+				 EPT_RWX | EPT_MT_WB);
+	vm_flush_tlbs(vm);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+/* ------------------------------------------------------------------ */
+
+void vcpu_destroy(struct vapicvm_vcpu *vcpu);
+
 static void vapicvm_vm_free(struct vapicvm_vm *vm)
 {
+	int i;
+
+	for (i = 0; i < VAPICVM_MAX_VCPUS; i++)
+		if (vm->vcpus[i])
+			vcpu_destroy(vm->vcpus[i]);
+	ept_destroy(&vm->ept);
+	/* No EPT left: no CPU may hold a translation to the pages below. */
+	vm_flush_tlbs(vm);
+	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
+		if (vm->slots[i]) {
+			memslot_unpin(vm->slots[i]);
+			kfree(vm->slots[i]);
+		}
+	}
+	if (vm->apic_access_page)
+		__free_page(vm->apic_access_page);
+	if (vm->mm)
+		mmdrop(vm->mm);
 	kfree(vm);
 	vmx_put();
+}
+
+void vapicvm_vm_get(struct vapicvm_vm *vm)
+{
+	refcount_inc(&vm->users);
 }
 
 void vapicvm_vm_put(struct vapicvm_vm *vm)
@@ -58,19 +361,43 @@ static int vapicvm_vm_release(struct inode *inode, struct file *filp)
 static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 {
 	struct vapicvm_vm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+
+	/* Guest memory is the creator's: no other process may drive the VM. */
+	if (vm->mm != current->mm)
+		return -EIO;
 
 	switch (ioctl) {
 	case VAPICVM_CHECK_EXTENSION:
 		return vapicvm_check_extension(vm, arg);
+	case VAPICVM_SET_USER_MEMORY_REGION: {
+		struct vapicvm_userspace_memory_region mem;
+
+		if (copy_from_user(&mem, argp, sizeof(mem)))
+			return -EFAULT;
+		return vm_set_memory_region(vm, &mem);
+	}
+	case VAPICVM_CREATE_VCPU:
+		return vapicvm_create_vcpu(vm, arg);
 	case VAPICVM_GET_APICV: {
 		struct vapicvm_apicv_info info = {
 			.supported = vmx_caps.apicv_supported,
 			.enabled = vm->apicv,
+			.posted_intr_vector = (vm->apicv & VAPICVM_APICV_POSTED_INTR) ?
+					      LAPIC_POSTED_INTR_VECTOR : 0,
+			.apic_access_gpa = vm->apic_access_gpa,
 		};
 
-		if (copy_to_user((void __user *)arg, &info, sizeof(info)))
+		if (copy_to_user(argp, &info, sizeof(info)))
 			return -EFAULT;
 		return 0;
+	}
+	case VAPICVM_SIGNAL_MSI: {
+		struct vapicvm_msi msi;
+
+		if (copy_from_user(&msi, argp, sizeof(msi)))
+			return -EFAULT;
+		return vm_signal_msi(vm, &msi);
 	}
 	default:
 		return -ENOTTY;
@@ -116,23 +443,41 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 	refcount_set(&vm->users, 1);
 	mutex_init(&vm->lock);
 	vm->apicv = apicv;
+	vm->apic_access_gpa = ~0ULL;
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	r = ept_init(&vm->ept);
+	if (r)
+		goto err;
+	if (apicv & VAPICVM_APICV_APIC_ACCESS) {
+		vm->apic_access_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+		if (!vm->apic_access_page) {
+			r = -ENOMEM;
+			goto err;
+		}
+		mutex_lock(&vm->lock);
+		r = vm_map_apic_access_page(vm, LAPIC_DEFAULT_BASE);
+		mutex_unlock(&vm->lock);
+		if (r)
+			goto err;
+	}
 
 	r = anon_inode_getfd("vapicvm-vm", &vapicvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (r < 0)
-		vapicvm_vm_free(vm);
+		goto err;
 	return r;
-}
-
-long vapicvm_get_supported_cpuid(void __user *argp)
-{
-	return -ENOTTY;
+err:
+	vapicvm_vm_free(vm);
+	return r;
 }
 
 int vapicvm_vm_init(void)
 {
-	return 0;
+	return vcpu_module_init();
 }
 
 void vapicvm_vm_exit(void)
 {
+	vcpu_module_exit();
 }

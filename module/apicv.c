@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * APIC-virtualization tiers, layered on the local APIC model (lapic.c).
+ *
+ * Two independent questions, each answered by what the CPU offers:
+ *
+ * How do pending interrupts reach the guest?  (struct lapic_tier)
+ *   soft    event injection of the highest deliverable vector, with the
+ *           interrupt window and, with the TPR shadow, the TPR threshold;
+ *   vid     virtual-interrupt delivery: RVI/SVI in the VMCS, EOI virtualized,
+ *           EOI-exit bitmap for level-triggered vectors;
+ *   posted  vid, and a notification to a running vCPU is the posted-interrupt
+ *           vector: the CPU merges the PIR with no VM exit.
+ *
+ * How do register accesses reach the model?  (controls, per vCPU)
+ *   no TPR shadow     CR8 exits; xAPIC MMIO faults through EPT and is decoded;
+ *   TPR shadow        CR8 and the TPR without exits (virtual-APIC page);
+ *   APIC access       xAPIC MMIO hits the VM's APIC-access page: APIC-access
+ *                     exits (44), already decoded to an offset;
+ *   register virt     reads served by the CPU from the virtual-APIC page,
+ *                     writes trapped after the fact (APIC-write exits, 56);
+ *   x2APIC virt       x2APIC MSRs served from the page, per the MSR bitmap.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/io.h>
+#include <asm/apic.h>
+
+#include "apicv.h"
+#include "capabilities.h"
+#include "compat.h"
+#include "emulate.h"
+#include "exit.h"
+#include "lapic.h"
+#include "msr.h"
+#include "vapicvm.h"
+
+/* ------------------------------------------------------------------ */
+/* soft: interrupts by event injection                                 */
+/* ------------------------------------------------------------------ */
+
+static void soft_update_tpr_threshold(struct vapicvm_vcpu *vcpu, int irr)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u32 tpr_class = (lapic_reg_read(apic, LAPIC_TASKPRI) >> 4) & 0xf;
+	u32 threshold = 0;
+
+	if (!(vcpu->cpu_ctls & CPU_TPR_SHADOW))
+		return;
+	/*
+	 * Exit when the guest lowers its TPR below the class of the highest
+	 * pending vector.  VM entry requires threshold <= VTPR[7:4].
+	 */
+	if (irr >= 0)
+		threshold = min_t(u32, irr >> 4, tpr_class);
+	if (threshold != apic->tpr_threshold) {
+		apic->tpr_threshold = threshold;
+		vmcs_write32(TPR_THRESHOLD, threshold);
+	}
+}
+
+static bool inject_extint(struct vapicvm_vcpu *vcpu)
+{
+	if (!vcpu->extint_pending)
+		return false;
+	if (vcpu_interrupt_allowed(vcpu)) {
+		vcpu->extint_pending = false;
+		vmcs_write32(VM_ENTRY_INTR_INFO,
+			     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | vcpu->extint_vector);
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IRQ_INJECTED);
+		vcpu_set_intr_window(vcpu, false);
+	} else {
+		vcpu_set_intr_window(vcpu, true);
+	}
+	return true;
+}
+
+static void soft_inject_pending(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	int irr;
+
+	if (inject_extint(vcpu))
+		return;
+	irr = lapic_highest_irr(apic);
+	if (irr >= 0 && (irr & 0xf0) > (lapic_ppr(apic) & 0xf0)) {
+		if (vcpu_interrupt_allowed(vcpu)) {
+			lapic_accept(apic, irr);
+			vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irr);
+			vcpu_stat_inc(vcpu, VAPICVM_STAT_IRQ_INJECTED);
+			irr = lapic_highest_irr(apic);
+			vcpu_set_intr_window(vcpu, false);
+		} else {
+			vcpu_set_intr_window(vcpu, true);
+		}
+	} else {
+		vcpu_set_intr_window(vcpu, false);
+	}
+	soft_update_tpr_threshold(vcpu, irr);
+}
+
+static void kick_notify(struct vapicvm_vcpu *target, bool level)
+{
+	vcpu_kick(target);
+}
+
+static const struct lapic_tier tier_soft = {
+	.name = "soft",
+	.inject_pending = soft_inject_pending,
+	.notify = kick_notify,
+};
+
+/* ------------------------------------------------------------------ */
+/* vid: virtual-interrupt delivery                                     */
+/* ------------------------------------------------------------------ */
+
+static void vid_write_intr_status(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	int irr = lapic_highest_irr(apic), isr = lapic_highest_isr(apic);
+	u16 status = (irr < 0 ? 0 : irr) | ((isr < 0 ? 0 : isr) << 8);
+
+	vmcs_write16(GUEST_INTR_STATUS, status);
+	apic->intr_status_dirty = false;
+}
+
+static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
+{
+	/*
+	 * The CPU keeps RVI/SVI current as it delivers and EOIs; rewrite
+	 * them only when the model changed IRR or ISR behind its back.
+	 */
+	if (vcpu->lapic->intr_status_dirty)
+		vid_write_intr_status(vcpu);
+	if (!inject_extint(vcpu))
+		vcpu_set_intr_window(vcpu, false);
+}
+
+static const struct lapic_tier tier_vid = {
+	.name = "virtual-interrupt-delivery",
+	.inject_pending = vid_inject_pending,
+	.notify = kick_notify,
+};
+
+/* ------------------------------------------------------------------ */
+/* posted: vid plus hardware notification                              */
+/* ------------------------------------------------------------------ */
+
+static void posted_notify(struct vapicvm_vcpu *target, bool level)
+{
+	int cpu = READ_ONCE(target->cpu);
+
+	/*
+	 * A running vCPU takes the notification vector without an exit.  A
+	 * level-triggered vector needs its TMR bit and EOI exit set by the
+	 * model first, so it takes the kick path like a vCPU that is not
+	 * running; so does everything that may be asleep.
+	 */
+	if (!level && cpu >= 0 && READ_ONCE(target->mode) == IN_GUEST_MODE &&
+	    cpu != raw_smp_processor_id()) {
+		vapicvm_send_ipi(cpu, LAPIC_POSTED_INTR_VECTOR);
+		return;
+	}
+	vcpu_kick(target);
+}
+
+static const struct lapic_tier tier_posted = {
+	.name = "posted-interrupts",
+	.inject_pending = vid_inject_pending,
+	.notify = posted_notify,
+};
+
+const struct lapic_tier *apicv_select_tier(u32 apicv)
+{
+	if (apicv & VAPICVM_APICV_POSTED_INTR)
+		return &tier_posted;
+	if (apicv & VAPICVM_APICV_INTR_DELIVERY)
+		return &tier_vid;
+	return &tier_soft;
+}
+
+void lapic_inject_pending(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->lapic->tier->inject_pending(vcpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* VMCS controls and addresses                                         */
+/* ------------------------------------------------------------------ */
+
+void lapic_setup_controls(struct vapicvm_vcpu *vcpu)
+{
+	u32 apicv = vcpu->vm->apicv;
+
+	if (apicv & VAPICVM_APICV_TPR_SHADOW)
+		vcpu->cpu_ctls |= CPU_TPR_SHADOW;
+	else
+		vcpu->cpu_ctls |= CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;
+	if (apicv & VAPICVM_APICV_REGISTER_VIRT)
+		vcpu->cpu2_ctls |= SEC_APIC_REGISTER_VIRT;
+	if (apicv & VAPICVM_APICV_INTR_DELIVERY)
+		vcpu->cpu2_ctls |= SEC_VIRT_INTR_DELIVERY;
+	if (apicv & VAPICVM_APICV_POSTED_INTR)
+		vcpu->pin_ctls |= PIN_POSTED_INTR;
+	/* VIRT_APIC_ACCESSES and VIRT_X2APIC_MODE follow the APIC's mode. */
+	vcpu->cpu2_ctls &= ~(SEC_VIRT_APIC_ACCESSES | SEC_VIRT_X2APIC_MODE);
+}
+
+void lapic_setup_vmcs(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	struct vapicvm_vm *vm = vcpu->vm;
+
+	if (vm->apicv & VAPICVM_APICV_TPR_SHADOW) {
+		/* The model's register page is the virtual-APIC page. */
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, virt_to_phys(apic->regs));
+		vmcs_write32(TPR_THRESHOLD, 0);
+	}
+	if (vm->apicv & VAPICVM_APICV_APIC_ACCESS)
+		vmcs_write64(APIC_ACCESS_ADDR, page_to_phys(vm->apic_access_page));
+	if (vm->apicv & VAPICVM_APICV_INTR_DELIVERY) {
+		vmcs_write64(EOI_EXIT_BITMAP0, 0);
+		vmcs_write64(EOI_EXIT_BITMAP1, 0);
+		vmcs_write64(EOI_EXIT_BITMAP2, 0);
+		vmcs_write64(EOI_EXIT_BITMAP3, 0);
+		vmcs_write16(GUEST_INTR_STATUS, 0);
+	}
+	if (vm->apicv & VAPICVM_APICV_POSTED_INTR) {
+		vmcs_write16(POSTED_INTR_NV, LAPIC_POSTED_INTR_VECTOR);
+		vmcs_write64(POSTED_INTR_DESC_ADDR, virt_to_phys(apic->pi));
+	}
+	apic->tpr_threshold = 0;
+	memset(apic->eoi_exit_bitmap, 0, sizeof(apic->eoi_exit_bitmap));
+	lapic_update_mode(vcpu);
+}
+
+/* x2APIC MSRs whose reads the CPU serves from the virtual-APIC page. */
+static bool x2apic_read_passthrough(u32 msr)
+{
+	unsigned int off = (msr & 0xff) << 4;
+
+	switch (off) {
+	case LAPIC_ID: case LAPIC_LVR: case LAPIC_TASKPRI: case LAPIC_LDR: case LAPIC_SPIV:
+	case LAPIC_ESR: case LAPIC_ICR: case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC:
+	case LAPIC_LVT0: case LAPIC_LVT1: case LAPIC_LVTERR: case LAPIC_TMICT: case LAPIC_TDCR:
+		return true;
+	default:
+		return off >= LAPIC_ISR && off < LAPIC_ESR;
+	}
+}
+
+static void update_x2apic_msr_bitmap(struct vapicvm_vcpu *vcpu, bool virt)
+{
+	u32 apicv = vcpu->vm->apicv;
+	u32 msr;
+
+	for (msr = 0x800; msr <= 0x8ff; msr++) {
+		bool read = true, write = true;
+
+		if (virt) {
+			if (msr == 0x808)
+				read = write = false;	/* TPR: the TPR shadow */
+			else if ((apicv & VAPICVM_APICV_REGISTER_VIRT) &&
+				 x2apic_read_passthrough(msr))
+				read = false;
+			if ((apicv & VAPICVM_APICV_INTR_DELIVERY) && (msr == 0x80b || msr == 0x83f))
+				write = false;		/* EOI and SELF IPI */
+		}
+		msr_bitmap_intercept(vcpu, msr, read, write);
+	}
+}
+
+/*
+ * Choose the controls that depend on the APIC's current mode and base:
+ * "virtualize x2APIC mode" in x2APIC mode, "virtualize APIC accesses" in
+ * xAPIC mode when this vCPU's base is where the VM's APIC-access page is.
+ * The SDM forbids both at once (Vol. 3C 26.2.1.1).
+ */
+void lapic_update_mode(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u32 apicv = vcpu->vm->apicv;
+	u64 base = READ_ONCE(apic->base_msr);
+	bool x2 = lapic_is_x2apic(vcpu), en = base & LAPIC_BASE_EN;
+	u32 cpu2 = vcpu->cpu2_ctls & ~(SEC_VIRT_APIC_ACCESSES | SEC_VIRT_X2APIC_MODE);
+
+	apic->x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC);
+	apic->apic_access_virt = en && !x2 && (apicv & VAPICVM_APICV_APIC_ACCESS) &&
+				 (base & LAPIC_BASE_ADDR_MASK) == READ_ONCE(vcpu->vm->apic_access_gpa);
+	if (apic->x2apic_virt)
+		cpu2 |= SEC_VIRT_X2APIC_MODE;
+	if (apic->apic_access_virt)
+		cpu2 |= SEC_VIRT_APIC_ACCESSES;
+	update_x2apic_msr_bitmap(vcpu, apic->x2apic_virt);
+	if (cpu2 != vcpu->cpu2_ctls) {
+		vcpu->cpu2_ctls = cpu2;
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
+	}
+}
+
+/* Level-triggered vectors (TMR) need an EOI exit with VID (Vol. 3C 30.1.3). */
+void apicv_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	static const u32 field[4] = { EOI_EXIT_BITMAP0, EOI_EXIT_BITMAP1, EOI_EXIT_BITMAP2,
+				      EOI_EXIT_BITMAP3 };
+	int i;
+
+	apic->intr_status_dirty = true;
+	if (!(vcpu->vm->apicv & VAPICVM_APICV_INTR_DELIVERY))
+		return;
+	for (i = 0; i < 4; i++) {
+		u64 bits = lapic_reg_read(apic, LAPIC_TMR + 0x20 * i) |
+			   ((u64)lapic_reg_read(apic, LAPIC_TMR + 0x20 * i + 0x10) << 32);
+
+		if (bits != apic->eoi_exit_bitmap[i]) {
+			apic->eoi_exit_bitmap[i] = bits;
+			__vmcs_writel(field[i], bits);
+		}
+	}
+}
+
+void lapic_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu)
+{
+	apicv_update_eoi_exit_bitmap(vcpu);
+}
+
+void apicv_eoi_done(struct vapicvm_vcpu *vcpu, int vector)
+{
+	vcpu->lapic->intr_status_dirty = true;
+}
+
+void apicv_reset(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->lapic->intr_status_dirty = true;
+	vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
+	vcpu_make_request(vcpu, VCPU_REQ_APIC_MODE);
+}
+
+void apicv_sync_to_model(struct vapicvm_vcpu *vcpu)
+{
+	/* Nothing to copy: the virtual-APIC page is the model's storage. */
+	vcpu->lapic->highest_isr_cache = lapic_highest_isr(vcpu->lapic);
+}
+
+void apicv_sync_from_model(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->lapic->intr_status_dirty = true;
+	apicv_update_eoi_exit_bitmap(vcpu);
+	lapic_update_mode(vcpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Where the VM's APIC-access page lives                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The APIC-access page is mapped at the xAPIC base all xAPIC-mode vCPUs
+ * share.  When they disagree (or none is in xAPIC mode) it is unmapped and
+ * every vCPU's xAPIC accesses fault through EPT and are decoded: correct,
+ * only slower.  Every vCPU then re-decides "virtualize APIC accesses".
+ */
+static void vm_update_apic_access(struct vapicvm_vm *vm)
+{
+	u64 agreed = ~0ULL;
+	bool disagree = false;
+	unsigned int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct vapicvm_vcpu *v = vm->vcpus[i];
+		u64 base = READ_ONCE(v->lapic->base_msr);
+
+		if (!(base & LAPIC_BASE_EN) || (base & LAPIC_BASE_EXTD))
+			continue;
+		base &= LAPIC_BASE_ADDR_MASK;
+		if (agreed == ~0ULL)
+			agreed = base;
+		else if (agreed != base)
+			disagree = true;
+	}
+	if (disagree)
+		agreed = ~0ULL;
+	if (agreed != vm->apic_access_gpa)
+		vm_map_apic_access_page(vm, agreed);
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		vcpu_make_request(vm->vcpus[i], VCPU_REQ_APIC_MODE);
+		vcpu_kick(vm->vcpus[i]);
+	}
+	mutex_unlock(&vm->lock);
+}
+
+void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new)
+{
+	struct vapicvm_vm *vm = vcpu->vm;
+	u64 base = new & LAPIC_BASE_ADDR_MASK;
+
+	vcpu_make_request(vcpu, VCPU_REQ_APIC_MODE);
+	/* A new xAPIC window must fault, not reach RAM mapped there before. */
+	if ((new & LAPIC_BASE_EN) && !(new & LAPIC_BASE_EXTD) && base != vm->apic_access_gpa) {
+		mutex_lock(&vm->lock);
+		ept_unmap_range(&vm->ept, base, PAGE_SIZE);
+		mutex_unlock(&vm->lock);
+		vm_flush_tlbs(vm);
+	}
+	if (vm->apic_access_page)
+		vm_update_apic_access(vm);
+}
+
+/* Guest-physical pages that are some vCPU's enabled xAPIC window. */
+bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa)
+{
+	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
+
+	for (i = 0; i < n; i++) {
+		u64 base = READ_ONCE(vm->vcpus[i]->lapic->base_msr);
+
+		if ((base & LAPIC_BASE_EN) && !(base & LAPIC_BASE_EXTD) &&
+		    (base & LAPIC_BASE_ADDR_MASK) == (gpa & PAGE_MASK))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Exits                                                               */
+/* ------------------------------------------------------------------ */
+
+int handle_tpr_below_threshold(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_TPR_BELOW_THRESHOLD);
+	/* The guest lowered its TPR: the next entry re-evaluates injection. */
+	return 1;
+}
+
+/* Emulate one xAPIC register access by the instruction at RIP. */
+static int emulate_apic_access(struct vapicvm_vcpu *vcpu, unsigned int off, bool write_hint,
+			       bool check_hint)
+{
+	struct emul_insn insn;
+	u32 val;
+
+	if (emulate_decode(vcpu, &insn) || (check_hint && insn.write != write_hint))
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+	/* Registers are 32 bits at 16-byte strides: other accesses do nothing. */
+	if (insn.write) {
+		if (insn.size == 4 && !(off & 3))
+			lapic_mmio_write(vcpu, off, emulate_store_value(vcpu, &insn));
+		vcpu_advance_rip(vcpu, insn.len);
+		return 1;
+	}
+	val = 0;
+	if (!(off & 3) && insn.size <= 4)
+		lapic_mmio_read(vcpu, off, &val);
+	emulate_finish_load(vcpu, &insn, val);
+	return 1;
+}
+
+int handle_apic_access(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	unsigned int type = APIC_ACCESS_QUAL_TYPE(qual);
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_APIC_ACCESS);
+	vcpu->exit_qual = qual;
+	/* Instruction fetches and accesses during event delivery: not emulated. */
+	if (type != APIC_ACCESS_LINEAR_READ && type != APIC_ACCESS_LINEAR_WRITE)
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_DELIVERY_EV);
+	return emulate_apic_access(vcpu, APIC_ACCESS_QUAL_OFFSET(qual),
+				   type == APIC_ACCESS_LINEAR_WRITE, true);
+}
+
+int handle_apic_write(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_APIC_WRITE);
+	/* Trap-like: the value is in the page and RIP is past the write. */
+	lapic_write_trap(vcpu, qual & 0xff0);
+	return 1;
+}
+
+int handle_eoi_induced(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED);
+	lapic_eoi_induced(vcpu, qual & 0xff);
+	return 1;
+}
+
+bool lapic_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 base = READ_ONCE(apic->base_msr);
+
+	return (base & LAPIC_BASE_EN) && !(base & LAPIC_BASE_EXTD) && !apic->apic_access_virt &&
+	       (gpa & PAGE_MASK) == (base & LAPIC_BASE_ADDR_MASK);
+}
+
+int lapic_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
+{
+	return emulate_apic_access(vcpu, gpa & 0xfff, false, false);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The EPT hierarchy of a VM.  Tables are allocated on demand, one page per
+ * table, and freed when the VM goes away; leaves point at pinned guest
+ * pages (see vm.c) or at the VM's APIC-access page.
+ */
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+
+#include "ept.h"
+
+#define EPT_ENTRIES		512
+#define EPT_LEVEL_SHIFT(l)	(12 + 9 * (l))	/* level 0 = PT, 3 = PML4 */
+#define EPT_INDEX(gpa, l)	(((gpa) >> EPT_LEVEL_SHIFT(l)) & (EPT_ENTRIES - 1))
+
+static u64 *ept_alloc_table(struct vapicvm_ept *ept)
+{
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+
+	if (!page)
+		return NULL;
+	ept->nr_tables++;
+	return page_address(page);
+}
+
+int ept_init(struct vapicvm_ept *ept)
+{
+	ept->nr_tables = 0;
+	ept->root = ept_alloc_table(ept);
+	if (!ept->root)
+		return -ENOMEM;
+	ept->eptp = virt_to_phys(ept->root) | EPTP_WALK_4 | EPTP_MT_WB;
+	return 0;
+}
+
+static void ept_free_table(u64 *table, int level)
+{
+	int i;
+
+	if (level > 0) {
+		for (i = 0; i < EPT_ENTRIES; i++)
+			if (table[i] & EPT_RWX)
+				ept_free_table(phys_to_virt(table[i] & EPT_ADDR_MASK), level - 1);
+	}
+	free_page((unsigned long)table);
+}
+
+void ept_destroy(struct vapicvm_ept *ept)
+{
+	if (ept->root)
+		ept_free_table(ept->root, 3);
+	ept->root = NULL;
+	ept->nr_tables = 0;
+}
+
+/* The level-0 table covering gpa, allocating the path if asked to. */
+static u64 *ept_walk(struct vapicvm_ept *ept, u64 gpa, bool alloc)
+{
+	u64 *table = ept->root;
+	int level;
+
+	for (level = 3; level > 0; level--) {
+		u64 *entry = &table[EPT_INDEX(gpa, level)];
+
+		if (!(*entry & EPT_RWX)) {
+			u64 *next;
+
+			if (!alloc)
+				return NULL;
+			next = ept_alloc_table(ept);
+			if (!next)
+				return NULL;
+			/* Non-leaf entries allow everything; leaves decide. */
+			WRITE_ONCE(*entry, virt_to_phys(next) | EPT_RWX);
+		}
+		table = phys_to_virt(*entry & EPT_ADDR_MASK);
+	}
+	return table;
+}
+
+int ept_map_page(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags)
+{
+	u64 *pt;
+
+	if (gpa >> EPT_MAX_GPA_BITS)
+		return -EINVAL;
+	pt = ept_walk(ept, gpa, true);
+	if (!pt)
+		return -ENOMEM;
+	WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], (hpa & EPT_ADDR_MASK) | flags);
+	return 0;
+}
+
+void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size)
+{
+	u64 end = gpa + size;
+
+	while (gpa < end) {
+		u64 *pt = ept_walk(ept, gpa, false);
+
+		if (!pt) {
+			/* Nothing mapped in this 2 MiB region: skip it. */
+			gpa = (gpa | (BIT_ULL(EPT_LEVEL_SHIFT(1)) - 1)) + 1;
+			continue;
+		}
+		WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], 0);
+		gpa += PAGE_SIZE;
+	}
+}
+
+u64 ept_lookup(struct vapicvm_ept *ept, u64 gpa)
+{
+	u64 *pt = ept_walk(ept, gpa, false);
+
+	return pt ? READ_ONCE(pt[EPT_INDEX(gpa, 0)]) : 0;
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VM-exit handlers, in a table indexed by the basic exit reason.  Each
+ * returns 1 to resume the guest, 0 to return to userspace with the run page
+ * filled in, or -errno to fail RUN.  An exit without a handler becomes an
+ * internal-error exit naming the reason: never a host crash.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kernel.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
+#include <asm/processor-flags.h>
+
+#include "cpuid.h"
+#include "emulate.h"
+#include "exit.h"
+#include "lapic.h"
+#include "msr.h"
+#include "vapicvm.h"
+#include "vcpu_regs.h"
+
+int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
+
+static int handle_exception_nmi(struct vapicvm_vcpu *vcpu)
+{
+	u32 info = vcpu->exit_intr_info;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_NMI);
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		return 1;	/* a host NMI, handled in handle_exit_irqoff() */
+
+	switch (vector) {
+	case 1:
+		/* #DB: reflect it, with its DR6 bits, to the guest. */
+		vcpu->dr[6] = (vcpu->dr[6] & ~0xf) | (vmcs_readl(EXIT_QUALIFICATION) & 0x400f) |
+			      0xffff0ff0;
+		vcpu_queue_exception(vcpu, 1, false, 0);
+		return 1;
+	case 17:
+		/* #AC: reflected; intercepted only so it cannot loop forever. */
+		vcpu_queue_exception(vcpu, 17, true, vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
+		return 1;
+	default:
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
+	}
+}
+
+static int handle_external_interrupt(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EXTINT);
+	return 1;
+}
+
+static int handle_triple_fault(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = VAPICVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+static int handle_interrupt_window(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_INTR_WINDOW);
+	vcpu_set_intr_window(vcpu, false);
+	return 1;	/* the injection logic runs before the next entry */
+}
+
+static int handle_nmi_window(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_INTR_WINDOW);
+	return 1;
+}
+
+static int handle_cpuid(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_CPUID);
+	cpuid_emulate(vcpu);
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_hlt(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_HLT);
+	vcpu_skip_instruction(vcpu);
+	/*
+	 * HLT with interrupts disabled waits for an NMI, INIT or SMI only:
+	 * tell userspace the vCPU stopped (a RUN after this blocks until one
+	 * of those arrives).
+	 */
+	if (!(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF)) {
+		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_HALTED);
+		vcpu->run->exit_reason = VAPICVM_EXIT_HLT;
+		return 0;
+	}
+	if (!lapic_can_wake(vcpu, true))
+		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_HALTED);
+	return 1;
+}
+
+static int handle_invd(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_inject_ud(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_inject_ud(vcpu);
+	return 1;
+}
+
+static int handle_rdpmc(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_inject_gp(vcpu);
+	return 1;
+}
+
+/* VMCALL: no hypercalls are defined; -KVM_ENOSYS in RAX, as KVM answers. */
+static int handle_vmcall(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_VMCALL);
+	vcpu->regs[VCPU_REG_RAX] = (unsigned long)-1000L;
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_cr_access(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	int cr = CR_QUAL_NUM(qual), reg = CR_QUAL_GPR(qual);
+	unsigned long val, old;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_CR);
+	vcpu->exit_qual = qual;
+	switch (CR_QUAL_TYPE(qual)) {
+	case CR_QUAL_TYPE_MOV_TO:
+		val = vcpu_reg_read(vcpu, reg);
+		switch (cr) {
+		case 0:
+			old = vcpu_read_cr0(vcpu);
+			if (!(vcpu->efer & EFER_LMA) && !(vcpu->efer & EFER_LME))
+				val &= 0xffffffff;
+			if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+			    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)))
+				goto gp;
+			/* Entering long mode needs PAE; leaving it is done by clearing PG. */
+			if ((val & X86_CR0_PG) && !(old & X86_CR0_PG) &&
+			    (vcpu->efer & EFER_LME) && !(vcpu_read_cr4(vcpu) & X86_CR4_PAE))
+				goto gp;
+			vcpu_set_cr0(vcpu, val);
+			break;
+		case 4:
+			old = vcpu_read_cr4(vcpu);
+			if ((val & VCPU_CR4_RESERVED) || (val & VCPU_CR4_UNSUPPORTED))
+				goto gp;
+			if ((vcpu->efer & EFER_LMA) && !(val & X86_CR4_PAE))
+				goto gp;
+			vcpu_set_cr4(vcpu, val);
+			break;
+		case 8:
+			if (val & ~0xfUL)
+				goto gp;
+			lapic_set_cr8(vcpu, val);
+			break;
+		default:
+			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
+		}
+		break;
+	case CR_QUAL_TYPE_MOV_FROM:
+		if (cr != 8)
+			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
+		vcpu_reg_write(vcpu, reg, lapic_get_cr8(vcpu));
+		break;
+	case CR_QUAL_TYPE_CLTS:
+		/* TS is guest-owned; CLTS exits only if we owned it. */
+		vcpu_set_cr0(vcpu, vcpu_read_cr0(vcpu) & ~X86_CR0_TS);
+		break;
+	case CR_QUAL_TYPE_LMSW:
+		/* LMSW sets PE, never clears it; loads MP, EM, TS. */
+		old = vcpu_read_cr0(vcpu);
+		val = (old & ~0xeUL) | (CR_QUAL_LMSW_DATA(qual) & 0xf) | (old & X86_CR0_PE);
+		vcpu_set_cr0(vcpu, val);
+		break;
+	}
+	vcpu_skip_instruction(vcpu);
+	return 1;
+gp:
+	vcpu_inject_gp(vcpu);
+	return 1;
+}
+
+/* MOV to/from DR: the debug registers are emulated, not loaded. */
+static int handle_dr_access(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	int dr = qual & 7, reg = (qual >> 8) & 0xf;
+	bool to_reg = qual & BIT(4);
+
+	if (dr == 4 || dr == 5) {
+		if (vcpu_read_cr4(vcpu) & X86_CR4_DE) {
+			vcpu_inject_ud(vcpu);
+			return 1;
+		}
+		dr += 2;
+	}
+	if (to_reg) {
+		unsigned long v = dr == 7 ? vmcs_readl(GUEST_DR7) : vcpu->dr[dr];
+
+		vcpu_reg_write(vcpu, reg, v);
+	} else {
+		unsigned long v = vcpu_reg_read(vcpu, reg);
+
+		if ((dr == 6 || dr == 7) && (v >> 32)) {
+			vcpu_inject_gp(vcpu);
+			return 1;
+		}
+		if (dr == 7)
+			vmcs_writel(GUEST_DR7, (v & 0xffff2bff) | 0x400);
+		else if (dr == 6)
+			vcpu->dr[6] = (v & 0xf00f) | 0xffff0ff0;
+		else
+			vcpu->dr[dr] = v;
+	}
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_io(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	struct vapicvm_run *run = vcpu->run;
+	unsigned int size = IO_QUAL_SIZE(qual);
+	u64 val;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_IO);
+	vcpu->exit_qual = qual;
+	if (qual & IO_QUAL_STRING)
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.port = IO_QUAL_PORT(qual);
+	run->io.size = size;
+	run->io.count = 1;
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	if (qual & IO_QUAL_IN) {
+		run->io.direction = VAPICVM_EXIT_IO_IN;
+		memset((u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, 0, 8);
+		vcpu->completion = COMPLETE_PIO_IN;
+		vcpu->pending.reg = VCPU_REG_RAX;
+		vcpu->pending.reg_high8 = false;
+		vcpu->pending.size = size;
+		vcpu->pending.dst_size = size;
+		vcpu->pending.sign_extend = false;
+		vcpu->pending.io_size = size;
+		vcpu->pending.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	} else {
+		run->io.direction = VAPICVM_EXIT_IO_OUT;
+		val = vcpu->regs[VCPU_REG_RAX];
+		memcpy((u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, &val, size);
+		vcpu_skip_instruction(vcpu);
+	}
+	return 0;
+}
+
+static int handle_msr_read(struct vapicvm_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[VCPU_REG_RCX];
+	u64 data = 0;
+	int r;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_READ);
+	r = vcpu_get_msr(vcpu, index, &data, false);
+	if (r < 0)
+		return r;
+	if (r == MSR_RESULT_GP) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu->regs[VCPU_REG_RAX] = (u32)data;
+	vcpu->regs[VCPU_REG_RDX] = data >> 32;
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_msr_write(struct vapicvm_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[VCPU_REG_RCX];
+	u64 data = (u32)vcpu->regs[VCPU_REG_RAX] | ((u64)(u32)vcpu->regs[VCPU_REG_RDX] << 32);
+	int r;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE);
+	r = vcpu_set_msr(vcpu, index, data, false);
+	if (r < 0)
+		return r;
+	if (r == MSR_RESULT_GP) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_ept_violation(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	int r;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION);
+	vcpu->exit_qual = qual;
+	/*
+	 * An EPT violation while delivering an event (e.g. the IDT page was
+	 * not yet mapped) is fine for RAM: map it and the event is re-injected.
+	 * For MMIO it cannot be emulated.
+	 */
+	if (lapic_mmio_in_range(vcpu, gpa)) {
+		if (vcpu->idt_vectoring_info & INTR_INFO_VALID)
+			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_DELIVERY_EV);
+		return lapic_emulate_mmio(vcpu, gpa);
+	}
+	r = vm_fault_in(vcpu->vm, gpa, qual & EPT_QUAL_WRITE);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return 1;
+	if (vcpu->idt_vectoring_info & INTR_INFO_VALID)
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_DELIVERY_EV);
+	if (qual & EPT_QUAL_FETCH)
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+	return emulate_mmio(vcpu, gpa);
+}
+
+static int handle_ept_misconfig(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EPT_MISCONFIG);
+	pr_warn_ratelimited("EPT misconfiguration at %#llx\n",
+			    vmcs_read64(GUEST_PHYSICAL_ADDRESS));
+	return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
+}
+
+static int handle_preemption_timer(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_PREEMPT_TIMER);
+	return 1;
+}
+
+static int handle_wbinvd(struct vapicvm_vcpu *vcpu)
+{
+	/* Guest memory is write-back through EPT: nothing to write back. */
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_xsetbv(struct vapicvm_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[VCPU_REG_RCX];
+	u64 xcr0 = (u32)vcpu->regs[VCPU_REG_RAX] | ((u64)(u32)vcpu->regs[VCPU_REG_RDX] << 32);
+	u64 allowed = vcpu_guest_xcr0_mask(vcpu);
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_XSETBV);
+	/* The rules of Vol. 1 13.3: x87 always, AVX needs SSE, AVX-512 all or none. */
+	if (index != 0 || (xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
+	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
+	    ((xcr0 & XFEATURE_MASK_AVX512) &&
+	     (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) ||
+	    ((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM))) {
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
+	vcpu->xcr0 = xcr0;
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+static int handle_invalid_state(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+
+	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = vcpu->exit_reason;
+	run->fail_entry.exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+	run->fail_entry.cpu = raw_smp_processor_id();
+	return 0;
+}
+
+static int handle_pause(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_skip_instruction(vcpu);
+	return 1;
+}
+
+typedef int (*exit_handler_t)(struct vapicvm_vcpu *vcpu);
+
+static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
+	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT]	= handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
+	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_interrupt_window,
+	[EXIT_REASON_NMI_WINDOW]		= handle_nmi_window,
+	[EXIT_REASON_CPUID]			= handle_cpuid,
+	[EXIT_REASON_GETSEC]			= handle_inject_ud,
+	[EXIT_REASON_HLT]			= handle_hlt,
+	[EXIT_REASON_INVD]			= handle_invd,
+	[EXIT_REASON_RDPMC]			= handle_rdpmc,
+	[EXIT_REASON_VMCALL]			= handle_vmcall,
+	[EXIT_REASON_VMCLEAR]			= handle_inject_ud,
+	[EXIT_REASON_VMLAUNCH]			= handle_inject_ud,
+	[EXIT_REASON_VMPTRLD]			= handle_inject_ud,
+	[EXIT_REASON_VMPTRST]			= handle_inject_ud,
+	[EXIT_REASON_VMREAD]			= handle_inject_ud,
+	[EXIT_REASON_VMRESUME]			= handle_inject_ud,
+	[EXIT_REASON_VMWRITE]			= handle_inject_ud,
+	[EXIT_REASON_VMOFF]			= handle_inject_ud,
+	[EXIT_REASON_VMON]			= handle_inject_ud,
+	[EXIT_REASON_CR_ACCESS]			= handle_cr_access,
+	[EXIT_REASON_DR_ACCESS]			= handle_dr_access,
+	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
+	[EXIT_REASON_MSR_READ]			= handle_msr_read,
+	[EXIT_REASON_MSR_WRITE]			= handle_msr_write,
+	[EXIT_REASON_INVALID_STATE]		= handle_invalid_state,
+	[EXIT_REASON_MSR_LOAD_FAIL]		= handle_invalid_state,
+	[EXIT_REASON_MWAIT]			= handle_inject_ud,
+	[EXIT_REASON_MONITOR]			= handle_inject_ud,
+	[EXIT_REASON_PAUSE]			= handle_pause,
+	[EXIT_REASON_MCE_DURING_VMENTRY]	= handle_invalid_state,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= handle_tpr_below_threshold,
+	[EXIT_REASON_APIC_ACCESS]		= handle_apic_access,
+	[EXIT_REASON_EOI_INDUCED]		= handle_eoi_induced,
+	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
+	[EXIT_REASON_INVEPT]			= handle_inject_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]		= handle_preemption_timer,
+	[EXIT_REASON_INVVPID]			= handle_inject_ud,
+	[EXIT_REASON_WBINVD]			= handle_wbinvd,
+	[EXIT_REASON_XSETBV]			= handle_xsetbv,
+	[EXIT_REASON_APIC_WRITE]		= handle_apic_write,
+	[EXIT_REASON_INVPCID]			= handle_inject_ud,
+	[EXIT_REASON_VMFUNC]			= handle_inject_ud,
+	[EXIT_REASON_ENCLS]			= handle_inject_ud,
+};
+
+int vmx_handle_exit(struct vapicvm_vcpu *vcpu)
+{
+	u32 reason = EXIT_REASON_BASIC(vcpu->exit_reason);
+	int r;
+
+	if (reason < EXIT_REASON_MAX && exit_handlers[reason]) {
+		r = exit_handlers[reason](vcpu);
+	} else {
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_OTHER);
+		vcpu->exit_qual = vmcs_readl(EXIT_QUALIFICATION);
+		r = emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
+	}
+	if (r > 0 && unlikely(vcpu->triple_fault)) {
+		vcpu->triple_fault = false;
+		vcpu->exception_pending = false;
+		vcpu->run->exit_reason = VAPICVM_EXIT_SHUTDOWN;
+		return 0;
+	}
+	return r;
+}

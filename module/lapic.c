@@ -1,0 +1,1054 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The local APIC model: registers, priorities, EOI, IPIs and their
+ * routing, INIT/SIPI, the timer (one-shot, periodic, TSC-deadline), and the
+ * xAPIC/x2APIC modes with the SDM's transitions (Vol. 3A chapter 11).
+ *
+ * Nothing here knows which APIC-virtualization features the CPU has: the
+ * tier (apicv.c) decides how pending interrupts reach the guest and how a
+ * notification reaches a vCPU.  See lapic.h for the register page and the
+ * posted-interrupt path every interrupt from outside the vCPU takes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/tsc.h>
+
+#include "apicv.h"
+#include "lapic.h"
+#include "vapicvm.h"
+#include "vcpu_regs.h"
+
+#define APIC_VERSION		0x14
+#define APIC_MAX_LVT		5	/* timer, thermal, perf, LINT0, LINT1, error */
+#define APIC_BUS_CYCLE_NS	1	/* a 1 GHz APIC timer clock, as KVM's */
+#define X2APIC_BROADCAST	0xffffffffU
+#define XAPIC_BROADCAST		0xffU
+
+static inline struct vapicvm_lapic *to_apic(struct vapicvm_vcpu *vcpu)
+{
+	return vcpu->lapic;
+}
+
+/* ------------------------------------------------------------------ */
+/* Register helpers                                                    */
+/* ------------------------------------------------------------------ */
+
+static inline bool vec_test(struct vapicvm_lapic *apic, unsigned int base, int vec)
+{
+	return lapic_reg_read(apic, base + (vec >> 5) * 0x10) & BIT(vec & 31);
+}
+
+static inline void vec_set(struct vapicvm_lapic *apic, unsigned int base, int vec)
+{
+	u32 *w = (u32 *)(apic->regs + base + (vec >> 5) * 0x10);
+
+	*w |= BIT(vec & 31);
+}
+
+static inline void vec_clear(struct vapicvm_lapic *apic, unsigned int base, int vec)
+{
+	u32 *w = (u32 *)(apic->regs + base + (vec >> 5) * 0x10);
+
+	*w &= ~BIT(vec & 31);
+}
+
+static int find_highest(struct vapicvm_lapic *apic, unsigned int base)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		u32 w = lapic_reg_read(apic, base + i * 0x10);
+
+		if (w)
+			return i * 32 + __fls(w);
+	}
+	return -1;
+}
+
+int lapic_highest_irr(struct vapicvm_lapic *apic)
+{
+	return find_highest(apic, LAPIC_IRR);
+}
+
+int lapic_highest_isr(struct vapicvm_lapic *apic)
+{
+	return find_highest(apic, LAPIC_ISR);
+}
+
+/* PPR = TPR if TPR[7:4] >= ISRV[7:4], else ISRV[7:4] << 4 (Vol. 3A 11.8.3.1). */
+u32 lapic_ppr(struct vapicvm_lapic *apic)
+{
+	u32 tpr = lapic_reg_read(apic, LAPIC_TASKPRI) & 0xff;
+	int isrv = lapic_highest_isr(apic);
+	u32 isr_class = isrv < 0 ? 0 : isrv & 0xf0;
+
+	return (tpr & 0xf0) >= isr_class ? tpr : isr_class;
+}
+
+static void lapic_update_ppr(struct vapicvm_lapic *apic)
+{
+	lapic_reg_write(apic, LAPIC_PROCPRI, lapic_ppr(apic));
+}
+
+u32 lapic_id(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 id = lapic_reg_read(apic, LAPIC_ID);
+
+	return lapic_is_x2apic(vcpu) ? id : id >> 24;
+}
+
+bool lapic_is_enabled(struct vapicvm_vcpu *vcpu)
+{
+	return READ_ONCE(to_apic(vcpu)->base_msr) & LAPIC_BASE_EN;
+}
+
+bool lapic_is_x2apic(struct vapicvm_vcpu *vcpu)
+{
+	return (READ_ONCE(to_apic(vcpu)->base_msr) & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) ==
+	       (LAPIC_BASE_EN | LAPIC_BASE_EXTD);
+}
+
+static bool lapic_sw_enabled(struct vapicvm_lapic *apic)
+{
+	return lapic_reg_read(apic, LAPIC_SPIV) & LAPIC_SPIV_ENABLED;
+}
+
+static u32 x2apic_ldr(u32 id)
+{
+	return ((id >> 4) << 16) | BIT(id & 0xf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Posting and accepting interrupts                                    */
+/* ------------------------------------------------------------------ */
+
+/* Post a fixed interrupt to a vCPU from any context; see lapic.h. */
+static void lapic_post(struct vapicvm_vcpu *target, int vector, bool level)
+{
+	struct vapicvm_lapic *apic = to_apic(target);
+
+	if (level)
+		set_bit(vector, apic->pir_tmr);
+	else
+		clear_bit(vector, apic->pir_tmr);
+	set_bit(vector, (unsigned long *)apic->pi->pir);
+	/* The first poster after a sync notifies; later ones ride along. */
+	if (!test_and_set_bit(PI_ON, (unsigned long *)&apic->pi->control) || level)
+		apic->tier->notify(target, level);
+}
+
+/*
+ * Merge posted interrupts into IRR.  Runs on the vCPU's thread outside
+ * guest mode, so the register page is ours.
+ */
+void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	bool level_changed = false;
+	int i;
+
+	if (!test_bit(PI_ON, (unsigned long *)&apic->pi->control))
+		return;
+	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
+	for (i = 0; i < 8; i++) {
+		u32 posted, level, *tmr;
+
+		if (!READ_ONCE(apic->pi->pir[i]))
+			continue;
+		posted = xchg(&apic->pi->pir[i], 0);
+		*(u32 *)(apic->regs + LAPIC_IRR + i * 0x10) |= posted;
+		level = ((u32 *)apic->pir_tmr)[i] & posted;
+		tmr = (u32 *)(apic->regs + LAPIC_TMR + i * 0x10);
+		if ((*tmr & posted) != level) {
+			*tmr = (*tmr & ~posted) | level;
+			level_changed = true;
+		}
+		vcpu->stats[VAPICVM_STAT_IRQ_POSTED] += hweight32(posted);
+	}
+	if (level_changed)
+		apicv_update_eoi_exit_bitmap(vcpu);
+}
+
+/* IRR -> ISR for the vector the CPU is about to take (tiers without VID). */
+void lapic_accept(struct vapicvm_lapic *apic, int vector)
+{
+	vec_clear(apic, LAPIC_IRR, vector);
+	vec_set(apic, LAPIC_ISR, vector);
+	if (vector > apic->highest_isr_cache)
+		apic->highest_isr_cache = vector;
+	lapic_update_ppr(apic);
+}
+
+static void lapic_eoi(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	int vector = lapic_highest_isr(apic);
+
+	if (vector < 0)
+		return;
+	vec_clear(apic, LAPIC_ISR, vector);
+	if (vec_test(apic, LAPIC_TMR, vector))
+		vec_clear(apic, LAPIC_TMR, vector);
+	apic->highest_isr_cache = lapic_highest_isr(apic);
+	lapic_update_ppr(apic);
+	apicv_eoi_done(vcpu, vector);
+}
+
+void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	/* The CPU already cleared the vISR bit and updated SVI and PPR. */
+	if (vec_test(apic, LAPIC_TMR, vector)) {
+		vec_clear(apic, LAPIC_TMR, vector);
+		apicv_update_eoi_exit_bitmap(vcpu);
+	}
+	apic->highest_isr_cache = lapic_highest_isr(apic);
+}
+
+/*
+ * Deliver one interrupt message to a vCPU's local APIC.  Safe from any
+ * context that may sleep or not (it never sleeps).  Returns whether the
+ * APIC accepted it.
+ */
+bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
+{
+	struct vapicvm_lapic *apic = to_apic(target);
+
+	if (!lapic_is_enabled(target))
+		return false;
+	switch (dm) {
+	case LAPIC_DM_FIXED:
+	case LAPIC_DM_LOWEST:
+		if (!lapic_sw_enabled(apic))
+			return false;
+		if (vector < 16)
+			return false;	/* illegal vector: the receiver drops it */
+		lapic_post(target, vector, level);
+		return true;
+	case LAPIC_DM_NMI:
+		set_bit(LAPIC_EV_NMI, &apic->events);
+		vcpu_kick(target);
+		return true;
+	case LAPIC_DM_INIT:
+		set_bit(LAPIC_EV_INIT, &apic->events);
+		vcpu_kick(target);
+		return true;
+	case LAPIC_DM_STARTUP:
+		WRITE_ONCE(apic->sipi_vector, vector);
+		smp_mb__before_atomic();
+		set_bit(LAPIC_EV_SIPI, &apic->events);
+		vcpu_kick(target);
+		return true;
+	case LAPIC_DM_EXTINT:
+		WRITE_ONCE(apic->extint_vector, vector);
+		smp_mb__before_atomic();
+		set_bit(LAPIC_EV_EXTINT, &apic->events);
+		vcpu_kick(target);
+		return true;
+	default:
+		return false;	/* SMI and reserved modes are not modelled */
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Routing: which APICs a destination names                             */
+/* ------------------------------------------------------------------ */
+
+static bool lapic_match_dest(struct vapicvm_vcpu *vcpu, u32 dest, bool logical, bool x2_format)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 ldr = lapic_reg_read(apic, LAPIC_LDR);
+
+	if (lapic_is_x2apic(vcpu)) {
+		if (!x2_format)
+			dest = dest == XAPIC_BROADCAST ? X2APIC_BROADCAST : dest;
+		if (dest == X2APIC_BROADCAST)
+			return true;
+		if (!logical)
+			return dest == lapic_reg_read(apic, LAPIC_ID);
+		return (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	}
+	dest &= 0xff;
+	if (dest == XAPIC_BROADCAST)
+		return true;
+	if (!logical)
+		return dest == lapic_reg_read(apic, LAPIC_ID) >> 24;
+	if ((lapic_reg_read(apic, LAPIC_DFR) >> 28) == 0xf)	/* flat model */
+		return (ldr >> 24) & dest;
+	return (dest >> 4) == (ldr >> 28) && (dest & (ldr >> 24) & 0xf);	/* cluster */
+}
+
+/*
+ * Send an interrupt message as an ICR write (or an MSI) describes it.
+ * Lowest-priority delivery picks, among the destinations, the APIC with
+ * the lowest TPR (ties: the lowest vCPU index), a choice the SDM allows.
+ * Returns how many APICs accepted it.
+ */
+int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr, u32 dest,
+		bool x2_format)
+{
+	u32 shorthand = icr & LAPIC_SHORT_MASK, dm = icr & LAPIC_DM_MASK;
+	bool logical = icr & LAPIC_DEST_LOGICAL, level = icr & LAPIC_INT_LEVELTRIG;
+	struct vapicvm_vcpu *lowest = NULL;
+	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
+	u32 lowest_tpr = ~0U;
+	int delivered = 0;
+
+	for (i = 0; i < n; i++) {
+		struct vapicvm_vcpu *v = smp_load_acquire(&vm->vcpus[i]);
+		bool match;
+
+		switch (shorthand) {
+		case LAPIC_DEST_SELF:
+			match = v == src;
+			break;
+		case LAPIC_DEST_ALLINC:
+			match = true;
+			break;
+		case LAPIC_DEST_ALLBUT:
+			match = v != src;
+			break;
+		default:
+			match = lapic_match_dest(v, dest, logical, x2_format);
+		}
+		if (!match)
+			continue;
+		if (dm == LAPIC_DM_LOWEST && shorthand == LAPIC_DEST_NOSHORT) {
+			u32 tpr = lapic_reg_read(to_apic(v), LAPIC_TASKPRI) & 0xff;
+
+			if (lapic_is_enabled(v) && lapic_sw_enabled(to_apic(v)) && tpr < lowest_tpr) {
+				lowest = v;
+				lowest_tpr = tpr;
+			}
+			continue;
+		}
+		delivered += lapic_deliver(v, dm, icr & LAPIC_VECTOR_MASK, level);
+	}
+	if (lowest)
+		delivered += lapic_deliver(lowest, LAPIC_DM_FIXED, icr & LAPIC_VECTOR_MASK, level);
+	return delivered;
+}
+
+static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 dm = icr & LAPIC_DM_MASK;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SENT);
+	/* INIT level de-assert: a legacy no-op (Vol. 3A 11.6.1). */
+	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG))
+		return;
+	if ((dm == LAPIC_DM_FIXED || dm == LAPIC_DM_LOWEST) && (icr & LAPIC_VECTOR_MASK) < 16) {
+		lapic_reg_write(apic, LAPIC_ESR,
+				lapic_reg_read(apic, LAPIC_ESR) | LAPIC_ESR_SEND_ILLEGAL);
+		return;
+	}
+	lapic_route(vcpu->vm, vcpu, icr, dest, lapic_is_x2apic(vcpu));
+}
+
+/* An MSI (Vol. 3A 11.11): address 0xfeeXXXXX, destination in bits 19:12. */
+int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
+{
+	u32 dest, icr;
+
+	if (msi->flags || msi->reserved[0] || msi->reserved[1])
+		return -EINVAL;
+	if ((msi->address_lo & 0xfff00000) != 0xfee00000 || msi->address_hi)
+		return -EINVAL;
+	dest = (msi->address_lo >> 12) & 0xff;
+	icr = (msi->data & (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_INT_LEVELTRIG)) |
+	      LAPIC_INT_ASSERT;
+	if (msi->address_lo & BIT(2))
+		icr |= LAPIC_DEST_LOGICAL;
+	/* Redirection hint with logical destination: lowest priority. */
+	if ((msi->address_lo & BIT(3)) && (icr & LAPIC_DEST_LOGICAL) &&
+	    (icr & LAPIC_DM_MASK) == LAPIC_DM_FIXED)
+		icr |= LAPIC_DM_LOWEST;
+	return lapic_route(vm, NULL, icr, dest, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Timer                                                               */
+/* ------------------------------------------------------------------ */
+
+static u32 lapic_timer_mode(struct vapicvm_lapic *apic)
+{
+	return lapic_reg_read(apic, LAPIC_LVTT) & LAPIC_TIMER_MODE_MASK;
+}
+
+static u64 lapic_divide(struct vapicvm_lapic *apic)
+{
+	u32 tdcr = lapic_reg_read(apic, LAPIC_TDCR);
+	u32 v = (tdcr & 3) | ((tdcr & 8) >> 1);
+
+	return v == 7 ? 1 : 2ULL << v;
+}
+
+static enum hrtimer_restart lapic_timer_fn(struct hrtimer *timer)
+{
+	struct vapicvm_lapic *apic = container_of(timer, struct vapicvm_lapic, timer);
+	u32 lvtt = lapic_reg_read(apic, LAPIC_LVTT);
+	u64 period = READ_ONCE(apic->timer_period_ns);
+
+	if (!(lvtt & LAPIC_LVT_MASKED) && lapic_sw_enabled(apic) &&
+	    (READ_ONCE(apic->base_msr) & LAPIC_BASE_EN))
+		lapic_post(apic->vcpu, lvtt & LAPIC_VECTOR_MASK, false);
+	set_bit(LAPIC_EV_TIMER, &apic->events);
+	if (period && (lvtt & LAPIC_TIMER_MODE_MASK) == LAPIC_TIMER_PERIODIC) {
+		hrtimer_forward_now(timer, ns_to_ktime(period));
+		apic->timer_target = hrtimer_get_expires(timer);
+		return HRTIMER_RESTART;
+	}
+	return HRTIMER_NORESTART;
+}
+
+static void lapic_timer_stop(struct vapicvm_lapic *apic)
+{
+	hrtimer_cancel(&apic->timer);
+	WRITE_ONCE(apic->timer_period_ns, 0);
+}
+
+/* One-shot and periodic modes: (re)start from the initial count. */
+static void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
+{
+	u32 count = lapic_reg_read(apic, LAPIC_TMICT);
+	u64 period;
+
+	lapic_timer_stop(apic);
+	if (!count || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+		return;
+	period = (u64)count * lapic_divide(apic) * APIC_BUS_CYCLE_NS;
+	WRITE_ONCE(apic->timer_period_ns, period);
+	apic->timer_target = ktime_add_ns(ktime_get(), remaining_ns ?: period);
+	hrtimer_start(&apic->timer, apic->timer_target, HRTIMER_MODE_ABS_HARD);
+}
+
+static u32 lapic_current_count(struct vapicvm_lapic *apic)
+{
+	u64 period = READ_ONCE(apic->timer_period_ns);
+	s64 remaining;
+
+	if (!period || !hrtimer_active(&apic->timer))
+		return 0;
+	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
+	if (remaining < 0)
+		remaining = 0;
+	return div64_u64(remaining, lapic_divide(apic) * APIC_BUS_CYCLE_NS);
+}
+
+static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
+{
+	return rdtsc() + vcpu->tsc_offset;
+}
+
+u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	return lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE ? apic->tsc_deadline : 0;
+}
+
+void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u64 now, ns;
+
+	/* Writes are ignored outside TSC-deadline mode (Vol. 3A 11.5.4.1). */
+	if (!lapic_is_enabled(vcpu) || lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
+		return;
+	hrtimer_cancel(&apic->timer);
+	apic->tsc_deadline = deadline;
+	if (!deadline)
+		return;
+	now = guest_tsc(vcpu);
+	ns = deadline > now ? mul_u64_u32_div(deadline - now, 1000000, tsc_khz ?: 1000000) : 0;
+	apic->timer_target = ktime_add_ns(ktime_get(), ns);
+	hrtimer_start(&apic->timer, apic->timer_target, HRTIMER_MODE_ABS_HARD);
+}
+
+/* ------------------------------------------------------------------ */
+/* Register reads and writes                                           */
+/* ------------------------------------------------------------------ */
+
+static u32 lapic_read_reg(struct vapicvm_vcpu *vcpu, unsigned int off)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	switch (off) {
+	case LAPIC_PROCPRI:
+		return lapic_ppr(apic);
+	case LAPIC_TMCCT:
+		return lapic_current_count(apic);
+	case LAPIC_EOI:
+	case LAPIC_ARBPRI:
+	case LAPIC_RRR:
+		return 0;
+	default:
+		return lapic_reg_read(apic, off);
+	}
+}
+
+static bool xapic_reg_readable(unsigned int off)
+{
+	switch (off) {
+	case LAPIC_ID: case LAPIC_LVR: case LAPIC_TASKPRI: case LAPIC_ARBPRI:
+	case LAPIC_PROCPRI: case LAPIC_EOI: case LAPIC_RRR: case LAPIC_LDR: case LAPIC_DFR:
+	case LAPIC_SPIV: case LAPIC_ESR: case LAPIC_ICR: case LAPIC_ICR2:
+	case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC: case LAPIC_LVT0: case LAPIC_LVT1:
+	case LAPIC_LVTERR: case LAPIC_TMICT: case LAPIC_TMCCT: case LAPIC_TDCR:
+		return true;
+	default:
+		return off >= LAPIC_ISR && off < LAPIC_ESR;
+	}
+}
+
+static const u32 lvt_valid[] = {
+	[0] = 0x000710ff | LAPIC_LVT_MASKED,	/* timer: vector, status, mask, mode */
+	[1] = 0x000117ff,			/* thermal */
+	[2] = 0x000117ff,			/* perf */
+	[3] = 0x0001f7ff,			/* LINT0 */
+	[4] = 0x0001f7ff,			/* LINT1 */
+	[5] = 0x000110ff,			/* error */
+};
+
+static void lapic_write_lvt(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned int idx = (off - LAPIC_LVTT) >> 4;
+	u32 old = lapic_reg_read(apic, off);
+
+	val &= lvt_valid[idx] & ~LAPIC_SEND_PENDING;
+	if (!lapic_sw_enabled(apic))
+		val |= LAPIC_LVT_MASKED;	/* Vol. 3A 11.4.7.2 */
+	if (off == LAPIC_LVTT && (val & LAPIC_TIMER_MODE_MASK) == (3U << 17))
+		val &= ~LAPIC_TIMER_MODE_MASK;	/* reserved mode: keep one-shot */
+	lapic_reg_write(apic, off, val);
+	if (off == LAPIC_LVTT && ((old ^ val) & LAPIC_TIMER_MODE_MASK)) {
+		/* A mode change stops the timer and clears the deadline. */
+		lapic_timer_stop(apic);
+		apic->tsc_deadline = 0;
+		lapic_reg_write(apic, LAPIC_TMICT, 0);
+	}
+}
+
+static void lapic_set_svr(struct vapicvm_vcpu *vcpu, u32 val)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned int off;
+
+	val &= 0x10ff | LAPIC_SPIV_ENABLED;
+	lapic_reg_write(apic, LAPIC_SPIV, val);
+	if (!(val & LAPIC_SPIV_ENABLED)) {
+		/* Software disable masks every LVT entry. */
+		for (off = LAPIC_LVTT; off <= LAPIC_LVTERR; off += 0x10)
+			lapic_reg_write(apic, off, lapic_reg_read(apic, off) | LAPIC_LVT_MASKED);
+		lapic_timer_stop(apic);
+	}
+}
+
+/* A write to a register, in either mode; off is a register offset. */
+static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	bool x2 = lapic_is_x2apic(vcpu);
+
+	switch (off) {
+	case LAPIC_ID:
+		if (!x2)
+			lapic_reg_write(apic, LAPIC_ID, val & 0xff000000);
+		break;
+	case LAPIC_TASKPRI:
+		lapic_reg_write(apic, LAPIC_TASKPRI, val & 0xff);
+		lapic_update_ppr(apic);
+		break;
+	case LAPIC_EOI:
+		lapic_eoi(vcpu);
+		break;
+	case LAPIC_LDR:
+		if (!x2)
+			lapic_reg_write(apic, LAPIC_LDR, val & 0xff000000);
+		break;
+	case LAPIC_DFR:
+		if (!x2)
+			lapic_reg_write(apic, LAPIC_DFR, val | 0x0fffffff);
+		break;
+	case LAPIC_SPIV:
+		lapic_set_svr(vcpu, val);
+		break;
+	case LAPIC_ESR:
+		/* A write latches nothing new: errors are recorded as they occur. */
+		if (x2)
+			lapic_reg_write(apic, LAPIC_ESR, 0);
+		break;
+	case LAPIC_ICR:
+		lapic_reg_write(apic, LAPIC_ICR, val & ~LAPIC_SEND_PENDING);
+		if (!x2)
+			lapic_send_ipi(vcpu, val, lapic_reg_read(apic, LAPIC_ICR2) >> 24);
+		break;
+	case LAPIC_ICR2:
+		if (!x2)
+			lapic_reg_write(apic, LAPIC_ICR2, val & 0xff000000);
+		break;
+	case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC:
+	case LAPIC_LVT0: case LAPIC_LVT1: case LAPIC_LVTERR:
+		lapic_write_lvt(vcpu, off, val);
+		break;
+	case LAPIC_TMICT:
+		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+			break;
+		lapic_reg_write(apic, LAPIC_TMICT, val);
+		lapic_timer_start_count(apic, 0);
+		break;
+	case LAPIC_TDCR:
+		lapic_reg_write(apic, LAPIC_TDCR, val & 0xb);
+		break;
+	case LAPIC_SELF_IPI:
+		if (x2)
+			lapic_send_ipi(vcpu, LAPIC_DEST_SELF | (val & LAPIC_VECTOR_MASK), 0);
+		break;
+	default:
+		/* Read-only or reserved: ignored (xAPIC) / refused (x2APIC). */
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val)
+{
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MMIO_EMULATED);
+	*val = 0;
+	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu))
+		return 0;	/* no xAPIC here: the access reads nothing */
+	if ((off & 0xf) || !xapic_reg_readable(off))
+		return 0;
+	*val = lapic_read_reg(vcpu, off);
+	return 0;
+}
+
+int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MMIO_EMULATED);
+	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu))
+		return 0;
+	if (off & 0xf)
+		return 0;
+	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
+		lapic_reg_write(apic, LAPIC_ESR,
+				lapic_reg_read(apic, LAPIC_ESR) | LAPIC_ESR_ILLEGAL_REG);
+	return 0;
+}
+
+void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 val = lapic_reg_read(apic, off & ~0xf);
+
+	off &= ~0xf;
+	/*
+	 * The CPU stored the raw value; the model stores what the register
+	 * keeps, so restore the old content first where that matters.
+	 */
+	if (off == LAPIC_EOI)
+		lapic_reg_write(apic, LAPIC_EOI, 0);
+	lapic_write_reg(vcpu, off, val);
+}
+
+/* x2APIC MSRs 0x800-0x8ff: offset = (msr & 0xff) << 4 (Vol. 3A 11.12.1). */
+int lapic_x2apic_read(struct vapicvm_vcpu *vcpu, u32 msr, u64 *data)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned int off = (msr & 0xff) << 4;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MSR_EMULATED);
+	if (!lapic_is_x2apic(vcpu))
+		return 1;	/* #GP */
+	switch (off) {
+	case LAPIC_EOI: case LAPIC_DFR: case LAPIC_ICR2: case LAPIC_SELF_IPI:
+	case LAPIC_ARBPRI: case LAPIC_RRR:
+		return 1;
+	case LAPIC_ICR:
+		*data = lapic_reg_read(apic, LAPIC_ICR) |
+			((u64)lapic_reg_read(apic, LAPIC_ICR2) << 32);
+		return 0;
+	}
+	if (!xapic_reg_readable(off))
+		return 1;
+	*data = lapic_read_reg(vcpu, off);
+	return 0;
+}
+
+int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned int off = (msr & 0xff) << 4;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MSR_EMULATED);
+	if (!lapic_is_x2apic(vcpu))
+		return 1;
+	switch (off) {
+	case LAPIC_ICR:
+		lapic_reg_write(apic, LAPIC_ICR2, data >> 32);
+		lapic_reg_write(apic, LAPIC_ICR, (u32)data & ~LAPIC_SEND_PENDING);
+		lapic_send_ipi(vcpu, (u32)data, data >> 32);
+		return 0;
+	case LAPIC_TASKPRI:
+		if (data & ~0xffULL)
+			return 1;
+		break;
+	case LAPIC_EOI:
+	case LAPIC_ESR:
+		if (data)
+			return 1;
+		break;
+	case LAPIC_SELF_IPI:
+		if (data & ~0xffULL)
+			return 1;
+		break;
+	case LAPIC_SPIV: case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC:
+	case LAPIC_LVT0: case LAPIC_LVT1: case LAPIC_LVTERR: case LAPIC_TMICT: case LAPIC_TDCR:
+		if (data >> 32)
+			return 1;
+		break;
+	default:
+		return 1;	/* read-only or reserved: #GP */
+	}
+	return lapic_write_reg(vcpu, off, data) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* IA32_APIC_BASE and the mode transitions (Vol. 3A Figure 11-27)       */
+/* ------------------------------------------------------------------ */
+
+u64 lapic_get_base(struct vapicvm_vcpu *vcpu)
+{
+	return to_apic(vcpu)->base_msr;
+}
+
+static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned int off;
+
+	lapic_timer_stop(apic);
+	memset(apic->regs, 0, PAGE_SIZE);
+	lapic_reg_write(apic, LAPIC_ID, vcpu->id << 24);
+	lapic_reg_write(apic, LAPIC_LVR, APIC_VERSION | (APIC_MAX_LVT << 16));
+	lapic_reg_write(apic, LAPIC_DFR, 0xffffffff);
+	lapic_reg_write(apic, LAPIC_SPIV, 0xff);
+	for (off = LAPIC_LVTT; off <= LAPIC_LVTERR; off += 0x10)
+		lapic_reg_write(apic, off, LAPIC_LVT_MASKED);
+	apic->tsc_deadline = 0;
+	apic->highest_isr_cache = -1;
+	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
+	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
+	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
+}
+
+int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u64 old = apic->base_msr;
+	u64 reserved = ~(LAPIC_BASE_ADDR_MASK | LAPIC_BASE_BSP | LAPIC_BASE_EXTD | LAPIC_BASE_EN) |
+		       ~GENMASK_ULL(boot_cpu_data.x86_phys_bits - 1, 0);
+	bool was_en = old & LAPIC_BASE_EN, was_x2 = was_en && (old & LAPIC_BASE_EXTD);
+	bool en = value & LAPIC_BASE_EN, x2 = en && (value & LAPIC_BASE_EXTD);
+
+	if (value & reserved)
+		return -EINVAL;
+	if (!en && (value & LAPIC_BASE_EXTD))
+		return -EINVAL;		/* EN=0, EXTD=1 is invalid */
+	if (!host && ((was_x2 && en && !x2) || (!was_en && x2)))
+		return -EINVAL;		/* x2APIC -> xAPIC and disabled -> x2APIC */
+	if (value == old)
+		return 0;
+
+	if (!en) {
+		lapic_timer_stop(apic);
+	} else if (!was_en) {
+		/* Re-enabled: the APIC comes back as after reset. */
+		lapic_reset_registers(vcpu);
+	}
+	if (x2 && !was_x2) {
+		lapic_reg_write(apic, LAPIC_ID, vcpu->id);
+		lapic_reg_write(apic, LAPIC_LDR, x2apic_ldr(vcpu->id));
+		lapic_reg_write(apic, LAPIC_DFR, 0);
+		lapic_reg_write(apic, LAPIC_ICR2, 0);
+	} else if (!x2 && was_x2) {
+		lapic_reg_write(apic, LAPIC_ID, vcpu->id << 24);
+		lapic_reg_write(apic, LAPIC_LDR, 0);
+		lapic_reg_write(apic, LAPIC_DFR, 0xffffffff);
+	}
+	WRITE_ONCE(apic->base_msr, value);
+	apicv_base_changed(vcpu, old, value);
+	return 0;
+}
+
+u64 lapic_get_cr8(struct vapicvm_vcpu *vcpu)
+{
+	return (lapic_reg_read(to_apic(vcpu), LAPIC_TASKPRI) >> 4) & 0xf;
+}
+
+void lapic_set_cr8(struct vapicvm_vcpu *vcpu, u64 cr8)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	lapic_reg_write(apic, LAPIC_TASKPRI, (cr8 & 0xf) << 4);
+	lapic_update_ppr(apic);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events taken by the vCPU's own thread                               */
+/* ------------------------------------------------------------------ */
+
+int lapic_take_events(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	if (likely(!READ_ONCE(apic->events)))
+		return 1;
+	if (test_and_clear_bit(LAPIC_EV_TIMER, &apic->events)) {
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
+		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+			apic->tsc_deadline = 0;
+	}
+	if (test_and_clear_bit(LAPIC_EV_INIT, &apic->events)) {
+		vcpu_reset(vcpu, true);
+		lapic_reset(vcpu, true);
+		WRITE_ONCE(vcpu->mp_state, (apic->base_msr & LAPIC_BASE_BSP) ?
+			   VAPICVM_MP_STATE_RUNNABLE : VAPICVM_MP_STATE_INIT_RECEIVED);
+		/* A SIPI that came before the INIT is void. */
+		clear_bit(LAPIC_EV_SIPI, &apic->events);
+	}
+	if (test_and_clear_bit(LAPIC_EV_SIPI, &apic->events) &&
+	    READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_INIT_RECEIVED) {
+		u8 v = READ_ONCE(apic->sipi_vector);
+
+		/* Start at vector:0000 in real mode (Vol. 3A 9.4.4). */
+		vmcs_write16(GUEST_CS_SELECTOR, v << 8);
+		vmcs_writel(GUEST_CS_BASE, (u32)v << 12);
+		vmcs_writel(GUEST_RIP, 0);
+		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
+	}
+	if (test_and_clear_bit(LAPIC_EV_NMI, &apic->events)) {
+		vcpu->nmi_pending = true;
+		if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
+			WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
+	}
+	if (test_and_clear_bit(LAPIC_EV_EXTINT, &apic->events)) {
+		vcpu->extint_pending = true;
+		vcpu->extint_vector = READ_ONCE(apic->extint_vector);
+	}
+	return 1;
+}
+
+/* Is there an interrupt the APIC would present to the CPU now? */
+bool lapic_has_pending(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	int irr = lapic_highest_irr(apic);
+
+	return irr >= 0 && (irr & 0xf0) > (lapic_ppr(apic) & 0xf0);
+}
+
+/* May a halted (or about to halt) vCPU run?  Called on the vCPU's thread. */
+bool lapic_can_wake(struct vapicvm_vcpu *vcpu, bool interrupts_enabled)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	if (vcpu->nmi_pending ||
+	    (READ_ONCE(apic->events) & (BIT(LAPIC_EV_NMI) | BIT(LAPIC_EV_INIT))))
+		return true;
+	if (!interrupts_enabled)
+		return false;
+	if (vcpu->extint_pending || test_bit(LAPIC_EV_EXTINT, &apic->events))
+		return true;
+	lapic_sync_pir(vcpu);
+	return lapic_has_pending(vcpu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+/* ------------------------------------------------------------------ */
+
+void lapic_reset(struct vapicvm_vcpu *vcpu, bool init)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u64 base = init ? apic->base_msr :
+		   LAPIC_DEFAULT_BASE | LAPIC_BASE_EN | (vcpu->id == 0 ? LAPIC_BASE_BSP : 0);
+
+	lapic_reset_registers(vcpu);
+	vcpu->extint_pending = false;
+	vcpu->nmi_pending = false;
+	/* INIT keeps the base and the mode; the registers reset. */
+	if ((base & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) == (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) {
+		lapic_reg_write(apic, LAPIC_ID, vcpu->id);
+		lapic_reg_write(apic, LAPIC_LDR, x2apic_ldr(vcpu->id));
+		lapic_reg_write(apic, LAPIC_DFR, 0);
+	}
+	if (base != apic->base_msr) {
+		u64 old = apic->base_msr;
+
+		WRITE_ONCE(apic->base_msr, base);
+		apicv_base_changed(vcpu, old, base);
+	}
+	apicv_reset(vcpu);
+}
+
+int lapic_create(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = kzalloc(sizeof(*apic), GFP_KERNEL_ACCOUNT);
+
+	if (!apic)
+		return -ENOMEM;
+	apic->vcpu = vcpu;
+	apic->regs = (u8 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	/* kmalloc aligns power-of-two sizes naturally: 64 bytes, as the SDM wants. */
+	apic->pi = kzalloc(sizeof(*apic->pi), GFP_KERNEL_ACCOUNT);
+	if (!apic->regs || !apic->pi) {
+		free_page((unsigned long)apic->regs);
+		kfree(apic->pi);
+		kfree(apic);
+		return -ENOMEM;
+	}
+	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
+	apic->timer.function = lapic_timer_fn;
+	apic->tier = apicv_select_tier(vcpu->vm->apicv);
+	apic->highest_isr_cache = -1;
+	vcpu->lapic = apic;
+	apic->base_msr = 0;
+	lapic_reset(vcpu, false);
+	return 0;
+}
+
+void lapic_destroy(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	if (!apic)
+		return;
+	hrtimer_cancel(&apic->timer);
+	free_page((unsigned long)apic->regs);
+	kfree(apic->pi);
+	kfree(apic);
+	vcpu->lapic = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* ioctls                                                              */
+/* ------------------------------------------------------------------ */
+
+long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	struct vapicvm_lapic_state *s;
+	long r = 0;
+	int i;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	if (!set) {
+		vcpu_load(vcpu);
+		lapic_sync_pir(vcpu);
+		apicv_sync_to_model(vcpu);
+		vcpu_put(vcpu);
+		memcpy(s->regs, apic->regs, VAPICVM_APIC_REG_SIZE);
+		*(u32 *)(s->regs + LAPIC_TMCCT) = lapic_current_count(apic);
+		*(u32 *)(s->regs + LAPIC_PROCPRI) = lapic_ppr(apic);
+		s->apic_base = apic->base_msr;
+		s->tsc_deadline = lapic_get_tsc_deadline(vcpu);
+		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer))
+			s->timer_remaining_ns = max_t(s64, 0,
+				ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer),
+						      ktime_get())));
+		r = copy_to_user(argp, s, sizeof(*s)) ? -EFAULT : 0;
+		kfree(s);
+		return r;
+	}
+
+	if (copy_from_user(s, argp, sizeof(*s))) {
+		r = -EFAULT;
+		goto out;
+	}
+	r = -EINVAL;
+	if (s->flags || s->pad)
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(s->reserved); i++)
+		if (s->reserved[i])
+			goto out;
+	vcpu_load(vcpu);
+	r = lapic_set_base(vcpu, s->apic_base, true);
+	if (!r) {
+		lapic_timer_stop(apic);
+		memcpy(apic->regs, s->regs, VAPICVM_APIC_REG_SIZE);
+		/* Fields the model derives or keeps itself. */
+		lapic_reg_write(apic, LAPIC_LVR, APIC_VERSION | (APIC_MAX_LVT << 16));
+		if (lapic_is_x2apic(vcpu)) {
+			lapic_reg_write(apic, LAPIC_ID, vcpu->id);
+			lapic_reg_write(apic, LAPIC_LDR, x2apic_ldr(vcpu->id));
+		}
+		lapic_reg_write(apic, LAPIC_TMCCT, 0);
+		lapic_update_ppr(apic);
+		apic->highest_isr_cache = lapic_highest_isr(apic);
+		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+			lapic_set_tsc_deadline(vcpu, s->tsc_deadline);
+		else
+			lapic_timer_start_count(apic, s->timer_remaining_ns);
+		apicv_sync_from_model(vcpu);
+	}
+	vcpu_put(vcpu);
+out:
+	kfree(s);
+	return r;
+}
+
+long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_interrupt *irq)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 lvt, dm;
+
+	if (irq->flags || irq->pad || irq->pin > VAPICVM_INTERRUPT_LINT1 || irq->vector > 0xff)
+		return -EINVAL;
+	/* A disabled APIC passes LINT0 through as INTR (virtual wire). */
+	if (!lapic_is_enabled(vcpu)) {
+		if (irq->pin != VAPICVM_INTERRUPT_LINT0)
+			return -EAGAIN;
+		return lapic_deliver_extint(vcpu, irq->vector);
+	}
+	lvt = lapic_reg_read(apic, irq->pin == VAPICVM_INTERRUPT_LINT0 ? LAPIC_LVT0 : LAPIC_LVT1);
+	if (lvt & LAPIC_LVT_MASKED)
+		return -EAGAIN;
+	dm = lvt & LAPIC_DM_MASK;
+	switch (dm) {
+	case LAPIC_DM_EXTINT:
+		return lapic_deliver_extint(vcpu, irq->vector);
+	case LAPIC_DM_NMI:
+		lapic_deliver(vcpu, LAPIC_DM_NMI, 0, false);
+		return 0;
+	case LAPIC_DM_FIXED:
+		lapic_post(vcpu, lvt & LAPIC_VECTOR_MASK, lvt & LAPIC_INT_LEVELTRIG);
+		return 0;
+	default:
+		return -EAGAIN;
+	}
+}
+
+int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+
+	if (test_bit(LAPIC_EV_EXTINT, &apic->events) || vcpu->extint_pending)
+		return -EBUSY;	/* the previous one was not taken yet */
+	WRITE_ONCE(apic->extint_vector, vector);
+	smp_mb__before_atomic();
+	set_bit(LAPIC_EV_EXTINT, &apic->events);
+	vcpu_kick(vcpu);
+	return 0;
+}

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The in-kernel local APIC: one hardware-independent model (lapic.c) and
+ * APIC-virtualization tiers layered on it (apicv.c).
+ *
+ * The model keeps its registers in one page laid out as the xAPIC register
+ * page (offset = MMIO offset).  That page is also the vCPU's virtual-APIC
+ * page whenever the VM uses the TPR shadow: the CPU's virtual TPR, virtual
+ * IRR/ISR and virtual PPR are then the model's own registers, so the model
+ * and the hardware never disagree and nothing is copied.
+ *
+ * Interrupts from anywhere but the vCPU's own thread (other vCPUs, timers,
+ * userspace MSIs) are posted: a bit in the posted-interrupt request bitmap
+ * (PIR) plus the outstanding-notification bit, then a notification.  With
+ * the posted-interrupt tier the CPU merges the PIR itself while the guest
+ * runs; in every other tier the notification is a kick and the vCPU merges
+ * the PIR before its next entry.  Only the vCPU's thread writes IRR/ISR.
+ */
+#ifndef VAPICVM_LAPIC_H
+#define VAPICVM_LAPIC_H
+
+#include <linux/hrtimer.h>
+#include <linux/types.h>
+
+struct vapicvm_vcpu;
+struct vapicvm_vm;
+struct vapicvm_interrupt;
+
+#define LAPIC_DEFAULT_BASE		0xfee00000ULL
+#define LAPIC_POSTED_INTR_VECTOR	0xf2	/* the host's POSTED_INTR_VECTOR */
+
+/* Register offsets (Vol. 3A Table 11-1) */
+#define LAPIC_ID			0x020
+#define LAPIC_LVR		0x030
+#define LAPIC_TASKPRI		0x080
+#define LAPIC_ARBPRI		0x090
+#define LAPIC_PROCPRI		0x0a0
+#define LAPIC_EOI		0x0b0
+#define LAPIC_RRR		0x0c0
+#define LAPIC_LDR		0x0d0
+#define LAPIC_DFR		0x0e0
+#define LAPIC_SPIV		0x0f0
+#define LAPIC_ISR		0x100
+#define LAPIC_TMR		0x180
+#define LAPIC_IRR		0x200
+#define LAPIC_ESR		0x280
+#define LAPIC_LVT_CMCI		0x2f0
+#define LAPIC_ICR		0x300
+#define LAPIC_ICR2		0x310
+#define LAPIC_LVTT		0x320
+#define LAPIC_LVTTHMR		0x330
+#define LAPIC_LVTPC		0x340
+#define LAPIC_LVT0		0x350
+#define LAPIC_LVT1		0x360
+#define LAPIC_LVTERR		0x370
+#define LAPIC_TMICT		0x380
+#define LAPIC_TMCCT		0x390
+#define LAPIC_TDCR		0x3e0
+#define LAPIC_SELF_IPI		0x3f0	/* x2APIC only */
+
+/* IA32_APIC_BASE */
+#define LAPIC_BASE_BSP		BIT_ULL(8)
+#define LAPIC_BASE_EXTD		BIT_ULL(10)
+#define LAPIC_BASE_EN		BIT_ULL(11)
+#define LAPIC_BASE_ADDR_MASK	(~0xfffULL)
+
+/* SVR */
+#define LAPIC_SPIV_ENABLED	BIT(8)
+#define LAPIC_SPIV_EOI_BCAST_SUPPRESS BIT(12)
+
+/* LVT and ICR fields */
+#define LAPIC_VECTOR_MASK	0xff
+#define LAPIC_DM_MASK		(7U << 8)
+#define LAPIC_DM_FIXED		(0U << 8)
+#define LAPIC_DM_LOWEST		(1U << 8)
+#define LAPIC_DM_SMI		(2U << 8)
+#define LAPIC_DM_NMI		(4U << 8)
+#define LAPIC_DM_INIT		(5U << 8)
+#define LAPIC_DM_STARTUP		(6U << 8)
+#define LAPIC_DM_EXTINT		(7U << 8)
+#define LAPIC_DEST_LOGICAL	BIT(11)
+#define LAPIC_SEND_PENDING	BIT(12)
+#define LAPIC_INT_LEVELTRIG	BIT(15)
+#define LAPIC_INT_ASSERT		BIT(14)
+#define LAPIC_LVT_MASKED		BIT(16)
+#define LAPIC_SHORT_MASK		(3U << 18)
+#define LAPIC_DEST_NOSHORT	(0U << 18)
+#define LAPIC_DEST_SELF		(1U << 18)
+#define LAPIC_DEST_ALLINC	(2U << 18)
+#define LAPIC_DEST_ALLBUT	(3U << 18)
+#define LAPIC_TIMER_MODE_MASK	(3U << 17)
+#define LAPIC_TIMER_ONESHOT	(0U << 17)
+#define LAPIC_TIMER_PERIODIC	(1U << 17)
+#define LAPIC_TIMER_TSCDEADLINE	(2U << 17)
+
+/* ESR bits */
+#define LAPIC_ESR_SEND_ILLEGAL	BIT(5)
+#define LAPIC_ESR_RECV_ILLEGAL	BIT(6)
+#define LAPIC_ESR_ILLEGAL_REG	BIT(7)
+
+/* Posted-interrupt descriptor (Vol. 3C 30.6): 64 bytes, 64-byte aligned. */
+struct pi_desc {
+	u32 pir[8];
+	u32 control;		/* bit 0: ON (outstanding notification); bit 1: SN */
+	u32 rsvd0;
+	u32 ndst_nv;		/* unused by vapicvm: the CPU reads NV from the VMCS */
+	u32 rsvd[5];
+} __aligned(64);
+
+#define PI_ON			0
+
+/* An APIC tier: the operations a CPU feature overrides (apicv.c). */
+struct lapic_tier;
+
+struct vapicvm_lapic {
+	struct vapicvm_vcpu *vcpu;
+	u8 *regs;			/* the register page, see above */
+	u64 base_msr;			/* IA32_APIC_BASE */
+	const struct lapic_tier *tier;
+	bool x2apic_virt;		/* virtualize x2APIC mode in use now */
+	bool apic_access_virt;		/* virtualize APIC accesses in use now */
+
+	struct pi_desc *pi;		/* posted interrupts, every tier */
+	unsigned long pir_tmr[4];	/* level-triggered posted vectors */
+
+	/* Events delivered by others, taken by the vCPU's thread. */
+	unsigned long events;		/* LAPIC_EV_* bits */
+	u8 sipi_vector;
+	u8 extint_vector;
+
+	/* Timer. */
+	struct hrtimer timer;
+	u64 timer_period_ns;		/* periodic: reload; 0 when stopped */
+	ktime_t timer_target;		/* absolute expiry */
+	u64 tsc_deadline;
+	u32 timer_lvt_cached;
+
+	/* VMCS values last written, so unchanged ones are not rewritten. */
+	u64 eoi_exit_bitmap[4];
+	u32 tpr_threshold;
+	bool intr_status_dirty;		/* RVI/SVI must be recomputed */
+	int highest_isr_cache;		/* -1 when ISR is empty */
+};
+
+#define LAPIC_EV_INIT		0
+#define LAPIC_EV_SIPI		1
+#define LAPIC_EV_NMI		2
+#define LAPIC_EV_EXTINT		3
+#define LAPIC_EV_TIMER		4
+
+static inline u32 lapic_reg_read(struct vapicvm_lapic *apic, unsigned int off)
+{
+	return *(u32 *)(apic->regs + off);
+}
+
+static inline void lapic_reg_write(struct vapicvm_lapic *apic, unsigned int off, u32 val)
+{
+	*(u32 *)(apic->regs + off) = val;
+}
+
+/* Lifetime and configuration. */
+int lapic_create(struct vapicvm_vcpu *vcpu);
+void lapic_destroy(struct vapicvm_vcpu *vcpu);
+void lapic_reset(struct vapicvm_vcpu *vcpu, bool init);
+void lapic_setup_controls(struct vapicvm_vcpu *vcpu);
+void lapic_setup_vmcs(struct vapicvm_vcpu *vcpu);
+
+/* Architectural state. */
+u32 lapic_id(struct vapicvm_vcpu *vcpu);
+bool lapic_is_enabled(struct vapicvm_vcpu *vcpu);
+bool lapic_is_x2apic(struct vapicvm_vcpu *vcpu);
+u64 lapic_get_base(struct vapicvm_vcpu *vcpu);
+int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host);
+u64 lapic_get_cr8(struct vapicvm_vcpu *vcpu);
+void lapic_set_cr8(struct vapicvm_vcpu *vcpu, u64 cr8);
+u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu);
+void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline);
+
+/* Register accesses the CPU did not virtualize. */
+int lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val);
+int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val);
+int lapic_x2apic_read(struct vapicvm_vcpu *vcpu, u32 msr, u64 *data);
+int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data);
+/* A write the CPU already stored in the page (APIC-write exit). */
+void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off);
+/* An EOI the CPU virtualized and reported (EOI-induced exit). */
+void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector);
+
+/* Interrupt delivery. */
+bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level);
+int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr_low, u32 dest,
+		bool x2apic_dest);
+
+/* The run loop's hooks. */
+void lapic_sync_pir(struct vapicvm_vcpu *vcpu);
+bool lapic_has_pending(struct vapicvm_vcpu *vcpu);
+bool lapic_can_wake(struct vapicvm_vcpu *vcpu, bool interrupts_enabled);
+void lapic_inject_pending(struct vapicvm_vcpu *vcpu);
+int lapic_take_events(struct vapicvm_vcpu *vcpu);
+void lapic_update_mode(struct vapicvm_vcpu *vcpu);
+void lapic_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu);
+
+/* Exit handlers (apicv.c). */
+int handle_tpr_below_threshold(struct vapicvm_vcpu *vcpu);
+int handle_apic_access(struct vapicvm_vcpu *vcpu);
+int handle_eoi_induced(struct vapicvm_vcpu *vcpu);
+int handle_apic_write(struct vapicvm_vcpu *vcpu);
+int lapic_handle_cr8(struct vapicvm_vcpu *vcpu, bool write, int reg);
+bool lapic_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa);
+int lapic_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa);
+
+/* ioctls. */
+long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set);
+long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_interrupt *irq);
+int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector);
+struct vapicvm_msi;
+int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi);
+
+/* The vector of the interrupt window, for tiers without VID. */
+int lapic_highest_irr(struct vapicvm_lapic *apic);
+int lapic_highest_isr(struct vapicvm_lapic *apic);
+u32 lapic_ppr(struct vapicvm_lapic *apic);
+void lapic_accept(struct vapicvm_lapic *apic, int vector);
+
+#endif /* VAPICVM_LAPIC_H */

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The MSRs a guest may use.  Those the VMCS switches (FS/GS base, SYSENTER)
+ * and KERNEL_GS_BASE pass through the MSR bitmap; the SYSCALL MSRs are kept
+ * in the vCPU and loaded lazily (run.c); the APIC's go to the local APIC
+ * model; the rest are emulated here or refused with #GP, as on a CPU that
+ * lacks them.
+ */
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+
+#include "cpuid.h"
+#include "lapic.h"
+#include "msr.h"
+#include "vapicvm.h"
+#include "vcpu_regs.h"
+
+/* IA32_FEATURE_CONTROL as the guest sees it: locked, VMX not enabled. */
+#define GUEST_FEATURE_CONTROL		FEAT_CTL_LOCKED
+
+void msr_bitmap_intercept(struct vapicvm_vcpu *vcpu, u32 msr, bool read, bool write)
+{
+	unsigned long *bitmap = page_address(vcpu->msr_bitmap);
+	unsigned int base;
+
+	/* Read-low, read-high, write-low, write-high: 1 KiB each. */
+	if (msr <= 0x1fff) {
+		base = 0;
+	} else if (msr >= 0xc0000000 && msr <= 0xc0001fff) {
+		base = 0x400 * 8;
+		msr &= 0x1fff;
+	} else {
+		return;
+	}
+	if (read)
+		__set_bit(base + msr, bitmap);
+	else
+		__clear_bit(base + msr, bitmap);
+	if (write)
+		__set_bit(base + 0x800 * 8 + msr, bitmap);
+	else
+		__clear_bit(base + 0x800 * 8 + msr, bitmap);
+}
+
+void msr_bitmap_init(struct vapicvm_vcpu *vcpu)
+{
+	memset(page_address(vcpu->msr_bitmap), 0xff, PAGE_SIZE);
+	msr_bitmap_intercept(vcpu, MSR_FS_BASE, false, false);
+	msr_bitmap_intercept(vcpu, MSR_GS_BASE, false, false);
+	msr_bitmap_intercept(vcpu, MSR_KERNEL_GS_BASE, false, false);
+	msr_bitmap_intercept(vcpu, MSR_IA32_SYSENTER_CS, false, false);
+	msr_bitmap_intercept(vcpu, MSR_IA32_SYSENTER_ESP, false, false);
+	msr_bitmap_intercept(vcpu, MSR_IA32_SYSENTER_EIP, false, false);
+}
+
+static bool is_canonical(u64 addr)
+{
+	return (u64)((s64)(addr << 16) >> 16) == addr;
+}
+
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (8 * i);
+
+		if (t > 7 || t == 2 || t == 3)
+			return false;
+	}
+	return true;
+}
+
+static bool efer_valid(struct vapicvm_vcpu *vcpu, u64 efer)
+{
+	u32 a, b, c, d;
+
+	if (efer & ~VCPU_EFER_VALID)
+		return false;
+	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
+	if ((efer & (EFER_LME | EFER_LMA)) && !(d & BIT(29)))
+		return false;
+	if ((efer & EFER_NX) && !(d & BIT(20)))
+		return false;
+	return true;
+}
+
+int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
+{
+	if (index >= 0x800 && index <= 0x8ff)
+		return lapic_x2apic_read(vcpu, index, data);
+
+	switch (index) {
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vcpu->tsc_offset;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = lapic_get_base(vcpu);
+		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+		*data = lapic_get_tsc_deadline(vcpu);
+		return 0;
+	case MSR_IA32_FEAT_CTL:
+		*data = GUEST_FEATURE_CONTROL;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = 0;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->ia32_misc_enable;
+		return 0;
+	case MSR_IA32_DEBUGCTLMSR:
+		*data = vmcs_read64(GUEST_IA32_DEBUGCTL);
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*data = vcpu->pat;
+		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		*data = vmcs_read32(GUEST_SYSENTER_CS);
+		return 0;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = vmcs_readl(GUEST_SYSENTER_ESP);
+		return 0;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = vmcs_readl(GUEST_SYSENTER_EIP);
+		return 0;
+	case MSR_EFER:
+		*data = vcpu->efer;
+		return 0;
+	case MSR_STAR:
+		*data = vcpu->guest_star;
+		return 0;
+	case MSR_LSTAR:
+		*data = vcpu->guest_lstar;
+		return 0;
+	case MSR_CSTAR:
+		*data = vcpu->guest_cstar;
+		return 0;
+	case MSR_SYSCALL_MASK:
+		*data = vcpu->guest_sfmask;
+		return 0;
+	case MSR_FS_BASE:
+		*data = vmcs_readl(GUEST_FS_BASE);
+		return 0;
+	case MSR_GS_BASE:
+		*data = vmcs_readl(GUEST_GS_BASE);
+		return 0;
+	case MSR_KERNEL_GS_BASE:
+		/* Passed through: the hardware holds it while guest state is loaded. */
+		if (vcpu->guest_msrs_loaded)
+			rdmsrl(MSR_KERNEL_GS_BASE, vcpu->guest_kernel_gs_base);
+		*data = vcpu->guest_kernel_gs_base;
+		return 0;
+	default:
+		return MSR_RESULT_GP;
+	}
+}
+
+int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	if (index >= 0x800 && index <= 0x8ff)
+		return lapic_x2apic_write(vcpu, index, data);
+
+	switch (index) {
+	case MSR_IA32_TSC:
+		vcpu->tsc_offset = data - rdtsc();
+		vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
+		return 0;
+	case MSR_IA32_APICBASE:
+		return lapic_set_base(vcpu, data, host) ? MSR_RESULT_GP : 0;
+	case MSR_IA32_TSC_DEADLINE:
+		lapic_set_tsc_deadline(vcpu, data);
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		return 0;	/* the write that precedes a microcode-revision read */
+	case MSR_IA32_FEAT_CTL:
+		return host && data == GUEST_FEATURE_CONTROL ? 0 : MSR_RESULT_GP;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->ia32_misc_enable = data & (MSR_IA32_MISC_ENABLE_FAST_STRING |
+						 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
+						 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+						 MSR_IA32_MISC_ENABLE_XD_DISABLE);
+		return 0;
+	case MSR_IA32_DEBUGCTLMSR:
+		/* No LBR, BTF or BTS: only 0 is accepted. */
+		if (data)
+			return MSR_RESULT_GP;
+		vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+		return 0;
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(data))
+			return MSR_RESULT_GP;
+		vcpu->pat = data;
+		vmcs_write64(GUEST_IA32_PAT, data);
+		return 0;
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write32(GUEST_SYSENTER_CS, data);
+		return 0;
+	case MSR_IA32_SYSENTER_ESP:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vmcs_writel(GUEST_SYSENTER_ESP, data);
+		return 0;
+	case MSR_IA32_SYSENTER_EIP:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vmcs_writel(GUEST_SYSENTER_EIP, data);
+		return 0;
+	case MSR_EFER:
+		if (!efer_valid(vcpu, data))
+			return MSR_RESULT_GP;
+		/* LME may not change while paging is on (Vol. 3A 10.8.5). */
+		if (!host && (vcpu_read_cr0(vcpu) & X86_CR0_PG) &&
+		    ((data ^ vcpu->efer) & EFER_LME))
+			return MSR_RESULT_GP;
+		if (host)
+			vcpu->efer = data & ~EFER_LMA;
+		vcpu_set_efer(vcpu, data);
+		return 0;
+	case MSR_STAR:
+		vcpu->guest_star = data;
+		break;
+	case MSR_LSTAR:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vcpu->guest_lstar = data;
+		break;
+	case MSR_CSTAR:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vcpu->guest_cstar = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		vcpu->guest_sfmask = data & 0xffffffff;
+		break;
+	case MSR_FS_BASE:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vmcs_writel(GUEST_FS_BASE, data);
+		return 0;
+	case MSR_GS_BASE:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vmcs_writel(GUEST_GS_BASE, data);
+		return 0;
+	case MSR_KERNEL_GS_BASE:
+		if (!is_canonical(data))
+			return MSR_RESULT_GP;
+		vcpu->guest_kernel_gs_base = data;
+		break;
+	default:
+		return MSR_RESULT_GP;
+	}
+	/* The SYSCALL MSRs and KERNEL_GS_BASE: live in hardware when loaded. */
+	if (vcpu->guest_msrs_loaded)
+		wrmsrl(index, data);
+	return 0;
+}
+
+long vcpu_ioctl_msrs(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct vapicvm_msrs hdr;
+	struct vapicvm_msr_entry *e;
+	u32 i;
+	long r;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	if (hdr.nmsrs > VAPICVM_MAX_MSR_ENTRIES)
+		return -E2BIG;
+	e = memdup_user(argp + sizeof(hdr), array_size(hdr.nmsrs, sizeof(*e)));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	vcpu_load(vcpu);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (e[i].reserved)
+			break;
+		r = set ? vcpu_set_msr(vcpu, e[i].index, e[i].data, true) :
+			  vcpu_get_msr(vcpu, e[i].index, &e[i].data, true);
+		if (r)
+			break;
+	}
+	vcpu_put(vcpu);
+	r = i;
+	if (!set && copy_to_user(argp + sizeof(hdr), e, array_size(hdr.nmsrs, sizeof(*e))))
+		r = -EFAULT;
+	kfree(e);
+	return r;
+}

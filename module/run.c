@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The run loop: RUN -> complete what userspace served -> [block while
+ * halted or waiting for SIPI] -> enter the guest -> VM exit -> the exit
+ * handler table (exit.c) -> resume, or fill the run page and return.
+ *
+ * The path from one VM exit to the next VM entry touches only this vCPU's
+ * state: no lock, and no atomic operation beyond the one full barrier that
+ * orders "in guest mode" against kicks from other CPUs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/sched/signal.h>
+#include <asm/desc.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/fpu/xstate.h>
+#include <asm/mmu_context.h>
+#include <asm/msr.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "capabilities.h"
+#include "compat.h"
+#include "emulate.h"
+#include "exit.h"
+#include "lapic.h"
+#include "vapicvm.h"
+#include "vcpu_regs.h"
+
+int __vmx_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched);
+void vmx_do_interrupt_irqoff(unsigned long entry);
+
+/* ------------------------------------------------------------------ */
+/* Lazily switched host state                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Load what VM exits do not restore for us and the kernel does not use:
+ * the user's FS/GS bases and selectors are saved, the guest's SYSCALL MSRs
+ * and KERNEL_GS_BASE loaded.  Done once per stay in the kernel, not per
+ * entry; undone when the thread leaves RUN or is scheduled out.
+ */
+static void vcpu_prepare_switch_to_guest(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long fs_base;
+
+	if (vcpu->guest_msrs_loaded)
+		return;
+	savesegment(ds, vcpu->host.ds_sel);
+	savesegment(es, vcpu->host.es_sel);
+	savesegment(fs, vcpu->host.fs_sel);
+	savesegment(gs, vcpu->host.gs_sel);
+	rdmsrl(MSR_FS_BASE, fs_base);
+	vcpu->host.fs_base = fs_base;
+	rdmsrl(MSR_KERNEL_GS_BASE, vcpu->host.kernel_gs_base);
+	rdmsrl(MSR_STAR, vcpu->host.star);
+	rdmsrl(MSR_LSTAR, vcpu->host.lstar);
+	rdmsrl(MSR_CSTAR, vcpu->host.cstar);
+	rdmsrl(MSR_SYSCALL_MASK, vcpu->host.sfmask);
+	vmcs_writel(HOST_FS_BASE, fs_base);
+
+	wrmsrl(MSR_KERNEL_GS_BASE, vcpu->guest_kernel_gs_base);
+	wrmsrl(MSR_STAR, vcpu->guest_star);
+	wrmsrl(MSR_LSTAR, vcpu->guest_lstar);
+	wrmsrl(MSR_CSTAR, vcpu->guest_cstar);
+	wrmsrl(MSR_SYSCALL_MASK, vcpu->guest_sfmask);
+	vcpu->guest_msrs_loaded = true;
+}
+
+void vcpu_prepare_switch_to_host(struct vapicvm_vcpu *vcpu)
+{
+	if (!vcpu->guest_msrs_loaded)
+		return;
+	rdmsrl(MSR_KERNEL_GS_BASE, vcpu->guest_kernel_gs_base);
+	wrmsrl(MSR_STAR, vcpu->host.star);
+	wrmsrl(MSR_LSTAR, vcpu->host.lstar);
+	wrmsrl(MSR_CSTAR, vcpu->host.cstar);
+	wrmsrl(MSR_SYSCALL_MASK, vcpu->host.sfmask);
+	/* VM exit loaded null selectors; put back the user's if it had any. */
+	if (vcpu->host.gs_sel)
+		load_gs_index(vcpu->host.gs_sel);
+	if (vcpu->host.fs_sel) {
+		loadsegment(fs, vcpu->host.fs_sel);
+		wrmsrl(MSR_FS_BASE, vcpu->host.fs_base);
+	}
+	if (vcpu->host.ds_sel | vcpu->host.es_sel) {
+		loadsegment(ds, vcpu->host.ds_sel);
+		loadsegment(es, vcpu->host.es_sel);
+	}
+	wrmsrl(MSR_KERNEL_GS_BASE, vcpu->host.kernel_gs_base);
+	/* VM exit left the TR limit at 0x67 and the GDT limit at 0xffff. */
+	invalidate_tss_limit();
+	load_fixmap_gdt(raw_smp_processor_id());
+	vcpu->guest_msrs_loaded = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Event injection                                                     */
+/* ------------------------------------------------------------------ */
+
+static bool exception_is_contributory(u8 v)
+{
+	return v == 0 || (v >= 10 && v <= 13);
+}
+
+void vcpu_queue_exception(struct vapicvm_vcpu *vcpu, u8 vector, bool has_error, u32 error)
+{
+	if (vcpu->exception_pending) {
+		u8 prev = vcpu->exception_vector;
+
+		if (prev == 8) {
+			vcpu->triple_fault = true;
+			return;
+		}
+		if ((exception_is_contributory(prev) || prev == 14) &&
+		    (exception_is_contributory(vector) || (prev == 14 && vector == 14))) {
+			vector = 8;	/* double fault */
+			has_error = true;
+			error = 0;
+		}
+	}
+	vcpu->exception_pending = true;
+	vcpu->exception_vector = vector;
+	vcpu->exception_has_error = has_error;
+	vcpu->exception_error = error;
+}
+
+static void inject_event(u32 info, u32 error, u32 insn_len)
+{
+	vmcs_write32(VM_ENTRY_INTR_INFO, info);
+	if (info & INTR_INFO_DELIVER_CODE)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, insn_len);
+}
+
+static bool exception_has_error_code(u8 v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+}
+
+void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on)
+{
+	u32 ctls = on ? vcpu->cpu_ctls | CPU_INTR_WINDOW_EXITING :
+			vcpu->cpu_ctls & ~CPU_INTR_WINDOW_EXITING;
+
+	if (ctls != vcpu->cpu_ctls) {
+		vcpu->cpu_ctls = ctls;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
+	}
+}
+
+static void vcpu_set_nmi_window(struct vapicvm_vcpu *vcpu, bool on)
+{
+	u32 ctls;
+
+	if (!cpu_has_virtual_nmis())
+		return;
+	ctls = on ? vcpu->cpu_ctls | CPU_NMI_WINDOW_EXITING :
+		    vcpu->cpu_ctls & ~CPU_NMI_WINDOW_EXITING;
+	if (ctls != vcpu->cpu_ctls) {
+		vcpu->cpu_ctls = ctls;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
+	}
+}
+
+/* Whether an external interrupt may be injected now. */
+bool vcpu_interrupt_allowed(struct vapicvm_vcpu *vcpu)
+{
+	return (vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+	       !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+/*
+ * Before each entry (interrupts off): re-inject what an exit interrupted,
+ * then an exception, an NMI, and the local APIC's interrupts, in the
+ * architectural priority order.  At most one event is injected.
+ */
+static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
+{
+	u32 info = vcpu->idt_vectoring_info;
+
+	if (info & INTR_INFO_VALID) {
+		vcpu->idt_vectoring_info = 0;
+		inject_event(info & ~INTR_INFO_NMI_UNBLOCK_IRET, vcpu->idt_vectoring_error,
+			     vcpu->idt_vectoring_insn_len);
+		return;
+	}
+	if (vcpu->exception_pending) {
+		vcpu->exception_pending = false;
+		info = INTR_INFO_VALID | INTR_TYPE_HARD_EXCEPTION | vcpu->exception_vector;
+		if (vcpu->exception_has_error && exception_has_error_code(vcpu->exception_vector))
+			info |= INTR_INFO_DELIVER_CODE;
+		inject_event(info, vcpu->exception_error, 0);
+		return;
+	}
+	if (vcpu->nmi_pending) {
+		u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+		if (!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
+			      GUEST_INTR_STATE_NMI))) {
+			vcpu->nmi_pending = false;
+			vcpu_set_nmi_window(vcpu, false);
+			inject_event(INTR_INFO_VALID | INTR_TYPE_NMI | 2, 0, 0);
+			return;
+		}
+		vcpu_set_nmi_window(vcpu, true);
+	}
+	lapic_inject_pending(vcpu);
+}
+
+/* After an exit: an event the exit interrupted must be delivered again. */
+static void vcpu_save_idt_vectoring(struct vapicvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(IDT_VECTORING_INFO);
+
+	vcpu->idt_vectoring_info = info;
+	if (likely(!(info & INTR_INFO_VALID)))
+		return;
+	if (info & INTR_INFO_DELIVER_CODE)
+		vcpu->idt_vectoring_error = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
+		vcpu->idt_vectoring_insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/* ------------------------------------------------------------------ */
+/* Interrupts and NMIs that arrived while the guest ran                */
+/* ------------------------------------------------------------------ */
+
+static void handle_exit_irqoff(struct vapicvm_vcpu *vcpu)
+{
+	u32 reason = EXIT_REASON_BASIC(vcpu->exit_reason);
+	u32 info;
+
+	if (reason == EXIT_REASON_EXTERNAL_INTERRUPT) {
+		struct desc_ptr idt;
+		gate_desc *gate;
+
+		info = vmcs_read32(VM_EXIT_INTR_INFO);
+		if (WARN_ONCE(!(info & INTR_INFO_VALID), "external interrupt exit without vector"))
+			return;
+		store_idt(&idt);
+		gate = (gate_desc *)idt.address + (info & INTR_INFO_VECTOR_MASK);
+		vmx_do_interrupt_irqoff(gate_offset(gate));
+	} else if (reason == EXIT_REASON_EXCEPTION_NMI) {
+		info = vmcs_read32(VM_EXIT_INTR_INFO);
+		vcpu->exit_intr_info = info;
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+			vmx_do_interrupt_irqoff((unsigned long)vapicvm_host_nmi_entry);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+/* ------------------------------------------------------------------ */
+
+static void vcpu_flush_tlb(struct vapicvm_vcpu *vcpu)
+{
+	/* INVEPT flushes guest-physical and combined mappings, all VPIDs. */
+	if (cpu_has_invept_single())
+		invept(INVEPT_SINGLE_CONTEXT, vcpu->vm->ept.eptp);
+	else
+		invept(INVEPT_ALL_CONTEXT, 0);
+}
+
+/* Requests handled with interrupts enabled; a new one aborts the entry. */
+#define VCPU_REQS_BEFORE_ENTRY	(BIT(VCPU_REQ_APIC_MODE) | BIT(VCPU_REQ_EOI_BITMAP))
+
+static void vcpu_handle_requests(struct vapicvm_vcpu *vcpu)
+{
+	if (vcpu_check_request(vcpu, VCPU_REQ_APIC_MODE))
+		lapic_update_mode(vcpu);
+	if (vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP))
+		lapic_update_eoi_exit_bitmap(vcpu);
+	vcpu_check_request(vcpu, VCPU_REQ_EVENT);
+	vcpu_check_request(vcpu, VCPU_REQ_UNBLOCK);
+}
+
+/* ------------------------------------------------------------------ */
+/* Blocking                                                            */
+/* ------------------------------------------------------------------ */
+
+static bool vcpu_should_wake(struct vapicvm_vcpu *vcpu)
+{
+	if (test_bit(VCPU_REQ_UNBLOCK, &vcpu->requests))
+		return true;
+	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
+		return lapic_can_wake(vcpu, true);
+	/* Waiting for SIPI: only INIT and SIPI matter. */
+	return READ_ONCE(vcpu->lapic->events) & (BIT(LAPIC_EV_INIT) | BIT(LAPIC_EV_SIPI));
+}
+
+/*
+ * Halted or waiting for SIPI: sleep until an event makes the vCPU
+ * runnable, or a signal ends RUN.  The preempt notifier leaves the CPU
+ * while we sleep.  Returns 1 to go round the loop, or -EINTR.
+ */
+static int vcpu_block(struct vapicvm_vcpu *vcpu)
+{
+	int r;
+
+	r = rcuwait_wait_event(&vcpu->wait, vcpu_should_wake(vcpu) || signal_pending(current),
+			       TASK_INTERRUPTIBLE);
+	clear_bit(VCPU_REQ_UNBLOCK, &vcpu->requests);
+	if (signal_pending(current)) {
+		vcpu->run->exit_reason = VAPICVM_EXIT_INTR;
+		return -EINTR;
+	}
+	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED && lapic_can_wake(vcpu, true)) {
+		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_HALT_WAKEUP);
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* One round trip through the guest                                    */
+/* ------------------------------------------------------------------ */
+
+static int vcpu_fail_entry(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+
+	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = vcpu->exit_reason;
+	run->fail_entry.exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+	run->fail_entry.cpu = raw_smp_processor_id();
+	return 0;
+}
+
+static int vcpu_vmx_error(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+	u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
+
+	run->exit_reason = VAPICVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = VAPICVM_INTERNAL_ERROR_VMX;
+	run->internal.ndata = 1;
+	run->internal.data[0] = error;
+	pr_warn_ratelimited("VM entry failed: VM-instruction error %u\n", error);
+	return 0;
+}
+
+static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long cr3, cr4;
+	u64 host_xcr0 = 0;
+	bool xcr0_switched = false;
+	int fail;
+
+	if (unlikely(READ_ONCE(vcpu->requests)))
+		vcpu_handle_requests(vcpu);
+
+	preempt_disable();
+	vcpu_prepare_switch_to_guest(vcpu);
+	local_irq_disable();
+
+	/* Kicks from now on interrupt the guest; see vcpu_kick(). */
+	smp_store_mb(vcpu->mode, IN_GUEST_MODE);
+	if (unlikely(READ_ONCE(vcpu->requests) & VCPU_REQS_BEFORE_ENTRY ||
+		     signal_pending(current) || need_resched() ||
+		     READ_ONCE(vcpu->lapic->events))) {
+		WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
+		local_irq_enable();
+		preempt_enable();
+		return 1;
+	}
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+
+	lapic_sync_pir(vcpu);
+	vcpu_inject_events(vcpu);
+
+	if (unlikely(vcpu->requests & BIT(VCPU_REQ_TLB_FLUSH))) {
+		clear_bit(VCPU_REQ_TLB_FLUSH, &vcpu->requests);
+		vcpu_flush_tlb(vcpu);
+	}
+	cr3 = __get_current_cr3_fast();
+	if (unlikely(cr3 != vcpu->host_cr3)) {
+		vmcs_writel(HOST_CR3, cr3);
+		vcpu->host_cr3 = cr3;
+	}
+	cr4 = cr4_read_shadow();
+	if (unlikely(cr4 != vcpu->host_cr4)) {
+		vmcs_writel(HOST_CR4, cr4);
+		vcpu->host_cr4 = cr4;
+	}
+	if (vcpu->cr2 != native_read_cr2())
+		native_write_cr2(vcpu->cr2);
+	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		if (vcpu->xcr0 != host_xcr0) {
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+			xcr0_switched = true;
+		}
+	}
+
+	fail = __vmx_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
+
+	if (xcr0_switched)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	vcpu->cr2 = native_read_cr2();
+	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
+
+	if (unlikely(fail)) {
+		local_irq_enable();
+		preempt_enable();
+		return vcpu_vmx_error(vcpu);
+	}
+	vcpu->launched = true;
+	vcpu->exit_reason = vmcs_read32(VM_EXIT_REASON);
+	if (unlikely(vcpu->exit_reason & EXIT_REASON_FAILED_ENTRY)) {
+		local_irq_enable();
+		preempt_enable();
+		return vcpu_fail_entry(vcpu);
+	}
+	handle_exit_irqoff(vcpu);
+	vcpu_save_idt_vectoring(vcpu);
+	local_irq_enable();
+	preempt_enable();
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXITS);
+	return vmx_handle_exit(vcpu);
+}
+
+/* Finish the instruction an exit to userspace left half done. */
+static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+	u64 val = 0;
+
+	switch (vcpu->completion) {
+	case COMPLETE_NONE:
+		return 0;
+	case COMPLETE_PIO_IN:
+		memcpy(&val, (u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, vcpu->pending.io_size);
+		break;
+	case COMPLETE_MMIO_READ:
+		memcpy(&val, run->mmio.data, vcpu->pending.size);
+		break;
+	}
+	vcpu->completion = COMPLETE_NONE;
+	emulate_complete_read(vcpu, val);
+	return 0;
+}
+
+int vcpu_run(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+	int r;
+
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
+	vcpu_load(vcpu);
+	WRITE_ONCE(vcpu->task, current);
+
+	r = vcpu_complete_userspace(vcpu);
+	if (run->immediate_exit) {
+		run->exit_reason = VAPICVM_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+
+	for (;;) {
+		r = lapic_take_events(vcpu);
+		if (r <= 0)
+			break;
+		if (READ_ONCE(vcpu->mp_state) != VAPICVM_MP_STATE_RUNNABLE) {
+			r = vcpu_block(vcpu);
+		} else if (signal_pending(current)) {
+			run->exit_reason = VAPICVM_EXIT_INTR;
+			r = -EINTR;
+		} else {
+			cond_resched();
+			r = vcpu_enter_guest(vcpu);
+		}
+		if (r <= 0)
+			break;
+	}
+out:
+	WRITE_ONCE(vcpu->task, NULL);
+	run->cr8 = lapic_get_cr8(vcpu);
+	run->apic_base = lapic_get_base(vcpu);
+	vcpu_put(vcpu);
+	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_USERSPACE);
+	return r;
+}

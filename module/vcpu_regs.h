@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which control-register bits vapicvm owns, and the valid bits of
+ * guest-visible registers.
+ */
+#ifndef VAPICVM_VCPU_REGS_H
+#define VAPICVM_VCPU_REGS_H
+
+#include <asm/msr-index.h>
+#include <asm/processor-flags.h>
+
+/*
+ * CR0 bits whose guest writes exit: PE/PG change the paging mode (EFER.LMA,
+ * the IA-32e entry control, PDPTRs), NE is forced on by VMX while the guest
+ * may believe it clear, CD/NW because the guest's cache control must not
+ * reach the host's memory types through EPT.
+ */
+#define VCPU_CR0_HOST_OWNED	(X86_CR0_PE | X86_CR0_PG | X86_CR0_NE | X86_CR0_CD | \
+				 X86_CR0_NW | X86_CR0_ET)
+
+/*
+ * CR4 bits whose guest writes exit: VMXE is forced on by VMX and hidden
+ * (no nested VMX), PAE changes the paging mode, and features vapicvm does
+ * not virtualize (5-level paging, SMX, protection keys, CET) stay clear.
+ */
+#define VCPU_CR4_UNSUPPORTED	(X86_CR4_LA57 | X86_CR4_SMXE | X86_CR4_PKE | X86_CR4_CET | \
+				 X86_CR4_VMXE)
+#define VCPU_CR4_HOST_OWNED	(X86_CR4_PAE | VCPU_CR4_UNSUPPORTED)
+#define VCPU_CR4_RESERVED	(~(unsigned long)(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | \
+				 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE |	  \
+				 X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |		  \
+				 X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | X86_CR4_FSGSBASE |	  \
+				 X86_CR4_PCIDE | X86_CR4_OSXSAVE | X86_CR4_SMEP |	  \
+				 X86_CR4_SMAP))
+
+#define VCPU_EFER_VALID		(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+#define VCPU_RFLAGS_VALID	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF |	\
+				 X86_EFLAGS_ZF | X86_EFLAGS_SF | X86_EFLAGS_TF |	\
+				 X86_EFLAGS_IF | X86_EFLAGS_DF | X86_EFLAGS_OF |	\
+				 X86_EFLAGS_IOPL | X86_EFLAGS_NT | X86_EFLAGS_RF |	\
+				 X86_EFLAGS_VM | X86_EFLAGS_AC | X86_EFLAGS_VIF |	\
+				 X86_EFLAGS_VIP | X86_EFLAGS_ID)
+
+/* Segment registers, in VMCS field order. */
+enum vcpu_seg {
+	VCPU_SEG_ES, VCPU_SEG_CS, VCPU_SEG_SS, VCPU_SEG_DS,
+	VCPU_SEG_FS, VCPU_SEG_GS, VCPU_SEG_LDTR, VCPU_SEG_TR,
+	VCPU_NR_SEGS
+};
+
+#define MSR_PAT_POWER_ON	0x0007040600070406ULL
+
+struct vapicvm_vcpu;
+struct vapicvm_segment;
+void vcpu_get_segment(struct vapicvm_vcpu *vcpu, struct vapicvm_segment *s, int seg);
+
+#endif /* VAPICVM_VCPU_REGS_H */

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host side of the selftest library: VMs with the test binary loaded as
+ * guest code, identity paging, long-mode vCPUs, ucall decoding.
+ */
+#include <elf.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+
+#include "vapicvm_util.h"
+
+int open_dev(void)
+{
+	int fd = open(VAPICVM_DEV, O_RDWR | O_CLOEXEC);
+
+	TEST_REQUIRE(fd >= 0, "open(%s)", VAPICVM_DEV);
+	return fd;
+}
+
+long read_sysfs_long(const char *path)
+{
+	char buf[64] = "";
+	long v = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		v = strtol(buf, NULL, 0);
+	close(fd);
+	return v;
+}
+
+const char *exit_reason_str(uint32_t reason)
+{
+	static const char *const names[] = {
+		[VAPICVM_EXIT_UNKNOWN] = "UNKNOWN",
+		[VAPICVM_EXIT_IO] = "IO",
+		[VAPICVM_EXIT_MMIO] = "MMIO",
+		[VAPICVM_EXIT_HLT] = "HLT",
+		[VAPICVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+		[VAPICVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+		[VAPICVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+		[VAPICVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+		[VAPICVM_EXIT_INTR] = "INTR",
+	};
+
+	return reason < sizeof(names) / sizeof(names[0]) && names[reason] ? names[reason] : "?";
+}
+
+void *addr_gpa2hva(struct vm *vm, uint64_t gpa)
+{
+	TEST_REQUIRE(gpa < vm->mem_size, "GPA %#lx outside guest RAM", (unsigned long)gpa);
+	return vm->mem + gpa;
+}
+
+int __vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+			   uint64_t size, uint64_t hva)
+{
+	struct vapicvm_userspace_memory_region r = {
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = hva,
+	};
+
+	return ioctl(vm->fd, VAPICVM_SET_USER_MEMORY_REGION, &r);
+}
+
+void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
+			  uint64_t size, void *hva)
+{
+	int r = __vm_set_memory_region(vm, slot, flags, gpa, size, (uint64_t)(uintptr_t)hva);
+
+	TEST_REQUIRE(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
+		     (unsigned long)gpa, (unsigned long)size, r);
+}
+
+/* Copy this program's loadable segments into guest memory, same addresses. */
+static void load_self(struct vm *vm)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf64_Ehdr eh;
+	int i;
+
+	TEST_REQUIRE(fd >= 0, "open /proc/self/exe");
+	TEST_REQUIRE(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh), "ELF header");
+	TEST_REQUIRE(eh.e_type == ET_EXEC, "test binaries must be static, non-PIE");
+	for (i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		TEST_REQUIRE(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
+			     "program header");
+		if (ph.p_type != PT_LOAD)
+			continue;
+		TEST_REQUIRE(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
+			     "test binary too large for guest memory");
+		memset(vm->mem + ph.p_vaddr, 0, ph.p_memsz);
+		TEST_REQUIRE(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
+			     (ssize_t)ph.p_filesz, "segment");
+	}
+	close(fd);
+}
+
+static void setup_paging_and_tables(struct vm *vm)
+{
+	uint64_t *pml4 = addr_gpa2hva(vm, GUEST_PML4);
+	uint64_t *pdpt = addr_gpa2hva(vm, GUEST_PML4 + 0x1000);
+	uint64_t *gdt = addr_gpa2hva(vm, GUEST_GDT);
+	uint64_t tss = GUEST_TSS;
+	int i;
+
+	/* Identity map of 0..4 GiB with 2 MiB pages. */
+	pml4[0] = (GUEST_PML4 + 0x1000) | 3;
+	for (i = 0; i < 4; i++) {
+		uint64_t *pd = addr_gpa2hva(vm, GUEST_PML4 + 0x2000 + i * 0x1000);
+		int j;
+
+		pdpt[i] = (GUEST_PML4 + 0x2000 + i * 0x1000) | 3;
+		for (j = 0; j < 512; j++)
+			pd[j] = ((uint64_t)i << 30) | ((uint64_t)j << 21) | 0x83;
+	}
+	gdt[0] = 0;
+	gdt[GDT_CODE64 / 8] = 0x00af9b000000ffffULL;
+	gdt[GDT_DATA / 8] = 0x00cf93000000ffffULL;
+	/* 64-bit TSS (16 bytes), busy. */
+	gdt[GDT_TSS / 8] = 0x0000890000000067ULL | ((tss & 0xffffff) << 16) |
+			   ((tss >> 24) & 0xff) << 56;
+	gdt[GDT_TSS / 8 + 1] = tss >> 32;
+	gdt[GDT_CODE32 / 8] = 0x00cf9b000000ffffULL;
+	gdt[GDT_CODE16 / 8] = 0x00009b000000ffffULL;
+	gdt[GDT_DATA16 / 8] = 0x000093000000ffffULL;
+}
+
+extern uint64_t guest_idt_stubs[256];
+
+/* IDT gates to the stubs in handlers.S; handlers are looked up in the guest. */
+static void setup_idt(struct vm *vm)
+{
+	uint64_t *idt = addr_gpa2hva(vm, GUEST_IDT);
+	int v;
+
+	for (v = 0; v < 256; v++) {
+		uint64_t h = guest_idt_stubs[v];
+
+		idt[v * 2] = (h & 0xffff) | ((uint64_t)GDT_CODE64 << 16) |
+			     ((uint64_t)0x8e00 << 32) | ((h >> 16) & 0xffff) << 48;
+		idt[v * 2 + 1] = h >> 32;
+	}
+}
+
+struct vm *vm_create_bare(uint32_t flags, uint32_t apicv)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	TEST_REQUIRE(vm, "calloc");
+	vm->dev_fd = open_dev();
+	vm->fd = create_vm_fd(vm->dev_fd, flags, apicv);
+	TEST_REQUIRE(vm->fd >= 0, "CREATE_VM (apicv %#x)", apicv);
+	vm->apicv = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_APICV);
+	return vm;
+}
+
+static struct vm *vm_create_common(uint32_t flags, uint32_t apicv)
+{
+	struct vm *vm = vm_create_bare(flags, apicv);
+
+	vm->mem_size = VM_MEM_SIZE;
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_REQUIRE(vm->mem != MAP_FAILED, "mmap guest memory");
+	load_self(vm);
+	setup_paging_and_tables(vm);
+	setup_idt(vm);
+	vm_set_memory_region(vm, 0, 0, 0, vm->mem_size, vm->mem);
+	return vm;
+}
+
+struct vm *vm_create(void)
+{
+	return vm_create_common(0, 0);
+}
+
+struct vm *vm_create_apicv(uint32_t apicv)
+{
+	return vm_create_common(VAPICVM_VM_APICV_MASK, apicv);
+}
+
+void vm_free(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		munmap(vm->vcpus[i]->run, 4096);
+		close(vm->vcpus[i]->fd);
+		free(vm->vcpus[i]);
+	}
+	close(vm->fd);
+	close(vm->dev_fd);
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	free(vm);
+}
+
+struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+	TEST_REQUIRE(vcpu && vm->nr_vcpus < VM_MAX_VCPUS, "too many vCPUs");
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->fd, VAPICVM_CREATE_VCPU, id);
+	TEST_REQUIRE(vcpu->fd >= 0, "CREATE_VCPU %u", id);
+	vcpu->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	TEST_REQUIRE(vcpu->run != MAP_FAILED, "mmap run page");
+	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	return vcpu;
+}
+
+static void seg64(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool code)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->limit = 0xffffffff;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+	s->g = 1;
+	s->l = code;
+	s->db = !code;
+}
+
+void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	seg64(&s.cs, GDT_CODE64, 11, true);
+	seg64(&s.ds, GDT_DATA, 3, false);
+	s.es = s.ds;
+	s.fs = s.ds;
+	s.gs = s.ds;
+	s.ss = s.ds;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.selector = GDT_TSS;
+	s.tr.base = GUEST_TSS;
+	s.tr.limit = 0x67;
+	s.tr.type = 11;
+	s.tr.present = 1;
+	s.gdt.base = GUEST_GDT;
+	s.gdt.limit = 0x3f;
+	s.idt.base = GUEST_IDT;
+	s.idt.limit = 256 * 16 - 1;
+	s.cr0 = 0x80050033;	/* PG WP NE ET MP PE */
+	s.cr3 = GUEST_PML4;
+	s.cr4 = 0x620;		/* OSXMMEXCPT OSFXSR PAE */
+	s.efer = 0x500;		/* LMA LME */
+	vcpu_set_sregs(vcpu, &s);
+
+	memset(&r, 0, sizeof(r));
+	r.rip = (uint64_t)(uintptr_t)guest_code;
+	r.rsp = GUEST_STACKS + (vcpu->id + 1) * GUEST_STACK_SIZE - 8;
+	r.rdi = arg;
+	r.rflags = 2;
+	vcpu_set_regs(vcpu, &r);
+}
+
+struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t arg)
+{
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, id);
+
+	vcpu_setup_long_mode(vcpu, guest_code, arg);
+	return vcpu;
+}
+
+int __vcpu_run(struct vcpu *vcpu)
+{
+	return ioctl(vcpu->fd, VAPICVM_RUN, 0);
+}
+
+void vcpu_run(struct vcpu *vcpu)
+{
+	int r = __vcpu_run(vcpu);
+
+	TEST_REQUIRE(!r, "RUN failed: %d, exit reason %s", r,
+		     exit_reason_str(vcpu->run->exit_reason));
+}
+
+void vcpu_get_regs(struct vcpu *vcpu, struct vapicvm_regs *regs)
+{
+	vcpu_ioctl(vcpu, VAPICVM_GET_REGS, regs);
+}
+
+void vcpu_set_regs(struct vcpu *vcpu, const struct vapicvm_regs *regs)
+{
+	vcpu_ioctl(vcpu, VAPICVM_SET_REGS, regs);
+}
+
+void vcpu_get_sregs(struct vcpu *vcpu, struct vapicvm_sregs *sregs)
+{
+	vcpu_ioctl(vcpu, VAPICVM_GET_SREGS, sregs);
+}
+
+void vcpu_set_sregs(struct vcpu *vcpu, const struct vapicvm_sregs *sregs)
+{
+	vcpu_ioctl(vcpu, VAPICVM_SET_SREGS, sregs);
+}
+
+uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
+{
+	struct {
+		struct vapicvm_msrs hdr;
+		struct vapicvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index };
+
+	TEST_REQUIRE(ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m) == 1, "GET_MSRS %#x", index);
+	return m.e.data;
+}
+
+int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	struct {
+		struct vapicvm_msrs hdr;
+		struct vapicvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
+
+	return ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m);
+}
+
+void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	TEST_REQUIRE(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
+}
+
+uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
+{
+	struct {
+		struct vapicvm_stats hdr;
+		uint64_t c[VAPICVM_STAT_NR];
+	} s = { .hdr.n = VAPICVM_STAT_NR };
+
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	return s.c[stat];
+}
+
+/* ------------------------------------------------------------------ */
+/* ucalls                                                              */
+/* ------------------------------------------------------------------ */
+
+uint64_t get_ucall(struct vcpu *vcpu, struct ucall *uc)
+{
+	struct vapicvm_run *run = vcpu->run;
+	struct vapicvm_regs regs;
+
+	memset(uc, 0, sizeof(*uc));
+	if (run->exit_reason != VAPICVM_EXIT_IO || run->io.port != UCALL_PORT ||
+	    run->io.direction != VAPICVM_EXIT_IO_OUT)
+		return UCALL_NONE;
+	vcpu_get_regs(vcpu, &regs);
+	memcpy(uc, addr_gpa2hva(vcpu->vm, regs.rdi), sizeof(*uc));
+	return uc->cmd;
+}
+
+uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
+{
+	struct ucall local;
+	uint64_t cmd;
+
+	if (!uc)
+		uc = &local;
+	for (;;) {
+		vcpu_run(vcpu);
+		cmd = get_ucall(vcpu, uc);
+		if (cmd == UCALL_PRINT) {
+			printf("# guest: %s\n", uc->msg);
+			continue;
+		}
+		break;
+	}
+	if (cmd == UCALL_ABORT)
+		TEST_FAIL("guest assertion failed at %s:%lu: %s %s", uc->file,
+			  (unsigned long)uc->line, uc->expr, uc->msg);
+	if (cmd == UCALL_NONE) {
+		struct vapicvm_regs regs;
+
+		vcpu_get_regs(vcpu, &regs);
+		TEST_FAIL("unexpected exit %s (%u) at rip %#llx; port %#x; internal %u/%llx/%llx",
+			  exit_reason_str(vcpu->run->exit_reason), vcpu->run->exit_reason,
+			  (unsigned long long)regs.rip, vcpu->run->io.port,
+			  vcpu->run->internal.suberror,
+			  (unsigned long long)vcpu->run->internal.data[0],
+			  (unsigned long long)vcpu->run->internal.data[1]);
+	}
+	return cmd;
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest interrupts                                                    */
+/* ------------------------------------------------------------------ */
+
+extern guest_handler_t guest_handlers[256];
+
+void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
+{
+	guest_handler_t *slot = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&guest_handlers[vector]);
+
+	*slot = handler;
+}
