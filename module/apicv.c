@@ -343,6 +343,21 @@ void apicv_sync_to_model(struct vapicvm_vcpu *vcpu)
 	vcpu->lapic->highest_isr_cache = lapic_highest_isr(vcpu->lapic);
 }
 
+/* RVI/SVI as the VMCS holds them (VID), for GET_LAPIC; 0 otherwise. */
+u16 apicv_intr_status(struct vapicvm_vcpu *vcpu)
+{
+	u16 status;
+
+	if (!(vcpu->vm->apicv & VAPICVM_APICV_INTR_DELIVERY))
+		return 0;
+	vcpu_load(vcpu);
+	if (vcpu->lapic->intr_status_dirty)
+		vid_write_intr_status(vcpu);
+	status = vmcs_read16(GUEST_INTR_STATUS);
+	vcpu_put(vcpu);
+	return status;
+}
+
 void apicv_sync_from_model(struct vapicvm_vcpu *vcpu)
 {
 	vcpu->lapic->intr_status_dirty = true;
@@ -379,9 +394,13 @@ static void vm_update_apic_access(struct vapicvm_vm *vm)
 		else if (agreed != base)
 			disagree = true;
 	}
+	/*
+	 * Disagreement unmaps the page; no xAPIC-mode vCPU at all (all in
+	 * x2APIC mode or disabled, or none created yet) leaves it where it is.
+	 */
 	if (disagree)
-		agreed = ~0ULL;
-	if (agreed != vm->apic_access_gpa)
+		vm_map_apic_access_page(vm, ~0ULL);
+	else if (agreed != ~0ULL && agreed != vm->apic_access_gpa)
 		vm_map_apic_access_page(vm, agreed);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		vcpu_make_request(vm->vcpus[i], VCPU_REQ_APIC_MODE);

@@ -22,6 +22,7 @@ void apicv_eoi_done(struct vapicvm_vcpu *vcpu, int vector);
 void apicv_reset(struct vapicvm_vcpu *vcpu);
 void apicv_sync_to_model(struct vapicvm_vcpu *vcpu);
 void apicv_sync_from_model(struct vapicvm_vcpu *vcpu);
+u16 apicv_intr_status(struct vapicvm_vcpu *vcpu);
 void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new);
 bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa);
 

@@ -154,6 +154,7 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 	if (!test_bit(PI_ON, (unsigned long *)&apic->pi->control))
 		return;
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
+	apic->intr_status_dirty = true;
 	for (i = 0; i < 8; i++) {
 		u32 posted, level, *tmr;
 
@@ -235,6 +236,8 @@ bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 		vcpu_kick(target);
 		return true;
 	case LAPIC_DM_INIT:
+		/* A SIPI that came before this INIT is void. */
+		clear_bit(LAPIC_EV_SIPI, &apic->events);
 		set_bit(LAPIC_EV_INIT, &apic->events);
 		vcpu_kick(target);
 		return true;
@@ -344,8 +347,7 @@ static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG))
 		return;
 	if ((dm == LAPIC_DM_FIXED || dm == LAPIC_DM_LOWEST) && (icr & LAPIC_VECTOR_MASK) < 16) {
-		lapic_reg_write(apic, LAPIC_ESR,
-				lapic_reg_read(apic, LAPIC_ESR) | LAPIC_ESR_SEND_ILLEGAL);
+		apic->esr_pending |= LAPIC_ESR_SEND_ILLEGAL;
 		return;
 	}
 	lapic_route(vcpu->vm, vcpu, icr, dest, lapic_is_x2apic(vcpu));
@@ -581,9 +583,9 @@ static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 		lapic_set_svr(vcpu, val);
 		break;
 	case LAPIC_ESR:
-		/* A write latches nothing new: errors are recorded as they occur. */
-		if (x2)
-			lapic_reg_write(apic, LAPIC_ESR, 0);
+		/* A write makes the errors since the previous write readable. */
+		lapic_reg_write(apic, LAPIC_ESR, apic->esr_pending);
+		apic->esr_pending = 0;
 		break;
 	case LAPIC_ICR:
 		lapic_reg_write(apic, LAPIC_ICR, val & ~LAPIC_SEND_PENDING);
@@ -640,8 +642,7 @@ int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 	if (off & 0xf)
 		return 0;
 	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
-		lapic_reg_write(apic, LAPIC_ESR,
-				lapic_reg_read(apic, LAPIC_ESR) | LAPIC_ESR_ILLEGAL_REG);
+		apic->esr_pending |= LAPIC_ESR_ILLEGAL_REG;
 	return 0;
 }
 
@@ -745,6 +746,7 @@ static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
 	for (off = LAPIC_LVTT; off <= LAPIC_LVTERR; off += 0x10)
 		lapic_reg_write(apic, off, LAPIC_LVT_MASKED);
 	apic->tsc_deadline = 0;
+	apic->esr_pending = 0;
 	apic->highest_isr_cache = -1;
 	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
 	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
@@ -823,8 +825,6 @@ int lapic_take_events(struct vapicvm_vcpu *vcpu)
 		lapic_reset(vcpu, true);
 		WRITE_ONCE(vcpu->mp_state, (apic->base_msr & LAPIC_BASE_BSP) ?
 			   VAPICVM_MP_STATE_RUNNABLE : VAPICVM_MP_STATE_INIT_RECEIVED);
-		/* A SIPI that came before the INIT is void. */
-		clear_bit(LAPIC_EV_SIPI, &apic->events);
 	}
 	if (test_and_clear_bit(LAPIC_EV_SIPI, &apic->events) &&
 	    READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_INIT_RECEIVED) {
@@ -963,6 +963,7 @@ long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
 		*(u32 *)(s->regs + LAPIC_TMCCT) = lapic_current_count(apic);
 		*(u32 *)(s->regs + LAPIC_PROCPRI) = lapic_ppr(apic);
 		s->apic_base = apic->base_msr;
+		s->intr_status = apicv_intr_status(vcpu);
 		s->tsc_deadline = lapic_get_tsc_deadline(vcpu);
 		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer))
 			s->timer_remaining_ns = max_t(s64, 0,

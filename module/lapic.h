@@ -127,6 +127,7 @@ struct vapicvm_lapic {
 	unsigned long events;		/* LAPIC_EV_* bits */
 	u8 sipi_vector;
 	u8 extint_vector;
+	u32 esr_pending;		/* errors since the last ESR write */
 
 	/* Timer. */
 	struct hrtimer timer;

@@ -9,6 +9,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>
 
 #include <uapi/linux/vapicvm.h>
 #include "capabilities.h"
@@ -43,6 +44,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return cpu_has_vpid();
 	case VAPICVM_CAP_STATS:
 		return VAPICVM_STAT_NR;
+	case VAPICVM_CAP_TSC_KHZ:
+		return tsc_khz;
 	default:
 		return 0;
 	}

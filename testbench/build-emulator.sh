@@ -4,10 +4,9 @@
 # Build the emulated Intel machine (Bochs 3.0 from Debian trixie's source
 # package) once per machine into $BUILD/emulator and reuse it afterwards.
 #
-# Bochs 3.0 wrongly requires the posted-interrupt descriptor to be 4 KiB
-# aligned (the SDM asks for 64 bytes; fixed upstream after 3.0).  Without the
-# correction it refuses VMCS configurations that real CPUs accept, KVM's
-# included, so we correct that one check while building.
+# The corrections in testbench/emulator-patches/ are applied while building:
+# Bochs 3.0 bugs that make it reject or mis-handle VMX configurations that
+# real CPUs handle (each patch says which and why).
 #
 # Prints the path of the bochs binary on the last line of stdout.  If the
 # source cannot be had, falls back to Debian 12's Bochs 2.7 package and says
@@ -17,7 +16,8 @@ set -euo pipefail
 BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 OUT=$BUILD/emulator
 STAMP=$OUT/bochs-3.0.stamp
-PATCH_ID=pid-align-v1
+PATCHES=$(cd "$(dirname "$0")/emulator-patches" && pwd)
+PATCH_ID=$(cat "$PATCHES"/*.patch | sha256sum | cut -c1-16)
 
 log() { echo "emulator: $*" >&2; }
 
@@ -74,11 +74,10 @@ rm -rf bochs-3.0
 tar xf bochs_3.0*.orig.tar.*
 cd bochs-3.0
 
-# The correction: 64-byte alignment and a valid physical address (SDM Vol. 3C
-# 26.2.1.1), instead of page alignment.
-grep -q 'IsValidPageAlignedPhyAddr(vm->pid_addr)' cpu/vmx.cc
-sed -i 's/if (! IsValidPageAlignedPhyAddr(vm->pid_addr))/if (! IsValidPhyAddr(vm->pid_addr) || (vm->pid_addr \& 0x3f))/' cpu/vmx.cc
-grep -q 'IsValidPhyAddr(vm->pid_addr) || (vm->pid_addr & 0x3f)' cpu/vmx.cc
+for p in "$PATCHES"/*.patch; do
+	log "applying $(basename "$p")"
+	patch -p1 --no-backup-if-mismatch <"$p" >&2
+done
 
 log "configuring Bochs 3.0"
 ./configure --prefix="$OUT" --enable-x86-64 --enable-vmx=2 --enable-smp \

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential g++ make cmake pkg-config perl xz-utils cpio
+	build-essential g++ make cmake pkg-config perl xz-utils cpio patch
 	libltdl-dev			# building the emulator
 	bochsbios vgabios		# the emulated machine's firmware
 	busybox-static			# the initramfs userland

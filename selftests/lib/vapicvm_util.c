@@ -267,8 +267,11 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t arg)
 {
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, id);
+	struct vapicvm_mp_state mp = { .mp_state = VAPICVM_MP_STATE_RUNNABLE };
 
 	vcpu_setup_long_mode(vcpu, guest_code, arg);
+	/* APs start waiting for SIPI; this one starts at guest_code instead. */
+	vcpu_ioctl(vcpu, VAPICVM_SET_MP_STATE, &mp);
 	return vcpu;
 }
 
@@ -404,4 +407,29 @@ void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
 	guest_handler_t *slot = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&guest_handlers[vector]);
 
 	*slot = handler;
+}
+
+static void *vcpu_thread_fn(void *arg)
+{
+	struct vcpu_thread *th = arg;
+
+	while (vcpu_run_ucall(th->vcpu, &th->uc) == UCALL_SYNC) {
+		th->last_sync = th->uc;
+		th->syncs++;
+	}
+	TEST_REQUIRE(th->uc.cmd == UCALL_DONE, "vCPU %u: ucall %lu", th->vcpu->id,
+		     (unsigned long)th->uc.cmd);
+	return NULL;
+}
+
+void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu)
+{
+	memset(th, 0, sizeof(*th));
+	th->vcpu = vcpu;
+	TEST_REQUIRE(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
+}
+
+void vcpu_thread_join(struct vcpu_thread *th)
+{
+	pthread_join(th->thread, NULL);
 }

@@ -150,9 +150,9 @@ int __vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_
 
 /* Copy the host's value of a global into the guest's copy, and back. */
 #define sync_global_to_guest(vm, g) \
-	memcpy(addr_gpa2hva(vm, (uint64_t)(uintptr_t)&(g)), &(g), sizeof(g))
+	memcpy(addr_gpa2hva(vm, (uint64_t)(uintptr_t)&(g)), (const void *)&(g), sizeof(g))
 #define sync_global_from_guest(vm, g) \
-	memcpy(&(g), addr_gpa2hva(vm, (uint64_t)(uintptr_t)&(g)), sizeof(g))
+	memcpy((void *)&(g), addr_gpa2hva(vm, (uint64_t)(uintptr_t)&(g)), sizeof(g))
 
 /* Assert the exit reason, naming both on failure. */
 const char *exit_reason_str(uint32_t reason);
@@ -302,3 +302,21 @@ static inline void guest_mmio_write32(uint64_t addr, uint32_t v)
 }
 
 #endif /* SELFTEST_VAPICVM_UTIL_H */
+
+/* ------------------------------------------------------------------ */
+/* A vCPU on its own thread                                            */
+/* ------------------------------------------------------------------ */
+
+#include <pthread.h>
+
+struct vcpu_thread {
+	pthread_t thread;
+	struct vcpu *vcpu;
+	struct ucall uc;	/* the ucall that ended the run (UCALL_DONE) */
+	struct ucall last_sync;	/* the last UCALL_SYNC seen on the way */
+	unsigned int syncs;	/* UCALL_SYNCs seen on the way */
+};
+
+/* Run the vCPU on a new thread until the guest's GUEST_DONE. */
+void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu);
+void vcpu_thread_join(struct vcpu_thread *th);

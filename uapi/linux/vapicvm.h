@@ -71,6 +71,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_VPID		14 /* vCPUs tagged with VPIDs: 1 */
 #define VAPICVM_CAP_UNRESTRICTED_GUEST	15 /* real mode runs natively: 1 */
 #define VAPICVM_CAP_STATS		16 /* per-vCPU exit counters: number of counters */
+#define VAPICVM_CAP_TSC_KHZ		17 /* the guest TSC's frequency in kHz */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -222,7 +223,9 @@ struct vapicvm_lapic_state {
 	__u64 tsc_deadline;		/* IA32_TSC_DEADLINE, 0 when disarmed */
 	__u64 timer_remaining_ns;	/* one-shot/periodic: time to next expiry */
 	__u32 flags;			/* must be zero */
-	__u32 pad;
+	__u16 intr_status;		/* out: RVI (7:0), SVI (15:8) with virtual-interrupt
+					 * delivery, else 0; ignored by SET */
+	__u16 pad;
 	__u64 reserved[4];		/* must be zero */
 };
 

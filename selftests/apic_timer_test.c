@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The local APIC timer on every APIC-virtualization tier: one-shot,
+ * periodic and TSC-deadline modes, divide configuration, current count,
+ * masking and disarming.
+ *
+ * The bound: an expiry is never early (measured from before the guest
+ * armed the timer) and at most TIMER_SLACK_NS plus a quarter of the
+ * programmed time late, measured in guest TSC ticks converted with the
+ * frequency vapicvm reports (VAPICVM_CAP_TSC_KHZ).
+ */
+#include "kselftest_harness.h"
+#include "apic.h"
+
+#define VEC_TIMER	0x50
+#define TIMER_SLACK_NS	2000000ULL	/* 2 ms: emulated time, host scheduling */
+
+FIXTURE(apic) {
+	struct vm *vm;
+	uint32_t apicv;
+	uint64_t tsc_khz;
+};
+
+FIXTURE_VARIANT(apic) {
+	uint32_t apicv;
+};
+
+APIC_TIER_VARIANTS(apic);
+
+FIXTURE_SETUP(apic)
+{
+	uint32_t host = host_apicv();
+	char buf[128];
+
+	self->vm = NULL;
+	if (variant->apicv & ~host)
+		SKIP(return, "tier %s not offered by this CPU",
+		     apicv_str(variant->apicv, buf, sizeof(buf)));
+	self->apicv = variant->apicv;
+	self->vm = vm_create_apicv(variant->apicv);
+	self->tsc_khz = ioctl(self->vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_TSC_KHZ);
+	ASSERT_GT(self->tsc_khz, 0);
+	TH_LOG("tier: %s; TSC %lu kHz", apicv_str(self->vm->apicv, buf, sizeof(buf)),
+	       (unsigned long)self->tsc_khz);
+}
+
+FIXTURE_TEARDOWN(apic)
+{
+	if (self->vm)
+		vm_free(self->vm);
+}
+
+static volatile uint32_t ticks;
+static volatile uint64_t tick_tsc[8];
+
+static void timer_handler(struct ex_regs *regs)
+{
+	if (ticks < 8)
+		tick_tsc[ticks] = guest_rdtsc();
+	ticks++;
+	apic_eoi();
+}
+
+static void wait_ticks(uint32_t n)
+{
+	while (ticks < n)
+		guest_safe_halt();
+}
+
+static uint64_t ns(struct vm *vm, uint64_t tsc_delta, uint64_t khz)
+{
+	return tsc_delta * 1000000ULL / khz;
+}
+
+static void check_latency(struct __test_metadata *_metadata, const char *what, uint64_t got_ns,
+			  uint64_t want_ns)
+{
+	TH_LOG("%s: programmed %lu ns, fired after %lu ns", what, (unsigned long)want_ns,
+	       (unsigned long)got_ns);
+	EXPECT_GE(got_ns, want_ns) TH_LOG("%s fired early", what);
+	EXPECT_LE(got_ns, want_ns + want_ns / 4 + TIMER_SLACK_NS) TH_LOG("%s fired late", what);
+}
+
+/* ---------------------------------------------------------------- */
+
+#define ONESHOT_COUNT	2000000U	/* 2 ms at the 1 GHz timer clock, divide 1 */
+
+static void guest_oneshot(uint64_t x2)
+{
+	uint64_t t0, cur;
+
+	guest_x2apic = x2;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+	apic_write(REG_LVTT, VEC_TIMER);	/* one-shot */
+	t0 = guest_rdtsc();
+	apic_write(REG_TMICT, ONESHOT_COUNT);
+	cur = apic_read(REG_TMCCT);
+	GUEST_ASSERT(cur > 0 && cur <= ONESHOT_COUNT);
+	wait_ticks(1);
+	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);
+	GUEST_SYNC_ARGS(1, t0, tick_tsc[0], cur);
+	/* It does not fire again. */
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < 4000000ULL)
+		__asm__ volatile("pause");
+	GUEST_ASSERT_EQ(ticks, 1);
+	GUEST_DONE();
+}
+
+static void oneshot(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self, bool x2)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_oneshot, x2);
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	check_latency(_metadata, "one-shot", ns(self->vm, uc.args[2] - uc.args[1], self->tsc_khz),
+		      ONESHOT_COUNT);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_GE(vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED), 1);
+}
+
+TEST_F(apic, oneshot_xapic)
+{
+	oneshot(_metadata, self, false);
+}
+
+TEST_F(apic, oneshot_x2apic)
+{
+	oneshot(_metadata, self, true);
+}
+
+/* ---------------------------------------------------------------- */
+
+#define PERIOD_COUNT	500000U		/* 1 ms with divide by 2 */
+
+static void guest_periodic(void)
+{
+	uint64_t t0;
+	uint32_t n;
+
+	guest_x2apic = false;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0x0);		/* divide by 2 */
+	apic_write(REG_LVTT, VEC_TIMER | LVT_PERIODIC);
+	t0 = guest_rdtsc();
+	apic_write(REG_TMICT, PERIOD_COUNT);
+	wait_ticks(5);
+	GUEST_SYNC_ARGS(1, t0, tick_tsc[0], tick_tsc[4]);
+	/* Initial count 0 stops it. */
+	apic_write(REG_TMICT, 0);
+	n = ticks;
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < 20000000ULL)
+		__asm__ volatile("pause");
+	GUEST_ASSERT(ticks <= n + 1);
+	GUEST_DONE();
+}
+
+TEST_F(apic, periodic)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic, 0);
+	uint64_t span, period;
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	check_latency(_metadata, "first period", ns(self->vm, uc.args[2] - uc.args[1],
+						     self->tsc_khz), 2ULL * PERIOD_COUNT);
+	/*
+	 * Four more periods: the timer keeps its own schedule, not the
+	 * handler's, so the span is four periods give or take the jitter of
+	 * the first and last delivery.
+	 */
+	span = ns(self->vm, uc.args[3] - uc.args[2], self->tsc_khz);
+	period = 2ULL * PERIOD_COUNT;
+	TH_LOG("four periods of %lu ns took %lu ns", (unsigned long)period, (unsigned long)span);
+	EXPECT_GE(span, 4 * period - period / 2);
+	EXPECT_LE(span, 4 * period + period + TIMER_SLACK_NS);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+/* ---------------------------------------------------------------- */
+
+static void guest_tsc_deadline(uint64_t tsc_per_ms)
+{
+	uint64_t deadline, t0;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	/* The initial-count register is ignored in TSC-deadline mode. */
+	apic_write(REG_TMICT, 100);
+	GUEST_ASSERT_EQ(apic_read(REG_TMICT), 0);
+
+	t0 = guest_rdtsc();
+	deadline = t0 + 2 * tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), deadline);
+	wait_ticks(1);
+	GUEST_ASSERT(tick_tsc[0] >= deadline);		/* never early */
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), 0);	/* cleared on expiry */
+	GUEST_SYNC_ARGS(1, t0, tick_tsc[0], deadline);
+
+	/* A deadline in the past fires at once; 0 disarms. */
+	guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() - 1000);
+	wait_ticks(2);
+	guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + tsc_per_ms);
+	guest_wrmsr(MSR_TSC_DEADLINE, 0);
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < 3 * tsc_per_ms)
+		__asm__ volatile("pause");
+	GUEST_ASSERT_EQ(ticks, 2);
+	/* Leaving TSC-deadline mode disarms and the MSR reads 0. */
+	guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + tsc_per_ms);
+	apic_write(REG_LVTT, VEC_TIMER);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), 0);
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < 3 * tsc_per_ms)
+		__asm__ volatile("pause");
+	GUEST_ASSERT_EQ(ticks, 2);
+	GUEST_DONE();
+}
+
+TEST_F(apic, tsc_deadline)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tsc_deadline, self->tsc_khz);
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	check_latency(_metadata, "TSC deadline", ns(self->vm, uc.args[2] - uc.args[1],
+						     self->tsc_khz), 2000000);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+/* ---------------------------------------------------------------- */
+
+static void guest_masked(void)
+{
+	uint64_t t0;
+
+	guest_x2apic = false;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0xb);
+	apic_write(REG_LVTT, VEC_TIMER | LVT_MASKED);
+	apic_write(REG_TMICT, 100000);	/* 100 us */
+	t0 = guest_rdtsc();
+	while (guest_rdtsc() - t0 < 10000000ULL)
+		__asm__ volatile("pause");
+	GUEST_ASSERT_EQ(ticks, 0);
+	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);	/* it still counted down */
+	GUEST_DONE();
+}
+
+TEST_F(apic, masked_timer_does_not_interrupt)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_masked, 0);
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+TEST_HARNESS_MAIN
