@@ -86,7 +86,8 @@ static void soft_inject_pending(struct vapicvm_vcpu *vcpu)
 	if (irr >= 0 && (irr & 0xf0) > (lapic_ppr(apic) & 0xf0)) {
 		if (vcpu_interrupt_allowed(vcpu)) {
 			lapic_accept(apic, irr);
-			vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irr);
+			vmcs_write32(VM_ENTRY_INTR_INFO,
+				     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irr);
 			vcpu_stat_inc(vcpu, VAPICVM_STAT_IRQ_INJECTED);
 			irr = lapic_highest_irr(apic);
 			vcpu_set_intr_window(vcpu, false);
@@ -258,11 +259,13 @@ static void update_x2apic_msr_bitmap(struct vapicvm_vcpu *vcpu, bool virt)
 		bool read = true, write = true;
 
 		if (virt) {
-			if (msr == 0x808)
-				read = write = false;	/* TPR: the TPR shadow */
-			else if ((apicv & VAPICVM_APICV_REGISTER_VIRT) &&
-				 x2apic_read_passthrough(msr))
+			if (msr == 0x808) {
+				read = false;	/* TPR: the TPR shadow */
+				write = false;
+			} else if ((apicv & VAPICVM_APICV_REGISTER_VIRT) &&
+				   x2apic_read_passthrough(msr)) {
 				read = false;
+			}
 			if ((apicv & VAPICVM_APICV_INTR_DELIVERY) && (msr == 0x80b || msr == 0x83f))
 				write = false;		/* EOI and SELF IPI */
 		}
@@ -286,7 +289,8 @@ void lapic_update_mode(struct vapicvm_vcpu *vcpu)
 
 	apic->x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC);
 	apic->apic_access_virt = en && !x2 && (apicv & VAPICVM_APICV_APIC_ACCESS) &&
-				 (base & LAPIC_BASE_ADDR_MASK) == READ_ONCE(vcpu->vm->apic_access_gpa);
+				 (base & LAPIC_BASE_ADDR_MASK) ==
+				 READ_ONCE(vcpu->vm->apic_access_gpa);
 	if (apic->x2apic_virt)
 		cpu2 |= SEC_VIRT_X2APIC_MODE;
 	if (apic->apic_access_virt)

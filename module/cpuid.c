@@ -38,15 +38,17 @@
 			 BIT(17) | BIT(18) | BIT(19) | BIT(20) | BIT(21) | BIT(23) | BIT(24) | \
 			 BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
 #define F7_EBX_INVPCID	BIT(10)
-/* CPUID.7.0:ECX: AVX512_VBMI, UMIP, AVX512 extensions, GFNI, VAES, VPCLMULQDQ, RDPID. */
+/*
+ * CPUID.7.0:ECX: AVX512_VBMI, UMIP, AVX512 extensions, GFNI, VAES, VPCLMULQDQ.
+ * Not RDPID: like RDTSCP it needs IA32_TSC_AUX, which is not virtualized.
+ */
 #define F7_ECX_ALLOWED	(BIT(1) | BIT(2) | BIT(6) | BIT(8) | BIT(9) | BIT(10) | BIT(11) | \
-			 BIT(12) | BIT(14) | BIT(22))
+			 BIT(12) | BIT(14))
 /* CPUID.7.0:EDX: fast short REP MOV only. */
 #define F7_EDX_ALLOWED	BIT(4)
 /* CPUID.0x80000001 */
 #define FX1_ECX_ALLOWED	(BIT(0) | BIT(5) | BIT(8))
 #define FX1_EDX_ALLOWED	(BIT(11) | BIT(20) | BIT(26) | BIT(29))
-#define FX1_EDX_RDTSCP	BIT(27)
 
 #define XCR0_ALLOWED	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM | \
 			 XFEATURE_MASK_OPMASK | XFEATURE_MASK_ZMM_Hi256 | XFEATURE_MASK_Hi16_ZMM)
@@ -58,6 +60,14 @@ u64 vcpu_supported_xcr0(void)
 	if (!boot_cpu_has(X86_FEATURE_XSAVE))
 		return XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
 	return xgetbv(XCR_XFEATURE_ENABLED_MASK) & XCR0_ALLOWED;
+}
+
+static void clear_regs(struct vapicvm_cpuid_entry *x)
+{
+	x->eax = 0;
+	x->ebx = 0;
+	x->ecx = 0;
+	x->edx = 0;
 }
 
 static void add(struct vapicvm_cpuid_entry *e, u32 *n, u32 fn, u32 idx, u32 flags)
@@ -88,7 +98,7 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 	case 5: case 6: case 8: case 9: case 0xa: case 0xc: case 0xe: case 0xf:
 	case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:
 		/* Monitor/mwait, power and thermal, PMU, RDT, SGX, PT: not virtualized. */
-		x->eax = x->ebx = x->ecx = x->edx = 0;
+		clear_regs(x);
 		break;
 	case 7:
 		if (x->index == 0) {
@@ -100,7 +110,7 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 			x->ecx &= F7_ECX_ALLOWED;
 			x->edx &= F7_EDX_ALLOWED;
 		} else {
-			x->eax = x->ebx = x->ecx = x->edx = 0;
+			clear_regs(x);
 		}
 		break;
 	case 0xd:
@@ -109,9 +119,11 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 			x->edx = (u32)(xcr0 >> 32);
 		} else if (x->index == 1) {
 			x->eax &= BIT(0) | BIT(1) | BIT(2);	/* XSAVEOPT, XSAVEC, XGETBV1 */
-			x->ebx = x->ecx = x->edx = 0;
+			x->ebx = 0;
+			x->ecx = 0;
+			x->edx = 0;
 		} else if (!(xcr0 & BIT_ULL(x->index))) {
-			x->eax = x->ebx = x->ecx = x->edx = 0;
+			clear_regs(x);
 		}
 		break;
 	case 0x80000000:
@@ -119,17 +131,19 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 		break;
 	case 0x80000001:
 		x->ecx &= FX1_ECX_ALLOWED;
-		x->edx &= FX1_EDX_ALLOWED | (cpu_has_rdtscp() ? FX1_EDX_RDTSCP : 0);
+		x->edx &= FX1_EDX_ALLOWED;
 		break;
 	case 0x80000007:
-		x->eax = x->ebx = x->ecx = 0;
 		x->edx &= BIT(8);	/* invariant TSC */
+		x->eax = 0;
+		x->ebx = 0;
+		x->ecx = 0;
 		break;
 	case HYPERVISOR_LEAF:
 		/* "vapicvmvapic": a signature guests can recognize. */
 		x->eax = HYPERVISOR_LEAF;
 		x->ebx = 0x69706176;	/* "vapi" */
-		x->ecx = 0x616d7663;	/* "cvma" */
+		x->ecx = 0x766d7663;	/* "cvmv" */
 		x->edx = 0x63697061;	/* "apic" */
 		break;
 	}
@@ -229,6 +243,59 @@ static struct vapicvm_cpuid_entry *find_entry(struct vapicvm_cpuid_entry *e, u32
 	return NULL;
 }
 
+/*
+ * Feature leaves never say more than vapicvm supports: their feature
+ * registers are ANDed with the supported table (a leaf or subleaf vapicvm
+ * does not support at all reads as zeros).  Other leaves (vendor, cache and
+ * topology, brand, address sizes, frequencies, hypervisor) are userspace's
+ * to choose.
+ */
+static void mask_to_supported(struct vapicvm_cpuid_entry *x, struct vapicvm_cpuid_entry *sup,
+			      u32 nsup)
+{
+	struct vapicvm_cpuid_entry zero = { 0 };
+	struct vapicvm_cpuid_entry *s = find_entry(sup, nsup, x->function, x->index);
+
+	if (!s)
+		s = &zero;
+	switch (x->function) {
+	case 1:
+	case 0x80000001:
+		x->ecx &= s->ecx;
+		x->edx &= s->edx;
+		break;
+	case 7:
+		if (x->index == 0)
+			x->eax = min(x->eax, s->eax);
+		else
+			x->eax &= s->eax;
+		x->ebx &= s->ebx;
+		x->ecx &= s->ecx;
+		x->edx &= s->edx;
+		break;
+	case 6:
+	case 0xa:
+		x->eax &= s->eax;
+		x->ebx &= s->ebx;
+		x->ecx &= s->ecx;
+		x->edx &= s->edx;
+		break;
+	case 0xd:
+		if (x->index == 0) {
+			x->eax &= (u32)vcpu_supported_xcr0();
+			x->edx &= (u32)(vcpu_supported_xcr0() >> 32);
+		} else if (x->index == 1) {
+			x->eax &= s->eax;
+			x->ecx = 0;
+			x->edx = 0;
+		}
+		break;
+	case 0x80000007:
+		x->edx &= s->edx;
+		break;
+	}
+}
+
 long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
 {
 	struct vapicvm_cpuid hdr;
@@ -257,28 +324,7 @@ long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
 			kfree(sup);
 			return -EINVAL;
 		}
-		/* Feature leaves: never more than vapicvm supports. */
-		s = find_entry(sup, nsup, e[i].function, e[i].index);
-		switch (e[i].function) {
-		case 1:
-		case 7:
-		case 0x80000001:
-			if (s) {
-				e[i].ecx &= s->ecx;
-				e[i].edx &= s->edx;
-				if (e[i].function == 7)
-					e[i].ebx &= s->ebx;
-			} else {
-				e[i].ecx = e[i].edx = 0;
-			}
-			break;
-		case 0xd:
-			if (e[i].index == 0) {
-				e[i].eax &= (u32)vcpu_supported_xcr0();
-				e[i].edx &= (u32)(vcpu_supported_xcr0() >> 32);
-			}
-			break;
-		}
+		mask_to_supported(&e[i], sup, nsup);
 	}
 	kfree(sup);
 	s = kcalloc(max_t(u32, hdr.nent, 1), sizeof(*s), GFP_KERNEL_ACCOUNT);

@@ -55,7 +55,7 @@ int emulate_failure(struct vapicvm_vcpu *vcpu, u32 suberror)
 	run->internal.suberror = suberror;
 	run->internal.ndata = 3;
 	run->internal.data[0] = vcpu->exit_reason;
-	run->internal.data[1] = vcpu->exit_qual;
+	run->internal.data[1] = vmcs_readl(EXIT_QUALIFICATION);
 	run->internal.data[2] = vmcs_readl(GUEST_RIP);
 	return 0;
 }

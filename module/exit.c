@@ -89,7 +89,8 @@ static int handle_hlt(struct vapicvm_vcpu *vcpu)
 	 * tell userspace the vCPU stopped (a RUN after this blocks until one
 	 * of those arrives).
 	 */
-	if (!(vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF)) {
+	vcpu->halt_if = vmcs_readl(GUEST_RFLAGS) & X86_EFLAGS_IF;
+	if (!vcpu->halt_if) {
 		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_HALTED);
 		vcpu->run->exit_reason = VAPICVM_EXIT_HLT;
 		return 0;
@@ -374,17 +375,6 @@ static int handle_xsetbv(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
-static int handle_invalid_state(struct vapicvm_vcpu *vcpu)
-{
-	struct vapicvm_run *run = vcpu->run;
-
-	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
-	run->fail_entry.hardware_entry_failure_reason = vcpu->exit_reason;
-	run->fail_entry.exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
-	run->fail_entry.cpu = raw_smp_processor_id();
-	return 0;
-}
-
 static int handle_pause(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_skip_instruction(vcpu);
@@ -419,12 +409,10 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
 	[EXIT_REASON_MSR_READ]			= handle_msr_read,
 	[EXIT_REASON_MSR_WRITE]			= handle_msr_write,
-	[EXIT_REASON_INVALID_STATE]		= handle_invalid_state,
-	[EXIT_REASON_MSR_LOAD_FAIL]		= handle_invalid_state,
+
 	[EXIT_REASON_MWAIT]			= handle_inject_ud,
 	[EXIT_REASON_MONITOR]			= handle_inject_ud,
 	[EXIT_REASON_PAUSE]			= handle_pause,
-	[EXIT_REASON_MCE_DURING_VMENTRY]	= handle_invalid_state,
 	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= handle_tpr_below_threshold,
 	[EXIT_REASON_APIC_ACCESS]		= handle_apic_access,
 	[EXIT_REASON_EOI_INDUCED]		= handle_eoi_induced,

@@ -227,8 +227,11 @@ bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 	case LAPIC_DM_LOWEST:
 		if (!lapic_sw_enabled(apic))
 			return false;
-		if (vector < 16)
-			return false;	/* illegal vector: the receiver drops it */
+		if (vector < 16) {
+			/* Illegal vector: the receiver drops it and says so. */
+			atomic_or(LAPIC_ESR_RECV_ILLEGAL, &apic->esr_pending);
+			return false;
+		}
 		lapic_post(target, vector, level);
 		return true;
 	case LAPIC_DM_NMI:
@@ -243,16 +246,13 @@ bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 		return true;
 	case LAPIC_DM_STARTUP:
 		WRITE_ONCE(apic->sipi_vector, vector);
+		/* The vector is visible before the event that makes it read. */
 		smp_mb__before_atomic();
 		set_bit(LAPIC_EV_SIPI, &apic->events);
 		vcpu_kick(target);
 		return true;
 	case LAPIC_DM_EXTINT:
-		WRITE_ONCE(apic->extint_vector, vector);
-		smp_mb__before_atomic();
-		set_bit(LAPIC_EV_EXTINT, &apic->events);
-		vcpu_kick(target);
-		return true;
+		return !lapic_deliver_extint(target, vector);
 	default:
 		return false;	/* SMI and reserved modes are not modelled */
 	}
@@ -303,6 +303,7 @@ int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr, u32 de
 	int delivered = 0;
 
 	for (i = 0; i < n; i++) {
+		/* Pairs with the release that publishes a new vCPU. */
 		struct vapicvm_vcpu *v = smp_load_acquire(&vm->vcpus[i]);
 		bool match;
 
@@ -322,9 +323,10 @@ int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr, u32 de
 		if (!match)
 			continue;
 		if (dm == LAPIC_DM_LOWEST && shorthand == LAPIC_DEST_NOSHORT) {
-			u32 tpr = lapic_reg_read(to_apic(v), LAPIC_TASKPRI) & 0xff;
+			struct vapicvm_lapic *a = to_apic(v);
+			u32 tpr = lapic_reg_read(a, LAPIC_TASKPRI) & 0xff;
 
-			if (lapic_is_enabled(v) && lapic_sw_enabled(to_apic(v)) && tpr < lowest_tpr) {
+			if (lapic_is_enabled(v) && lapic_sw_enabled(a) && tpr < lowest_tpr) {
 				lowest = v;
 				lowest_tpr = tpr;
 			}
@@ -347,7 +349,7 @@ static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG))
 		return;
 	if ((dm == LAPIC_DM_FIXED || dm == LAPIC_DM_LOWEST) && (icr & LAPIC_VECTOR_MASK) < 16) {
-		apic->esr_pending |= LAPIC_ESR_SEND_ILLEGAL;
+		atomic_or(LAPIC_ESR_SEND_ILLEGAL, &apic->esr_pending);
 		return;
 	}
 	lapic_route(vcpu->vm, vcpu, icr, dest, lapic_is_x2apic(vcpu));
@@ -416,6 +418,9 @@ static void lapic_timer_stop(struct vapicvm_lapic *apic)
 }
 
 /* One-shot and periodic modes: (re)start from the initial count. */
+/* remaining_ns: 0 starts a full period; TIMER_EXPIRED restores an expired one-shot. */
+#define TIMER_EXPIRED	U64_MAX
+
 static void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 {
 	u32 count = lapic_reg_read(apic, LAPIC_TMICT);
@@ -425,6 +430,11 @@ static void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns
 	if (!count || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		return;
 	period = (u64)count * lapic_divide(apic) * APIC_BUS_CYCLE_NS;
+	if (remaining_ns == TIMER_EXPIRED) {
+		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
+			return;
+		remaining_ns = 0;
+	}
 	WRITE_ONCE(apic->timer_period_ns, period);
 	apic->timer_target = ktime_add_ns(ktime_get(), remaining_ns ?: period);
 	hrtimer_start(&apic->timer, apic->timer_target, HRTIMER_MODE_ABS_HARD);
@@ -584,8 +594,7 @@ static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 		break;
 	case LAPIC_ESR:
 		/* A write makes the errors since the previous write readable. */
-		lapic_reg_write(apic, LAPIC_ESR, apic->esr_pending);
-		apic->esr_pending = 0;
+		lapic_reg_write(apic, LAPIC_ESR, atomic_xchg(&apic->esr_pending, 0));
 		break;
 	case LAPIC_ICR:
 		lapic_reg_write(apic, LAPIC_ICR, val & ~LAPIC_SEND_PENDING);
@@ -642,7 +651,7 @@ int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 	if (off & 0xf)
 		return 0;
 	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
-		apic->esr_pending |= LAPIC_ESR_ILLEGAL_REG;
+		atomic_or(LAPIC_ESR_ILLEGAL_REG, &apic->esr_pending);
 	return 0;
 }
 
@@ -746,7 +755,7 @@ static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
 	for (off = LAPIC_LVTT; off <= LAPIC_LVTERR; off += 0x10)
 		lapic_reg_write(apic, off, LAPIC_LVT_MASKED);
 	apic->tsc_deadline = 0;
-	apic->esr_pending = 0;
+	atomic_set(&apic->esr_pending, 0);
 	apic->highest_isr_cache = -1;
 	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
 	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
@@ -965,10 +974,11 @@ long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
 		s->apic_base = apic->base_msr;
 		s->intr_status = apicv_intr_status(vcpu);
 		s->tsc_deadline = lapic_get_tsc_deadline(vcpu);
-		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer))
-			s->timer_remaining_ns = max_t(s64, 0,
-				ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer),
-						      ktime_get())));
+		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer)) {
+			ktime_t left = ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get());
+
+			s->timer_remaining_ns = max_t(s64, 0, ktime_to_ns(left));
+		}
 		r = copy_to_user(argp, s, sizeof(*s)) ? -EFAULT : 0;
 		kfree(s);
 		return r;
@@ -1001,7 +1011,7 @@ long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
 		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 			lapic_set_tsc_deadline(vcpu, s->tsc_deadline);
 		else
-			lapic_timer_start_count(apic, s->timer_remaining_ns);
+			lapic_timer_start_count(apic, s->timer_remaining_ns ?: TIMER_EXPIRED);
 		apicv_sync_from_model(vcpu);
 	}
 	vcpu_put(vcpu);
@@ -1019,8 +1029,12 @@ long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_inter
 		return -EINVAL;
 	/* A disabled APIC passes LINT0 through as INTR (virtual wire). */
 	if (!lapic_is_enabled(vcpu)) {
-		if (irq->pin != VAPICVM_INTERRUPT_LINT0)
-			return -EAGAIN;
+		/* Without an APIC, LINT0 is INTR and LINT1 is NMI. */
+		if (irq->pin == VAPICVM_INTERRUPT_LINT1) {
+			set_bit(LAPIC_EV_NMI, &apic->events);
+			vcpu_kick(vcpu);
+			return 0;
+		}
 		return lapic_deliver_extint(vcpu, irq->vector);
 	}
 	lvt = lapic_reg_read(apic, irq->pin == VAPICVM_INTERRUPT_LINT0 ? LAPIC_LVT0 : LAPIC_LVT1);
@@ -1048,6 +1062,7 @@ int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector)
 	if (test_bit(LAPIC_EV_EXTINT, &apic->events) || vcpu->extint_pending)
 		return -EBUSY;	/* the previous one was not taken yet */
 	WRITE_ONCE(apic->extint_vector, vector);
+	/* The vector is visible before the event that makes it read. */
 	smp_mb__before_atomic();
 	set_bit(LAPIC_EV_EXTINT, &apic->events);
 	vcpu_kick(vcpu);

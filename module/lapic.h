@@ -72,7 +72,7 @@ struct vapicvm_interrupt;
 #define LAPIC_VECTOR_MASK	0xff
 #define LAPIC_DM_MASK		(7U << 8)
 #define LAPIC_DM_FIXED		(0U << 8)
-#define LAPIC_DM_LOWEST		(1U << 8)
+#define LAPIC_DM_LOWEST		BIT(8)
 #define LAPIC_DM_SMI		(2U << 8)
 #define LAPIC_DM_NMI		(4U << 8)
 #define LAPIC_DM_INIT		(5U << 8)
@@ -85,12 +85,12 @@ struct vapicvm_interrupt;
 #define LAPIC_LVT_MASKED		BIT(16)
 #define LAPIC_SHORT_MASK		(3U << 18)
 #define LAPIC_DEST_NOSHORT	(0U << 18)
-#define LAPIC_DEST_SELF		(1U << 18)
+#define LAPIC_DEST_SELF		BIT(18)
 #define LAPIC_DEST_ALLINC	(2U << 18)
 #define LAPIC_DEST_ALLBUT	(3U << 18)
 #define LAPIC_TIMER_MODE_MASK	(3U << 17)
 #define LAPIC_TIMER_ONESHOT	(0U << 17)
-#define LAPIC_TIMER_PERIODIC	(1U << 17)
+#define LAPIC_TIMER_PERIODIC	BIT(17)
 #define LAPIC_TIMER_TSCDEADLINE	(2U << 17)
 
 /* ESR bits */
@@ -127,7 +127,7 @@ struct vapicvm_lapic {
 	unsigned long events;		/* LAPIC_EV_* bits */
 	u8 sipi_vector;
 	u8 extint_vector;
-	u32 esr_pending;		/* errors since the last ESR write */
+	atomic_t esr_pending;		/* errors since the last ESR write */
 
 	/* Timer. */
 	struct hrtimer timer;

@@ -276,10 +276,14 @@ long vcpu_ioctl_msrs(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
 	e = memdup_user(argp + sizeof(hdr), array_size(hdr.nmsrs, sizeof(*e)));
 	if (IS_ERR(e))
 		return PTR_ERR(e);
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (e[i].reserved) {
+			kfree(e);
+			return -EINVAL;
+		}
+	}
 	vcpu_load(vcpu);
 	for (i = 0; i < hdr.nmsrs; i++) {
-		if (e[i].reserved)
-			break;
 		r = set ? vcpu_set_msr(vcpu, e[i].index, e[i].data, true) :
 			  vcpu_get_msr(vcpu, e[i].index, &e[i].data, true);
 		if (r)

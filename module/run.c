@@ -27,9 +27,7 @@
 #include "lapic.h"
 #include "vapicvm.h"
 #include "vcpu_regs.h"
-
-int __vmx_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched);
-void vmx_do_interrupt_irqoff(unsigned long entry);
+#include "vmenter.h"
 
 /* ------------------------------------------------------------------ */
 /* Lazily switched host state                                          */
@@ -260,9 +258,9 @@ static void vcpu_flush_tlb(struct vapicvm_vcpu *vcpu)
 {
 	/* INVEPT flushes guest-physical and combined mappings, all VPIDs. */
 	if (cpu_has_invept_single())
-		invept(INVEPT_SINGLE_CONTEXT, vcpu->vm->ept.eptp);
+		__invept(INVEPT_SINGLE_CONTEXT, vcpu->vm->ept.eptp);
 	else
-		invept(INVEPT_ALL_CONTEXT, 0);
+		__invept(INVEPT_ALL_CONTEXT, 0);
 }
 
 /* Requests handled with interrupts enabled; a new one aborts the entry. */
@@ -287,7 +285,7 @@ static bool vcpu_should_wake(struct vapicvm_vcpu *vcpu)
 	if (test_bit(VCPU_REQ_UNBLOCK, &vcpu->requests))
 		return true;
 	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
-		return lapic_can_wake(vcpu, true);
+		return lapic_can_wake(vcpu, vcpu->halt_if);
 	/* Waiting for SIPI: only INIT and SIPI matter. */
 	return READ_ONCE(vcpu->lapic->events) & (BIT(LAPIC_EV_INIT) | BIT(LAPIC_EV_SIPI));
 }
@@ -308,7 +306,8 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 		vcpu->run->exit_reason = VAPICVM_EXIT_INTR;
 		return -EINTR;
 	}
-	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED && lapic_can_wake(vcpu, true)) {
+	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED &&
+	    lapic_can_wake(vcpu, vcpu->halt_if)) {
 		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
 		vcpu_stat_inc(vcpu, VAPICVM_STAT_HALT_WAKEUP);
 	}

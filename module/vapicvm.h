@@ -25,9 +25,9 @@
 #include "vmcs.h"
 
 #define VAPICVM_MAX_VCPUS	64
-#define VAPICVM_MAX_VCPU_ID	255	/* xAPIC physical IDs are 8 bits; 0xff is broadcast */
+#define VAPICVM_MAX_VCPU_ID	255	/* ids below: 8-bit xAPIC IDs, 0xff is broadcast */
 #define VAPICVM_MAX_MEMSLOTS	32
-#define VAPICVM_MAX_MEM_PAGES	(1ULL << 26)	/* 256 GiB per slot */
+#define VAPICVM_MAX_MEM_PAGES	BIT_ULL(26)	/* 256 GiB per slot */
 
 struct vapicvm_lapic;
 
@@ -177,6 +177,7 @@ struct vapicvm_vcpu {
 	int mode;		/* enum vcpu_mode */
 	unsigned long requests;
 	u32 mp_state;		/* VAPICVM_MP_STATE_* */
+	bool halt_if;		/* RFLAGS.IF when the vCPU halted */
 	struct rcuwait wait;
 	struct task_struct *task;	/* thread in RUN, for kicks */
 

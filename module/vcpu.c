@@ -36,9 +36,8 @@
 #include "msr.h"
 #include "vapicvm.h"
 #include "vcpu_regs.h"
+#include "vmenter.h"
 #include "vmx_enable.h"
-
-extern const char vmx_vmexit[];
 
 /* ------------------------------------------------------------------ */
 /* VPIDs                                                               */
@@ -245,6 +244,9 @@ void vcpu_set_cr0(struct vapicvm_vcpu *vcpu, unsigned long cr0)
 	/* Unrestricted guest: PE and PG may be clear; NE must stay set. */
 	unsigned long hw = (cr0 | (vmx_caps.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG))) &
 			   vmx_caps.cr0_fixed1;
+
+	/* The guest's cache disable stays in its shadow: EPT sets memory types. */
+	hw &= ~(X86_CR0_CD | X86_CR0_NW);
 
 	vmcs_writel(CR0_READ_SHADOW, cr0);
 	vmcs_writel(GUEST_CR0, hw);
@@ -574,6 +576,11 @@ static void vcpu_get_sregs(struct vapicvm_vcpu *vcpu, struct vapicvm_sregs *s)
 	s->apic_base = lapic_get_base(vcpu);
 }
 
+static bool segment_padding_set(const struct vapicvm_segment *s)
+{
+	return s->padding;
+}
+
 static int vcpu_set_sregs(struct vapicvm_vcpu *vcpu, const struct vapicvm_sregs *s)
 {
 	int i, r;
@@ -582,7 +589,15 @@ static int vcpu_set_sregs(struct vapicvm_vcpu *vcpu, const struct vapicvm_sregs 
 		if (s->reserved[i])
 			return -EINVAL;
 	if ((s->efer & ~VCPU_EFER_VALID) || (s->cr4 & VCPU_CR4_RESERVED) ||
+	    (s->cr4 & VCPU_CR4_UNSUPPORTED) || (s->cr4 & ~vmx_caps.cr4_fixed1) ||
 	    (s->cr0 >> 32) || (s->cr8 & ~0xfULL))
+		return -EINVAL;
+	if (segment_padding_set(&s->cs) || segment_padding_set(&s->ds) ||
+	    segment_padding_set(&s->es) || segment_padding_set(&s->fs) ||
+	    segment_padding_set(&s->gs) || segment_padding_set(&s->ss) ||
+	    segment_padding_set(&s->tr) || segment_padding_set(&s->ldt) ||
+	    s->gdt.padding[0] || s->gdt.padding[1] || s->gdt.padding[2] ||
+	    s->idt.padding[0] || s->idt.padding[1] || s->idt.padding[2])
 		return -EINVAL;
 	r = lapic_set_base(vcpu, s->apic_base, true);
 	if (r)
@@ -632,7 +647,8 @@ static const struct vm_operations_struct vcpu_vm_ops = {
 
 static int vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1)
+	/* A private mapping would copy the run page on first write. */
+	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1 || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	vma->vm_ops = &vcpu_vm_ops;
 	return 0;
@@ -721,7 +737,7 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 		if (!xsave)
 			return -ENOMEM;
 		fpu_copy_guest_fpstate_to_uabi(&vcpu->guest_fpu, xsave, sizeof(*xsave),
-					       vcpu->guest_fpu.perm, 0);
+					       vcpu_supported_xcr0(), 0);
 		r = copy_to_user(argp, xsave, sizeof(*xsave)) ? -EFAULT : 0;
 		kfree(xsave);
 		return r;
@@ -740,18 +756,6 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 	case VAPICVM_GET_LAPIC:
 	case VAPICVM_SET_LAPIC:
 		return lapic_ioctl_state(vcpu, argp, ioctl == VAPICVM_SET_LAPIC);
-	case VAPICVM_INTERRUPT: {
-		struct vapicvm_interrupt irq;
-
-		if (copy_from_user(&irq, argp, sizeof(irq)))
-			return -EFAULT;
-		return lapic_ioctl_interrupt(vcpu, &irq);
-	}
-	case VAPICVM_GET_MP_STATE: {
-		struct vapicvm_mp_state mp = { .mp_state = READ_ONCE(vcpu->mp_state) };
-
-		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
-	}
 	case VAPICVM_SET_MP_STATE: {
 		struct vapicvm_mp_state mp;
 
@@ -759,11 +763,10 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 			return -EFAULT;
 		if (mp.pad || mp.mp_state > VAPICVM_MP_STATE_HALTED)
 			return -EINVAL;
+		vcpu->halt_if = true;
 		WRITE_ONCE(vcpu->mp_state, mp.mp_state);
 		return 0;
 	}
-	case VAPICVM_GET_STATS:
-		return vcpu_ioctl_stats(vcpu, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -778,6 +781,27 @@ static long vcpu_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 		return -EIO;
 	if (_IOC_TYPE(ioctl) != VAPICVMIO || _IOC_NR(ioctl) < 0x80 || _IOC_NR(ioctl) >= 0xc0)
 		return -ENOTTY;
+	/*
+	 * These work on a vCPU that is in RUN (a device thread injecting an
+	 * interrupt, a monitor reading counters): they do not take the vCPU
+	 * lock.  Interrupt delivery is posted, the counters are read racily.
+	 */
+	switch (ioctl) {
+	case VAPICVM_INTERRUPT: {
+		struct vapicvm_interrupt irq;
+
+		if (copy_from_user(&irq, (void __user *)arg, sizeof(irq)))
+			return -EFAULT;
+		return lapic_ioctl_interrupt(vcpu, &irq);
+	}
+	case VAPICVM_GET_MP_STATE: {
+		struct vapicvm_mp_state mp = { .mp_state = READ_ONCE(vcpu->mp_state) };
+
+		return copy_to_user((void __user *)arg, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
+	case VAPICVM_GET_STATS:
+		return vcpu_ioctl_stats(vcpu, (void __user *)arg);
+	}
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
 	r = vcpu_ioctl_locked(vcpu, ioctl, (void __user *)arg);
@@ -804,7 +828,7 @@ static void vcpu_flush_vpid_this_cpu(void *data)
 
 	/* The VPID will be reused: no CPU may keep translations tagged with it. */
 	if (vmx_is_on_this_cpu())
-		invvpid(INVVPID_SINGLE_CONTEXT, vcpu->vpid, 0);
+		__invvpid(INVVPID_SINGLE_CONTEXT, vcpu->vpid, 0);
 }
 
 void vcpu_destroy(struct vapicvm_vcpu *vcpu)
@@ -829,7 +853,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 	struct vapicvm_vcpu *vcpu;
 	int r, i;
 
-	if (id > VAPICVM_MAX_VCPU_ID)
+	if (id >= VAPICVM_MAX_VCPU_ID)
 		return -EINVAL;
 
 	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);

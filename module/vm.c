@@ -7,6 +7,7 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
+#include <linux/highmem.h>
 #include <linux/fs.h>
 #include <linux/io.h>
 #include <linux/mm.h>
@@ -19,6 +20,7 @@
 #include "lapic.h"
 #include "vapicvm.h"
 #include "vmx_enable.h"
+#include "apicv.h"
 
 static int apicv_validate(u32 requested)
 {
@@ -54,9 +56,9 @@ static void invept_this_cpu(void *data)
 	if (!vmx_is_on_this_cpu())
 		return;
 	if (cpu_has_invept_single())
-		invept(INVEPT_SINGLE_CONTEXT, vm->ept.eptp);
+		__invept(INVEPT_SINGLE_CONTEXT, vm->ept.eptp);
 	else
-		invept(INVEPT_ALL_CONTEXT, 0);
+		__invept(INVEPT_ALL_CONTEXT, 0);
 }
 
 /*
@@ -86,6 +88,23 @@ struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn)
 	return NULL;
 }
 
+/*
+ * Every page of a slot may end up pinned, so a slot's whole size is charged
+ * to the VM owner's locked memory (RLIMIT_MEMLOCK, unless CAP_IPC_LOCK) while
+ * it exists, as VFIO does for DMA mappings.
+ */
+static int memslot_account(struct vapicvm_vm *vm, u64 npages, bool inc)
+{
+	int r = 0;
+
+	/* The owner may have exited already (a late close): nothing to uncharge. */
+	if (mmget_not_zero(vm->mm)) {
+		r = account_locked_vm(vm->mm, npages, inc);
+		mmput(vm->mm);
+	}
+	return r;
+}
+
 static void memslot_unpin(struct vapicvm_memslot *slot)
 {
 	u64 i;
@@ -101,8 +120,11 @@ static void memslot_unpin(struct vapicvm_memslot *slot)
 	slot->pages = NULL;
 }
 
-/* Remove a slot from the EPT and from every TLB, then unpin its pages. */
-static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot)
+/*
+ * Remove a slot from the EPT and from every TLB, then unpin its pages;
+ * uncharge its locked memory unless the slot lives on (moved).
+ */
+static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, bool uncharge)
 {
 	vm->slots[slot->id] = NULL;
 	ept_unmap_range(&vm->ept, slot->base_gfn << PAGE_SHIFT, slot->npages << PAGE_SHIFT);
@@ -113,6 +135,8 @@ static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot)
 			     EPT_RWX | EPT_MT_WB);
 	vm_flush_tlbs(vm);
 	memslot_unpin(slot);
+	if (uncharge)
+		memslot_account(vm, slot->npages, false);
 	kfree(slot);
 }
 
@@ -134,7 +158,7 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	if (npages > VAPICVM_MAX_MEM_PAGES ||
 	    mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr ||
-	    (mem->guest_phys_addr + mem->memory_size) >> EPT_MAX_GPA_BITS)
+	    (mem->guest_phys_addr + mem->memory_size - 1) >> EPT_MAX_GPA_BITS)
 		return -EINVAL;
 	if (mem->memory_size &&
 	    (mem->userspace_addr + mem->memory_size < mem->userspace_addr ||
@@ -148,7 +172,7 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 		if (!old)
 			r = -EINVAL;
 		else
-			memslot_remove(vm, old);
+			memslot_remove(vm, old, true);
 		goto out;
 	}
 	/* An existing slot may move or change flags, not change its memory. */
@@ -180,14 +204,23 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 		r = -ENOMEM;
 		goto out;
 	}
+	/* A move keeps its charge; a new slot must fit the locked-memory limit. */
+	if (!old) {
+		r = memslot_account(vm, npages, true);
+		if (r) {
+			kvfree(slot->pages);
+			kfree(slot);
+			goto out;
+		}
+	}
 	slot->id = mem->slot;
 	slot->flags = mem->flags;
 	slot->base_gfn = base_gfn;
 	slot->npages = npages;
 	slot->userspace_addr = mem->userspace_addr;
-	/* A move or a flag change: the old mapping goes first. */
+	/* A move or a flag change: the old mapping goes first (its charge stays). */
 	if (old)
-		memslot_remove(vm, old);
+		memslot_remove(vm, old, false);
 	vm->slots[mem->slot] = slot;
 out:
 	mutex_unlock(&vm->lock);
@@ -215,7 +248,8 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		goto out;
 	}
 	slot = vm_find_slot(vm, gfn);
-	if (!slot) {
+	/* An xAPIC window is never RAM, whatever slot covers it. */
+	if (!slot || vm_gpa_is_xapic_window(vm, gfn << PAGE_SHIFT)) {
 		r = 1;
 		goto out;
 	}
@@ -244,19 +278,47 @@ out:
 	return r;
 }
 
-/* Copy guest-physical memory through the slots' userspace mappings. */
-int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
+/*
+ * Copy guest-physical memory.  A page the guest already uses is accessed
+ * through its pinned page, which is what the guest sees even if userspace
+ * has since changed its own mapping; other pages through the userspace
+ * mapping.
+ */
+static int vm_access_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len,
+			   bool write)
 {
 	while (len) {
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
 		struct vapicvm_memslot *slot;
-		unsigned long hva;
+		struct page *page = NULL;
+		unsigned long hva = 0;
+		int r = 0;
 
 		mutex_lock(&vm->lock);
 		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
-		hva = slot ? slot->userspace_addr + (gpa - (slot->base_gfn << PAGE_SHIFT)) : 0;
+		if (slot && !(write && (slot->flags & VAPICVM_MEM_READONLY))) {
+			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+
+			page = slot->pages[idx];
+			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
+		}
+		if (page) {
+			void *p = kmap_local_page(page);
+
+			if (write)
+				memcpy(p + off, buf, n);
+			else
+				memcpy(buf, p + off, n);
+			kunmap_local(p);
+		}
 		mutex_unlock(&vm->lock);
-		if (!slot || copy_from_user(buf, (void __user *)hva, n))
+		if (!hva)
+			return -EFAULT;
+		if (!page)
+			r = write ? copy_to_user((void __user *)hva, buf, n) :
+				    copy_from_user(buf, (void __user *)hva, n);
+		if (r)
 			return -EFAULT;
 		buf += n;
 		gpa += n;
@@ -265,25 +327,14 @@ int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 	return 0;
 }
 
+int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
+{
+	return vm_access_guest(vm, gpa, buf, len, false);
+}
+
 int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len)
 {
-	while (len) {
-		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(gpa));
-		struct vapicvm_memslot *slot;
-		unsigned long hva;
-
-		mutex_lock(&vm->lock);
-		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
-		hva = slot && !(slot->flags & VAPICVM_MEM_READONLY) ?
-		      slot->userspace_addr + (gpa - (slot->base_gfn << PAGE_SHIFT)) : 0;
-		mutex_unlock(&vm->lock);
-		if (!hva || copy_to_user((void __user *)hva, buf, n))
-			return -EFAULT;
-		buf += n;
-		gpa += n;
-		len -= n;
-	}
-	return 0;
+	return vm_access_guest(vm, gpa, (void *)buf, len, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,6 +381,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
 		if (vm->slots[i]) {
 			memslot_unpin(vm->slots[i]);
+			memslot_account(vm, vm->slots[i]->npages, false);
 			kfree(vm->slots[i]);
 		}
 	}

@@ -380,21 +380,61 @@
 #define VMCS_WIDTH_32			2
 #define VMCS_WIDTH_NATURAL		3
 
-#define vmcs_check_width(field, width)					\
-	BUILD_BUG_ON_MSG(__builtin_constant_p(field) &&			\
-			 (VMCS_FIELD_WIDTH(field) != (width) ||		\
-			  ((width) == VMCS_WIDTH_64 && ((field) & 1))),	\
-			 "VMCS field accessed with the wrong width")
+static __always_inline void vmcs_check_width(unsigned long field, unsigned int width)
+{
+	BUILD_BUG_ON_MSG(__builtin_constant_p(field) &&
+			 (VMCS_FIELD_WIDTH(field) != width ||
+			  (width == VMCS_WIDTH_64 && (field & 1))),
+			 "VMCS field accessed with the wrong width");
+}
 
-#define vmcs_read16(field) ({ vmcs_check_width(field, VMCS_WIDTH_16); (u16)__vmcs_readl(field); })
-#define vmcs_read32(field) ({ vmcs_check_width(field, VMCS_WIDTH_32); (u32)__vmcs_readl(field); })
-#define vmcs_read64(field) ({ vmcs_check_width(field, VMCS_WIDTH_64); (u64)__vmcs_readl(field); })
-#define vmcs_readl(field)  ({ vmcs_check_width(field, VMCS_WIDTH_NATURAL); __vmcs_readl(field); })
+static __always_inline u16 vmcs_read16(unsigned long field)
+{
+	vmcs_check_width(field, VMCS_WIDTH_16);
+	return __vmcs_readl(field);
+}
 
-#define vmcs_write16(field, v) ({ vmcs_check_width(field, VMCS_WIDTH_16); __vmcs_writel(field, (u16)(v)); })
-#define vmcs_write32(field, v) ({ vmcs_check_width(field, VMCS_WIDTH_32); __vmcs_writel(field, (u32)(v)); })
-#define vmcs_write64(field, v) ({ vmcs_check_width(field, VMCS_WIDTH_64); __vmcs_writel(field, (u64)(v)); })
-#define vmcs_writel(field, v)  ({ vmcs_check_width(field, VMCS_WIDTH_NATURAL); __vmcs_writel(field, (unsigned long)(v)); })
+static __always_inline u32 vmcs_read32(unsigned long field)
+{
+	vmcs_check_width(field, VMCS_WIDTH_32);
+	return __vmcs_readl(field);
+}
+
+static __always_inline u64 vmcs_read64(unsigned long field)
+{
+	vmcs_check_width(field, VMCS_WIDTH_64);
+	return __vmcs_readl(field);
+}
+
+static __always_inline unsigned long vmcs_readl(unsigned long field)
+{
+	vmcs_check_width(field, VMCS_WIDTH_NATURAL);
+	return __vmcs_readl(field);
+}
+
+static __always_inline int vmcs_write16(unsigned long field, u16 value)
+{
+	vmcs_check_width(field, VMCS_WIDTH_16);
+	return __vmcs_writel(field, value);
+}
+
+static __always_inline int vmcs_write32(unsigned long field, u32 value)
+{
+	vmcs_check_width(field, VMCS_WIDTH_32);
+	return __vmcs_writel(field, value);
+}
+
+static __always_inline int vmcs_write64(unsigned long field, u64 value)
+{
+	vmcs_check_width(field, VMCS_WIDTH_64);
+	return __vmcs_writel(field, value);
+}
+
+static __always_inline int vmcs_writel(unsigned long field, unsigned long value)
+{
+	vmcs_check_width(field, VMCS_WIDTH_NATURAL);
+	return __vmcs_writel(field, value);
+}
 
 static inline void vmcs_set_bits32(unsigned long field, u32 mask)
 {

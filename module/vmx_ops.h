@@ -102,7 +102,7 @@ fail:
 #define INVVPID_SINGLE_CONTEXT		1
 #define INVVPID_ALL_CONTEXT		2
 
-static __always_inline int invept(unsigned long type, u64 eptp)
+static __always_inline int __invept(unsigned long type, u64 eptp)
 {
 	struct { u64 eptp, gpa; } operand = { eptp, 0 };
 
@@ -114,7 +114,7 @@ fail:
 	return -EIO;
 }
 
-static __always_inline int invvpid(unsigned long type, u16 vpid, u64 gva)
+static __always_inline int __invvpid(unsigned long type, u16 vpid, u64 gva)
 {
 	struct { u64 vpid : 16; u64 rsvd : 48; u64 gva; } operand = { vpid, 0, gva };
 

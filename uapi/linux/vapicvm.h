@@ -40,7 +40,7 @@
 #define VAPICVM_APICV_APIC_ACCESS	(1U << 1) /* "virtualize APIC accesses" */
 #define VAPICVM_APICV_REGISTER_VIRT	(1U << 2) /* "APIC-register virtualization" */
 #define VAPICVM_APICV_INTR_DELIVERY	(1U << 3) /* "virtual-interrupt delivery" */
-#define VAPICVM_APICV_X2APIC		(1U << 4) /* "virtualize x2APIC mode" (needs TPR shadow only) */
+#define VAPICVM_APICV_X2APIC		(1U << 4) /* "virtualize x2APIC mode" (needs TPR shadow) */
 #define VAPICVM_APICV_POSTED_INTR	(1U << 5) /* "process posted interrupts" (needs VID) */
 #define VAPICVM_APICV_ALL		0x3fU
 
@@ -77,7 +77,8 @@ struct vapicvm_create_vm {
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
 /* ------------------------------------------------------------------ */
 
-#define VAPICVM_SET_USER_MEMORY_REGION	_IOW(VAPICVMIO, 0x40, struct vapicvm_userspace_memory_region)
+#define VAPICVM_SET_USER_MEMORY_REGION \
+	_IOW(VAPICVMIO, 0x40, struct vapicvm_userspace_memory_region)
 #define VAPICVM_CREATE_VCPU		_IO(VAPICVMIO, 0x41)
 #define VAPICVM_GET_APICV		_IOR(VAPICVMIO, 0x42, struct vapicvm_apicv_info)
 #define VAPICVM_SIGNAL_MSI		_IOW(VAPICVMIO, 0x43, struct vapicvm_msi)
@@ -223,8 +224,8 @@ struct vapicvm_lapic_state {
 	__u64 tsc_deadline;		/* IA32_TSC_DEADLINE, 0 when disarmed */
 	__u64 timer_remaining_ns;	/* one-shot/periodic: time to next expiry */
 	__u32 flags;			/* must be zero */
-	__u16 intr_status;		/* out: RVI (7:0), SVI (15:8) with virtual-interrupt
-					 * delivery, else 0; ignored by SET */
+	/* out: RVI (7:0), SVI (15:8) with virtual-interrupt delivery; SET ignores it */
+	__u16 intr_status;
 	__u16 pad;
 	__u64 reserved[4];		/* must be zero */
 };
