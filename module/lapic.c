@@ -850,9 +850,13 @@ int lapic_take_events(struct vapicvm_vcpu *vcpu)
 		if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
 			WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
 	}
-	if (test_and_clear_bit(LAPIC_EV_EXTINT, &apic->events)) {
-		vcpu->extint_pending = true;
-		vcpu->extint_vector = READ_ONCE(apic->extint_vector);
+	if (test_bit(LAPIC_EV_EXTINT, &apic->events)) {
+		spin_lock_irq(&apic->extint_lock);
+		if (test_and_clear_bit(LAPIC_EV_EXTINT, &apic->events)) {
+			vcpu->extint_vector = apic->extint_vector;
+			WRITE_ONCE(vcpu->extint_pending, true);
+		}
+		spin_unlock_irq(&apic->extint_lock);
 	}
 	return 1;
 }
@@ -926,6 +930,7 @@ int lapic_create(struct vapicvm_vcpu *vcpu)
 		kfree(apic);
 		return -ENOMEM;
 	}
+	spin_lock_init(&apic->extint_lock);
 	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	apic->timer.function = lapic_timer_fn;
 	apic->tier = apicv_select_tier(vcpu->vm->apicv);
@@ -977,7 +982,8 @@ long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
 		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer)) {
 			ktime_t left = ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get());
 
-			s->timer_remaining_ns = max_t(s64, 0, ktime_to_ns(left));
+			/* Armed but due: 1 ns, so that a restore still fires it. */
+			s->timer_remaining_ns = max_t(s64, 1, ktime_to_ns(left));
 		}
 		r = copy_to_user(argp, s, sizeof(*s)) ? -EFAULT : 0;
 		kfree(s);
@@ -1058,13 +1064,16 @@ long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_inter
 int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
+	unsigned long flags;
 
-	if (test_bit(LAPIC_EV_EXTINT, &apic->events) || vcpu->extint_pending)
+	spin_lock_irqsave(&apic->extint_lock, flags);
+	if (test_bit(LAPIC_EV_EXTINT, &apic->events) || READ_ONCE(vcpu->extint_pending)) {
+		spin_unlock_irqrestore(&apic->extint_lock, flags);
 		return -EBUSY;	/* the previous one was not taken yet */
+	}
 	WRITE_ONCE(apic->extint_vector, vector);
-	/* The vector is visible before the event that makes it read. */
-	smp_mb__before_atomic();
 	set_bit(LAPIC_EV_EXTINT, &apic->events);
+	spin_unlock_irqrestore(&apic->extint_lock, flags);
 	vcpu_kick(vcpu);
 	return 0;
 }

@@ -127,6 +127,7 @@ struct vapicvm_lapic {
 	unsigned long events;		/* LAPIC_EV_* bits */
 	u8 sipi_vector;
 	u8 extint_vector;
+	spinlock_t extint_lock;		/* one ExtINT in flight at a time */
 	atomic_t esr_pending;		/* errors since the last ESR write */
 
 	/* Timer. */

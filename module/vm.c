@@ -158,7 +158,8 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
 	if (npages > VAPICVM_MAX_MEM_PAGES ||
 	    mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr ||
-	    (mem->guest_phys_addr + mem->memory_size - 1) >> EPT_MAX_GPA_BITS)
+	    (mem->memory_size &&
+	     (mem->guest_phys_addr + mem->memory_size - 1) >> EPT_MAX_GPA_BITS))
 		return -EINVAL;
 	if (mem->memory_size &&
 	    (mem->userspace_addr + mem->memory_size < mem->userspace_addr ||
