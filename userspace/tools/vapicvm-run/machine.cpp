@@ -158,12 +158,49 @@ private:
 	IoBus bus_;
 	std::shared_ptr<Uart16550> uart_;
 
+	/* Console output, flushed at newlines, when large, and by the main loop's tick. */
+	void console_put(std::uint8_t b);
+	void console_flush();
+	std::mutex out_mu_;
+	std::string out_;
+
 	std::mutex mu_;
 	std::condition_variable cv_;
 	bool stopped_ = false;
 	int status_ = exit_ok;
 	std::string why_;
 };
+
+void Machine::console_put(std::uint8_t b)
+{
+	std::lock_guard<std::mutex> g(out_mu_);
+	out_ += static_cast<char>(b);
+	if (b != '\n' && out_.size() < 4096)
+		return;
+	for (std::size_t off = 0; off < out_.size();) {
+		ssize_t n = ::write(1, out_.data() + off, out_.size() - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += static_cast<std::size_t>(n);
+	}
+	out_.clear();
+}
+
+void Machine::console_flush()
+{
+	std::lock_guard<std::mutex> g(out_mu_);
+	for (std::size_t off = 0; off < out_.size();) {
+		ssize_t n = ::write(1, out_.data() + off, out_.size() - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += static_cast<std::size_t>(n);
+	}
+	out_.clear();
+}
 
 void Machine::stop(int status, const std::string &why)
 {
@@ -309,10 +346,7 @@ Result<void> Machine::build()
 		return r;
 
 	/* Devices. */
-	uart_ = std::make_shared<Uart16550>(0x3f8, [](std::uint8_t b) {
-		while (::write(1, &b, 1) < 0 && errno == EINTR) {
-		}
-	});
+	uart_ = std::make_shared<Uart16550>(0x3f8, [this](std::uint8_t b) { console_put(b); });
 	bus_.add(0x3f8, 8, uart_);
 	bus_.add(o_.debug_exit_port, 1, std::make_shared<DebugExit>([this](int status) {
 			 stop(status, "debug exit, status " + std::to_string(status));
@@ -457,6 +491,9 @@ int Machine::run()
 			cv_.wait_for(g, std::chrono::milliseconds(200));
 			if (stopped_)
 				break;
+			g.unlock();
+			console_flush();
+			g.lock();
 			/* A runner that died on a RUN error ends the machine. */
 			bool failed = false;
 			for (auto &rn : runners_)
@@ -485,6 +522,7 @@ int Machine::run()
 		::close(wake[0]);
 		::close(wake[1]);
 	}
+	console_flush();
 	term.reset();
 
 	if (o_.stats) {
