@@ -28,6 +28,7 @@ std::string_view capability_name(Capability c) noexcept
 	case Capability::Vpid: return "VPID";
 	case Capability::UnrestrictedGuest: return "UNRESTRICTED_GUEST";
 	case Capability::Stats: return "STATS";
+	case Capability::TscKhz: return "TSC_KHZ";
 	}
 	return "?";
 }

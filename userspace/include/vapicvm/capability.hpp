@@ -28,6 +28,7 @@ enum class Capability : std::uint32_t {
 	Vpid = VAPICVM_CAP_VPID,
 	UnrestrictedGuest = VAPICVM_CAP_UNRESTRICTED_GUEST,
 	Stats = VAPICVM_CAP_STATS,
+	TscKhz = VAPICVM_CAP_TSC_KHZ,
 };
 
 std::string_view capability_name(Capability c) noexcept;

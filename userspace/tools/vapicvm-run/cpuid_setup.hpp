@@ -38,10 +38,10 @@ std::pair<std::uint32_t, std::uint32_t> tsc_ratio(std::uint32_t tsc_khz,
 						  std::uint32_t crystal_khz);
 
 /*
- * The host TSC frequency in kHz: /sys/devices/system/cpu/cpu0/tsc_freq_khz
- * where a kernel provides it, else a calibration of RDTSC against
- * CLOCK_MONOTONIC_RAW over about 50 ms.  (The UAPI has no capability that
- * reports it.)
+ * The host TSC frequency in kHz, when VAPICVM_CAP_TSC_KHZ did not give the
+ * guest's: /sys/devices/system/cpu/cpu0/tsc_freq_khz where a kernel
+ * provides it, else a calibration of RDTSC against CLOCK_MONOTONIC_RAW over
+ * about 50 ms.
  */
 vapicvm::Result<std::uint32_t> host_tsc_khz();
 

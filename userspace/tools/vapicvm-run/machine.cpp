@@ -268,6 +268,11 @@ Result<void> Machine::build()
 		return std::move(supported).error();
 	std::uint32_t tsc_khz = o_.tsc_khz;
 	if (!tsc_khz) {
+		/* The kernel knows the guest TSC's rate; older kernels answer 0. */
+		if (auto k = vm_->check_extension(Capability::TscKhz); k && *k > 0)
+			tsc_khz = static_cast<std::uint32_t>(*k);
+	}
+	if (!tsc_khz) {
 		auto k = host_tsc_khz();
 		if (k)
 			tsc_khz = *k;
