@@ -58,9 +58,9 @@ int main()
 	const GuestMemory &mem = vm->memory();
 	if (auto r = mem.write(code_gpa, guest_code); !r)
 		return fail(r.error());
-	if (auto r = mem.write(code_gpa + 0x10,
-			       std::span(reinterpret_cast<const std::uint8_t *>(greeting),
-					 sizeof(greeting)));
+	if (auto r = mem.write(
+		    code_gpa + 0x10,
+		    std::span(reinterpret_cast<const std::uint8_t *>(greeting), sizeof(greeting)));
 	    !r)
 		return fail(r.error());
 
@@ -98,8 +98,9 @@ int main()
 						  return RunAction::Stop;
 					  },
 					  [&](const auto &other) {
-						  std::fprintf(stderr, "unexpected exit: %s\n",
-							       std::string(exit_name(other)).c_str());
+						  std::fprintf(
+							  stderr, "unexpected exit: %s\n",
+							  std::string(exit_name(other)).c_str());
 						  return RunAction::Stop;
 					  },
 				  },

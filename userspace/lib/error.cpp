@@ -39,7 +39,8 @@ namespace detail
 void bad_result_access(const Error *e) noexcept
 {
 	if (e)
-		std::fprintf(stderr, "vapicvm: value() of an error result: %s\n", e->message().c_str());
+		std::fprintf(stderr, "vapicvm: value() of an error result: %s\n",
+			     e->message().c_str());
 	else
 		std::fprintf(stderr, "vapicvm: error() of a successful result\n");
 	std::abort();

@@ -10,32 +10,29 @@ namespace vapicvm
 std::string_view exit_reason_name(std::uint32_t reason) noexcept
 {
 	static constexpr std::array<std::string_view, 9> n = {
-		"UNKNOWN",	  "IO",		    "MMIO",	    "HLT",  "SHUTDOWN",
-		"FAIL_ENTRY", "INTERNAL_ERROR", "SYSTEM_EVENT", "INTR",
+		"UNKNOWN",        "IO",           "MMIO", "HLT", "SHUTDOWN", "FAIL_ENTRY",
+		"INTERNAL_ERROR", "SYSTEM_EVENT", "INTR",
 	};
 	return reason < n.size() ? n[reason] : "?";
 }
 
 std::string_view exit_name(const VcpuExit &e) noexcept
 {
-	return std::visit(overloaded{
-				  [](const IoExit &) { return std::string_view("io"); },
-				  [](const MmioExit &) { return std::string_view("mmio"); },
-				  [](const HaltExit &) { return std::string_view("halt"); },
-				  [](const ShutdownExit &) { return std::string_view("shutdown"); },
-				  [](const FailEntryExit &) { return std::string_view("fail-entry"); },
-				  [](const InternalErrorExit &) {
-					  return std::string_view("internal-error");
-				  },
-				  [](const SystemEventExit &) {
-					  return std::string_view("system-event");
-				  },
-				  [](const InterruptedExit &) {
-					  return std::string_view("interrupted");
-				  },
-				  [](const UnknownExit &) { return std::string_view("unknown"); },
-			  },
-			  e);
+	return std::visit(
+		overloaded{
+			[](const IoExit &) { return std::string_view("io"); },
+			[](const MmioExit &) { return std::string_view("mmio"); },
+			[](const HaltExit &) { return std::string_view("halt"); },
+			[](const ShutdownExit &) { return std::string_view("shutdown"); },
+			[](const FailEntryExit &) { return std::string_view("fail-entry"); },
+			[](const InternalErrorExit &) {
+				return std::string_view("internal-error");
+			},
+			[](const SystemEventExit &) { return std::string_view("system-event"); },
+			[](const InterruptedExit &) { return std::string_view("interrupted"); },
+			[](const UnknownExit &) { return std::string_view("unknown"); },
+		},
+		e);
 }
 
 std::string_view InternalErrorExit::suberror_name() const noexcept

@@ -67,7 +67,8 @@ Result<void> GuestMemory::read(std::uint64_t gpa, std::span<std::uint8_t> out) c
 		return ok();
 	auto s = span(gpa, out.size());
 	if (s.empty())
-		return Error::from_errno(EFAULT, "guest memory read", "range not in one RAM region");
+		return Error::from_errno(EFAULT, "guest memory read",
+					 "range not in one RAM region");
 	std::memcpy(out.data(), s.data(), out.size());
 	return ok();
 }
@@ -78,7 +79,8 @@ Result<void> GuestMemory::fill(std::uint64_t gpa, std::uint8_t byte, std::size_t
 		return ok();
 	auto s = span(gpa, len);
 	if (s.empty())
-		return Error::from_errno(EFAULT, "guest memory fill", "range not in one RAM region");
+		return Error::from_errno(EFAULT, "guest memory fill",
+					 "range not in one RAM region");
 	std::memset(s.data(), byte, len);
 	return ok();
 }

@@ -27,7 +27,8 @@ Result<void> VcpuRunner::install_kick_handler()
 	std::lock_guard<std::mutex> g(m);
 	if (installed)
 		return ok();
-	struct sigaction sa {};
+	struct sigaction sa {
+	};
 	sa.sa_handler = kick_handler;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: RUN must return EINTR */

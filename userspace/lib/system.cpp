@@ -12,23 +12,40 @@ namespace vapicvm
 std::string_view capability_name(Capability c) noexcept
 {
 	switch (c) {
-	case Capability::UserMemory: return "USER_MEMORY";
-	case Capability::ReadonlyMem: return "READONLY_MEM";
-	case Capability::NrMemslots: return "NR_MEMSLOTS";
-	case Capability::MaxVcpus: return "MAX_VCPUS";
-	case Capability::MaxVcpuId: return "MAX_VCPU_ID";
-	case Capability::ImmediateExit: return "IMMEDIATE_EXIT";
-	case Capability::Xsave: return "XSAVE";
-	case Capability::Irqchip: return "IRQCHIP";
-	case Capability::Apicv: return "APICV";
-	case Capability::TscDeadline: return "TSC_DEADLINE";
-	case Capability::X2apic: return "X2APIC";
-	case Capability::SignalMsi: return "SIGNAL_MSI";
-	case Capability::Ept: return "EPT";
-	case Capability::Vpid: return "VPID";
-	case Capability::UnrestrictedGuest: return "UNRESTRICTED_GUEST";
-	case Capability::Stats: return "STATS";
-	case Capability::TscKhz: return "TSC_KHZ";
+	case Capability::UserMemory:
+		return "USER_MEMORY";
+	case Capability::ReadonlyMem:
+		return "READONLY_MEM";
+	case Capability::NrMemslots:
+		return "NR_MEMSLOTS";
+	case Capability::MaxVcpus:
+		return "MAX_VCPUS";
+	case Capability::MaxVcpuId:
+		return "MAX_VCPU_ID";
+	case Capability::ImmediateExit:
+		return "IMMEDIATE_EXIT";
+	case Capability::Xsave:
+		return "XSAVE";
+	case Capability::Irqchip:
+		return "IRQCHIP";
+	case Capability::Apicv:
+		return "APICV";
+	case Capability::TscDeadline:
+		return "TSC_DEADLINE";
+	case Capability::X2apic:
+		return "X2APIC";
+	case Capability::SignalMsi:
+		return "SIGNAL_MSI";
+	case Capability::Ept:
+		return "EPT";
+	case Capability::Vpid:
+		return "VPID";
+	case Capability::UnrestrictedGuest:
+		return "UNRESTRICTED_GUEST";
+	case Capability::Stats:
+		return "STATS";
+	case Capability::TscKhz:
+		return "TSC_KHZ";
 	}
 	return "?";
 }

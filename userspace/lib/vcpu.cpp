@@ -15,10 +15,14 @@ namespace vapicvm
 std::string_view mp_state_name(MpState s) noexcept
 {
 	switch (s) {
-	case MpState::Runnable: return "runnable";
-	case MpState::Uninitialized: return "uninitialized";
-	case MpState::InitReceived: return "init-received";
-	case MpState::Halted: return "halted";
+	case MpState::Runnable:
+		return "runnable";
+	case MpState::Uninitialized:
+		return "uninitialized";
+	case MpState::InitReceived:
+		return "init-received";
+	case MpState::Halted:
+		return "halted";
 	}
 	return "?";
 }
@@ -175,7 +179,8 @@ Result<std::uint64_t> Vcpu::get_msr(std::uint32_t index) const
 	if (!n)
 		return std::move(n).error();
 	if (*n != 1)
-		return Error::from_errno(ENOENT, "VAPICVM_GET_MSRS", "MSR " + std::to_string(index));
+		return Error::from_errno(ENOENT, "VAPICVM_GET_MSRS",
+					 "MSR " + std::to_string(index));
 	return e.data;
 }
 
@@ -188,7 +193,8 @@ Result<void> Vcpu::set_msr(std::uint32_t index, std::uint64_t value)
 	if (!n)
 		return std::move(n).error();
 	if (*n != 1)
-		return Error::from_errno(ENOENT, "VAPICVM_SET_MSRS", "MSR " + std::to_string(index));
+		return Error::from_errno(ENOENT, "VAPICVM_SET_MSRS",
+					 "MSR " + std::to_string(index));
 	return ok();
 }
 

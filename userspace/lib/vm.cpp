@@ -11,7 +11,8 @@ Result<int> Vm::check_extension(Capability cap) const
 {
 	int r = ::ioctl(fd_.get(), VAPICVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
 	if (r < 0)
-		return Error::last("VAPICVM_CHECK_EXTENSION (VM)", std::string(capability_name(cap)));
+		return Error::last("VAPICVM_CHECK_EXTENSION (VM)",
+				   std::string(capability_name(cap)));
 	return r;
 }
 

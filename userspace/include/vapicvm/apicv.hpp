@@ -43,12 +43,24 @@ public:
 
 	constexpr std::uint32_t raw() const noexcept { return bits_; }
 	constexpr bool empty() const noexcept { return bits_ == 0; }
-	constexpr bool contains(ApicvFlags o) const noexcept { return (bits_ & o.bits_) == o.bits_; }
+	constexpr bool contains(ApicvFlags o) const noexcept
+	{
+		return (bits_ & o.bits_) == o.bits_;
+	}
 	constexpr bool intersects(ApicvFlags o) const noexcept { return (bits_ & o.bits_) != 0; }
 
-	constexpr ApicvFlags operator|(ApicvFlags o) const noexcept { return from_raw(bits_ | o.bits_); }
-	constexpr ApicvFlags operator&(ApicvFlags o) const noexcept { return from_raw(bits_ & o.bits_); }
-	constexpr ApicvFlags operator-(ApicvFlags o) const noexcept { return from_raw(bits_ & ~o.bits_); }
+	constexpr ApicvFlags operator|(ApicvFlags o) const noexcept
+	{
+		return from_raw(bits_ | o.bits_);
+	}
+	constexpr ApicvFlags operator&(ApicvFlags o) const noexcept
+	{
+		return from_raw(bits_ & o.bits_);
+	}
+	constexpr ApicvFlags operator-(ApicvFlags o) const noexcept
+	{
+		return from_raw(bits_ & ~o.bits_);
+	}
 	constexpr ApicvFlags &operator|=(ApicvFlags o) noexcept { return bits_ |= o.bits_, *this; }
 	constexpr ApicvFlags &operator&=(ApicvFlags o) noexcept { return bits_ &= o.bits_, *this; }
 	constexpr bool operator==(const ApicvFlags &) const noexcept = default;

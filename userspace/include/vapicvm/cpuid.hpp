@@ -25,7 +25,8 @@ public:
 
 	/* The entry CPUID(function, index) would use, or nullptr. */
 	vapicvm_cpuid_entry *find(std::uint32_t function, std::uint32_t index = 0) noexcept;
-	const vapicvm_cpuid_entry *find(std::uint32_t function, std::uint32_t index = 0) const noexcept;
+	const vapicvm_cpuid_entry *find(std::uint32_t function,
+					std::uint32_t index = 0) const noexcept;
 
 	/*
 	 * Add or replace the entry for (function, index); significant_index
@@ -33,7 +34,8 @@ public:
 	 * past VAPICVM_MAX_CPUID_ENTRIES.
 	 */
 	Result<void> set(std::uint32_t function, std::uint32_t index, bool significant_index,
-			 std::uint32_t eax, std::uint32_t ebx, std::uint32_t ecx, std::uint32_t edx);
+			 std::uint32_t eax, std::uint32_t ebx, std::uint32_t ecx,
+			 std::uint32_t edx);
 	bool remove(std::uint32_t function, std::uint32_t index = 0) noexcept;
 
 	/* The largest basic (0) or extended (0x80000000) leaf the table reports. */

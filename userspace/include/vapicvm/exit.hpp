@@ -62,7 +62,10 @@ struct MmioExit {
 		return v;
 	}
 	/* A read: the value the guest gets. */
-	void set_read(std::uint64_t v) const noexcept { std::memcpy(data.data(), &v, len <= 8 ? len : 8); }
+	void set_read(std::uint64_t v) const noexcept
+	{
+		std::memcpy(data.data(), &v, len <= 8 ? len : 8);
+	}
 };
 
 /* HLT with interrupts disabled: the vCPU waits for NMI/INIT/SIPI. */

@@ -44,7 +44,7 @@ public:
 	UniqueMapping(const UniqueMapping &) = delete;
 	UniqueMapping &operator=(const UniqueMapping &) = delete;
 	UniqueMapping(UniqueMapping &&o) noexcept
-		: addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0))
+	    : addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0))
 	{
 	}
 	UniqueMapping &operator=(UniqueMapping &&o) noexcept

@@ -75,7 +75,8 @@ public:
 	template <typename T>
 	Result<void> write_obj(std::uint64_t gpa, const T &obj) const
 	{
-		return write(gpa, std::span(reinterpret_cast<const std::uint8_t *>(&obj), sizeof(T)));
+		return write(gpa,
+			     std::span(reinterpret_cast<const std::uint8_t *>(&obj), sizeof(T)));
 	}
 	template <typename T>
 	Result<T> read_obj(std::uint64_t gpa) const

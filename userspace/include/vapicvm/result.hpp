@@ -24,7 +24,7 @@ class Error
 public:
 	/* op should name the failed operation, e.g. "VAPICVM_CREATE_VM". */
 	Error(std::error_code code, std::string op, std::string detail = {})
-		: code_(code), op_(std::move(op)), detail_(std::move(detail))
+	    : code_(code), op_(std::move(op)), detail_(std::move(detail))
 	{
 	}
 
@@ -82,7 +82,7 @@ public:
 	Result(Error e) : v_(std::in_place_index<1>, std::move(e)) {}
 	template <typename... Args>
 	explicit Result(std::in_place_t, Args &&...args)
-		: v_(std::in_place_index<0>, std::forward<Args>(args)...)
+	    : v_(std::in_place_index<0>, std::forward<Args>(args)...)
 	{
 	}
 

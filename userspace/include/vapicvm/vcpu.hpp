@@ -118,7 +118,7 @@ public:
 private:
 	friend class Vm;
 	Vcpu(UniqueFd fd, UniqueMapping run, std::uint32_t id) noexcept
-		: fd_(std::move(fd)), run_(std::move(run)), id_(id)
+	    : fd_(std::move(fd)), run_(std::move(run)), id_(id)
 	{
 	}
 

@@ -68,7 +68,8 @@ public:
 	Result<void> set_user_memory_region(const vapicvm_userspace_memory_region &r);
 	const GuestMemory &memory() const noexcept { return memory_; }
 
-	/* A vCPU whose initial local APIC ID is id.  vCPU 0 starts runnable, others wait for SIPI. */
+	/* A vCPU whose initial local APIC ID is id.  vCPU 0 starts runnable, others wait for SIPI.
+	 */
 	Result<Vcpu> create_vcpu(std::uint32_t id);
 
 	/* Deliver an MSI to the in-kernel local APICs. */

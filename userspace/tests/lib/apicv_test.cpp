@@ -24,9 +24,10 @@ TEST(ApicvFlags, DependenciesAsTheKernelChecksThem)
 	EXPECT_TRUE((ApicvFeature::TprShadow | ApicvFeature::X2apic).valid());
 	EXPECT_TRUE(ApicvFlags::from_raw(VAPICVM_APICV_ALL & ~VAPICVM_APICV_POSTED_INTR).valid());
 	EXPECT_FALSE(ApicvFlags(ApicvFeature::ApicAccess).valid());
-	EXPECT_EQ("apic-access needs tpr-shadow", ApicvFlags(ApicvFeature::ApicAccess).why_invalid());
-	auto no_regvirt = ApicvFlags::from_raw(VAPICVM_APICV_TPR_SHADOW | VAPICVM_APICV_APIC_ACCESS |
-					       VAPICVM_APICV_INTR_DELIVERY);
+	EXPECT_EQ("apic-access needs tpr-shadow",
+		  ApicvFlags(ApicvFeature::ApicAccess).why_invalid());
+	auto no_regvirt = ApicvFlags::from_raw(
+		VAPICVM_APICV_TPR_SHADOW | VAPICVM_APICV_APIC_ACCESS | VAPICVM_APICV_INTR_DELIVERY);
 	EXPECT_FALSE(no_regvirt.valid());
 	EXPECT_EQ("intr-delivery needs register-virt", no_regvirt.why_invalid());
 	EXPECT_FALSE(ApicvFlags::from_raw(1u << 20).valid());
@@ -67,7 +68,8 @@ TEST(ApicvFlags, StringRoundTrip)
 		ASSERT_TRUE(back) << f.to_string();
 		EXPECT_EQ(f, *back);
 	}
-	EXPECT_EQ("tpr-shadow|x2apic", (ApicvFeature::TprShadow | ApicvFeature::X2apic).to_string());
+	EXPECT_EQ("tpr-shadow|x2apic",
+		  (ApicvFeature::TprShadow | ApicvFeature::X2apic).to_string());
 	EXPECT_EQ(ApicvFlags::from_raw(0x13), *ApicvFlags::parse("0x13"));
 	EXPECT_EQ(ApicvFlags::from_raw(3), *ApicvFlags::parse("3"));
 	EXPECT_FALSE(ApicvFlags::parse(""));

@@ -241,7 +241,7 @@ TEST(Multiboot, AoutKludge)
 	wr<std::uint32_t>(img, 8, -(mb::header_magic + flags));
 	wr<std::uint32_t>(img, 12, 0x200000); /* header_addr */
 	wr<std::uint32_t>(img, 16, 0x200000); /* load_addr */
-	wr<std::uint32_t>(img, 20, 0);	      /* load_end: whole file */
+	wr<std::uint32_t>(img, 20, 0);        /* load_end: whole file */
 	wr<std::uint32_t>(img, 24, 0x201100); /* bss_end */
 	wr<std::uint32_t>(img, 28, 0x200040); /* entry */
 	auto mem = make_memory(8ull << 20);
@@ -268,7 +268,10 @@ TEST(Multiboot, RefusesUnknownRequirementsAnd64BitElf)
 	EXPECT_EQ(ENOEXEC, e.error().errno_value());
 
 	std::vector<std::uint8_t> elf(0x200);
-	std::memcpy(elf.data(), "\x7f" "ELF\x02\x01", 6);
+	std::memcpy(elf.data(),
+		    "\x7f"
+		    "ELF\x02\x01",
+		    6);
 	wr<std::uint32_t>(elf, 0x100, mb::header_magic);
 	wr<std::uint32_t>(elf, 0x104, 0);
 	wr<std::uint32_t>(elf, 0x108, -mb::header_magic);

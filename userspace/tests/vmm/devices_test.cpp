@@ -16,7 +16,10 @@ struct UartFixture : testing::Test {
 	std::vector<bool> irqs;
 	Uart16550 u{0x3f8, [this](std::uint8_t b) { out += static_cast<char>(b); },
 		    [this](bool l) { irqs.push_back(l); }};
-	std::uint8_t in(std::uint8_t off) { return static_cast<std::uint8_t>(u.read(0x3f8 + off, 1)); }
+	std::uint8_t in(std::uint8_t off)
+	{
+		return static_cast<std::uint8_t>(u.read(0x3f8 + off, 1));
+	}
 	void outb(std::uint8_t off, std::uint8_t v) { u.write(0x3f8 + off, 1, v); }
 };
 
@@ -64,16 +67,16 @@ TEST_F(UartFixture, ScratchAndDivisorLatch)
 
 TEST_F(UartFixture, ReceiveAndLsr)
 {
-	EXPECT_EQ(0, in(Uart16550::LSR) & Uart16550::LSR_DR);
+	EXPECT_EQ(0, in(Uart16550::LSR)&Uart16550::LSR_DR);
 	u.receive('a');
 	u.receive('b');
-	EXPECT_TRUE(in(Uart16550::LSR) & Uart16550::LSR_DR);
+	EXPECT_TRUE(in(Uart16550::LSR)&Uart16550::LSR_DR);
 	EXPECT_EQ('a', in(Uart16550::RBR));
 	EXPECT_EQ('b', in(Uart16550::RBR));
-	EXPECT_EQ(0, in(Uart16550::LSR) & Uart16550::LSR_DR);
+	EXPECT_EQ(0, in(Uart16550::LSR)&Uart16550::LSR_DR);
 	u.receive('c');
 	outb(Uart16550::FCR, 0x03); /* enable and clear the receive FIFO */
-	EXPECT_EQ(0, in(Uart16550::LSR) & Uart16550::LSR_DR);
+	EXPECT_EQ(0, in(Uart16550::LSR)&Uart16550::LSR_DR);
 }
 
 TEST_F(UartFixture, InterruptIdentification)
@@ -118,7 +121,7 @@ TEST_F(UartFixture, LoopbackAsLinuxProbesIt)
 {
 	/* serial8250's autoconfig: MCR = LOOP | 0x0a, then MSR & 0xf0 must be 0x90. */
 	outb(Uart16550::MCR, Uart16550::MCR_LOOP | 0x0a);
-	EXPECT_EQ(0x90, in(Uart16550::MSR) & 0xf0);
+	EXPECT_EQ(0x90, in(Uart16550::MSR)&0xf0);
 	outb(Uart16550::THR, 'L');
 	EXPECT_EQ("", out) << "looped back, not sent";
 	EXPECT_EQ('L', in(Uart16550::RBR));

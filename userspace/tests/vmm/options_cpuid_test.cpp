@@ -29,10 +29,26 @@ TEST(Options, Defaults)
 
 TEST(Options, Everything)
 {
-	auto o = parse({"--kernel=k", "-i", "initrd", "-p", "console=ttyS0 quiet", "-m", "1G",
-			"--cpus", "4", "--apicv", "vid+x2apic", "--tsc-khz", "2000000",
-			"--debug-exit-port", "0x501", "--no-stdin", "--stats", "-v",
-			"--device", "/tmp/dev"});
+	auto o = parse({"--kernel=k",
+			"-i",
+			"initrd",
+			"-p",
+			"console=ttyS0 quiet",
+			"-m",
+			"1G",
+			"--cpus",
+			"4",
+			"--apicv",
+			"vid+x2apic",
+			"--tsc-khz",
+			"2000000",
+			"--debug-exit-port",
+			"0x501",
+			"--no-stdin",
+			"--stats",
+			"-v",
+			"--device",
+			"/tmp/dev"});
 	ASSERT_TRUE(o) << o.error().message();
 	EXPECT_EQ("k", o->kernel);
 	EXPECT_EQ("initrd", o->initrd);

@@ -45,14 +45,14 @@ std::string hex(std::uint64_t v)
 Result<void> write_cmdline(const GuestMemory &mem, const std::string &cmdline, std::size_t max)
 {
 	if (cmdline.size() + 1 > max || cmdline.size() + 1 > layout::cmdline_max)
-		return load_error("command line", "longer than " + std::to_string(max - 1) + " bytes",
-				  E2BIG);
+		return load_error("command line",
+				  "longer than " + std::to_string(max - 1) + " bytes", E2BIG);
 	auto r = mem.fill(layout::cmdline, 0, layout::cmdline_max);
 	if (!r)
 		return r;
-	return mem.write(layout::cmdline,
-			 std::span(reinterpret_cast<const std::uint8_t *>(cmdline.data()),
-				   cmdline.size()));
+	return mem.write(
+		layout::cmdline,
+		std::span(reinterpret_cast<const std::uint8_t *>(cmdline.data()), cmdline.size()));
 }
 
 /* The offset of a valid multiboot v1 header in the first 8 KiB, if any. */
@@ -85,7 +85,8 @@ std::vector<E820Entry> e820_map(const MemoryMap &m)
 	std::vector<E820Entry> e;
 	e.push_back({0, layout::ebda, E820Type::Ram});
 	e.push_back({layout::ebda, layout::legacy_hole - layout::ebda, E820Type::Reserved});
-	e.push_back({layout::acpi_tables, layout::bios_end - layout::acpi_tables, E820Type::Reserved});
+	e.push_back(
+		{layout::acpi_tables, layout::bios_end - layout::acpi_tables, E820Type::Reserved});
 	if (m.lowmem_end > layout::bios_end)
 		e.push_back({layout::bios_end, m.lowmem_end - layout::bios_end, E820Type::Ram});
 	e.push_back({layout::apic_base, 0x100000, E820Type::Reserved});
@@ -109,10 +110,14 @@ KernelFormat detect_format(std::span<const std::uint8_t> image)
 const char *format_name(KernelFormat f)
 {
 	switch (f) {
-	case KernelFormat::BzImage: return "bzImage";
-	case KernelFormat::Multiboot: return "multiboot";
-	case KernelFormat::Elf: return "ELF (no multiboot header)";
-	case KernelFormat::Unknown: break;
+	case KernelFormat::BzImage:
+		return "bzImage";
+	case KernelFormat::Multiboot:
+		return "multiboot";
+	case KernelFormat::Elf:
+		return "ELF (no multiboot header)";
+	case KernelFormat::Unknown:
+		break;
 	}
 	return "unknown";
 }
@@ -127,8 +132,8 @@ Result<void> write_boot_gdt(const GuestMemory &mem)
 		0x00cf9b000000ffffull, /* 0x20: 32-bit flat code */
 		0x00009b000000ffffull, /* 0x28: 16-bit code */
 	};
-	return mem.write(layout::gdt, std::span(reinterpret_cast<const std::uint8_t *>(gdt),
-						sizeof(gdt)));
+	return mem.write(layout::gdt,
+			 std::span(reinterpret_cast<const std::uint8_t *>(gdt), sizeof(gdt)));
 }
 
 Result<void> write_identity_page_tables(const GuestMemory &mem)
@@ -157,8 +162,9 @@ Result<BootEntry> load_bzimage(const GuestMemory &mem, const MemoryMap &map,
 		return load_error(op, "no setup header (boot flag 0xaa55, \"HdrS\")");
 	auto version = get<std::uint16_t>(image, bp::version);
 	if (version < 0x20c)
-		return load_error(op, "boot protocol " + hex(version) +
-					      " has no 64-bit entry point (needs 2.12+)",
+		return load_error(op,
+				  "boot protocol " + hex(version) +
+					  " has no 64-bit entry point (needs 2.12+)",
 				  ENOEXEC);
 	if (!(get<std::uint16_t>(image, bp::xloadflags) & bp::XLF_KERNEL_64))
 		return load_error(op, "kernel has no 64-bit entry point (XLF_KERNEL_64)", ENOEXEC);
@@ -175,9 +181,9 @@ Result<BootEntry> load_bzimage(const GuestMemory &mem, const MemoryMap &map,
 	/* Where the kernel decompresses and runs: keep the initrd above it. */
 	std::uint64_t kernel_top = std::max(kaddr + init_size, pref + init_size);
 	if (kernel_top > map.lowmem_end)
-		return load_error(op, "needs RAM up to " + hex(kernel_top) + ", have " +
-					      hex(map.lowmem_end),
-				  ENOMEM);
+		return load_error(
+			op, "needs RAM up to " + hex(kernel_top) + ", have " + hex(map.lowmem_end),
+			ENOMEM);
 	auto r = mem.write(kaddr, kernel);
 	if (!r)
 		return std::move(r).error();
@@ -293,8 +299,9 @@ Result<std::uint64_t> load_elf32(const GuestMemory &mem, std::span<const std::ui
 		if (r)
 			r = mem.write(ph.p_paddr, image.subspan(ph.p_offset, ph.p_filesz));
 		if (!r)
-			return load_error(op, "segment at " + hex(ph.p_paddr) + "+" +
-						      hex(ph.p_memsz) + " is not in guest RAM",
+			return load_error(op,
+					  "segment at " + hex(ph.p_paddr) + "+" + hex(ph.p_memsz) +
+						  " is not in guest RAM",
 					  EFAULT);
 		top = std::max<std::uint64_t>(top, std::uint64_t(ph.p_paddr) + ph.p_memsz);
 		loaded++;
@@ -356,10 +363,11 @@ Result<BootEntry> load_multiboot(const GuestMemory &mem, const MemoryMap &map,
 
 	/* Modules: the initrd, page-aligned after the kernel. */
 	std::uint64_t mod_addr = (end + 0xfff) & ~0xfffull;
-	std::uint32_t info_flags = mb::info_mem | mb::info_cmdline | mb::info_mmap |
-				   mb::info_loader_name;
-	const std::uint64_t mmap_addr = layout::mb_info + 0x100, mods_addr = layout::mb_info + 0x400,
-			    mod_str = layout::mb_info + 0x500, name_addr = layout::mb_info + 0x600;
+	std::uint32_t info_flags =
+		mb::info_mem | mb::info_cmdline | mb::info_mmap | mb::info_loader_name;
+	const std::uint64_t mmap_addr = layout::mb_info + 0x100,
+			    mods_addr = layout::mb_info + 0x400, mod_str = layout::mb_info + 0x500,
+			    name_addr = layout::mb_info + 0x600;
 	if (!initrd.empty()) {
 		if (mod_addr + initrd.size() > map.lowmem_end)
 			return load_error("initrd", "does not fit after the kernel", ENOMEM);
@@ -371,7 +379,9 @@ Result<BootEntry> load_multiboot(const GuestMemory &mem, const MemoryMap &map,
 					static_cast<std::uint32_t>(mod_str), 0};
 		r = mem.write_obj(mods_addr, mod);
 		if (r)
-			r = mem.write(mod_str, std::span(reinterpret_cast<const std::uint8_t *>("initrd"), 7));
+			r = mem.write(
+				mod_str,
+				std::span(reinterpret_cast<const std::uint8_t *>("initrd"), 7));
 		if (!r)
 			return std::move(r).error();
 		info_flags |= mb::info_mods;
@@ -394,7 +404,8 @@ Result<BootEntry> load_multiboot(const GuestMemory &mem, const MemoryMap &map,
 		mmap_len += 24;
 	}
 	static const char name[] = "vapicvm-run";
-	r = mem.write(name_addr, std::span(reinterpret_cast<const std::uint8_t *>(name), sizeof(name)));
+	r = mem.write(name_addr,
+		      std::span(reinterpret_cast<const std::uint8_t *>(name), sizeof(name)));
 	if (!r)
 		return std::move(r).error();
 
@@ -430,11 +441,11 @@ Result<BootEntry> load_flat(const GuestMemory &mem, std::span<const std::uint8_t
 {
 	auto r = mem.write(addr, image);
 	if (!r)
-		return load_error("flat binary", hex(addr) + "+" + hex(image.size()) +
-							 " is not in guest RAM",
+		return load_error("flat binary",
+				  hex(addr) + "+" + hex(image.size()) + " is not in guest RAM",
 				  EFAULT);
 	CpuMode m = mode.value_or(addr + image.size() <= layout::bios_end ? CpuMode::Real16
-									   : CpuMode::Protected32);
+									  : CpuMode::Protected32);
 	BootEntry e;
 	e.mode = m;
 	e.rsp = layout::stack_top;

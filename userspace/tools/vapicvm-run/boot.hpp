@@ -63,7 +63,7 @@ constexpr std::uint16_t sel_code32 = 0x20;
 
 /* How much RAM sits where. */
 struct MemoryMap {
-	std::uint64_t lowmem_end = 0; /* RAM [0, lowmem_end) */
+	std::uint64_t lowmem_end = 0;   /* RAM [0, lowmem_end) */
 	std::uint64_t highmem_size = 0; /* RAM [4 GiB, 4 GiB + highmem_size) */
 
 	static MemoryMap for_size(std::uint64_t bytes) noexcept;
@@ -94,9 +94,9 @@ struct BootEntry {
 	CpuMode mode = CpuMode::Long64;
 	std::uint64_t rip = 0;
 	std::uint64_t rsp = 0;
-	std::uint64_t rsi = 0; /* Linux: boot_params */
-	std::uint64_t rax = 0; /* multiboot: magic */
-	std::uint64_t rbx = 0; /* multiboot: info */
+	std::uint64_t rsi = 0;     /* Linux: boot_params */
+	std::uint64_t rax = 0;     /* multiboot: magic */
+	std::uint64_t rbx = 0;     /* multiboot: info */
 	std::uint16_t real_cs = 0; /* Real16: CS selector (base = selector << 4) */
 	std::string description;
 };

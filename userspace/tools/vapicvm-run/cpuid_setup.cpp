@@ -39,10 +39,12 @@ std::pair<std::uint32_t, std::uint32_t> tsc_ratio(std::uint32_t tsc_khz, std::ui
 					__int128 d = (__int128)x * q - (__int128)p * y;
 					if (d < 0)
 						d = -d;
-					return static_cast<long double>(d) / (static_cast<long double>(y) * q);
+					return static_cast<long double>(d) /
+					       (static_cast<long double>(y) * q);
 				};
 				if (k1 == 0 || err(sh, sk) < err(h1, k1))
-					return {static_cast<std::uint32_t>(sh), static_cast<std::uint32_t>(sk)};
+					return {static_cast<std::uint32_t>(sh),
+						static_cast<std::uint32_t>(sk)};
 			}
 			break;
 		}
@@ -64,9 +66,8 @@ Result<CpuidTable> build_guest_cpuid(const CpuidTable &supported, const CpuidOpt
 	CpuidTable t = supported;
 	const unsigned n = o.ncpus ? o.ncpus : 1;
 	auto set = [&](std::uint32_t fn, std::uint32_t idx, bool sig, std::uint32_t a,
-		       std::uint32_t b, std::uint32_t c, std::uint32_t d) {
-		return t.set(fn, idx, sig, a, b, c, d);
-	};
+		       std::uint32_t b, std::uint32_t c,
+		       std::uint32_t d) { return t.set(fn, idx, sig, a, b, c, d); };
 	Result<void> r = vapicvm::ok();
 
 	if (auto *e = t.find(0); e && o.tsc_khz && e->eax < 0x16)

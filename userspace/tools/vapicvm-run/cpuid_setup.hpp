@@ -34,8 +34,7 @@ vapicvm::Result<vapicvm::CpuidTable> build_guest_cpuid(const vapicvm::CpuidTable
  * numerator/denominator approximating khz/crystal_khz with numerator *
  * crystal_khz below 2^32 (Linux multiplies them in 32 bits).
  */
-std::pair<std::uint32_t, std::uint32_t> tsc_ratio(std::uint32_t tsc_khz,
-						  std::uint32_t crystal_khz);
+std::pair<std::uint32_t, std::uint32_t> tsc_ratio(std::uint32_t tsc_khz, std::uint32_t crystal_khz);
 
 /*
  * The host TSC frequency in kHz, when VAPICVM_CAP_TSC_KHZ did not give the

@@ -41,7 +41,8 @@ void IoBus::unknown(bool mmio, std::uint64_t addr, bool write, std::uint64_t val
 			      mmio ? "MMIO" : "port", static_cast<unsigned long long>(addr),
 			      static_cast<unsigned long long>(value));
 	else
-		std::snprintf(buf, sizeof(buf), "unhandled %s read %#llx (reads all ones; reported once)",
+		std::snprintf(buf, sizeof(buf),
+			      "unhandled %s read %#llx (reads all ones; reported once)",
 			      mmio ? "MMIO" : "port", static_cast<unsigned long long>(addr));
 	log_(buf);
 }
@@ -167,7 +168,8 @@ std::uint32_t Uart16550::read(std::uint16_t port, std::uint8_t)
 			v = mcr_;
 			break;
 		case LSR:
-			v = LSR_THRE | LSR_TEMT | (rx_.empty() ? 0 : LSR_DR) | (overrun_ ? LSR_OE : 0);
+			v = LSR_THRE | LSR_TEMT | (rx_.empty() ? 0 : LSR_DR) |
+			    (overrun_ ? LSR_OE : 0);
 			overrun_ = false;
 			break;
 		case MSR:
@@ -300,19 +302,32 @@ std::uint32_t CmosRtc::read(std::uint16_t port, std::uint8_t)
 	std::tm tm{};
 	gmtime_r(&t, &tm);
 	switch (index_) {
-	case 0x00: return bcd(tm.tm_sec);
-	case 0x02: return bcd(tm.tm_min);
-	case 0x04: return bcd(tm.tm_hour);
-	case 0x06: return bcd(tm.tm_wday + 1);
-	case 0x07: return bcd(tm.tm_mday);
-	case 0x08: return bcd(tm.tm_mon + 1);
-	case 0x09: return bcd(tm.tm_year % 100);
-	case 0x32: return bcd(19 + tm.tm_year / 100);
-	case 0x0a: return 0x26; /* 32.768 kHz time base, no update in progress */
-	case 0x0b: return 0x02; /* 24-hour, BCD, no interrupts */
-	case 0x0c: return 0x00;
-	case 0x0d: return 0x80; /* valid RAM and time */
-	default: return ram_[index_ & 0x7f];
+	case 0x00:
+		return bcd(tm.tm_sec);
+	case 0x02:
+		return bcd(tm.tm_min);
+	case 0x04:
+		return bcd(tm.tm_hour);
+	case 0x06:
+		return bcd(tm.tm_wday + 1);
+	case 0x07:
+		return bcd(tm.tm_mday);
+	case 0x08:
+		return bcd(tm.tm_mon + 1);
+	case 0x09:
+		return bcd(tm.tm_year % 100);
+	case 0x32:
+		return bcd(19 + tm.tm_year / 100);
+	case 0x0a:
+		return 0x26; /* 32.768 kHz time base, no update in progress */
+	case 0x0b:
+		return 0x02; /* 24-hour, BCD, no interrupts */
+	case 0x0c:
+		return 0x00;
+	case 0x0d:
+		return 0x80; /* valid RAM and time */
+	default:
+		return ram_[index_ & 0x7f];
 	}
 }
 

@@ -80,7 +80,7 @@ public:
 	using IrqLine = std::function<void(bool level)>;
 
 	Uart16550(std::uint16_t base, Output out, IrqLine irq = {})
-		: base_(base), out_(std::move(out)), irq_(std::move(irq))
+	    : base_(base), out_(std::move(out)), irq_(std::move(irq))
 	{
 	}
 
@@ -93,13 +93,36 @@ public:
 	bool irq_level() const;
 
 	/* Register offsets and bits. */
-	enum : std::uint8_t { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3,
-			      MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
+	enum : std::uint8_t {
+		RBR = 0,
+		THR = 0,
+		DLL = 0,
+		IER = 1,
+		DLM = 1,
+		IIR = 2,
+		FCR = 2,
+		LCR = 3,
+		MCR = 4,
+		LSR = 5,
+		MSR = 6,
+		SCR = 7
+	};
 	enum : std::uint8_t { IER_RDI = 1, IER_THRI = 2, IER_RLSI = 4, IER_MSI = 8 };
-	enum : std::uint8_t { IIR_NO_INT = 1, IIR_THRI = 2, IIR_RDI = 4, IIR_RLSI = 6,
-			      IIR_FIFO = 0xc0 };
+	enum : std::uint8_t {
+		IIR_NO_INT = 1,
+		IIR_THRI = 2,
+		IIR_RDI = 4,
+		IIR_RLSI = 6,
+		IIR_FIFO = 0xc0
+	};
 	enum : std::uint8_t { LCR_DLAB = 0x80 };
-	enum : std::uint8_t { MCR_DTR = 1, MCR_RTS = 2, MCR_OUT1 = 4, MCR_OUT2 = 8, MCR_LOOP = 0x10 };
+	enum : std::uint8_t {
+		MCR_DTR = 1,
+		MCR_RTS = 2,
+		MCR_OUT1 = 4,
+		MCR_OUT2 = 8,
+		MCR_LOOP = 0x10
+	};
 	enum : std::uint8_t { LSR_DR = 1, LSR_OE = 2, LSR_THRE = 0x20, LSR_TEMT = 0x40 };
 
 private:
@@ -123,10 +146,15 @@ private:
 class DebugExit : public PortDevice
 {
 public:
-	explicit DebugExit(std::function<void(int status)> on_exit) : on_exit_(std::move(on_exit)) {}
+	explicit DebugExit(std::function<void(int status)> on_exit) : on_exit_(std::move(on_exit))
+	{
+	}
 	static int status_for(std::uint32_t v) { return static_cast<int>((v << 1) | 1); }
 	std::uint32_t read(std::uint16_t, std::uint8_t) override { return 0xffffffff; }
-	void write(std::uint16_t, std::uint8_t, std::uint32_t v) override { on_exit_(status_for(v)); }
+	void write(std::uint16_t, std::uint8_t, std::uint32_t v) override
+	{
+		on_exit_(status_for(v));
+	}
 	const char *name() const override { return "debug exit"; }
 
 private:
@@ -143,7 +171,9 @@ class SystemControl : public PortDevice
 {
 public:
 	enum class Event { Reset, PowerOff };
-	explicit SystemControl(std::function<void(Event)> on_event) : on_event_(std::move(on_event)) {}
+	explicit SystemControl(std::function<void(Event)> on_event) : on_event_(std::move(on_event))
+	{
+	}
 	std::uint32_t read(std::uint16_t port, std::uint8_t size) override;
 	void write(std::uint16_t port, std::uint8_t size, std::uint32_t v) override;
 	const char *name() const override { return "system control"; }

@@ -77,7 +77,7 @@ void apply_entry(const BootEntry &e, vapicvm_sregs &s, vapicvm_regs &r)
 		seg(s.ds, layout::sel_data, 0x3, false, true);
 		s.cr0 = 0x80050033; /* PG WP NE ET MP PE */
 		s.cr3 = layout::pml4;
-		s.cr4 = 0x20; /* PAE */
+		s.cr4 = 0x20;   /* PAE */
 		s.efer = 0x500; /* LMA, LME */
 		break;
 	}
@@ -102,7 +102,8 @@ Result<std::vector<std::uint8_t>> read_file(const std::string &path)
 	std::ifstream f(path, std::ios::binary);
 	if (!f)
 		return Error::last("open", path);
-	std::vector<std::uint8_t> v((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+	std::vector<std::uint8_t> v((std::istreambuf_iterator<char>(f)),
+				    std::istreambuf_iterator<char>());
 	if (f.bad())
 		return Error::last("read", path);
 	return v;
@@ -314,13 +315,15 @@ Result<void> Machine::build()
 		if (entry && o_.verbose)
 			log("kernel at 0x100000 (" + std::to_string(li.kernel_size) +
 			    " bytes, init_size " + std::to_string(li.init_size) + ")" +
-			    (li.initrd_size ? ", initrd at " + std::to_string(li.initrd_addr) : ""));
+			    (li.initrd_size ? ", initrd at " + std::to_string(li.initrd_addr)
+					    : ""));
 	} else if (fmt == KernelFormat::Multiboot) {
 		entry = load_multiboot(mem, map, *image, initrd, o_.cmdline.value_or(""));
 	} else {
-		return Error::from_errno(ENOEXEC, "kernel",
-					 o_.kernel + ": " + format_name(fmt) +
-						 " (want a bzImage or a multiboot kernel, or use --flat)");
+		return Error::from_errno(
+			ENOEXEC, "kernel",
+			o_.kernel + ": " + format_name(fmt) +
+				" (want a bzImage or a multiboot kernel, or use --flat)");
 	}
 	if (!entry)
 		return std::move(entry).error();
@@ -357,8 +360,8 @@ Result<void> Machine::build()
 			 stop(status, "debug exit, status " + std::to_string(status));
 		 }));
 	auto sysctl = std::make_shared<SystemControl>([this](SystemControl::Event ev) {
-		stop(exit_ok, ev == SystemControl::Event::Reset ? "reset requested"
-								: "power off requested");
+		stop(exit_ok,
+		     ev == SystemControl::Event::Reset ? "reset requested" : "power off requested");
 	});
 	bus_.add(SystemControl::reset_port, 1, sysctl);
 	bus_.add(SystemControl::kbc_port, 1, sysctl);
@@ -389,7 +392,8 @@ RunAction Machine::on_exit(Vcpu &vcpu, const VcpuExit &e)
 				return RunAction::Continue;
 			},
 			[&](const HaltExit &) {
-				/* HLT with IF=0 on the BSP: the machine is done (Linux's poweroff without ACPI). */
+				/* HLT with IF=0 on the BSP: the machine is done (Linux's poweroff
+				 * without ACPI). */
 				if (vcpu.id() == 0) {
 					stop(exit_ok, "vCPU 0 halted with interrupts disabled");
 					return RunAction::Stop;
@@ -516,7 +520,8 @@ int Machine::run()
 	for (auto &rn : runners_) {
 		rn->join();
 		if (rn->error())
-			log("vCPU " + std::to_string(rn->vcpu().id()) + ": " + rn->error()->message());
+			log("vCPU " + std::to_string(rn->vcpu().id()) + ": " +
+			    rn->error()->message());
 	}
 	if (input.joinable()) {
 		char c = 0;

@@ -34,10 +34,23 @@ std::optional<std::uint64_t> parse_size(const std::string &s)
 	std::uint64_t mul = 1ull << 20;
 	std::string num = s;
 	switch (s.back()) {
-	case 'k': case 'K': mul = 1ull << 10; num.pop_back(); break;
-	case 'm': case 'M': mul = 1ull << 20; num.pop_back(); break;
-	case 'g': case 'G': mul = 1ull << 30; num.pop_back(); break;
-	default: break;
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		num.pop_back();
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		num.pop_back();
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		num.pop_back();
+		break;
+	default:
+		break;
 	}
 	auto n = parse_number(num);
 	if (!n || *n == 0 || *n > (~0ull / mul))
@@ -165,8 +178,9 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 std::string usage(const char *prog)
 {
 	std::string p = prog;
-	return "usage: " + p + " [options] -k KERNEL\n"
-R"(
+	return "usage: " + p +
+	       " [options] -k KERNEL\n"
+	       R"(
 Run a guest on vapicvm: one thread per vCPU, a 16550 serial console on the
 terminal, and nothing else a guest does not need to boot.
 
@@ -176,7 +190,8 @@ Guest:
                            binary with --flat
   -i, --initrd FILE        initrd (Linux) or module 0 (multiboot)
   -p, --params CMDLINE     kernel command line; Linux default:
-                           ")" + std::string(default_linux_cmdline) + R"("
+                           ")" +
+	       std::string(default_linux_cmdline) + R"("
   -m, --mem SIZE           guest RAM: 256 (MiB), 512M, 2G ... (default 256M)
   -c, --cpus N             vCPUs (default 1); the guest starts the others
                            with INIT/SIPI through its local APIC

@@ -20,7 +20,7 @@ namespace vmm
 {
 
 struct MpTableCpu {
-	std::uint32_t signature = 0;	 /* CPUID.1:EAX */
+	std::uint32_t signature = 0;     /* CPUID.1:EAX */
 	std::uint32_t feature_flags = 0; /* CPUID.1:EDX */
 };
 
