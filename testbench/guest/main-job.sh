@@ -43,7 +43,7 @@ guest multiboot-2cpu 1 "MBTEST: cpus=2 up=2 result=ok" \
 if [ -f $P/vmlinuz ]; then
 	guest linux-2cpu 0 "GUEST-LINUX-BOOT: ok cpus=2" \
 		$BIN/vapicvm-run -v -m 256M -c 2 -k $P/vmlinuz -i $P/linux-initrd.cpio --stats \
-		-p "console=ttyS0 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
+		-p "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
 else
 	n=$((n + 1))
 	echo "not ok $n linux-2cpu # no payload: make -C userspace guest-payload"

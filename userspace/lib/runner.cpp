@@ -72,10 +72,27 @@ Result<void> VcpuRunner::start()
 
 void VcpuRunner::request_stop() noexcept
 {
-	stop_.store(true, std::memory_order_release);
+	stop_.store(true, std::memory_order_seq_cst);
 	/* A RUN about to start sees immediate_exit; one in progress gets the signal. */
 	vcpu_.set_immediate_exit(true);
 	if (thread_.joinable() && !finished_.load(std::memory_order_acquire))
+		pthread_kill(thread_.native_handle(), kick_signal());
+}
+
+void VcpuRunner::post(std::function<void(Vcpu &)> work)
+{
+	{
+		std::lock_guard<std::mutex> g(work_mu_);
+		work_.push_back(std::move(work));
+	}
+	/*
+	 * After the work is queued: a RUN that starts from now on returns at
+	 * once (the loop clears the flag before it looks at the queue), and
+	 * one in progress is interrupted.
+	 */
+	vcpu_.set_immediate_exit(true);
+	if (thread_.joinable() && !finished_.load(std::memory_order_acquire) &&
+	    thread_.get_id() != std::this_thread::get_id())
 		pthread_kill(thread_.native_handle(), kick_signal());
 }
 
@@ -87,7 +104,18 @@ void VcpuRunner::join() noexcept
 
 void VcpuRunner::loop() noexcept
 {
-	while (!stop_.load(std::memory_order_acquire)) {
+	for (;;) {
+		vcpu_.set_immediate_exit(false);
+		/* request_stop() sets stop_ before immediate_exit: this sees it. */
+		if (stop_.load(std::memory_order_seq_cst))
+			break;
+		std::deque<std::function<void(Vcpu &)>> work;
+		{
+			std::lock_guard<std::mutex> g(work_mu_);
+			work.swap(work_);
+		}
+		for (auto &w : work)
+			w(vcpu_);
 		auto r = vcpu_.run();
 		if (!r) {
 			error_ = std::move(r).error();

@@ -11,7 +11,9 @@
 #define VAPICVM_RUNNER_HPP
 
 #include <atomic>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -48,6 +50,14 @@ public:
 	Result<void> start();
 	/* Ask the loop to end; returns at once.  Any thread, the runner's own included. */
 	void request_stop() noexcept;
+	/*
+	 * Run work on the runner's thread before its next RUN, interrupting a
+	 * RUN in progress (without stopping the loop).  This is how other
+	 * threads reach the vCPU's own ioctls (e.g. Vcpu::interrupt()), which
+	 * the kernel serializes against RUN.  Work posted after the loop ended
+	 * never runs.
+	 */
+	void post(std::function<void(Vcpu &)> work);
 	/* Wait for the thread (no-op if never started or already joined). */
 	void join() noexcept;
 	/* Whether the loop has ended (handler said Stop, request_stop(), or an error). */
@@ -67,6 +77,8 @@ private:
 	std::atomic<bool> stop_{false};
 	std::atomic<bool> finished_{false};
 	std::optional<Error> error_;
+	std::mutex work_mu_;
+	std::deque<std::function<void(Vcpu &)>> work_;
 };
 
 } // namespace vapicvm

@@ -109,6 +109,13 @@ Result<std::vector<std::uint8_t>> read_file(const std::string &path)
 	return v;
 }
 
+std::string hex(std::uint64_t v)
+{
+	char buf[24];
+	std::snprintf(buf, sizeof(buf), "%#llx", static_cast<unsigned long long>(v));
+	return buf;
+}
+
 void log(const std::string &s)
 {
 	std::fprintf(stderr, "vapicvm-run: %s\n", s.c_str());
@@ -149,6 +156,7 @@ private:
 	Result<void> build();
 	void stop(int status, const std::string &why);
 	RunAction on_exit(Vcpu &vcpu, const VcpuExit &e);
+	void dump_state(Vcpu &vcpu, const std::string &why);
 	void input_loop(int wake_fd);
 
 	const Options &o_;
@@ -315,8 +323,7 @@ Result<void> Machine::build()
 		if (entry && o_.verbose)
 			log("kernel at 0x100000 (" + std::to_string(li.kernel_size) +
 			    " bytes, init_size " + std::to_string(li.init_size) + ")" +
-			    (li.initrd_size ? ", initrd at " + std::to_string(li.initrd_addr)
-					    : ""));
+			    (li.initrd_size ? ", initrd at " + hex(li.initrd_addr) : ""));
 	} else if (fmt == KernelFormat::Multiboot) {
 		entry = load_multiboot(mem, map, *image, initrd, o_.cmdline.value_or(""));
 	} else {
@@ -371,13 +378,51 @@ Result<void> Machine::build()
 	return ok();
 }
 
+/*
+ * Translate a guest virtual address the simple ways a stopped guest's
+ * stack may be mapped: identity, Linux's kernel image map, its direct map.
+ */
+std::optional<std::uint64_t> guess_gpa(std::uint64_t va)
+{
+	if (va >= 0xffffffff80000000ull)
+		return va - 0xffffffff80000000ull;
+	if (va >= 0xffff888000000000ull && va < 0xffffc88000000000ull)
+		return va - 0xffff888000000000ull;
+	if (va < (1ull << 32))
+		return va;
+	return std::nullopt;
+}
+
+void Machine::dump_state(Vcpu &vcpu, const std::string &why)
+{
+	std::string s = "vCPU " + std::to_string(vcpu.id()) + ": " + why;
+	auto r = vcpu.regs();
+	auto sr = vcpu.sregs();
+	if (!r || !sr) {
+		log(s);
+		return;
+	}
+	s += ": rip " + hex(r->rip) + " rsp " + hex(r->rsp) + " rflags " + hex(r->rflags) +
+	     " cr0 " + hex(sr->cr0) + " cr2 " + hex(sr->cr2) + " cr3 " + hex(sr->cr3) + " cr4 " +
+	     hex(sr->cr4) + " efer " + hex(sr->efer);
+	log(s);
+	auto gpa = guess_gpa(r->rsp);
+	if (!gpa)
+		return;
+	for (int row = 0; row < 16; row++) {
+		std::string line = "  stack " + hex(r->rsp + row * 32) + ":";
+		for (int i = 0; i < 4; i++) {
+			auto v = vm_->memory().read_obj<std::uint64_t>(*gpa + row * 32 + i * 8);
+			line += " " + (v ? hex(*v) : std::string("?"));
+		}
+		log(line);
+	}
+}
+
 RunAction Machine::on_exit(Vcpu &vcpu, const VcpuExit &e)
 {
 	auto crash = [&](const std::string &what) {
-		std::string s = "vCPU " + std::to_string(vcpu.id()) + ": " + what;
-		if (auto r = vcpu.regs())
-			s += "; rip " + std::to_string(r->rip);
-		log(s);
+		dump_state(vcpu, what);
 		stop(exit_guest_crash, what);
 		return RunAction::Stop;
 	};
@@ -395,6 +440,8 @@ RunAction Machine::on_exit(Vcpu &vcpu, const VcpuExit &e)
 				/* HLT with IF=0 on the BSP: the machine is done (Linux's poweroff
 				 * without ACPI). */
 				if (vcpu.id() == 0) {
+					if (o_.verbose)
+						dump_state(vcpu, "HLT with IF=0");
 					stop(exit_ok, "vCPU 0 halted with interrupts disabled");
 					return RunAction::Stop;
 				}
