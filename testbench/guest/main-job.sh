@@ -46,7 +46,7 @@ if [ -f $P/vmlinuz ]; then
 		-p "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
 else
 	n=$((n + 1))
-	echo "not ok $n linux-2cpu # no payload: make -C userspace guest-payload"
+	echo "not ok $n linux-2cpu # no payload (build/kernel/*/vmlinuz missing when userspace was built)"
 	fail=1
 fi
 exit $fail
