@@ -156,6 +156,7 @@ private:
 	Result<void> build();
 	void stop(int status, const std::string &why);
 	RunAction on_exit(Vcpu &vcpu, const VcpuExit &e);
+	RunAction handle_exit(Vcpu &vcpu, const VcpuExit &e);
 	void dump_state(Vcpu &vcpu, const std::string &why);
 	void input_loop(int wake_fd);
 
@@ -175,6 +176,7 @@ private:
 
 	std::mutex mu_;
 	std::condition_variable cv_;
+	std::atomic<bool> stopping_{false}; /* read by the vCPU threads after each exit */
 	bool stopped_ = false;
 	int status_ = exit_ok;
 	std::string why_;
@@ -221,6 +223,7 @@ void Machine::stop(int status, const std::string &why)
 		status_ = status;
 		why_ = why;
 	}
+	stopping_.store(true);
 	cv_.notify_all();
 }
 
@@ -420,6 +423,13 @@ void Machine::dump_state(Vcpu &vcpu, const std::string &why)
 }
 
 RunAction Machine::on_exit(Vcpu &vcpu, const VcpuExit &e)
+{
+	RunAction a = handle_exit(vcpu, e);
+	/* A device may have ended the machine (debug exit, reset, power off). */
+	return stopping_.load() ? RunAction::Stop : a;
+}
+
+RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 {
 	auto crash = [&](const std::string &what) {
 		dump_state(vcpu, what);
