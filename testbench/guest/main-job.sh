@@ -1,0 +1,52 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The bench's main job (bench.sh run), in the emulated machine: guests
+# through vapicvm-run, reported as TAP.
+#   1. minimal-vmm: the documentation's example VMM
+#   2. the multiboot test kernel on 1 vCPU, then on 2 (APs via INIT/SIPI)
+#   3. the unmodified Debian kernel with a busybox initramfs on 2 vCPUs,
+#      which prints "GUEST-LINUX-BOOT: ok cpus=2" and powers off
+# Each guest's boot time is printed as "# time <name>: <seconds> s".
+B=/lib/vapicvm-bench
+BIN=$B/bin
+P=$B/payload
+n=0
+fail=0
+now() { cut -d' ' -f1 /proc/uptime; }
+report() { # ok? name
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fail=1; fi
+}
+guest() { # name expected-status log-pattern command...
+	name=$1 want=$2 pattern=$3
+	shift 3
+	t0=$(now)
+	"$@" </dev/null >/tmp/$name.out 2>&1
+	rc=$?
+	t1=$(now)
+	sed "s/^/# $name| /" /tmp/$name.out
+	echo "# time $name: $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s (guest-visible wall clock of the emulated machine)"
+	ok=0
+	[ "$rc" = "$want" ] || { echo "# $name: exit status $rc, expected $want"; ok=1; }
+	grep -q "$pattern" /tmp/$name.out || { echo "# $name: no \"$pattern\" in the output"; ok=1; }
+	report $ok "$name"
+}
+
+echo "TAP version 13"
+echo "1..4"
+guest minimal-vmm 0 "guest said: Hello from a vapicvm guest" $BIN/minimal-vmm
+guest multiboot-1cpu 1 "MBTEST: cpus=1 up=1 result=ok" \
+	$BIN/vapicvm-run -v -m 32M -c 1 -k $BIN/mbtest.elf -p "mbtest one" --stats
+guest multiboot-2cpu 1 "MBTEST: cpus=2 up=2 result=ok" \
+	$BIN/vapicvm-run -v -m 32M -c 2 -k $BIN/mbtest.elf -p "mbtest two" --stats
+if [ -f $P/vmlinuz ]; then
+	guest linux-2cpu 0 "GUEST-LINUX-BOOT: ok cpus=2" \
+		$BIN/vapicvm-run -v -m 256M -c 2 -k $P/vmlinuz -i $P/linux-initrd.cpio --stats \
+		-p "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
+else
+	n=$((n + 1))
+	echo "not ok $n linux-2cpu # no payload (build/kernel/*/vmlinuz missing when userspace was built)"
+	fail=1
+fi
+exit $fail

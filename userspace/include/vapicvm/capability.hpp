@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0
+#ifndef VAPICVM_CAPABILITY_HPP
+#define VAPICVM_CAPABILITY_HPP
+
+#include <cstdint>
+#include <string_view>
+
+#include <linux/vapicvm.h>
+
+namespace vapicvm
+{
+
+/* VAPICVM_CAP_*, for check_extension(). */
+enum class Capability : std::uint32_t {
+	UserMemory = VAPICVM_CAP_USER_MEMORY,
+	ReadonlyMem = VAPICVM_CAP_READONLY_MEM,
+	NrMemslots = VAPICVM_CAP_NR_MEMSLOTS,
+	MaxVcpus = VAPICVM_CAP_MAX_VCPUS,
+	MaxVcpuId = VAPICVM_CAP_MAX_VCPU_ID,
+	ImmediateExit = VAPICVM_CAP_IMMEDIATE_EXIT,
+	Xsave = VAPICVM_CAP_XSAVE,
+	Irqchip = VAPICVM_CAP_IRQCHIP,
+	Apicv = VAPICVM_CAP_APICV,
+	TscDeadline = VAPICVM_CAP_TSC_DEADLINE,
+	X2apic = VAPICVM_CAP_X2APIC,
+	SignalMsi = VAPICVM_CAP_SIGNAL_MSI,
+	Ept = VAPICVM_CAP_EPT,
+	Vpid = VAPICVM_CAP_VPID,
+	UnrestrictedGuest = VAPICVM_CAP_UNRESTRICTED_GUEST,
+	Stats = VAPICVM_CAP_STATS,
+	TscKhz = VAPICVM_CAP_TSC_KHZ,
+};
+
+std::string_view capability_name(Capability c) noexcept;
+
+} // namespace vapicvm
+
+#endif

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A vCPU: its fd and its mmap()ed run page. */
+#ifndef VAPICVM_VCPU_HPP
+#define VAPICVM_VCPU_HPP
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include <linux/vapicvm.h>
+
+#include "vapicvm/cpuid.hpp"
+#include "vapicvm/exit.hpp"
+#include "vapicvm/fd.hpp"
+#include "vapicvm/result.hpp"
+
+namespace vapicvm
+{
+
+enum class MpState : std::uint32_t {
+	Runnable = VAPICVM_MP_STATE_RUNNABLE,
+	Uninitialized = VAPICVM_MP_STATE_UNINITIALIZED,
+	InitReceived = VAPICVM_MP_STATE_INIT_RECEIVED,
+	Halted = VAPICVM_MP_STATE_HALTED,
+};
+std::string_view mp_state_name(MpState s) noexcept;
+
+enum class LintPin : std::uint32_t {
+	Lint0 = VAPICVM_INTERRUPT_LINT0,
+	Lint1 = VAPICVM_INTERRUPT_LINT1,
+};
+
+/* The local APIC's state; reg()/set_reg() access the xAPIC register page. */
+struct LapicState {
+	vapicvm_lapic_state raw{};
+
+	std::uint32_t reg(std::uint32_t offset) const noexcept;
+	void set_reg(std::uint32_t offset, std::uint32_t value) noexcept;
+};
+
+/* Per-vCPU counters, indexed by enum vapicvm_stat. */
+struct VcpuStats {
+	std::vector<std::uint64_t> counters;
+
+	std::uint64_t operator[](vapicvm_stat s) const noexcept
+	{
+		return std::size_t(s) < counters.size() ? counters[s] : 0;
+	}
+	/* "exits", "exit_io", ...; "" for an index past VAPICVM_STAT_NR. */
+	static std::string_view name(std::size_t index) noexcept;
+};
+
+class Vcpu
+{
+public:
+	Vcpu(const Vcpu &) = delete;
+	Vcpu &operator=(const Vcpu &) = delete;
+	Vcpu(Vcpu &&) noexcept = default;
+	Vcpu &operator=(Vcpu &&) noexcept = default;
+	~Vcpu() = default;
+
+	std::uint32_t id() const noexcept { return id_; }
+	int fd() const noexcept { return fd_.get(); }
+
+	/*
+	 * Enter the guest until the next exit to userspace.  EINTR (a signal,
+	 * immediate_exit) is InterruptedExit, not an error.  The exit's views
+	 * point into the run page: valid until the next run().
+	 */
+	Result<VcpuExit> run();
+
+	/*
+	 * Set or clear run->immediate_exit: a RUN that starts while it is set
+	 * returns EINTR at once.  Safe from any thread (see VcpuRunner).
+	 */
+	void set_immediate_exit(bool on) noexcept;
+	bool immediate_exit() const noexcept;
+	vapicvm_run *run_page() const noexcept { return static_cast<vapicvm_run *>(run_.get()); }
+	std::size_t run_page_size() const noexcept { return run_.size(); }
+
+	Result<vapicvm_regs> regs() const;
+	Result<void> set_regs(const vapicvm_regs &r);
+	Result<vapicvm_sregs> sregs() const;
+	Result<void> set_sregs(const vapicvm_sregs &s);
+
+	/*
+	 * Read/write MSRs in order; returns how many the kernel processed (it
+	 * stops at the first MSR it does not virtualize).
+	 */
+	Result<std::size_t> get_msrs(std::span<vapicvm_msr_entry> entries) const;
+	Result<std::size_t> set_msrs(std::span<const vapicvm_msr_entry> entries);
+	/* One MSR; ENOENT when the kernel refuses it. */
+	Result<std::uint64_t> get_msr(std::uint32_t index) const;
+	Result<void> set_msr(std::uint32_t index, std::uint64_t value);
+
+	Result<void> set_cpuid(const CpuidTable &table);
+
+	Result<vapicvm_xsave> xsave() const;
+	Result<void> set_xsave(const vapicvm_xsave &x);
+
+	Result<LapicState> lapic() const;
+	Result<void> set_lapic(const LapicState &s);
+
+	Result<MpState> mp_state() const;
+	Result<void> set_mp_state(MpState s);
+
+	/*
+	 * A pulse on LINT0/LINT1 (a userspace PIC's INTR, or NMI); vector is
+	 * what the PIC supplies when the LVT entry is in ExtINT mode.
+	 */
+	Result<void> interrupt(LintPin pin, std::uint8_t vector = 0);
+
+	/* The per-vCPU counters the kernel keeps (VAPICVM_GET_STATS). */
+	Result<VcpuStats> stats() const;
+
+private:
+	friend class Vm;
+	Vcpu(UniqueFd fd, UniqueMapping run, std::uint32_t id) noexcept
+	    : fd_(std::move(fd)), run_(std::move(run)), id_(id)
+	{
+	}
+
+	UniqueFd fd_;
+	UniqueMapping run_;
+	std::uint32_t id_ = 0;
+};
+
+} // namespace vapicvm
+
+#endif

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0
+#ifndef VAPICVM_VERSION_HPP
+#define VAPICVM_VERSION_HPP
+
+#define VAPICVM_LIB_VERSION_MAJOR 1
+#define VAPICVM_LIB_VERSION_MINOR 0
+#define VAPICVM_LIB_VERSION_PATCH 0
+
+namespace vapicvm
+{
+/* The library's version, "1.0.0"; the shared library's soname is libvapicvm.so.1. */
+const char *library_version() noexcept;
+} // namespace vapicvm
+
+#endif

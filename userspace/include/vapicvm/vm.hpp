@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+/* A VM: its fd, its guest memory and its vCPUs' factory. */
+#ifndef VAPICVM_VM_HPP
+#define VAPICVM_VM_HPP
+
+#include <cstdint>
+
+#include <linux/vapicvm.h>
+
+#include "vapicvm/apicv.hpp"
+#include "vapicvm/capability.hpp"
+#include "vapicvm/fd.hpp"
+#include "vapicvm/memory.hpp"
+#include "vapicvm/result.hpp"
+#include "vapicvm/vcpu.hpp"
+
+namespace vapicvm
+{
+
+/* An MSI as a device would write it (SDM Vol. 3A 11.11). */
+struct Msi {
+	std::uint32_t address_lo = 0;
+	std::uint32_t address_hi = 0;
+	std::uint32_t data = 0;
+
+	/* Fixed delivery, edge, physical destination apic_id. */
+	static constexpr Msi fixed(std::uint8_t apic_id, std::uint8_t vector) noexcept
+	{
+		return {0xfee00000u | (std::uint32_t(apic_id) << 12), 0, vector};
+	}
+	/* An NMI to apic_id. */
+	static constexpr Msi nmi(std::uint8_t apic_id) noexcept
+	{
+		return {0xfee00000u | (std::uint32_t(apic_id) << 12), 0, 4u << 8};
+	}
+};
+
+struct ApicvInfo {
+	ApicvFlags supported;
+	ApicvFlags enabled;
+	std::uint32_t posted_intr_vector = 0;
+	std::uint64_t apic_access_gpa = 0;
+};
+
+class Vm
+{
+public:
+	Vm(const Vm &) = delete;
+	Vm &operator=(const Vm &) = delete;
+	Vm(Vm &&) noexcept = default;
+	Vm &operator=(Vm &&) noexcept = default;
+	~Vm() = default;
+
+	int fd() const noexcept { return fd_.get(); }
+
+	/* VAPICVM_CHECK_EXTENSION on the VM: the value for this VM (e.g. its APICV mask). */
+	Result<int> check_extension(Capability cap) const;
+	/* The APIC-virtualization features this VM uses (VAPICVM_GET_APICV). */
+	Result<ApicvInfo> apicv_info() const;
+
+	/*
+	 * Register mem as memory slot `slot` at gpa and keep it for the VM's
+	 * lifetime.  flags: VAPICVM_MEM_READONLY.
+	 */
+	Result<void> add_memory(std::uint32_t slot, std::uint64_t gpa, MemoryRegion mem,
+				std::uint32_t flags = 0);
+	/* The raw ioctl (memory the caller owns and keeps mapped). */
+	Result<void> set_user_memory_region(const vapicvm_userspace_memory_region &r);
+	const GuestMemory &memory() const noexcept { return memory_; }
+
+	/* A vCPU whose initial local APIC ID is id.  vCPU 0 starts runnable, others wait for SIPI.
+	 */
+	Result<Vcpu> create_vcpu(std::uint32_t id);
+
+	/* Deliver an MSI to the in-kernel local APICs. */
+	Result<void> signal_msi(const Msi &msi);
+
+private:
+	friend class System;
+	Vm(UniqueFd fd, std::size_t run_size) noexcept : fd_(std::move(fd)), run_size_(run_size) {}
+
+	/* Declared first: destroyed last, after the VM fd is closed. */
+	GuestMemory memory_;
+	UniqueFd fd_;
+	std::size_t run_size_ = 0;
+};
+
+} // namespace vapicvm
+
+#endif

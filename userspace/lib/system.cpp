@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+
+#include "vapicvm/system.hpp"
+
+namespace vapicvm
+{
+
+std::string_view capability_name(Capability c) noexcept
+{
+	switch (c) {
+	case Capability::UserMemory:
+		return "USER_MEMORY";
+	case Capability::ReadonlyMem:
+		return "READONLY_MEM";
+	case Capability::NrMemslots:
+		return "NR_MEMSLOTS";
+	case Capability::MaxVcpus:
+		return "MAX_VCPUS";
+	case Capability::MaxVcpuId:
+		return "MAX_VCPU_ID";
+	case Capability::ImmediateExit:
+		return "IMMEDIATE_EXIT";
+	case Capability::Xsave:
+		return "XSAVE";
+	case Capability::Irqchip:
+		return "IRQCHIP";
+	case Capability::Apicv:
+		return "APICV";
+	case Capability::TscDeadline:
+		return "TSC_DEADLINE";
+	case Capability::X2apic:
+		return "X2APIC";
+	case Capability::SignalMsi:
+		return "SIGNAL_MSI";
+	case Capability::Ept:
+		return "EPT";
+	case Capability::Vpid:
+		return "VPID";
+	case Capability::UnrestrictedGuest:
+		return "UNRESTRICTED_GUEST";
+	case Capability::Stats:
+		return "STATS";
+	case Capability::TscKhz:
+		return "TSC_KHZ";
+	}
+	return "?";
+}
+
+Result<System> System::open(const std::string &path)
+{
+	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return Error::last("open", path);
+	System sys{UniqueFd(fd)};
+	auto v = sys.api_version();
+	if (!v)
+		return std::move(v).error();
+	if (*v != VAPICVM_API_VERSION)
+		return Error::from_errno(EPROTONOSUPPORT, "VAPICVM_GET_API_VERSION",
+					 "kernel API " + std::to_string(*v) + ", library " +
+						 std::to_string(VAPICVM_API_VERSION));
+	return sys;
+}
+
+Result<int> System::api_version() const
+{
+	int r = ::ioctl(fd_.get(), VAPICVM_GET_API_VERSION, 0);
+	if (r < 0)
+		return Error::last("VAPICVM_GET_API_VERSION");
+	return r;
+}
+
+Result<int> System::check_extension(Capability cap) const
+{
+	int r = ::ioctl(fd_.get(), VAPICVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
+	if (r < 0)
+		return Error::last("VAPICVM_CHECK_EXTENSION", std::string(capability_name(cap)));
+	return r;
+}
+
+Result<ApicvFlags> System::supported_apicv() const
+{
+	return check_extension(Capability::Apicv).transform([](int v) {
+		return ApicvFlags::from_raw(static_cast<std::uint32_t>(v));
+	});
+}
+
+Result<std::size_t> System::vcpu_mmap_size() const
+{
+	int r = ::ioctl(fd_.get(), VAPICVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < 0)
+		return Error::last("VAPICVM_GET_VCPU_MMAP_SIZE");
+	return static_cast<std::size_t>(r);
+}
+
+Result<CpuidTable> System::supported_cpuid() const
+{
+	std::vector<std::uint8_t> buf(sizeof(vapicvm_cpuid) +
+				      VAPICVM_MAX_CPUID_ENTRIES * sizeof(vapicvm_cpuid_entry));
+	vapicvm_cpuid hdr{};
+	hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
+	std::memcpy(buf.data(), &hdr, sizeof(hdr));
+	if (::ioctl(fd_.get(), VAPICVM_GET_SUPPORTED_CPUID, buf.data()) < 0)
+		return Error::last("VAPICVM_GET_SUPPORTED_CPUID");
+	return CpuidTable::from_ioctl_buffer(buf);
+}
+
+Result<Vm> System::create_vm(const VmOptions &opts) const
+{
+	auto size = vcpu_mmap_size();
+	if (!size)
+		return std::move(size).error();
+	vapicvm_create_vm p{};
+	if (opts.apicv) {
+		p.flags = VAPICVM_VM_APICV_MASK;
+		p.apicv = opts.apicv->raw();
+	}
+	int fd = ::ioctl(fd_.get(), VAPICVM_CREATE_VM, &p);
+	if (fd < 0)
+		return Error::last("VAPICVM_CREATE_VM",
+				   opts.apicv ? "apicv " + opts.apicv->to_string() : std::string());
+	return Vm(UniqueFd(fd), *size);
+}
+
+} // namespace vapicvm

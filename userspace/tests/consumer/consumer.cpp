@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Uses the installed headers and library without a vapicvm device. */
+#include <cstdio>
+#include <cstring>
+
+#include <vapicvm/vapicvm.hpp>
+
+int main()
+{
+	using namespace vapicvm;
+	auto tier = ApicvFlags::tier("vid+x2apic");
+	if (!tier || !tier->valid())
+		return 1;
+	auto sys = System::open("/nonexistent/vapicvm");
+	if (sys || sys.error().errno_value() != ENOENT)
+		return 2;
+	if (std::strcmp(library_version(), "1.0.0") != 0)
+		return 3;
+	std::printf("consumer: vapicvm %s, %s, %s\n", library_version(), tier->to_string().c_str(),
+		    sys.error().message().c_str());
+	return 0;
+}

@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Consumer test (TAP): install into a scratch DESTDIR, then build
+# tests/consumer against that copy with CMake's find_package(vapicvm) and
+# with pkg-config, shared and static, and run the results.
+SRC=@SRC@
+BUILD=@BUILD@
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+prefix=$root/usr/local
+n=0
+failed=0
+echo "TAP version 13"
+echo "1..6"
+check() { # name command...
+	name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >"$tmp/log" 2>&1; then
+		echo "ok $n $name"
+	else
+		echo "not ok $n $name"
+		sed 's/^/#   /' "$tmp/log" | tail -n 30
+		failed=1
+	fi
+}
+check "make install DESTDIR" make -s -C "$SRC" BUILD="$BUILD" install DESTDIR="$root" PREFIX=/usr/local
+check "cmake find_package(vapicvm) build" sh -c "
+	cmake -S '$SRC/tests/consumer' -B '$tmp/cmake' -DCMAKE_PREFIX_PATH='$prefix' &&
+	cmake --build '$tmp/cmake'"
+check "cmake consumer runs (shared, static)" sh -c "
+	LD_LIBRARY_PATH='$prefix/lib' '$tmp/cmake/consumer' &&
+	'$tmp/cmake/consumer_static' &&
+	! ldd '$tmp/cmake/consumer_static' | grep -q libvapicvm"
+check "pkg-config build and run (shared)" sh -c "
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	test \"\$(pkg-config --modversion vapicvm)\" = 1.0.0 &&
+	g++ -std=c++20 -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
+	LD_LIBRARY_PATH='$prefix/lib' '$tmp/pc'"
+check "pkg-config build and run (static)" sh -c "
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	g++ -std=c++20 -static -o '$tmp/pcs' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --static --cflags --libs vapicvm) &&
+	'$tmp/pcs'"
+check "installed files" sh -c "
+	test -f '$prefix/include/vapicvm/vapicvm.hpp' && test -f '$prefix/include/linux/vapicvm.h' &&
+	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.1' &&
+	objdump -p '$prefix/lib/libvapicvm.so.1.0.0' | grep -q 'SONAME.*libvapicvm.so.1' &&
+	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version"
+exit $failed

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Exit decoding from a fake run page laid out as the kernel writes it. */
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "vapicvm/exit.hpp"
+
+using namespace vapicvm;
+
+namespace
+{
+struct FakeRunPage {
+	alignas(4096) std::uint8_t bytes[4096] = {};
+	vapicvm_run *run() { return reinterpret_cast<vapicvm_run *>(bytes); }
+};
+
+template <typename T>
+T &expect_alt(Result<VcpuExit> &r)
+{
+	EXPECT_TRUE(r) << (r ? "" : r.error().message());
+	EXPECT_TRUE(std::holds_alternative<T>(*r)) << exit_name(*r);
+	return std::get<T>(*r);
+}
+} // namespace
+
+TEST(DecodeExit, IoOut)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.direction = VAPICVM_EXIT_IO_OUT;
+	run->io.size = 2;
+	run->io.port = 0x3f8;
+	run->io.count = 1;
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	std::uint16_t v = 0x1234;
+	std::memcpy(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, &v, 2);
+	auto r = decode_exit(run, sizeof(p.bytes));
+	auto &io = expect_alt<IoExit>(r);
+	EXPECT_EQ(0x3f8, io.port);
+	EXPECT_TRUE(io.is_out());
+	EXPECT_EQ(2, io.size);
+	EXPECT_EQ(2u, io.data.size());
+	EXPECT_EQ(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, io.data.data());
+	EXPECT_EQ(0x1234u, io.value());
+	EXPECT_EQ("io", exit_name(*r));
+}
+
+TEST(DecodeExit, IoInFillsTheRunPage)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.direction = VAPICVM_EXIT_IO_IN;
+	run->io.size = 1;
+	run->io.port = 0x3fd;
+	run->io.count = 1;
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto r = decode_exit(run, sizeof(p.bytes));
+	auto &io = expect_alt<IoExit>(r);
+	ASSERT_TRUE(io.is_in());
+	io.set_in(0x60);
+	EXPECT_EQ(0x60, p.bytes[VAPICVM_RUN_IO_DATA_OFFSET]);
+	EXPECT_EQ(0, p.bytes[VAPICVM_RUN_IO_DATA_OFFSET + 1]) << "an IN of size 1 writes one byte";
+}
+
+TEST(DecodeExit, IoRepeatedAccesses)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.direction = VAPICVM_EXIT_IO_IN;
+	run->io.size = 4;
+	run->io.count = 3;
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto r = decode_exit(run, sizeof(p.bytes));
+	auto &io = expect_alt<IoExit>(r);
+	EXPECT_EQ(12u, io.data.size());
+	io.set_in(0xaabbccdd, 2);
+	io.set_in(0x11111111, 3); /* out of range: ignored */
+	std::uint32_t v;
+	std::memcpy(&v, p.bytes + VAPICVM_RUN_IO_DATA_OFFSET + 8, 4);
+	EXPECT_EQ(0xaabbccddu, v);
+	std::memcpy(&v, p.bytes + VAPICVM_RUN_IO_DATA_OFFSET + 12, 4);
+	EXPECT_EQ(0u, v);
+}
+
+TEST(DecodeExit, MalformedIoIsEproto)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.direction = VAPICVM_EXIT_IO_OUT;
+	run->io.size = 4;
+	run->io.count = 1;
+	run->io.data_offset = 4094; /* crosses the end of the page */
+	auto r = decode_exit(run, sizeof(p.bytes));
+	ASSERT_FALSE(r);
+	EXPECT_EQ(EPROTO, r.error().errno_value());
+	EXPECT_EQ("decode run page", r.error().operation());
+
+	run->io.data_offset = 16; /* inside struct vapicvm_run */
+	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	run->io.size = 3;
+	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
+	run->io.size = 4;
+	run->io.count = 0x40000000; /* size * count overflows 32 bits */
+	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
+	EXPECT_FALSE(decode_exit(nullptr, 4096));
+	EXPECT_FALSE(decode_exit(run, 64));
+}
+
+TEST(DecodeExit, Mmio)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_MMIO;
+	run->mmio.phys_addr = 0xfed00000;
+	run->mmio.len = 4;
+	run->mmio.is_write = 0;
+	auto r = decode_exit(run, sizeof(p.bytes));
+	auto &m = expect_alt<MmioExit>(r);
+	EXPECT_EQ(0xfed00000u, m.gpa);
+	EXPECT_FALSE(m.is_write);
+	m.set_read(0xffffffffffffffffull);
+	EXPECT_EQ(0xff, run->mmio.data[3]);
+	EXPECT_EQ(0, run->mmio.data[4]);
+
+	run->mmio.len = 9;
+	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
+	run->mmio.len = 0;
+	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
+}
+
+TEST(DecodeExit, TheOtherReasons)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+
+	run->exit_reason = VAPICVM_EXIT_HLT;
+	auto r = decode_exit(run, 4096);
+	expect_alt<HaltExit>(r);
+	run->exit_reason = VAPICVM_EXIT_SHUTDOWN;
+	r = decode_exit(run, 4096);
+	expect_alt<ShutdownExit>(r);
+	run->exit_reason = VAPICVM_EXIT_INTR;
+	r = decode_exit(run, 4096);
+	expect_alt<InterruptedExit>(r);
+
+	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
+	run->fail_entry.hardware_entry_failure_reason = 0x80000021;
+	run->fail_entry.exit_qualification = 3;
+	run->fail_entry.cpu = 1;
+	r = decode_exit(run, 4096);
+	auto &f = expect_alt<FailEntryExit>(r);
+	EXPECT_EQ(0x80000021u, f.hardware_entry_failure_reason);
+	EXPECT_EQ(1u, f.cpu);
+
+	std::memset(&run->internal, 0, sizeof(run->internal));
+	run->exit_reason = VAPICVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT;
+	run->internal.ndata = 2;
+	run->internal.data[0] = 48;
+	run->internal.data[1] = 0x181;
+	r = decode_exit(run, 4096);
+	auto &ie = expect_alt<InternalErrorExit>(r);
+	ASSERT_EQ(2u, ie.data.size());
+	EXPECT_EQ(48u, ie.data[0]);
+	EXPECT_EQ("unhandled exit", ie.suberror_name());
+	run->internal.ndata = 1000; /* clamped to the array */
+	r = decode_exit(run, 4096);
+	EXPECT_EQ(16u, std::get<InternalErrorExit>(*r).data.size());
+
+	run->exit_reason = VAPICVM_EXIT_SYSTEM_EVENT;
+	run->system_event.type = VAPICVM_SYSTEM_EVENT_RESET;
+	run->system_event.ndata = 0;
+	r = decode_exit(run, 4096);
+	EXPECT_TRUE(expect_alt<SystemEventExit>(r).is_reset());
+
+	run->exit_reason = 77;
+	r = decode_exit(run, 4096);
+	EXPECT_EQ(77u, expect_alt<UnknownExit>(r).reason);
+	run->exit_reason = VAPICVM_EXIT_UNKNOWN;
+	r = decode_exit(run, 4096);
+	EXPECT_EQ(0u, expect_alt<UnknownExit>(r).reason);
+}
+
+TEST(DecodeExit, ReasonNames)
+{
+	EXPECT_EQ("IO", exit_reason_name(VAPICVM_EXIT_IO));
+	EXPECT_EQ("INTR", exit_reason_name(VAPICVM_EXIT_INTR));
+	EXPECT_EQ("?", exit_reason_name(1234));
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <charconv>
+
+#include "options.hpp"
+
+namespace vmm
+{
+
+using vapicvm::Error;
+
+const char *const default_linux_cmdline = "console=ttyS0 earlyprintk=serial acpi=off";
+
+std::optional<std::uint64_t> parse_number(const std::string &s)
+{
+	std::string_view v = s;
+	int base = 10;
+	if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		v.remove_prefix(2);
+		base = 16;
+	}
+	if (v.empty())
+		return std::nullopt;
+	std::uint64_t n = 0;
+	auto r = std::from_chars(v.data(), v.data() + v.size(), n, base);
+	if (r.ec != std::errc() || r.ptr != v.data() + v.size())
+		return std::nullopt;
+	return n;
+}
+
+std::optional<std::uint64_t> parse_size(const std::string &s)
+{
+	if (s.empty())
+		return std::nullopt;
+	std::uint64_t mul = 1ull << 20;
+	std::string num = s;
+	switch (s.back()) {
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		num.pop_back();
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		num.pop_back();
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		num.pop_back();
+		break;
+	default:
+		break;
+	}
+	auto n = parse_number(num);
+	if (!n || *n == 0 || *n > (~0ull / mul))
+		return std::nullopt;
+	return *n * mul;
+}
+
+vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
+{
+	Options o;
+	auto bad = [](const std::string &opt, const std::string &why) {
+		return Error::from_errno(EINVAL, "option " + opt, why);
+	};
+	for (std::size_t i = 0; i < args.size(); i++) {
+		std::string a = args[i], val;
+		bool has_inline = false;
+		if (a.rfind("--", 0) == 0) {
+			auto eq = a.find('=');
+			if (eq != std::string::npos) {
+				val = a.substr(eq + 1);
+				a = a.substr(0, eq);
+				has_inline = true;
+			}
+		}
+		auto need = [&](std::string &out) -> bool {
+			if (has_inline) {
+				out = val;
+				return true;
+			}
+			if (i + 1 >= args.size())
+				return false;
+			out = args[++i];
+			return true;
+		};
+		std::string v;
+		if (a == "-h" || a == "--help") {
+			o.help = true;
+		} else if (a == "--version") {
+			o.version = true;
+		} else if (a == "-v" || a == "--verbose") {
+			o.verbose = true;
+		} else if (a == "--stats") {
+			o.stats = true;
+		} else if (a == "--no-stdin") {
+			o.stdin_input = false;
+		} else if (a == "-k" || a == "--kernel") {
+			if (!need(o.kernel))
+				return bad(a, "needs a file");
+		} else if (a == "-i" || a == "--initrd") {
+			if (!need(o.initrd))
+				return bad(a, "needs a file");
+		} else if (a == "-p" || a == "--params" || a == "--cmdline") {
+			if (!need(v))
+				return bad(a, "needs a command line");
+			o.cmdline = v;
+		} else if (a == "-m" || a == "--mem") {
+			if (!need(v))
+				return bad(a, "needs a size");
+			auto s = parse_size(v);
+			if (!s || *s < (2ull << 20))
+				return bad(a, "\"" + v + "\" is not a size of at least 2M");
+			o.mem_bytes = *s;
+		} else if (a == "-c" || a == "--cpus") {
+			if (!need(v))
+				return bad(a, "needs a number");
+			auto n = parse_number(v);
+			if (!n || *n < 1 || *n > 255)
+				return bad(a, "\"" + v + "\" is not a vCPU count 1-255");
+			o.cpus = static_cast<unsigned>(*n);
+		} else if (a == "--flat") {
+			if (!need(v))
+				return bad(a, "needs an address");
+			auto n = parse_number(v);
+			if (!n)
+				return bad(a, "\"" + v + "\" is not an address");
+			o.flat_addr = *n;
+		} else if (a == "--entry-mode") {
+			if (!need(v))
+				return bad(a, "needs real, protected or long");
+			if (v == "real")
+				o.entry_mode = CpuMode::Real16;
+			else if (v == "protected")
+				o.entry_mode = CpuMode::Protected32;
+			else if (v == "long")
+				o.entry_mode = CpuMode::Long64;
+			else
+				return bad(a, "\"" + v + "\" is not real, protected or long");
+		} else if (a == "--apicv") {
+			if (!need(v))
+				return bad(a, "needs a tier or feature list");
+			auto f = vapicvm::ApicvFlags::parse(v);
+			if (!f)
+				return bad(a, "\"" + v + "\" is not a tier or feature list");
+			if (!f->valid())
+				return bad(a, f->why_invalid());
+			o.apicv = *f;
+		} else if (a == "--tsc-khz") {
+			if (!need(v))
+				return bad(a, "needs a frequency");
+			auto n = parse_number(v);
+			if (!n || *n == 0 || *n > 0xffffffffull)
+				return bad(a, "\"" + v + "\" is not a frequency in kHz");
+			o.tsc_khz = static_cast<std::uint32_t>(*n);
+		} else if (a == "--debug-exit-port") {
+			if (!need(v))
+				return bad(a, "needs a port");
+			auto n = parse_number(v);
+			if (!n || *n > 0xffff)
+				return bad(a, "\"" + v + "\" is not a port");
+			o.debug_exit_port = static_cast<std::uint16_t>(*n);
+		} else if (a == "--device") {
+			if (!need(o.device))
+				return bad(a, "needs a path");
+		} else {
+			return bad(a, "unknown (see --help)");
+		}
+	}
+	if (o.entry_mode && !o.flat_addr)
+		return bad("--entry-mode", "only applies with --flat");
+	if (!o.help && !o.version && o.kernel.empty())
+		return bad("--kernel", "is required (see --help)");
+	return o;
+}
+
+std::string usage(const char *prog)
+{
+	std::string p = prog;
+	return "usage: " + p +
+	       " [options] -k KERNEL\n"
+	       R"(
+Run a guest on vapicvm: one thread per vCPU, a 16550 serial console on the
+terminal, and nothing else a guest does not need to boot.
+
+Guest:
+  -k, --kernel FILE        the kernel: a Linux bzImage (64-bit boot protocol),
+                           a multiboot v1 kernel (32-bit ELF), or a flat
+                           binary with --flat
+  -i, --initrd FILE        initrd (Linux) or module 0 (multiboot)
+  -p, --params CMDLINE     kernel command line; Linux default:
+                           ")" +
+	       std::string(default_linux_cmdline) + R"("
+  -m, --mem SIZE           guest RAM: 256 (MiB), 512M, 2G ... (default 256M)
+  -c, --cpus N             vCPUs (default 1); the guest starts the others
+                           with INIT/SIPI through its local APIC
+      --flat ADDR          load KERNEL as a flat binary at ADDR and start it
+                           there: in real mode (CS=ADDR>>4) if it ends below
+                           1 MiB, else in 32-bit protected mode
+      --entry-mode MODE    with --flat: real, protected or long (64-bit,
+                           identity-mapped low 4 GiB)
+
+Machine:
+      --apicv SET          APIC virtualization for the VM: a tier (none, tpr,
+                           access, regvirt, vid, posted, each but none with an
+                           optional +x2apic), a list (tpr-shadow|apic-access|
+                           register-virt|intr-delivery|x2apic|posted-intr) or a
+                           number; default: the best the host offers
+      --tsc-khz KHZ        the TSC frequency CPUID reports (default: the host's)
+      --debug-exit-port P  the isa-debug-exit port (default 0xf4)
+      --device PATH        the vapicvm device (default /dev/vapicvm)
+      --no-stdin           do not connect standard input to the serial port
+
+Output:
+      --stats              print each vCPU's exit counters at the end
+  -v, --verbose            say what is loaded where
+  -h, --help, --version
+
+Devices: COM1 16550 UART at 0x3f8 (standard input/output; on a terminal,
+Ctrl-A x quits), debug exit (0xf4), reset (0xcf9 bit 2, or 0xfe to the
+keyboard controller at 0x64), power off (SLP_EN, bit 13, written to the
+PM1a control port 0x604), CMOS clock (0x70/0x71).  An MP table (0xf0000)
+describes the CPUs; there are no ACPI tables, no I/O APIC and no PIC: Linux
+needs acpi=off, and its serial console is polled.  Ports and MMIO nobody
+claims read as all ones and are reported once each.
+
+Exit status: 0 when the guest powers off, resets, or halts vCPU 0 with
+interrupts disabled (what Linux does for "poweroff" without ACPI);
+(v << 1) | 1 when it writes v to the debug-exit port; 2 for a usage error;
+4 when the guest crashes (triple fault, failed entry, internal error);
+6 when the host side fails.
+)";
+}
+
+} // namespace vmm
