@@ -365,6 +365,26 @@ static u32 xsave_size(u64 xcr0)
 	return size;
 }
 
+/*
+ * The compacted (XSAVEC) area size for xcr0: the legacy area and header,
+ * then each enabled component, 64-byte aligned where CPUID.(0xd,i):ECX[1]
+ * says so.  This is CPUID.(0xd,1):EBX with no supervisor states.
+ */
+static u32 xsave_compacted_size(u64 xcr0)
+{
+	u32 size = 512 + 64, i, a, b, c, d;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &a, &b, &c, &d);
+		if (c & BIT(1))
+			size = ALIGN(size, 64);
+		size += a;
+	}
+	return size;
+}
+
 void cpuid_emulate(struct vapicvm_vcpu *vcpu)
 {
 	u32 fn = vcpu->regs[VCPU_REG_RAX], idx = vcpu->regs[VCPU_REG_RCX];
@@ -393,6 +413,8 @@ void cpuid_emulate(struct vapicvm_vcpu *vcpu)
 	case 0xd:
 		if (idx == 0 && x)
 			ebx = xsave_size(vcpu->xcr0);
+		else if (idx == 1 && x)
+			ebx = xsave_compacted_size(vcpu->xcr0);
 		break;
 	}
 	vcpu->regs[VCPU_REG_RAX] = eax;

@@ -149,10 +149,16 @@ int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vmcs_readl(GUEST_GS_BASE);
 		return 0;
 	case MSR_KERNEL_GS_BASE:
-		/* Passed through: the hardware holds it while guest state is loaded. */
+		/*
+		 * Passed through: the hardware holds it while guest state is
+		 * loaded.  No preemption between the check and the read, or
+		 * the read could see the host's value.
+		 */
+		preempt_disable();
 		if (vcpu->guest_msrs_loaded)
 			rdmsrl(MSR_KERNEL_GS_BASE, vcpu->guest_kernel_gs_base);
 		*data = vcpu->guest_kernel_gs_base;
+		preempt_enable();
 		return 0;
 	default:
 		return MSR_RESULT_GP;
@@ -254,9 +260,15 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	default:
 		return MSR_RESULT_GP;
 	}
-	/* The SYSCALL MSRs and KERNEL_GS_BASE: live in hardware when loaded. */
+	/*
+	 * The SYSCALL MSRs and KERNEL_GS_BASE live in hardware while guest
+	 * state is loaded; a preemption between the check and the write would
+	 * put a guest value in the host's MSR.
+	 */
+	preempt_disable();
 	if (vcpu->guest_msrs_loaded)
 		wrmsrl(index, data);
+	preempt_enable();
 	return 0;
 }
 

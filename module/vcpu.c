@@ -403,6 +403,8 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 		vcpu->guest_sfmask = 0;
 		vcpu->ia32_misc_enable = MSR_IA32_MISC_ENABLE_FAST_STRING;
 	}
+	/* Loaded guest MSRs change too; no preemption between check and write. */
+	preempt_disable();
 	if (vcpu->guest_msrs_loaded) {
 		wrmsrl(MSR_KERNEL_GS_BASE, vcpu->guest_kernel_gs_base);
 		wrmsrl(MSR_STAR, vcpu->guest_star);
@@ -410,6 +412,7 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 		wrmsrl(MSR_CSTAR, vcpu->guest_cstar);
 		wrmsrl(MSR_SYSCALL_MASK, vcpu->guest_sfmask);
 	}
+	preempt_enable();
 }
 
 /* ------------------------------------------------------------------ */
