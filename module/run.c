@@ -322,6 +322,7 @@ static int vcpu_fail_entry(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_run *run = vcpu->run;
 
+	memset(&run->fail_entry, 0, sizeof(run->fail_entry));
 	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
 	run->fail_entry.hardware_entry_failure_reason = vcpu->exit_reason;
 	run->fail_entry.exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
