@@ -6,6 +6,10 @@
  * (INTERNAL_ERROR); and exits handled in the kernel that the guest sees the
  * result of (VMCALL, reflected #DB).
  */
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
 #include "kselftest_harness.h"
 #include "vapicvm_util.h"
 
@@ -277,6 +281,107 @@ TEST(single_step_db_reflected)
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_GE(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_NMI), 1) TH_LOG("the #DB did not exit");
 	vm_free(vm);
+}
+
+/*
+ * Debug registers are the guest's: a data breakpoint it sets in DR0/DR7
+ * fires on its write, with DR6.B0.
+ */
+static volatile uint32_t watched;
+
+static void guest_data_breakpoint(void)
+{
+	uint64_t dr0, dr7;
+
+	__asm__ volatile("mov %0, %%dr0" : : "r"((uint64_t)(uintptr_t)&watched));
+	/* L0, break on data writes (RW0 = 01), 4 bytes (LEN0 = 11). */
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x1ULL | (1ULL << 16) | (3ULL << 18)));
+	__asm__ volatile("mov %%dr0, %0" : "=r"(dr0));
+	__asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+	GUEST_ASSERT_EQ(dr0, (uint64_t)(uintptr_t)&watched);
+	GUEST_ASSERT_EQ(dr7 & 0xf00ff, 0xd0001);
+	db_count = 0;
+	watched = 1;
+	GUEST_ASSERT_EQ(db_count, 1);
+	GUEST_ASSERT(db_dr6 & 1);		/* B0 */
+	GUEST_ASSERT(!(db_dr6 & (1 << 14)));	/* not a single step */
+	/* Reads do not trigger a write breakpoint; other addresses neither. */
+	GUEST_ASSERT_EQ(watched, 1);
+	db_count = 0;
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x400ULL));
+	watched = 2;
+	GUEST_ASSERT_EQ(db_count, 0);
+	GUEST_DONE();
+}
+
+TEST(guest_data_breakpoints_work)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_data_breakpoint, 0);
+	struct ucall uc;
+
+	vm_install_handler(vm, 1, guest_db_handler);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+}
+
+/*
+ * And the host's are the host's: a hardware watchpoint of the VMM process
+ * (perf, a debugger) still fires after RUN, although every VM exit clears
+ * DR7 and the guest may have used DR0-DR3 meanwhile.
+ */
+static volatile uint32_t host_watched;
+
+/* The guest enables a breakpoint of its own, on an address it never uses. */
+static void guest_own_breakpoint(void)
+{
+	__asm__ volatile("mov %0, %%dr0" : : "r"(0x3ffff000ULL));
+	__asm__ volatile("mov %0, %%dr7" : : "r"(0x401ULL));
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+static uint64_t perf_count(int fd)
+{
+	uint64_t v = ~0ULL;
+
+	TEST_REQUIRE(read(fd, &v, sizeof(v)) == sizeof(v), "read perf counter");
+	return v;
+}
+
+TEST(host_breakpoint_survives_run)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(attr),
+		.bp_type = HW_BREAKPOINT_W,
+		.bp_addr = (uint64_t)(uintptr_t)&host_watched,
+		.bp_len = HW_BREAKPOINT_LEN_4,
+		.exclude_kernel = 1,
+		.exclude_hv = 1,
+	};
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	int fd;
+
+	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0)
+		SKIP(return, "no hardware breakpoint for perf: %s", strerror(errno));
+	host_watched = 1;
+	ASSERT_EQ(1, perf_count(fd)) TH_LOG("the watchpoint does not work at all");
+	vm = vm_create();
+	vcpu = vm_add_vcpu(vm, 0, guest_own_breakpoint, 0);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	host_watched = 2;
+	EXPECT_EQ(2, perf_count(fd)) TH_LOG("the host's watchpoint was lost in RUN");
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	host_watched = 2;
+	EXPECT_EQ(3, perf_count(fd)) TH_LOG("the host's watchpoint was lost in RUN");
+	vm_free(vm);
+	host_watched = 3;
+	EXPECT_EQ(4, perf_count(fd));
+	close(fd);
 }
 
 /* What the decoder does not handle is an internal error, not a guess. */
