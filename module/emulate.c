@@ -399,11 +399,12 @@ int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 	if ((gpa & (PAGE_SIZE - 1)) + insn.size > PAGE_SIZE)
 		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
 
+	/* The whole member: no stale byte of an earlier exit in data or pad. */
+	memset(&run->mmio, 0, sizeof(run->mmio));
 	run->exit_reason = VAPICVM_EXIT_MMIO;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = insn.size;
 	run->mmio.is_write = insn.write;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	if (insn.write) {
 		val = emulate_store_value(vcpu, &insn);
 		memcpy(run->mmio.data, &val, insn.size);

@@ -217,12 +217,15 @@ static int handle_dr_access(struct vapicvm_vcpu *vcpu)
 			vcpu_inject_gp(vcpu);
 			return 1;
 		}
-		if (dr == 7)
-			vmcs_writel(GUEST_DR7, (v & 0xffff2bff) | 0x400);
-		else if (dr == 6)
+		if (dr == 7) {
+			/* Kept in the vCPU too: the run loop loads DR0-3 if it enables any. */
+			vcpu->dr[7] = (v & 0xffff2bff) | 0x400;
+			vmcs_writel(GUEST_DR7, vcpu->dr[7]);
+		} else if (dr == 6) {
 			vcpu->dr[6] = (v & 0xf00f) | 0xffff0ff0;
-		else
+		} else {
 			vcpu->dr[dr] = v;
+		}
 	}
 	vcpu_skip_instruction(vcpu);
 	return 1;

@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/sched/signal.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
@@ -322,6 +323,7 @@ static int vcpu_fail_entry(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_run *run = vcpu->run;
 
+	memset(&run->fail_entry, 0, sizeof(run->fail_entry));
 	run->exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
 	run->fail_entry.hardware_entry_failure_reason = vcpu->exit_reason;
 	run->fail_entry.exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
@@ -388,6 +390,18 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	}
 	if (vcpu->cr2 != native_read_cr2())
 		native_write_cr2(vcpu->cr2);
+	/*
+	 * VM entry loads the guest's DR7 but not DR0-DR3: when its DR7 enables
+	 * a breakpoint, the addresses must be the guest's, not the host's (whose
+	 * own breakpoints are disabled first, not to fire on the guest's).
+	 */
+	if (unlikely(vcpu->dr[7] & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))) {
+		set_debugreg(0, 7);
+		set_debugreg(vcpu->dr[0], 0);
+		set_debugreg(vcpu->dr[1], 1);
+		set_debugreg(vcpu->dr[2], 2);
+		set_debugreg(vcpu->dr[3], 3);
+	}
 	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
 		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 		if (vcpu->xcr0 != host_xcr0) {
@@ -400,6 +414,9 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 
 	if (xcr0_switched)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+	/* VM exit left DR7 at 0x400: put the host's breakpoints back, if any. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
 	vcpu->cr2 = native_read_cr2();
 	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
 

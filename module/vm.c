@@ -263,10 +263,19 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 	page = slot->pages[idx];
 	if (!page) {
 		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
-		unsigned int gup = FOLL_LONGTERM | (readonly ? 0 : FOLL_WRITE);
+		int n;
 
-		/* Pinned against the VM owner's mm: ioctls check current->mm. */
-		if (pin_user_pages_fast(hva, 1, gup, &page) != 1) {
+		/*
+		 * Pinned against the VM owner's mm: ioctls check current->mm.
+		 * A read-only slot's page is pinned writable too when the
+		 * mapping allows it: a read-only pin of a private page the host
+		 * has not written yet pins the shared zero page, and the host's
+		 * later writes would go to a new page the guest never sees.
+		 */
+		n = pin_user_pages_fast(hva, 1, FOLL_LONGTERM | FOLL_WRITE, &page);
+		if (n != 1 && readonly)
+			n = pin_user_pages_fast(hva, 1, FOLL_LONGTERM, &page);
+		if (n != 1) {
 			r = -EFAULT;
 			goto out;
 		}

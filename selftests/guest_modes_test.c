@@ -177,4 +177,220 @@ TEST(mode_switches_by_the_guest)
 	vm_free(vm);
 }
 
+/* ------------------------------------------------------------------ */
+/* Paging modes: the guest turns paging on itself, then does MMIO     */
+/* through non-identity mappings (the decoder must walk its tables)   */
+/* ------------------------------------------------------------------ */
+
+#define MMIO_GPA	0xc0000000ULL
+#define LINEAR		0x10000000ULL	/* mapped with 4 KiB pages onto MMIO */
+#define PT32		0x2000000	/* GUEST_FREE: 32-bit paging tables */
+#define PTPAE		0x2010000	/* PAE tables */
+#define PT64		0x2020000	/* a 4 KiB-page table for long mode */
+
+_Static_assert(PT32 == GUEST_FREE, "PT32 is hard-coded in the guest code");
+
+/*
+ * 32-bit protected-mode guest code (paging off on entry, flat segments).
+ * Each routine turns paging on, does its MMIO through LINEAR, and halts.
+ */
+extern char guest_paging32[], guest_pae[];
+__asm__(".pushsection .text\n\t"
+	".code32\n"
+	"guest_paging32:\n\t"
+	"mov %cr4, %eax\n\t"
+	"or $0x10, %eax\n\t"			/* PSE */
+	"mov %eax, %cr4\n\t"
+	"mov $0x2000000, %eax\n\t"
+	"mov %eax, %cr3\n\t"
+	"mov %cr0, %eax\n\t"
+	"or $0x80000000, %eax\n\t"		/* PG: exits */
+	"mov %eax, %cr0\n\t"
+	"mov 0x10001008, %eax\n\t"		/* 4 KiB page -> 0xc0001008 */
+	"mov %eax, 0x10002010\n\t"		/* 4 KiB page -> 0xc0002010 */
+	"movb $0x5a, 0x10400020\n\t"		/* 4 MiB page -> 0xc0400020 */
+	"movzwl 0x10400030, %ebx\n\t"		/* 4 MiB page -> 0xc0400030 */
+	"cli\n\t"
+	"hlt\n"
+	"guest_pae:\n\t"
+	"mov $0x2010000, %eax\n\t"
+	"mov %eax, %cr3\n\t"
+	"mov %cr4, %eax\n\t"
+	"or $0x20, %eax\n\t"			/* PAE: exits */
+	"mov %eax, %cr4\n\t"
+	"mov %cr0, %eax\n\t"
+	"or $0x80000000, %eax\n\t"		/* PG: exits, PDPTEs loaded */
+	"mov %eax, %cr0\n\t"
+	"mov 0x10001008, %eax\n\t"		/* -> 0xc0001008 */
+	"mov $0x2013000, %ecx\n\t"		/* the other PDPT: no exit, the CPU */
+	"mov %ecx, %cr3\n\t"			/* loads the PDPTEs itself */
+	"mov %eax, 0x10001010\n\t"		/* -> 0xc0002010 through the new tables */
+	"movw $0x1234, 0x10201ffe\n\t"		/* 2 MiB page -> 0xc0201ffe */
+	"cli\n\t"
+	"hlt\n\t"
+	".code64\n\t"
+	".popsection");
+
+static void start_protected_mode(struct vcpu *vcpu, void *code)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	s.cr0 = 0x11;	/* PE ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	s.cs = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_CODE32,
+					 .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
+	s.ds = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_DATA,
+					 .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
+	s.es = s.ss = s.fs = s.gs = s.ds;
+	s.gdt.base = GUEST_GDT;
+	s.gdt.limit = 0x3f;
+	vcpu_set_sregs(vcpu, &s);
+	vcpu_get_regs(vcpu, &r);
+	r.rip = (uint64_t)(uintptr_t)code;
+	r.rflags = 2;
+	vcpu_set_regs(vcpu, &r);
+}
+
+struct mmio_access {
+	uint64_t gpa;
+	uint32_t len;
+	bool write;
+	uint64_t data;
+};
+
+static void expect_mmio(struct __test_metadata *_metadata, struct vcpu *vcpu,
+			const struct mmio_access *a, unsigned int n)
+{
+	struct vapicvm_run *run = vcpu->run;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t d = 0;
+
+		vcpu_run(vcpu);
+		ASSERT_EQ(VAPICVM_EXIT_MMIO, run->exit_reason)
+			TH_LOG("access %u: exit %s, internal error %u", i,
+			       exit_reason_str(run->exit_reason), run->internal.suberror);
+		EXPECT_EQ(a[i].gpa, run->mmio.phys_addr) TH_LOG("access %u", i);
+		EXPECT_EQ(a[i].len, run->mmio.len) TH_LOG("access %u", i);
+		EXPECT_EQ(a[i].write, run->mmio.is_write) TH_LOG("access %u", i);
+		if (a[i].write) {
+			memcpy(&d, run->mmio.data, a[i].len);
+			EXPECT_EQ(a[i].data, d) TH_LOG("access %u", i);
+		} else {
+			memcpy(run->mmio.data, &a[i].data, a[i].len);
+		}
+	}
+}
+
+TEST(paging_32bit_by_the_guest)
+{
+	static const struct mmio_access a[] = {
+		{ MMIO_GPA + 0x1008, 4, false, 0xfeedf00d },
+		{ MMIO_GPA + 0x2010, 4, true, 0xfeedf00d },
+		{ MMIO_GPA + 0x400020, 1, true, 0x5a },
+		{ MMIO_GPA + 0x400030, 2, false, 0xbeef },
+	};
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+	uint32_t *pd = addr_gpa2hva(vm, PT32), *pt = addr_gpa2hva(vm, PT32 + 0x1000);
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+	int i;
+
+	for (i = 0; i < 256; i++)
+		pd[i] = (i << 22) | 0x83;			/* identity, 4 MiB pages */
+	pd[LINEAR >> 22] = (PT32 + 0x1000) | 3;
+	pt[1] = (MMIO_GPA + 0x1000) | 3;
+	pt[2] = (MMIO_GPA + 0x2000) | 3;
+	pd[(LINEAR >> 22) + 1] = (MMIO_GPA + 0x400000) | 0x83;
+	start_protected_mode(vcpu, guest_paging32);
+
+	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
+	vcpu_get_regs(vcpu, &r);
+	EXPECT_EQ(0xfeedf00d, r.rax);
+	EXPECT_EQ(0xbeef, r.rbx);
+	vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(0x80000011, s.cr0 & 0x80000011);
+	EXPECT_EQ(0, s.efer & 0x400);
+	vm_free(vm);
+}
+
+TEST(pae_paging_by_the_guest)
+{
+	static const struct mmio_access a[] = {
+		{ MMIO_GPA + 0x1008, 4, false, 0x600dd00d },
+		{ MMIO_GPA + 0x2010, 4, true, 0x600dd00d },
+		{ MMIO_GPA + 0x201ffe, 2, true, 0x1234 },
+	};
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+	uint64_t *pdpt = addr_gpa2hva(vm, PTPAE), *pdpt2 = addr_gpa2hva(vm, PTPAE + 0x3000);
+	uint64_t *pd = addr_gpa2hva(vm, PTPAE + 0x1000), *pd2 = addr_gpa2hva(vm, PTPAE + 0x4000);
+	uint64_t *pt = addr_gpa2hva(vm, PTPAE + 0x2000), *pt2 = addr_gpa2hva(vm, PTPAE + 0x5000);
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+	int i;
+
+	/* Two PDPTs: identical but for the 4 KiB page at LINEAR + 0x1000. */
+	pdpt[0] = (PTPAE + 0x1000) | 1;
+	pdpt2[0] = (PTPAE + 0x4000) | 1;
+	for (i = 0; i < 512; i++)
+		pd[i] = pd2[i] = ((uint64_t)i << 21) | 0x83;	/* identity, 2 MiB pages */
+	pd[LINEAR >> 21] = (PTPAE + 0x2000) | 3;
+	pd2[LINEAR >> 21] = (PTPAE + 0x5000) | 3;
+	pt[1] = (MMIO_GPA + 0x1000) | 3;
+	pt2[1] = (MMIO_GPA + 0x2000) | 3;
+	pd[(LINEAR >> 21) + 1] = pd2[(LINEAR >> 21) + 1] = (MMIO_GPA + 0x200000) | 0x83;
+	start_protected_mode(vcpu, guest_pae);
+
+	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
+	vcpu_get_regs(vcpu, &r);
+	EXPECT_EQ(0x600dd00d, r.rax);
+	vcpu_get_sregs(vcpu, &s);
+	EXPECT_EQ(PTPAE + 0x3000, s.cr3);
+	EXPECT_EQ(0x20, s.cr4 & 0x20);
+	vm_free(vm);
+}
+
+/* Long mode with a 4 KiB-page table spliced into the identity map. */
+static void guest_4k_pages(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movl 0x10001008, %%eax" : "=a"(v) : : "memory");
+	__asm__ volatile("movq %0, 0x10003ff8" : : "r"(v << 8) : "memory");
+	GUEST_SYNC_ARGS(1, v);
+	GUEST_DONE();
+}
+
+TEST(long_mode_4k_pages)
+{
+	static const struct mmio_access a[] = {
+		{ MMIO_GPA + 0x1008, 4, false, 0x0badcafe },
+		{ MMIO_GPA + 0x3ff8, 8, true, 0x0badcafe00ULL },
+	};
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_4k_pages, 0);
+	uint64_t *pd = addr_gpa2hva(vm, GUEST_PML4 + 0x2000);	/* the PD for 0-1 GiB */
+	uint64_t *pt = addr_gpa2hva(vm, PT64);
+	struct ucall uc;
+
+	pd[LINEAR >> 21] = PT64 | 3;
+	pt[1] = (MMIO_GPA + 0x1000) | 3;
+	pt[3] = (MMIO_GPA + 0x3000) | 3;
+	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0x0badcafe, uc.args[1]);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN

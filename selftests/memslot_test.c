@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory slots while the VM exists: adding, moving, deleting and re-adding
+ * slots as the guest uses them (also from another thread while the vCPU
+ * runs), and the slot layouts SET_USER_MEMORY_REGION must refuse.
+ */
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "vapicvm_util.h"
+
+#define SLOT		1
+#define GPA_A		0x40000000ULL
+#define GPA_B		0x50000000ULL
+#define GPA_C		0x60000000ULL
+#define SLOT_SIZE	0x10000ULL
+#define PATTERN		0x5107000000000000ULL
+
+static uint64_t *alloc_mem(uint64_t size, uint64_t tag)
+{
+	uint64_t *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	uint64_t i;
+
+	TEST_REQUIRE(m != MAP_FAILED, "mmap");
+	for (i = 0; i < size / 8; i++)
+		m[i] = tag | i;
+	return m;
+}
+
+/* Run, expect an MMIO read of gpa, and answer it. */
+static void answer_read(struct __test_metadata *_metadata, struct vcpu *vcpu, uint64_t gpa,
+			uint64_t value)
+{
+	struct vapicvm_run *run = vcpu->run;
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_MMIO, run->exit_reason)
+		TH_LOG("exit %s, expected an MMIO read of %#llx",
+		       exit_reason_str(run->exit_reason), (unsigned long long)gpa);
+	ASSERT_EQ(gpa, run->mmio.phys_addr);
+	ASSERT_FALSE(run->mmio.is_write);
+	memcpy(run->mmio.data, &value, run->mmio.len);
+}
+
+static uint64_t expect_sync(struct __test_metadata *_metadata, struct vcpu *vcpu,
+			    uint64_t stage)
+{
+	struct ucall uc;
+
+	EXPECT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(stage, uc.args[0]);
+	return uc.args[1];
+}
+
+static void guest_slot_changes(void)
+{
+	volatile uint64_t *a = (volatile uint64_t *)GPA_A;
+	volatile uint64_t *b = (volatile uint64_t *)GPA_B;
+	volatile uint64_t *c = (volatile uint64_t *)GPA_C;
+
+	/* Slot at A. */
+	GUEST_ASSERT_EQ(a[0], PATTERN);
+	GUEST_ASSERT_EQ(a[SLOT_SIZE / 8 - 1], PATTERN | (SLOT_SIZE / 8 - 1));
+	a[1] = 0x1111;
+	GUEST_SYNC(1);
+	/* Moved to B: the same memory, and A is MMIO now. */
+	GUEST_ASSERT_EQ(b[0], PATTERN);
+	GUEST_ASSERT_EQ(b[1], 0x1111);
+	b[2] = 0x2222;
+	GUEST_SYNC_ARGS(2, a[0]);
+	/* Deleted: B is MMIO. */
+	GUEST_SYNC_ARGS(3, b[0]);
+	/* Re-added at A with other memory: no stale translation. */
+	GUEST_ASSERT_EQ(a[0], PATTERN | 0xf00000000ULL);
+	GUEST_SYNC_ARGS(4, c[0]);
+	/* A new slot at C. */
+	GUEST_ASSERT_EQ(c[5], 0xc0c0c0c000000005ULL);
+	GUEST_DONE();
+}
+
+TEST(add_move_delete_readd)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_slot_changes, 0);
+	uint64_t *m1 = alloc_mem(SLOT_SIZE, PATTERN);
+	uint64_t *m2 = alloc_mem(SLOT_SIZE, PATTERN | 0xf00000000ULL);
+	uint64_t *m3 = alloc_mem(SLOT_SIZE, 0xc0c0c0c000000000ULL);
+	struct ucall uc;
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m1);
+	expect_sync(_metadata, vcpu, 1);
+	EXPECT_EQ(0x1111, m1[1]);
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_B, SLOT_SIZE, m1);
+	answer_read(_metadata, vcpu, GPA_A, 0xabcdef);
+	EXPECT_EQ(0xabcdef, expect_sync(_metadata, vcpu, 2));
+	EXPECT_EQ(0x2222, m1[2]);
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_B, 0, m1);
+	answer_read(_metadata, vcpu, GPA_B, 0x5a5a);
+	EXPECT_EQ(0x5a5a, expect_sync(_metadata, vcpu, 3));
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m2);
+	answer_read(_metadata, vcpu, GPA_C, 0x77);
+	EXPECT_EQ(0x77, expect_sync(_metadata, vcpu, 4));
+
+	vm_set_memory_region(vm, SLOT + 1, 0, GPA_C, SLOT_SIZE, m3);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+	munmap(m1, SLOT_SIZE);
+	munmap(m2, SLOT_SIZE);
+	munmap(m3, SLOT_SIZE);
+}
+
+/* A move to a range that overlaps the slot's own old range. */
+static void guest_overlapping_move(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(GPA_A + 0x1000);
+
+	GUEST_ASSERT_EQ(p[0], PATTERN | (0x1000 / 8));
+	GUEST_SYNC(1);
+	GUEST_ASSERT_EQ(p[0], PATTERN);
+	GUEST_DONE();
+}
+
+TEST(move_overlapping_itself)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_overlapping_move, 0);
+	uint64_t *m = alloc_mem(SLOT_SIZE, PATTERN);
+	struct ucall uc;
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	expect_sync(_metadata, vcpu, 1);
+	vm_set_memory_region(vm, SLOT, 0, GPA_A + 0x1000, SLOT_SIZE, m);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+	munmap(m, SLOT_SIZE);
+}
+
+/* Every slot the VM offers, each one page, each read by the guest. */
+static void guest_read_slots(uint64_t nslots)
+{
+	uint64_t i;
+
+	for (i = 1; i < nslots; i++)
+		GUEST_ASSERT_EQ(*(volatile uint64_t *)(GPA_A + i * 0x200000), 0x5e000000ULL | i);
+	GUEST_DONE();
+}
+
+TEST(every_slot)
+{
+	struct vm *vm = vm_create();
+	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	struct vcpu *vcpu;
+	uint64_t *pages;
+	struct ucall uc;
+	int i;
+
+	ASSERT_GE(nslots, 2);
+	vcpu = vm_add_vcpu(vm, 0, guest_read_slots, nslots);
+	pages = alloc_mem(4096ULL * nslots, 0);
+	for (i = 1; i < nslots; i++) {
+		pages[i * 512] = 0x5e000000ULL | i;
+		vm_set_memory_region(vm, i, 0, GPA_A + i * 0x200000ULL, 4096, &pages[i * 512]);
+	}
+	EXPECT_EQ(-1, __vm_set_memory_region(vm, nslots, 0, GPA_C, 4096,
+					     (uint64_t)(uintptr_t)pages));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("slot id == VAPICVM_CAP_NR_MEMSLOTS");
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+	munmap(pages, 4096ULL * nslots);
+}
+
+/*
+ * A read-only slot over memory the host has never touched: the guest's
+ * read must not freeze a private copy (the shared zero page), so what the
+ * host writes afterwards is what the guest reads next.
+ */
+static void guest_read_twice(void)
+{
+	volatile uint64_t *p = (volatile uint64_t *)GPA_A;
+
+	GUEST_SYNC_ARGS(1, p[0], p[512]);
+	GUEST_SYNC_ARGS(2, p[0], p[512]);
+	GUEST_DONE();
+}
+
+TEST(readonly_slot_over_untouched_memory)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_read_twice, 0);
+	uint64_t *m = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	struct ucall uc;
+
+	ASSERT_NE(MAP_FAILED, m);
+	vm_set_memory_region(vm, SLOT, VAPICVM_MEM_READONLY, GPA_A, SLOT_SIZE, m);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(0, uc.args[2]);
+	m[0] = 0x1111;
+	m[512] = 0x2222;
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0x1111, uc.args[1]) TH_LOG("the guest still reads the page it first saw");
+	EXPECT_EQ(0x2222, uc.args[2]);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+	munmap(m, SLOT_SIZE);
+}
+
+/* A slot whose userspace memory went away: RUN fails, the VM survives. */
+static void guest_touch_a(void)
+{
+	GUEST_SYNC_ARGS(1, *(volatile uint64_t *)GPA_A);
+	GUEST_DONE();
+}
+
+TEST(slot_over_unmapped_memory)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_touch_a, 0);
+	void *m = mmap(NULL, SLOT_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	struct ucall uc;
+
+	ASSERT_NE(MAP_FAILED, m);
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	ASSERT_EQ(0, munmap(m, SLOT_SIZE));
+	errno = 0;
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EFAULT, errno);
+	/* Without the slot, the same access is MMIO. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, 0, NULL);
+	answer_read(_metadata, vcpu, GPA_A, 0x4444);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0x4444, uc.args[1]);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+}
+
+/* RAM under the local APIC's page: the APIC wins, the rest is RAM. */
+#define APIC_GPA	0xfee00000ULL
+
+static void guest_apic_under_ram(void)
+{
+	uint32_t id = *(volatile uint32_t *)(APIC_GPA + 0x20);
+	uint32_t version = *(volatile uint32_t *)(APIC_GPA + 0x30);
+	uint64_t ram = *(volatile uint64_t *)(APIC_GPA + 0x1000);
+
+	GUEST_SYNC_ARGS(1, id, version, ram);
+	id = *(volatile uint32_t *)(APIC_GPA + 0x20);
+	version = *(volatile uint32_t *)(APIC_GPA + 0x30);
+	GUEST_SYNC_ARGS(2, id, version);
+	GUEST_DONE();
+}
+
+TEST(slot_over_the_apic_page)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_apic_under_ram, 0);
+	uint64_t *m = alloc_mem(0x200000, 0xaaaa000000000000ULL);
+	struct ucall uc;
+
+	vm_set_memory_region(vm, SLOT, 0, APIC_GPA & ~0x1fffffULL, 0x200000, m);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0, uc.args[1]) TH_LOG("APIC ID register: RAM read instead of the APIC");
+	EXPECT_EQ(0x14, uc.args[2] & 0xff) TH_LOG("APIC version register");
+	EXPECT_EQ(0xaaaa000000000000ULL | ((APIC_GPA & 0x1fffff) + 0x1000) / 8, uc.args[3]);
+	/* The slot goes away; the APIC stays. */
+	vm_set_memory_region(vm, SLOT, 0, APIC_GPA & ~0x1fffffULL, 0, NULL);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0, uc.args[1]);
+	EXPECT_EQ(0x14, uc.args[2] & 0xff);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_free(vm);
+	munmap(m, 0x200000);
+}
+
+/* ------------------------------------------------------------------ */
+/* Changing slots while the vCPU runs in another thread                */
+/* ------------------------------------------------------------------ */
+
+#define MARKER	0xfeedfeedfeedfeedULL
+
+struct poller {
+	struct vcpu *vcpu;
+	uint64_t mmio_reads, mmio_writes, iterations;
+	bool aborted;
+	char msg[256];
+};
+
+/*
+ * The guest spins reading A[0] and reporting progress in A[1] until the
+ * read returns something else, which happens once A is no longer RAM and
+ * the vCPU thread answers the MMIO read with MARKER.
+ */
+static void guest_poll(uint64_t check_b)
+{
+	volatile uint64_t *a = (volatile uint64_t *)GPA_A;
+	volatile uint64_t *b = (volatile uint64_t *)GPA_B;
+	uint64_t n = 0, v;
+
+	while ((v = a[0]) == PATTERN) {
+		n++;
+		if (!(n & 0x3f))
+			a[1] = n;
+	}
+	GUEST_ASSERT_EQ(v, MARKER);
+	if (check_b)
+		GUEST_ASSERT_EQ(b[0], PATTERN);
+	GUEST_SYNC_ARGS(1, n);
+	GUEST_DONE();
+}
+
+static void *poller_thread(void *arg)
+{
+	struct poller *p = arg;
+	struct vapicvm_run *run = p->vcpu->run;
+	struct ucall uc;
+
+	for (;;) {
+		uint64_t cmd;
+
+		vcpu_run(p->vcpu);
+		if (run->exit_reason == VAPICVM_EXIT_MMIO) {
+			if (run->mmio.phys_addr == GPA_A && !run->mmio.is_write) {
+				memcpy(run->mmio.data, &(uint64_t){ MARKER }, 8);
+				p->mmio_reads++;
+			} else if (run->mmio.phys_addr == GPA_A + 8 && run->mmio.is_write) {
+				p->mmio_writes++;
+			} else {
+				snprintf(p->msg, sizeof(p->msg), "MMIO %s at %#llx",
+					 run->mmio.is_write ? "write" : "read",
+					 (unsigned long long)run->mmio.phys_addr);
+				p->aborted = true;
+				return NULL;
+			}
+			continue;
+		}
+		cmd = get_ucall(p->vcpu, &uc);
+		if (cmd == UCALL_SYNC) {
+			p->iterations = uc.args[1];
+		} else if (cmd == UCALL_DONE) {
+			return NULL;
+		} else {
+			snprintf(p->msg, sizeof(p->msg), "exit %s, ucall %lu: %s:%lu %s %s",
+				 exit_reason_str(run->exit_reason), (unsigned long)cmd,
+				 cmd == UCALL_ABORT ? uc.file : "", (unsigned long)uc.line,
+				 cmd == UCALL_ABORT ? uc.expr : "", uc.msg);
+			p->aborted = true;
+			return NULL;
+		}
+	}
+}
+
+static void change_while_running(struct __test_metadata *_metadata, bool move)
+{
+	struct vm *vm = vm_create();
+	uint64_t *m = alloc_mem(SLOT_SIZE, PATTERN);
+	struct poller p = { 0 };
+	pthread_t t;
+	int i;
+
+	m[0] = PATTERN;
+	m[1] = 0;
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	p.vcpu = vm_add_vcpu(vm, 0, guest_poll, move);
+	ASSERT_EQ(0, pthread_create(&t, NULL, poller_thread, &p));
+	/* Wait for the guest to be well into its loop. */
+	for (i = 0; i < 20000 && *(volatile uint64_t *)&m[1] < 1000; i++)
+		usleep(1000);
+	EXPECT_GE(*(volatile uint64_t *)&m[1], 1000) TH_LOG("the guest made no progress");
+	if (move)
+		vm_set_memory_region(vm, SLOT, 0, GPA_B, SLOT_SIZE, m);
+	else
+		vm_set_memory_region(vm, SLOT, 0, GPA_A, 0, m);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_FALSE(p.aborted) TH_LOG("%s", p.msg);
+	EXPECT_EQ(1, p.mmio_reads);
+	EXPECT_LE(p.mmio_writes, 1);
+	EXPECT_GE(p.iterations, 1000);
+	TH_LOG("%llu guest iterations before the slot %s", (unsigned long long)p.iterations,
+	       move ? "moved" : "went away");
+	vm_free(vm);
+	munmap(m, SLOT_SIZE);
+}
+
+TEST(move_while_running)
+{
+	change_while_running(_metadata, true);
+}
+
+TEST(delete_while_running)
+{
+	change_while_running(_metadata, false);
+}
+
+/* ------------------------------------------------------------------ */
+/* Layouts that must be refused                                        */
+/* ------------------------------------------------------------------ */
+
+#define EXPECT_SLOT_ERRNO(vm, slot, flags, gpa, size, hva, err) do {			\
+	errno = 0;									\
+	EXPECT_EQ(-1, __vm_set_memory_region(vm, slot, flags, gpa, size,		\
+					     (uint64_t)(uintptr_t)(hva)));		\
+	EXPECT_EQ(err, errno) TH_LOG("slot %u gpa %#llx size %#llx hva %p: errno %d",	\
+				     slot, (unsigned long long)(gpa),			\
+				     (unsigned long long)(size), (void *)(hva), errno);	\
+} while (0)
+
+TEST(misaligned_slots_rejected)
+{
+	struct vm *vm = vm_create();
+	uint8_t *m = (uint8_t *)alloc_mem(SLOT_SIZE, 0);
+
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A + 1, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A + 0x800, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE - 1, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, 0x1800, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, m + 8, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, m + 0x800, EINVAL);
+	/* Nothing was created by the failures. */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, 0, m, EINVAL);
+	vm_free(vm);
+	munmap(m, SLOT_SIZE);
+}
+
+TEST(overlapping_slots_rejected)
+{
+	struct vm *vm = vm_create();
+	uint8_t *m = (uint8_t *)alloc_mem(4 * SLOT_SIZE, 0);
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	/* Same range, inside, straddling either end, covering it. */
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A, SLOT_SIZE, m + SLOT_SIZE, EEXIST);
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A + 0x1000, 0x1000, m + SLOT_SIZE, EEXIST);
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A - 0x1000, 0x2000, m + SLOT_SIZE, EEXIST);
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A + SLOT_SIZE - 0x1000, 0x2000,
+			  m + SLOT_SIZE, EEXIST);
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A - 0x1000, SLOT_SIZE + 0x2000,
+			  m + SLOT_SIZE, EEXIST);
+	/* Guest RAM (slot 0) starts at 0. */
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, 0x100000, 0x1000, m + SLOT_SIZE, EEXIST);
+	/* Moving a slot onto another one. */
+	vm_set_memory_region(vm, SLOT + 1, 0, GPA_B, SLOT_SIZE, m + SLOT_SIZE);
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_A + SLOT_SIZE - 0x1000, SLOT_SIZE,
+			  m + SLOT_SIZE, EEXIST);
+	/* Adjacent is fine. */
+	vm_set_memory_region(vm, SLOT + 2, 0, GPA_A + SLOT_SIZE, SLOT_SIZE, m + 2 * SLOT_SIZE);
+	vm_set_memory_region(vm, SLOT + 3, 0, GPA_A - SLOT_SIZE, SLOT_SIZE, m + 3 * SLOT_SIZE);
+	vm_free(vm);
+	munmap(m, 4 * SLOT_SIZE);
+}
+
+TEST(existing_slot_keeps_its_memory)
+{
+	struct vm *vm = vm_create();
+	uint8_t *m = (uint8_t *)alloc_mem(2 * SLOT_SIZE, 0);
+
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	/* Size or userspace address of an existing slot: no. */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, 2 * SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE / 2, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, m + SLOT_SIZE, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_B, SLOT_SIZE, m + 0x1000, EINVAL);
+	/* Moving and flipping READONLY: yes; repeating the same layout too. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_B, SLOT_SIZE, m);
+	vm_set_memory_region(vm, SLOT, VAPICVM_MEM_READONLY, GPA_B, SLOT_SIZE, m);
+	vm_set_memory_region(vm, SLOT, VAPICVM_MEM_READONLY, GPA_B, SLOT_SIZE, m);
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, SLOT_SIZE, m);
+	/* Deleted, the slot id is free for anything. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, 0, NULL);
+	vm_set_memory_region(vm, SLOT, 0, GPA_C, 2 * SLOT_SIZE, m);
+	vm_free(vm);
+	munmap(m, 2 * SLOT_SIZE);
+}
+
+TEST(bad_slot_arguments)
+{
+	struct vm *vm = vm_create();
+	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	uint8_t *m = (uint8_t *)alloc_mem(SLOT_SIZE, 0);
+
+	/* Deleting a slot that does not exist. */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, 0, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, nslots - 1, 0, 0, 0, NULL, EINVAL);
+	/* Slot ids and flags out of range. */
+	EXPECT_SLOT_ERRNO(vm, nslots, 0, GPA_A, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, ~0U, 0, GPA_A, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 1U << 0, GPA_A, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 1U << 31, GPA_A, SLOT_SIZE, m, EINVAL);
+	/* Guest-physical ranges that wrap or exceed what EPT maps. */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, ~0ULL << 12, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, 1ULL << 52, SLOT_SIZE, m, EINVAL);
+	/* More pages than one slot may hold (256 GiB). */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, 0, 1ULL << 39, m, EINVAL);
+	/* Userspace ranges that are not userspace. */
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, 0xffff800000000000ULL, EFAULT);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, ~0ULL << 12, EFAULT);
+	vm_free(vm);
+	munmap(m, SLOT_SIZE);
+}
+
+TEST_HARNESS_MAIN
