@@ -368,6 +368,13 @@ fi
 
 # ---------------------------------------------------------------- summary
 echo
+# Repeat each failure's assertions next to the summary, where a log's tail
+# (all a CI page may show) still holds them.
+while read -r name _ f _; do
+	[[ $f != 0 && -f $BENCH/$name.tap ]] || continue
+	echo "# --- $name: failed checks"
+	grep -E '^not ok|^# .*\.c:[0-9]+:|^#.*(Expected|FAIL)' "$BENCH/$name.tap" | head -n 40
+done <"$RESULTS"
 awk '{ p += $2; f += $3; s += $4; if ($3) failed = failed " " $1 }
      END { if (failed != "") print "# failed:" failed;
 	   printf "%d passed, %d failed, %d skipped\n", p, f, s; exit(f > 0) }' "$RESULTS"
