@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# The bench's main job (bench.sh run), in the emulated machine: guests
+# The bench's main job (bench.sh run; in bench.sh check it runs as the
+# test vmm_guests), in the emulated machine: guests
 # through vapicvm-run, reported as TAP.
 #   1. minimal-vmm: the documentation's example VMM
 #   2. the multiboot test kernel on 1 vCPU, then on 2 (APs via INIT/SIPI)
