@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <termios.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <vapicvm/vapicvm.hpp>
 
@@ -530,6 +531,7 @@ int Machine::run()
 		return exit_host_failure;
 	}
 	auto t0 = std::chrono::steady_clock::now();
+	std::uint64_t tsc0 = __rdtsc();
 	for (auto &v : vcpus_) {
 		runners_.push_back(std::make_unique<VcpuRunner>(
 			v, [this](Vcpu &vc, const VcpuExit &e) { return on_exit(vc, e); }));
@@ -572,6 +574,7 @@ int Machine::run()
 		}
 	}
 	auto t1 = std::chrono::steady_clock::now();
+	std::uint64_t tsc1 = __rdtsc();
 	for (auto &rn : runners_)
 		rn->request_stop();
 	for (auto &rn : runners_) {
@@ -606,9 +609,12 @@ int Machine::run()
 		}
 	}
 	double secs = std::chrono::duration<double>(t1 - t0).count();
-	char buf[64];
-	std::snprintf(buf, sizeof(buf), "%.3f", secs);
-	log(why_ + "; exit status " + std::to_string(status_) + " after " + buf + " s");
+	char buf[96];
+	// The TSC delta too: in an emulated machine it counts emulated
+	// instructions, a measure that does not depend on the host's load.
+	std::snprintf(buf, sizeof(buf), "%.3f s (%llu TSC ticks)", secs,
+		      static_cast<unsigned long long>(tsc1 - tsc0));
+	log(why_ + "; exit status " + std::to_string(status_) + " after " + buf);
 	return status_;
 }
 
