@@ -307,6 +307,39 @@ int emulate_decode(struct vapicvm_vcpu *vcpu, struct emul_insn *insn)
 		insn->reg = VCPU_REG_RAX;
 		insn->dst_size = insn->size;
 		break;
+	case 0x84: case 0x85:			/* TEST r/m, reg */
+	case 0x38: case 0x39:			/* CMP r/m, reg */
+	case 0x3a: case 0x3b:			/* CMP reg, r/m */
+		if (next_byte(&c, &modrm) || skip_modrm_operand(&c, modrm, addr_size))
+			return -EINVAL;
+		insn->kind = op >= 0x84 ? EMUL_LOAD_TEST : EMUL_LOAD_CMP;
+		insn->mem_second = op == 0x3a || op == 0x3b;
+		insn->size = (op & 1) ? op_size : 1;
+		insn->reg = ((modrm >> 3) & 7) | ((rex & 4) ? 8 : 0);
+		insn->reg_high8 = insn->size == 1 && !rex && insn->reg >= 4;
+		break;
+	case 0xf6: case 0xf7:			/* TEST r/m, imm */
+	case 0x80: case 0x81: case 0x83:	/* CMP r/m, imm */
+		if (next_byte(&c, &modrm))
+			return -EINVAL;
+		if (op >= 0xf6 ? ((modrm >> 3) & 7) != 0 : ((modrm >> 3) & 7) != 7)
+			return -EINVAL;	/* NOT, NEG, MUL...; ADD, OR...: not emulated */
+		if (skip_modrm_operand(&c, modrm, addr_size))
+			return -EINVAL;
+		insn->kind = op >= 0xf6 ? EMUL_LOAD_TEST : EMUL_LOAD_CMP;
+		insn->size = (op == 0xf6 || op == 0x80) ? 1 : op_size;
+		insn->has_imm = true;
+		i = (op == 0x83 || insn->size == 1) ? 1 : min_t(unsigned int, insn->size, 4);
+		if (c.pos + i > c.avail)
+			return -EINVAL;
+		insn->imm = read_imm(&c, i);
+		/* imm8 (0x83) and imm32 (64-bit operand) are sign-extended. */
+		if (i == 1 && insn->size > 1)
+			insn->imm = (u64)(s64)(s8)insn->imm;
+		else if (i == 4 && insn->size == 8)
+			insn->imm = (u64)(s64)(s32)insn->imm;
+		insn->imm &= insn->size == 8 ? ~0ULL : BIT_ULL(insn->size * 8) - 1;
+		break;
 	case 0x0f:
 		if (next_byte(&c, &op))
 			return -EINVAL;
@@ -373,17 +406,81 @@ static void finish_load(struct vapicvm_vcpu *vcpu, u8 reg, bool high8, u8 size, 
 	write_reg_sized(vcpu, reg, high8, dst_size, val);
 }
 
+#define ARITH_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
+			 X86_EFLAGS_SF | X86_EFLAGS_OF)
+
+/* RFLAGS after TEST (a AND b) or CMP (a - b) of size-byte operands. */
+static void set_compare_flags(struct vapicvm_vcpu *vcpu, u8 kind, unsigned int size, u64 a, u64 b)
+{
+	u64 mask = size == 8 ? ~0ULL : BIT_ULL(size * 8) - 1, sign = BIT_ULL(size * 8 - 1), r;
+	unsigned long flags = vmcs_readl(GUEST_RFLAGS) & ~ARITH_FLAGS;
+
+	a &= mask;
+	b &= mask;
+	if (kind == EMUL_LOAD_TEST) {
+		r = a & b;	/* CF = OF = 0; AF undefined, left clear */
+	} else {
+		r = (a - b) & mask;
+		if (a < b)
+			flags |= X86_EFLAGS_CF;
+		if ((a ^ b) & (a ^ r) & sign)
+			flags |= X86_EFLAGS_OF;
+		if ((a ^ b ^ r) & 0x10)
+			flags |= X86_EFLAGS_AF;
+	}
+	if (!r)
+		flags |= X86_EFLAGS_ZF;
+	if (r & sign)
+		flags |= X86_EFLAGS_SF;
+	if (!(hweight8(r & 0xff) & 1))
+		flags |= X86_EFLAGS_PF;
+	vmcs_writel(GUEST_RFLAGS, flags);
+}
+
 void emulate_finish_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn, u64 val)
 {
-	finish_load(vcpu, insn->reg, insn->reg_high8, insn->size, insn->dst_size,
-		    insn->sign_extend, val);
+	u64 operand;
+
+	if (insn->kind == EMUL_LOAD_MOV) {
+		finish_load(vcpu, insn->reg, insn->reg_high8, insn->size, insn->dst_size,
+			    insn->sign_extend, val);
+	} else {
+		operand = emulate_store_value(vcpu, insn);
+		if (insn->mem_second)
+			set_compare_flags(vcpu, insn->kind, insn->size, operand, val);
+		else
+			set_compare_flags(vcpu, insn->kind, insn->size, val, operand);
+	}
 	vcpu_advance_rip(vcpu, insn->len);
+}
+
+void emulate_pend_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
+{
+	vcpu->completion = COMPLETE_MMIO_READ;
+	vcpu->pending.kind = insn->kind;
+	vcpu->pending.reg = insn->reg;
+	vcpu->pending.reg_high8 = insn->reg_high8;
+	vcpu->pending.size = insn->size;
+	vcpu->pending.dst_size = insn->dst_size;
+	vcpu->pending.sign_extend = insn->sign_extend;
+	vcpu->pending.insn_len = insn->len;
+	vcpu->pending.mem_second = insn->mem_second;
+	/* The other operand as it is now: the instruction reads it now. */
+	vcpu->pending.operand = insn->kind == EMUL_LOAD_MOV ? 0 : emulate_store_value(vcpu, insn);
 }
 
 void emulate_complete_read(struct vapicvm_vcpu *vcpu, u64 val)
 {
-	finish_load(vcpu, vcpu->pending.reg, vcpu->pending.reg_high8, vcpu->pending.size,
-		    vcpu->pending.dst_size, vcpu->pending.sign_extend, val);
+	u8 kind = vcpu->pending.kind;
+	u64 operand = vcpu->pending.operand;
+
+	if (kind == EMUL_LOAD_MOV)
+		finish_load(vcpu, vcpu->pending.reg, vcpu->pending.reg_high8, vcpu->pending.size,
+			    vcpu->pending.dst_size, vcpu->pending.sign_extend, val);
+	else if (vcpu->pending.mem_second)
+		set_compare_flags(vcpu, kind, vcpu->pending.size, operand, val);
+	else
+		set_compare_flags(vcpu, kind, vcpu->pending.size, val, operand);
 	vcpu_advance_rip(vcpu, vcpu->pending.insn_len);
 }
 
@@ -410,13 +507,7 @@ int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 		memcpy(run->mmio.data, &val, insn.size);
 		vcpu_advance_rip(vcpu, insn.len);
 	} else {
-		vcpu->completion = COMPLETE_MMIO_READ;
-		vcpu->pending.reg = insn.reg;
-		vcpu->pending.reg_high8 = insn.reg_high8;
-		vcpu->pending.size = insn.size;
-		vcpu->pending.dst_size = insn.dst_size;
-		vcpu->pending.sign_extend = insn.sign_extend;
-		vcpu->pending.insn_len = insn.len;
+		emulate_pend_load(vcpu, &insn);
 	}
 	return 0;
 }

@@ -257,6 +257,7 @@ static int handle_io(struct vapicvm_vcpu *vcpu)
 		vcpu->pending.size = size;
 		vcpu->pending.dst_size = size;
 		vcpu->pending.sign_extend = false;
+		vcpu->pending.kind = EMUL_LOAD_MOV;
 		vcpu->pending.io_size = size;
 		vcpu->pending.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	} else {

@@ -160,6 +160,9 @@ struct vapicvm_vcpu {
 		bool sign_extend;
 		u8 insn_len;	/* RIP advance once complete */
 		u8 io_size;
+		u8 kind;	/* enum emul_load_kind */
+		bool mem_second;
+		u64 operand;	/* TEST/CMP: the other operand */
 	} pending;
 
 	/* Event injection. */

@@ -185,6 +185,96 @@ TEST(loads_every_form)
 }
 
 /* ------------------------------------------------------------------ */
+/* TEST and CMP: polls of a device register                            */
+/* ------------------------------------------------------------------ */
+
+#define CMP_BASE	(MMIO_GPA + 0x200)
+#define FL_CF		0x001
+#define FL_PF		0x004
+#define FL_AF		0x010
+#define FL_ZF		0x040
+#define FL_SF		0x080
+#define FL_OF		0x800
+#define FL_ARITH	(FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+static const struct mmio_step compare_steps[] = {
+	{ CMP_BASE + 0x00, 4, false, 0x1000 },
+	{ CMP_BASE + 0x04, 4, false, 0x0fff },
+	{ CMP_BASE + 0x08, 1, false, 0x80 },
+	{ CMP_BASE + 0x0c, 4, false, 3 },
+	{ CMP_BASE + 0x10, 8, false, 0x7fffffffffffffffULL },
+	{ CMP_BASE + 0x18, 2, false, 0x7fff },
+	{ CMP_BASE + 0x1c, 4, false, 0x10 },
+	{ CMP_BASE + 0x20, 4, false, 0x20 },
+	{ CMP_BASE + 0x28, 8, false, 0x8000000000000000ULL },
+	{ CMP_BASE + 0x30, 1, false, 0x7f },
+	{ CMP_BASE + 0x31, 1, false, 0x01 },
+	{ CMP_BASE + 0x34, 4, false, 0x12345678 },
+};
+
+static volatile uint64_t ram_copy;
+
+/*
+ * RFLAGS after instruction tmpl with memory operand [m] and register
+ * operand [r] (RAX, preset to regval).
+ */
+#define FLAGS_AFTER(tmpl, mem, regval) ({					\
+	uint64_t __f, __r = (regval);						\
+	__asm__ volatile(tmpl "\n\tpushfq\n\tpopq %[f]"				\
+			 : [f] "=r"(__f), [r] "+a"(__r)				\
+			 : [m] "m"(*(volatile uint64_t *)(mem))			\
+			 : "cc", "memory");					\
+	__f; })
+
+/* The MMIO operand and a RAM copy of its value must give the same flags. */
+#define SAME_FLAGS(tmpl, gpa, value, regval, mask) do {				\
+	uint64_t __mmio = FLAGS_AFTER(tmpl, (gpa), (regval));			\
+	uint64_t __ram;								\
+	ram_copy = (value);							\
+	__ram = FLAGS_AFTER(tmpl, &ram_copy, (regval));				\
+	GUEST_ASSERT_EQ(__mmio & (mask), __ram & (mask));			\
+} while (0)
+
+static void guest_compares(void)
+{
+	const uint64_t test_mask = FL_ARITH & ~FL_AF;	/* AF: undefined after TEST */
+
+	/* TEST m32, imm32 (F7 /0): a status bit set, then clear. */
+	SAME_FLAGS("testl $0x1000, %[m]", CMP_BASE + 0x00, 0x1000, 0, test_mask);
+	SAME_FLAGS("testl $0x1000, %[m]", CMP_BASE + 0x04, 0x0fff, 0, test_mask);
+	/* TEST m8, imm8 (F6 /0). */
+	SAME_FLAGS("testb $0x80, %[m]", CMP_BASE + 0x08, 0x80, 0, test_mask);
+	/* CMP m32, imm8 (83 /7), borrow. */
+	SAME_FLAGS("cmpl $5, %[m]", CMP_BASE + 0x0c, 3, 0, FL_ARITH);
+	/* CMP m64, imm8 sign-extended to -1 (REX.W 83 /7). */
+	SAME_FLAGS("cmpq $-1, %[m]", CMP_BASE + 0x10, 0x7fffffffffffffffULL, 0, FL_ARITH);
+	/* CMP m16, imm16 (66 81 /7): signed overflow. */
+	SAME_FLAGS("cmpw $0x8000, %[m]", CMP_BASE + 0x18, 0x7fff, 0, FL_ARITH);
+	/* CMP m32, r32 (39): equal. */
+	SAME_FLAGS("cmpl %k[r], %[m]", CMP_BASE + 0x1c, 0x10, 0x10, FL_ARITH);
+	/* CMP r32, m32 (3B): register minus memory. */
+	SAME_FLAGS("cmpl %[m], %k[r]", CMP_BASE + 0x20, 0x20, 0x10, FL_ARITH);
+	/* TEST m64, r64 (REX.W 85). */
+	SAME_FLAGS("testq %q[r], %[m]", CMP_BASE + 0x28, 0x8000000000000000ULL, ~0ULL, test_mask);
+	/* CMP m8, r8 (38) and CMP r8, m8 with AH (3A, a high-byte register). */
+	SAME_FLAGS("cmpb %b[r], %[m]", CMP_BASE + 0x30, 0x7f, 0x80, FL_ARITH);
+	SAME_FLAGS("cmpb %[m], %h[r]", CMP_BASE + 0x31, 0x01, 0x0100, FL_ARITH);
+	/* CMP m32, imm32 (81 /7), and no register or memory changed by any. */
+	SAME_FLAGS("cmpl $0x12345679, %[m]", CMP_BASE + 0x34, 0x12345678, 0, FL_ARITH);
+	GUEST_DONE();
+}
+
+TEST(test_and_cmp_set_flags)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compares, 0);
+
+	run_steps(_metadata, vcpu, compare_steps,
+		  sizeof(compare_steps) / sizeof(compare_steps[0]));
+	vm_free(vm);
+}
+
+/* ------------------------------------------------------------------ */
 /* Stores                                                              */
 /* ------------------------------------------------------------------ */
 
