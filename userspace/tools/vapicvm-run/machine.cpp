@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include <csignal>
 #include <fcntl.h>
 #include <poll.h>
 #include <termios.h>
@@ -523,6 +524,23 @@ void Machine::input_loop(int wake_fd)
 	}
 }
 
+/* SIGINT/SIGTERM: the main loop stops the machine at its next wake-up. */
+volatile std::sig_atomic_t stop_signal = 0;
+
+void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+void catch_stop_signals()
+{
+	struct sigaction sa = {};
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	::sigaction(SIGINT, &sa, nullptr);
+	::sigaction(SIGTERM, &sa, nullptr);
+}
+
 int Machine::run()
 {
 	auto r = build();
@@ -532,6 +550,7 @@ int Machine::run()
 	}
 	auto t0 = std::chrono::steady_clock::now();
 	std::uint64_t tsc0 = __rdtsc();
+	catch_stop_signals();
 	for (auto &v : vcpus_) {
 		runners_.push_back(std::make_unique<VcpuRunner>(
 			v, [this](Vcpu &vc, const VcpuExit &e) { return on_exit(vc, e); }));
@@ -559,6 +578,12 @@ int Machine::run()
 			cv_.wait_for(g, std::chrono::milliseconds(200));
 			if (stopped_)
 				break;
+			if (int sig = stop_signal) {
+				g.unlock();
+				stop(exit_signal, sig == SIGINT ? "SIGINT" : "SIGTERM");
+				g.lock();
+				continue;
+			}
 			g.unlock();
 			console_flush();
 			g.lock();
@@ -594,6 +619,9 @@ int Machine::run()
 	}
 	console_flush();
 	term.reset();
+	if (status_ == exit_signal)
+		for (auto &v : vcpus_)
+			dump_state(v, "stopped by a signal");
 
 	if (o_.stats) {
 		for (auto &v : vcpus_) {

@@ -17,6 +17,7 @@ enum ExitStatus : int {
 	exit_usage = 2,
 	exit_guest_crash = 4,
 	exit_host_failure = 6,
+	exit_signal = 8,
 };
 
 /* Registers for the boot vCPU's entry state (from its reset state in sregs). */

@@ -229,7 +229,8 @@ Exit status: 0 when the guest powers off, resets, or halts vCPU 0 with
 interrupts disabled (what Linux does for "poweroff" without ACPI);
 (v << 1) | 1 when it writes v to the debug-exit port; 2 for a usage error;
 4 when the guest crashes (triple fault, failed entry, internal error);
-6 when the host side fails.
+6 when the host side fails; 8 when SIGINT or SIGTERM stopped it (each
+vCPU's registers are printed first: where a hung guest was).
 )";
 }
 
