@@ -437,26 +437,9 @@ static void set_compare_flags(struct vapicvm_vcpu *vcpu, u8 kind, unsigned int s
 	vmcs_writel(GUEST_RFLAGS, flags);
 }
 
-void emulate_finish_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn, u64 val)
+/* Remember what completing a decoded load needs, operands as they are now. */
+static void save_pending_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
 {
-	u64 operand;
-
-	if (insn->kind == EMUL_LOAD_MOV) {
-		finish_load(vcpu, insn->reg, insn->reg_high8, insn->size, insn->dst_size,
-			    insn->sign_extend, val);
-	} else {
-		operand = emulate_store_value(vcpu, insn);
-		if (insn->mem_second)
-			set_compare_flags(vcpu, insn->kind, insn->size, operand, val);
-		else
-			set_compare_flags(vcpu, insn->kind, insn->size, val, operand);
-	}
-	vcpu_advance_rip(vcpu, insn->len);
-}
-
-void emulate_pend_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
-{
-	vcpu->completion = COMPLETE_MMIO_READ;
 	vcpu->pending.kind = insn->kind;
 	vcpu->pending.reg = insn->reg;
 	vcpu->pending.reg_high8 = insn->reg_high8;
@@ -467,6 +450,19 @@ void emulate_pend_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
 	vcpu->pending.mem_second = insn->mem_second;
 	/* The other operand as it is now: the instruction reads it now. */
 	vcpu->pending.operand = insn->kind == EMUL_LOAD_MOV ? 0 : emulate_store_value(vcpu, insn);
+}
+
+/* A load done in the kernel completes the same way as one done by userspace. */
+void emulate_finish_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn, u64 val)
+{
+	save_pending_load(vcpu, insn);
+	emulate_complete_read(vcpu, val);
+}
+
+void emulate_pend_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
+{
+	vcpu->completion = COMPLETE_MMIO_READ;
+	save_pending_load(vcpu, insn);
 }
 
 void emulate_complete_read(struct vapicvm_vcpu *vcpu, u64 val)
