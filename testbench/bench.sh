@@ -79,7 +79,9 @@ step_done
 step "build: selftests, userspace"
 run_build make -C "$ROOT/selftests" BUILD="$BUILD/selftests" -j"$(nproc)"
 if [[ -f $ROOT/userspace/Makefile ]]; then
-	run_build make -C "$ROOT/userspace" BUILD="$BUILD/userspace" -j"$(nproc)" all
+	run_build make -C "$ROOT/userspace" BUILD="$BUILD/userspace" GUEST_KERNEL="$KIMG/vmlinuz" \
+		-j"$(nproc)" all
+	[[ -f $BUILD/guest-payload/vmlinuz ]] || die "build: no Linux guest payload in $BUILD/guest-payload"
 fi
 step_done
 
