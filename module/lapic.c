@@ -170,8 +170,14 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 		}
 		vcpu->stats[VAPICVM_STAT_IRQ_POSTED] += hweight32(posted);
 	}
-	if (level_changed)
-		apicv_update_eoi_exit_bitmap(vcpu);
+	/*
+	 * The EOI-exit bitmap is VMCS state: this may run where the VMCS is
+	 * not loaded (a halted vCPU's wake-up test), so only ask for it.
+	 */
+	if (level_changed) {
+		apic->intr_status_dirty = true;
+		vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
+	}
 }
 
 /* IRR -> ISR for the vector the CPU is about to take (tiers without VID). */

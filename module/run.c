@@ -372,6 +372,9 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 		switch_fpu_return();
 
 	lapic_sync_pir(vcpu);
+	/* A level-triggered vector merged just now needs its EOI exit. */
+	if (unlikely(vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP)))
+		lapic_update_eoi_exit_bitmap(vcpu);
 	vcpu_inject_events(vcpu);
 
 	if (unlikely(vcpu->requests & BIT(VCPU_REQ_TLB_FLUSH))) {
