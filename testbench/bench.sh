@@ -197,22 +197,13 @@ make_iso() { # iso mode initrd
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$dir/isolinux/"
 	cp "$fb/vmlinuz" "$dir/vmlinuz"
 	cp "$initrd" "$dir/initrd.img"
-	# The main job's kernel runs without the local-APIC timer: the emulated
-	# CPUs report a 24-25 MHz crystal (CPUID 0x15) that Linux takes as the
-	# APIC timer's rate, while Bochs runs it at the TSC's, so each timer
-	# event fires ~100 times early and is re-armed: 600,000 interrupts,
-	# each an external-interrupt exit, in one 2.5 s Linux-guest run.  The
-	# check runs keep it, for the high-resolution timers the timer tests
-	# need on 2-CPU machines (nolapic_timer leaves them 4 ms ticks).
-	local extra=
-	[[ $mode == run ]] && extra=nolapic_timer
 	cat >"$dir/isolinux/isolinux.cfg" <<-EOF
 	DEFAULT linux
 	PROMPT 0
 	TIMEOUT 0
 	LABEL linux
 	  KERNEL /vmlinuz
-	  APPEND initrd=/initrd.img console=ttyS0,115200 loglevel=4 nokaslr mitigations=off tsc=reliable $extra panic=-1 vapicvm.mode=$mode ${EXTRA_CMDLINE:-}
+	  APPEND initrd=/initrd.img console=ttyS0,115200 loglevel=4 nokaslr mitigations=off tsc=reliable panic=-1 vapicvm.mode=$mode ${EXTRA_CMDLINE:-}
 	EOF
 	xorriso -as mkisofs -quiet -o "$iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
 		-no-emul-boot -boot-load-size 4 -boot-info-table "$dir" 2>/dev/null
