@@ -63,8 +63,7 @@ static void timer_handler(struct ex_regs *regs)
 
 static void wait_ticks(uint32_t n)
 {
-	while (ticks < n)
-		guest_safe_halt();
+	guest_halt_until(ticks >= n);
 }
 
 static uint64_t ns(struct vm *vm, uint64_t tsc_delta, uint64_t khz)

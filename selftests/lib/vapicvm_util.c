@@ -4,6 +4,7 @@
  * guest code, identity paging, long-mode vCPUs, ucall decoding.
  */
 #include <elf.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 
@@ -409,21 +410,49 @@ void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
 	*slot = handler;
 }
 
+static void vcpu_thread_signal(int sig)
+{
+}
+
 static void *vcpu_thread_fn(void *arg)
 {
 	struct vcpu_thread *th = arg;
+	uint64_t cmd;
 
-	while (vcpu_run_ucall(th->vcpu, &th->uc) == UCALL_SYNC) {
+	for (;;) {
+		if (__vcpu_run(th->vcpu) < 0) {
+			if (errno == EINTR && !th->stop)
+				continue;
+			TEST_REQUIRE(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
+			th->uc.cmd = UCALL_NONE;
+			break;
+		}
+		cmd = get_ucall(th->vcpu, &th->uc);
+		if (cmd == UCALL_PRINT) {
+			printf("# guest: %s\n", th->uc.msg);
+			continue;
+		}
+		if (cmd != UCALL_SYNC)
+			break;
 		th->last_sync = th->uc;
 		th->syncs++;
 	}
-	TEST_REQUIRE(th->uc.cmd == UCALL_DONE, "vCPU %u: ucall %lu", th->vcpu->id,
+	if (th->uc.cmd == UCALL_ABORT)
+		TEST_FAIL("vCPU %u: guest assertion failed at %s:%lu: %s %s", th->vcpu->id,
+			  th->uc.file, (unsigned long)th->uc.line, th->uc.expr, th->uc.msg);
+	TEST_REQUIRE(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
+		     th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
 		     (unsigned long)th->uc.cmd);
+	th->done = true;
 	return NULL;
 }
 
 void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu)
 {
+	/* No SA_RESTART: a signal ends a RUN blocked in the kernel (stop). */
+	struct sigaction sa = { .sa_handler = vcpu_thread_signal };
+
+	sigaction(SIGUSR1, &sa, NULL);
 	memset(th, 0, sizeof(*th));
 	th->vcpu = vcpu;
 	TEST_REQUIRE(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
@@ -433,3 +462,41 @@ void vcpu_thread_join(struct vcpu_thread *th)
 {
 	pthread_join(th->thread, NULL);
 }
+
+bool vcpu_thread_join_timeout(struct vcpu_thread *th, unsigned int seconds)
+{
+	unsigned int ms;
+
+	for (ms = 0; !th->done && ms < seconds * 1000; ms++)
+		usleep(1000);
+	if (!th->done)
+		return false;
+	pthread_join(th->thread, NULL);
+	return true;
+}
+
+void vcpu_thread_stop(struct vcpu_thread *th)
+{
+	th->stop = true;
+	while (!th->done) {
+		pthread_kill(th->thread, SIGUSR1);
+		usleep(1000);
+	}
+	pthread_join(th->thread, NULL);
+}
+
+void vcpu_print_stats(struct vcpu *v, const char *prefix)
+{
+	printf("# %svCPU %u: exits %lu hlt %lu wakeups %lu extint %lu userspace %lu posted %lu "
+	       "injected %lu ipi %lu\n", prefix, v->id,
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXITS),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_HLT),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_HALT_WAKEUP),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_EXTINT),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_USERSPACE),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_POSTED),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_INJECTED),
+	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IPI_SENT));
+	fflush(stdout);
+}
+

@@ -279,11 +279,29 @@ static inline void guest_cli(void)
 	__asm__ volatile("cli" ::: "memory");
 }
 
-/* STI; HLT: wait for an interrupt without a window where one is missed. */
+/*
+ * STI; HLT: an interrupt that became pending while IF was 0 is delivered
+ * after the HLT (STI's shadow), so it ends the halt instead of being missed.
+ */
 static inline void guest_safe_halt(void)
 {
 	__asm__ volatile("sti; hlt" ::: "memory");
 }
+
+/*
+ * Halt until cond holds.  The condition is tested with IF=0: an interrupt
+ * taken between a test with IF=1 and the HLT would leave the vCPU halted
+ * with nothing left to wake it (a lost wake-up in the guest, not the
+ * hypervisor).  Returns with IF=1.
+ */
+#define guest_halt_until(cond) do {						\
+	guest_cli();								\
+	while (!(cond)) {							\
+		guest_safe_halt();						\
+		guest_cli();							\
+	}									\
+	guest_sti();								\
+} while (0)
 
 static inline void guest_halt(void)
 {
@@ -315,8 +333,17 @@ struct vcpu_thread {
 	struct ucall uc;	/* the ucall that ended the run (UCALL_DONE) */
 	struct ucall last_sync;	/* the last UCALL_SYNC seen on the way */
 	unsigned int syncs;	/* UCALL_SYNCs seen on the way */
+	volatile bool stop;	/* vcpu_thread_stop() asked the thread to end */
+	volatile bool done;	/* the thread has finished */
 };
 
 /* Run the vCPU on a new thread until the guest's GUEST_DONE. */
 void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu);
 void vcpu_thread_join(struct vcpu_thread *th);
+/* Join if the thread finishes within `seconds`; false if it did not. */
+bool vcpu_thread_join_timeout(struct vcpu_thread *th, unsigned int seconds);
+/* End the thread's RUN with a signal, wherever the vCPU is, and join it. */
+void vcpu_thread_stop(struct vcpu_thread *th);
+/* One line of the vCPU's counters, read without stopping it. */
+void vcpu_print_stats(struct vcpu *vcpu, const char *prefix);
+
