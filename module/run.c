@@ -34,6 +34,12 @@
 /* Lazily switched host state                                          */
 /* ------------------------------------------------------------------ */
 
+/* The native instruction: VMX never runs as a paravirtualized guest. */
+static inline void load_ldt_sel(u16 sel)
+{
+	asm volatile("lldt %0" : : "rm"(sel));
+}
+
 /*
  * Load what VM exits do not restore for us and the kernel does not use:
  * the user's FS/GS bases and selectors are saved, the guest's SYSCALL MSRs
@@ -50,6 +56,7 @@ static void vcpu_prepare_switch_to_guest(struct vapicvm_vcpu *vcpu)
 	savesegment(es, vcpu->host.es_sel);
 	savesegment(fs, vcpu->host.fs_sel);
 	savesegment(gs, vcpu->host.gs_sel);
+	store_ldt(vcpu->host.ldt_sel);
 	rdmsrl(MSR_FS_BASE, fs_base);
 	vcpu->host.fs_base = fs_base;
 	rdmsrl(MSR_KERNEL_GS_BASE, vcpu->host.kernel_gs_base);
@@ -91,6 +98,9 @@ void vcpu_prepare_switch_to_host(struct vapicvm_vcpu *vcpu)
 	/* VM exit left the TR limit at 0x67 and the GDT limit at 0xffff. */
 	invalidate_tss_limit();
 	load_fixmap_gdt(raw_smp_processor_id());
+	/* And LDTR null: a process with its own LDT (modify_ldt()) needs it. */
+	if (vcpu->host.ldt_sel)
+		load_ldt_sel(vcpu->host.ldt_sel);
 	vcpu->guest_msrs_loaded = false;
 }
 

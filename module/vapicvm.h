@@ -133,7 +133,7 @@ struct vapicvm_vcpu {
 	bool guest_msrs_loaded;
 	u64 guest_kernel_gs_base, guest_star, guest_lstar, guest_cstar, guest_sfmask;
 	struct {
-		u16 ds_sel, es_sel, fs_sel, gs_sel;
+		u16 ds_sel, es_sel, fs_sel, gs_sel, ldt_sel;
 		unsigned long fs_base, kernel_gs_base;
 		u64 star, lstar, cstar, sfmask;
 	} host;

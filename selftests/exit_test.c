@@ -6,6 +6,7 @@
  * (INTERNAL_ERROR); and exits handled in the kernel that the guest sees the
  * result of (VMCALL, reflected #DB).
  */
+#include <asm/ldt.h>
 #include <linux/hw_breakpoint.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
@@ -433,6 +434,51 @@ static void expect_internal_error(struct __test_metadata *_metadata, void *guest
 	vcpu_setup_long_mode(vcpu, guest_done, 0);
 	vcpu_run(vcpu);
 	EXPECT_EQ(VAPICVM_EXIT_IO, run->exit_reason);
+	vm_free(vm);
+}
+
+static void guest_sync_twice(void)
+{
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/* LAR succeeds (ZF=1) only for a selector whose descriptor is reachable. */
+static bool selector_usable(uint16_t sel)
+{
+	uint32_t ar = 0;
+	uint8_t ok;
+
+	__asm__ volatile("lar %2, %0; setz %1" : "=r"(ar), "=qm"(ok) : "rm"((uint32_t)sel) : "cc");
+	return ok;
+}
+
+/*
+ * VM exits load a null LDTR.  A VMM whose process has an LDT of its own
+ * (modify_ldt(), as Wine or DOSEMU use) must find it again after RUN.
+ */
+TEST(host_ldt_survives_run)
+{
+	struct user_desc desc = {
+		.entry_number = 0,
+		.limit = 0xfffff,
+		.seg_32bit = 1,
+		.limit_in_pages = 1,
+		.useable = 1,
+	};
+	const uint16_t sel = (0 << 3) | 4 | 3;	/* LDT entry 0, RPL 3 */
+	struct vm *vm;
+	struct vcpu *vcpu;
+
+	if (syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)))
+		SKIP(return, "modify_ldt: %s", strerror(errno));
+	ASSERT_TRUE(selector_usable(sel)) TH_LOG("the LDT entry does not work at all");
+	vm = vm_create();
+	vcpu = vm_add_vcpu(vm, 0, guest_sync_twice, 0);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_TRUE(selector_usable(sel)) TH_LOG("the host's LDT was lost in RUN");
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_TRUE(selector_usable(sel)) TH_LOG("the host's LDT was lost in RUN");
 	vm_free(vm);
 }
 
