@@ -45,6 +45,22 @@ FIXTURE_TEARDOWN(apic)
 		vm_free(self->vm);
 }
 
+/*
+ * The test `name` in xAPIC and in x2APIC mode (name_xapic, name_x2apic):
+ * fn(_metadata, vm, x2apic) on every tier this CPU offers.
+ */
+#define APIC_TEST_BOTH_MODES(name, fn)						\
+	TEST_F(apic, name##_xapic)						\
+	{									\
+		if (self->vm)	/* else skipped in setup: no such tier */	\
+			fn(_metadata, self->vm, false);				\
+	}									\
+	TEST_F(apic, name##_x2apic)						\
+	{									\
+		if (self->vm)							\
+			fn(_metadata, self->vm, true);				\
+	}
+
 /* Guest memory is shared by the vCPUs: count per APIC ID. */
 static volatile uint32_t cpu_irq[4][256];
 static volatile uint32_t cpu_nmi[4];
@@ -332,19 +348,7 @@ static void pending_while_if_clear(struct __test_metadata *_metadata, struct vm 
 	check_consistency(_metadata, vm);
 }
 
-TEST_F(apic, pending_while_if_clear_xapic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	pending_while_if_clear(_metadata, self->vm, false);
-}
-
-TEST_F(apic, pending_while_if_clear_x2apic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	pending_while_if_clear(_metadata, self->vm, true);
-}
+APIC_TEST_BOTH_MODES(pending_while_if_clear, pending_while_if_clear)
 
 /* ---------------------------------------------------------------- */
 
@@ -353,10 +357,11 @@ TEST_F(apic, pending_while_if_clear_x2apic)
 #define VEC_ALLBUT	0x63
 #define VEC_LOWEST	0x64
 
-static volatile uint32_t phase;
-
-/* Each vCPU: xAPIC flat logical ID = bit (id), then wait for the sender. */
-static void guest_receiver(uint64_t id)
+/*
+ * A receiver's APIC: enabled, xAPIC flat logical ID = bit (id) (x2APIC:
+ * cluster 0, member id); then tell the host it is ready.
+ */
+static void receiver_setup(uint64_t id)
 {
 	apic_enable();
 	if (!guest_x2apic) {
@@ -365,6 +370,11 @@ static void guest_receiver(uint64_t id)
 	}
 	guest_sti();
 	GUEST_SYNC(1);
+}
+
+static void guest_receiver(uint64_t id)
+{
+	receiver_setup(id);
 	/* Wait for the host's go, then let the interrupts arrive. */
 	guest_halt_until(irq_count[VEC_ALLBUT] + irq_count[VEC_BCAST] >= (id == 0 ? 1 : 2));
 	GUEST_SYNC_ARGS(2, irq_count[VEC_LOGICAL], irq_count[VEC_BCAST], irq_count[VEC_ALLBUT],
@@ -429,19 +439,7 @@ static void multicast(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	check_consistency(_metadata, vm);
 }
 
-TEST_F(apic, logical_broadcast_and_shorthands_xapic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	multicast(_metadata, self->vm, false);
-}
-
-TEST_F(apic, logical_broadcast_and_shorthands_x2apic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	multicast(_metadata, self->vm, true);
-}
+APIC_TEST_BOTH_MODES(logical_broadcast_and_shorthands, multicast)
 
 /* ---------------------------------------------------------------- */
 
@@ -461,13 +459,7 @@ static volatile uint32_t storm_round;
 
 static void guest_storm_receiver(uint64_t id)
 {
-	apic_enable();
-	if (!guest_x2apic) {
-		xapic_write(REG_DFR, 0xffffffff);
-		xapic_write(REG_LDR, 1U << (24 + id));
-	}
-	guest_sti();
-	GUEST_SYNC(1);
+	receiver_setup(id);
 	guest_halt_until(irq_count[STORM_VECTOR] >= STORM_ROUNDS);
 	GUEST_DONE();
 }
@@ -548,19 +540,7 @@ static void ipi_storm(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	check_consistency(_metadata, vm);
 }
 
-TEST_F(apic, ipi_storm_to_halted_vcpus_xapic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	ipi_storm(_metadata, self->vm, false);
-}
-
-TEST_F(apic, ipi_storm_to_halted_vcpus_x2apic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	ipi_storm(_metadata, self->vm, true);
-}
+APIC_TEST_BOTH_MODES(ipi_storm_to_halted_vcpus, ipi_storm)
 
 /* ---------------------------------------------------------------- */
 
@@ -656,19 +636,7 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	check_consistency(_metadata, vm);
 }
 
-TEST_F(apic, init_sipi_starts_an_ap_xapic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	init_sipi(_metadata, self->vm, false);
-}
-
-TEST_F(apic, init_sipi_starts_an_ap_x2apic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	init_sipi(_metadata, self->vm, true);
-}
+APIC_TEST_BOTH_MODES(init_sipi_starts_an_ap, init_sipi)
 
 static void *run_once(void *vcpu)
 {
@@ -761,19 +729,7 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	check_consistency(_metadata, vm);
 }
 
-TEST_F(apic, eoi_edge_and_level_xapic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	eoi(_metadata, self->vm, false);
-}
-
-TEST_F(apic, eoi_edge_and_level_x2apic)
-{
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
-	eoi(_metadata, self->vm, true);
-}
+APIC_TEST_BOTH_MODES(eoi_edge_and_level, eoi)
 
 /* ---------------------------------------------------------------- */
 
