@@ -174,10 +174,8 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 	 * The EOI-exit bitmap is VMCS state: this may run where the VMCS is
 	 * not loaded (a halted vCPU's wake-up test), so only ask for it.
 	 */
-	if (level_changed) {
-		apic->intr_status_dirty = true;
+	if (level_changed)
 		vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
-	}
 }
 
 /* IRR -> ISR for the vector the CPU is about to take (tiers without VID). */
