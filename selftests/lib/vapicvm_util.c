@@ -364,26 +364,34 @@ uint64_t get_ucall(struct vcpu *vcpu, struct ucall *uc)
 	return uc->cmd;
 }
 
+int __vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
+{
+	for (;;) {
+		if (__vcpu_run(vcpu) < 0)
+			return -1;
+		if (get_ucall(vcpu, uc) != UCALL_PRINT)
+			return 0;
+		printf("# guest: %s\n", uc->msg);
+	}
+}
+
+void fail_guest_assert(const struct vcpu *vcpu, const struct ucall *uc)
+{
+	TEST_FAIL("vCPU %u: guest assertion failed at %s:%lu: %s %s", vcpu->id, uc->file,
+		  (unsigned long)uc->line, uc->expr, uc->msg);
+}
+
 uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 {
 	struct ucall local;
-	uint64_t cmd;
 
 	if (!uc)
 		uc = &local;
-	for (;;) {
-		vcpu_run(vcpu);
-		cmd = get_ucall(vcpu, uc);
-		if (cmd == UCALL_PRINT) {
-			printf("# guest: %s\n", uc->msg);
-			continue;
-		}
-		break;
-	}
-	if (cmd == UCALL_ABORT)
-		TEST_FAIL("guest assertion failed at %s:%lu: %s %s", uc->file,
-			  (unsigned long)uc->line, uc->expr, uc->msg);
-	if (cmd == UCALL_NONE) {
+	TEST_REQUIRE(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
+		     exit_reason_str(vcpu->run->exit_reason));
+	if (uc->cmd == UCALL_ABORT)
+		fail_guest_assert(vcpu, uc);
+	if (uc->cmd == UCALL_NONE) {
 		struct vapicvm_regs regs;
 
 		vcpu_get_regs(vcpu, &regs);
@@ -394,7 +402,7 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 			  (unsigned long long)vcpu->run->internal.data[0],
 			  (unsigned long long)vcpu->run->internal.data[1]);
 	}
-	return cmd;
+	return uc->cmd;
 }
 
 /* ------------------------------------------------------------------ */
@@ -417,29 +425,22 @@ static void vcpu_thread_signal(int sig)
 static void *vcpu_thread_fn(void *arg)
 {
 	struct vcpu_thread *th = arg;
-	uint64_t cmd;
 
 	for (;;) {
-		if (__vcpu_run(th->vcpu) < 0) {
+		if (__vcpu_run_ucall(th->vcpu, &th->uc) < 0) {
 			if (errno == EINTR && !th->stop)
 				continue;
 			TEST_REQUIRE(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
 			th->uc.cmd = UCALL_NONE;
 			break;
 		}
-		cmd = get_ucall(th->vcpu, &th->uc);
-		if (cmd == UCALL_PRINT) {
-			printf("# guest: %s\n", th->uc.msg);
-			continue;
-		}
-		if (cmd != UCALL_SYNC)
+		if (th->uc.cmd != UCALL_SYNC)
 			break;
 		th->last_sync = th->uc;
 		th->syncs++;
 	}
 	if (th->uc.cmd == UCALL_ABORT)
-		TEST_FAIL("vCPU %u: guest assertion failed at %s:%lu: %s %s", th->vcpu->id,
-			  th->uc.file, (unsigned long)th->uc.line, th->uc.expr, th->uc.msg);
+		fail_guest_assert(th->vcpu, &th->uc);
 	TEST_REQUIRE(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
 		     th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
 		     (unsigned long)th->uc.cmd);
@@ -499,4 +500,3 @@ void vcpu_print_stats(struct vcpu *v, const char *prefix)
 	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IPI_SENT));
 	fflush(stdout);
 }
-

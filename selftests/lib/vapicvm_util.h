@@ -192,10 +192,18 @@ void guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What the guest asked for at the last exit, or UCALL_NONE. */
 uint64_t get_ucall(struct vcpu *vcpu, struct ucall *uc);
 /*
+ * Run until the next exit that is not a guest print (printed on the way):
+ * the ucall is in *uc (uc->cmd is UCALL_NONE for another exit).  Returns
+ * RUN's result: 0, or -1 with errno.
+ */
+int __vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc);
+/*
  * Run until the next ucall; fail the test on a guest assertion or an exit
  * that is not a ucall.  Returns the ucall's command.
  */
 uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc);
+/* Fail the test, with the assertion's place and message. */
+void fail_guest_assert(const struct vcpu *vcpu, const struct ucall *uc) __attribute__((noreturn));
 
 #define GUEST_SYNC(stage)		ucall(UCALL_SYNC, 1, (uint64_t)(stage))
 #define GUEST_SYNC_ARGS(stage, ...)	ucall(UCALL_SYNC, 6, (uint64_t)(stage), ##__VA_ARGS__)
