@@ -36,6 +36,34 @@
 #include "vapicvm.h"
 
 /* ------------------------------------------------------------------ */
+/* The feature table (uapi/linux/vapicvm.h)                            */
+/* ------------------------------------------------------------------ */
+
+/* Features in set whose requirements (the SDM's or ours) are not in set. */
+u32 apicv_features_missing(u32 set)
+{
+	u32 missing = 0;
+
+#define MISSING(id, bit, name, tier, sdm, policy, ctl)				\
+	if ((set & VAPICVM_APICV_##id) && ((sdm) | (policy)) & ~set)		\
+		missing |= VAPICVM_APICV_##id;
+	VAPICVM_APICV_FEATURES(MISSING)
+#undef MISSING
+	return missing;
+}
+
+/* The largest subset of set in which every feature has what it needs. */
+u32 apicv_features_closure(u32 set)
+{
+	u32 missing;
+
+	set &= VAPICVM_APICV_ALL;
+	while ((missing = apicv_features_missing(set)))
+		set &= ~missing;
+	return set;
+}
+
+/* ------------------------------------------------------------------ */
 /* soft: interrupts by event injection                                 */
 /* ------------------------------------------------------------------ */
 
@@ -287,7 +315,7 @@ void lapic_update_mode(struct vapicvm_vcpu *vcpu)
 	bool x2 = lapic_is_x2apic(vcpu), en = base & LAPIC_BASE_EN;
 	u32 cpu2 = vcpu->cpu2_ctls & ~(SEC_VIRT_APIC_ACCESSES | SEC_VIRT_X2APIC_MODE);
 
-	apic->x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC);
+	apic->x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC_VIRT);
 	apic->apic_access_virt = en && !x2 && (apicv & VAPICVM_APICV_APIC_ACCESS) &&
 				 (base & LAPIC_BASE_ADDR_MASK) ==
 				 READ_ONCE(vcpu->vm->apic_access_gpa);

@@ -16,6 +16,8 @@ struct lapic_tier {
 	void (*notify)(struct vapicvm_vcpu *target, bool level);
 };
 
+u32 apicv_features_missing(u32 set);
+u32 apicv_features_closure(u32 set);
 const struct lapic_tier *apicv_select_tier(u32 apicv);
 void apicv_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu);
 void apicv_eoi_done(struct vapicvm_vcpu *vcpu, int vector);

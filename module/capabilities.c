@@ -14,6 +14,7 @@
 #include <asm/processor.h>
 
 #include <uapi/linux/vapicvm.h>
+#include "apicv.h"
 #include "capabilities.h"
 
 /* MSR numbers and IA32_FEATURE_CONTROL bits come from <asm/msr-index.h>. */
@@ -45,24 +46,37 @@ static int adjust_controls(const char *what, u32 required, u32 optional,
 	return 0;
 }
 
-static u32 compute_apicv_supported(void)
+/* The APIC-virtualization features this CPU's controls offer, each alone. */
+static u32 apicv_offered_by_cpu(void)
 {
-	u32 mask = 0;
+	u32 set = 0;
 
-	if (!cpu_has_tpr_shadow())
-		return 0;
-	mask |= VAPICVM_APICV_TPR_SHADOW;
+	if (cpu_has_tpr_shadow())
+		set |= VAPICVM_APICV_TPR_SHADOW;
 	if (cpu_has_apic_access())
-		mask |= VAPICVM_APICV_APIC_ACCESS;
+		set |= VAPICVM_APICV_APIC_ACCESS;
+	if (cpu_has_apic_register_virt())
+		set |= VAPICVM_APICV_REGISTER_VIRT;
+	if (cpu_has_virtual_intr_delivery())
+		set |= VAPICVM_APICV_INTR_DELIVERY;
 	if (cpu_has_x2apic_virt())
-		mask |= VAPICVM_APICV_X2APIC;
-	if ((mask & VAPICVM_APICV_APIC_ACCESS) && cpu_has_apic_register_virt())
-		mask |= VAPICVM_APICV_REGISTER_VIRT;
-	if ((mask & VAPICVM_APICV_REGISTER_VIRT) && cpu_has_virtual_intr_delivery())
-		mask |= VAPICVM_APICV_INTR_DELIVERY;
-	if ((mask & VAPICVM_APICV_INTR_DELIVERY) && cpu_has_posted_intr())
-		mask |= VAPICVM_APICV_POSTED_INTR;
-	return mask;
+		set |= VAPICVM_APICV_X2APIC_VIRT;
+	if (cpu_has_posted_intr())
+		set |= VAPICVM_APICV_POSTED_INTR;
+	return set;
+}
+
+static void print_apicv_supported(u32 set)
+{
+	char buf[128] = "none";
+	int n = 0;
+
+#define APPEND_NAME(id, bit, name, tier, sdm, policy, ctl)			\
+	if (set & VAPICVM_APICV_##id)						\
+		n += scnprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", name);
+	VAPICVM_APICV_FEATURES(APPEND_NAME)
+#undef APPEND_NAME
+	pr_info("VMX revision %#x; APIC virtualization: %s\n", vmx_caps.revision_id, buf);
 }
 
 int vmx_capabilities_init(void)
@@ -170,16 +184,9 @@ int vmx_capabilities_init(void)
 		c->cpu2_allowed1 &= ~SEC_ENABLE_VPID;
 	}
 
-	c->apicv_supported = compute_apicv_supported();
-	pr_info("VMX revision %#x; APIC virtualization: %s%s%s%s%s%s%s\n",
-		c->revision_id,
-		c->apicv_supported ? "" : "none",
-		c->apicv_supported & VAPICVM_APICV_TPR_SHADOW ? "tpr-shadow " : "",
-		c->apicv_supported & VAPICVM_APICV_APIC_ACCESS ? "apic-access " : "",
-		c->apicv_supported & VAPICVM_APICV_REGISTER_VIRT ? "register-virt " : "",
-		c->apicv_supported & VAPICVM_APICV_INTR_DELIVERY ? "intr-delivery " : "",
-		c->apicv_supported & VAPICVM_APICV_X2APIC ? "x2apic " : "",
-		c->apicv_supported & VAPICVM_APICV_POSTED_INTR ? "posted-intr" : "");
+	/* Usable only with everything the feature table says each needs. */
+	c->apicv_supported = apicv_features_closure(apicv_offered_by_cpu());
+	print_apicv_supported(c->apicv_supported);
 	return 0;
 }
 

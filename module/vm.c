@@ -26,19 +26,7 @@ static int apicv_validate(u32 requested)
 {
 	if (requested & ~VAPICVM_APICV_ALL)
 		return -EINVAL;
-	/* The SDM's dependencies between the controls (Vol. 3C 26.2.1.1). */
-	if ((requested & (VAPICVM_APICV_APIC_ACCESS | VAPICVM_APICV_REGISTER_VIRT |
-			  VAPICVM_APICV_INTR_DELIVERY | VAPICVM_APICV_X2APIC)) &&
-	    !(requested & VAPICVM_APICV_TPR_SHADOW))
-		return -EINVAL;
-	if ((requested & VAPICVM_APICV_REGISTER_VIRT) &&
-	    !(requested & VAPICVM_APICV_APIC_ACCESS))
-		return -EINVAL;
-	if ((requested & VAPICVM_APICV_INTR_DELIVERY) &&
-	    !(requested & VAPICVM_APICV_REGISTER_VIRT))
-		return -EINVAL;
-	if ((requested & VAPICVM_APICV_POSTED_INTR) &&
-	    !(requested & VAPICVM_APICV_INTR_DELIVERY))
+	if (apicv_features_missing(requested))
 		return -EINVAL;
 	if (requested & ~vmx_caps.apicv_supported)
 		return -EOPNOTSUPP;

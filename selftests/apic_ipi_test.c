@@ -182,7 +182,7 @@ TEST_F(apic, self_ipi_x2apic)
 	install_counters(self->vm);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	/* With VID and x2APIC virtualization, SELF IPI and EOI never exit. */
-	if ((self->apicv & VAPICVM_APICV_INTR_DELIVERY) && (self->apicv & VAPICVM_APICV_X2APIC))
+	if ((self->apicv & VAPICVM_APICV_INTR_DELIVERY) && (self->apicv & VAPICVM_APICV_X2APIC_VIRT))
 		EXPECT_LT(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE), 200)
 			TH_LOG("SELF IPI or EOI writes exited");
 	check_consistency(_metadata, self->vm);
@@ -723,7 +723,7 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	 * when the CPU virtualizes the EOI write at all (else the write
 	 * itself exits and the model does the EOI).
 	 */
-	if (vid && (x2 ? vm->apicv & VAPICVM_APICV_X2APIC : vm->apicv & VAPICVM_APICV_APIC_ACCESS))
+	if (vid && (x2 ? vm->apicv & VAPICVM_APICV_X2APIC_VIRT : vm->apicv & VAPICVM_APICV_APIC_ACCESS))
 		EXPECT_EQ(1, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED) - eoi1);
 	check_consistency(_metadata, vm);
 }

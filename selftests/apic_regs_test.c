@@ -156,7 +156,7 @@ TEST_F(apic, x2apic_tpr_msr_and_cr8_agree)
 	r0 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_READ);
 	w0 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	if (self->apicv & VAPICVM_APICV_X2APIC) {
+	if (self->apicv & VAPICVM_APICV_X2APIC_VIRT) {
 		EXPECT_EQ(0, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_READ) - r0);
 		EXPECT_EQ(0, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE) - w0);
 	} else {

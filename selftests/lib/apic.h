@@ -62,7 +62,7 @@
 #define TIER_ACCESS	(TIER_TPR | VAPICVM_APICV_APIC_ACCESS)
 #define TIER_REGVIRT	(TIER_ACCESS | VAPICVM_APICV_REGISTER_VIRT)
 #define TIER_VID	(TIER_REGVIRT | VAPICVM_APICV_INTR_DELIVERY)
-#define TIER_X2	(TIER_TPR | VAPICVM_APICV_X2APIC)
+#define TIER_X2	(TIER_TPR | VAPICVM_APICV_X2APIC_VIRT)
 #define TIER_ALL_NO_PI	(VAPICVM_APICV_ALL & ~VAPICVM_APICV_POSTED_INTR)
 #define TIER_ALL	VAPICVM_APICV_ALL
 
@@ -84,7 +84,7 @@ static inline const char *apicv_str(uint32_t m, char *buf, size_t n)
 		 m & VAPICVM_APICV_APIC_ACCESS ? "apic-access " : "",
 		 m & VAPICVM_APICV_REGISTER_VIRT ? "register-virt " : "",
 		 m & VAPICVM_APICV_INTR_DELIVERY ? "intr-delivery " : "",
-		 m & VAPICVM_APICV_X2APIC ? "x2apic-virt " : "",
+		 m & VAPICVM_APICV_X2APIC_VIRT ? "x2apic-virt " : "",
 		 m & VAPICVM_APICV_POSTED_INTR ? "posted-intr" : "");
 	return buf;
 }

@@ -9,6 +9,7 @@
  * instead of version checks, and a run structure shared with the kernel
  * through mmap() of the vCPU fd.  Documentation/api.rst documents every
  * ioctl; the layouts here are checked at build time (selftests/abi_check.c).
+ * It is ISO C11 and ISO C++11 and later: clean under -Wpedantic in both.
  */
 #ifndef _UAPI_LINUX_VAPICVM_H
 #define _UAPI_LINUX_VAPICVM_H
@@ -17,6 +18,22 @@
 #include <linux/ioctl.h>
 
 #define VAPICVM_API_VERSION		1
+
+/*
+ * Flexible array members are C99 but an extension in C++: mark them so that
+ * the header stays clean under -Wpedantic in both languages.
+ */
+#if defined(__cplusplus) && defined(__clang__)
+#define __VAPICVM_FLEX_ARRAY(type, name)				\
+	_Pragma("clang diagnostic push")				\
+	_Pragma("clang diagnostic ignored \"-Wc99-extensions\"")	\
+	type name[]							\
+	_Pragma("clang diagnostic pop")
+#elif defined(__cplusplus)
+#define __VAPICVM_FLEX_ARRAY(type, name)	__extension__ type name[]
+#else
+#define __VAPICVM_FLEX_ARRAY(type, name)	type name[]
+#endif
 
 /* The ioctl type byte.  Numbers: 0x00-0x3f system, 0x40-0x7f VM, 0x80-0xbf vCPU. */
 #define VAPICVMIO			0xAF
@@ -32,17 +49,56 @@
 #define VAPICVM_GET_SUPPORTED_CPUID	_IOWR(VAPICVMIO, 0x04, struct vapicvm_cpuid)
 
 /*
- * APIC-virtualization features, cumulative tiers.  A VM's feature set is
- * chosen at VAPICVM_CREATE_VM; each feature requires those before it in this
- * list except as noted (the SDM's control dependencies, Vol. 3C 26.2.1.1).
+ * APIC-virtualization features: the one table of them.  The kernel, the C++
+ * library and the selftests all expand it; nothing else lists the features,
+ * their names or their dependencies.
+ *
+ *   X(ID, bit, name, tier, sdm_requires, policy_requires, vmx_control)
+ *
+ * ID            VAPICVM_APICV_<ID> is (1U << bit)
+ * name          the feature's name wherever it is printed or parsed
+ * tier          the name of the cumulative tier this feature tops: the
+ *               feature with everything it requires, transitively
+ * sdm_requires  features the SDM makes a VM-entry condition (Vol. 3C
+ *               26.2.1.1: APIC-register virtualization, virtual-interrupt
+ *               delivery and x2APIC virtualization need "use TPR shadow";
+ *               posted interrupts need virtual-interrupt delivery)
+ * policy_requires  features this project requires on top, so that the
+ *               feature sets form a ladder that is tested rung by rung:
+ *               APIC access needs the TPR shadow (the APIC-access page
+ *               without a virtual-APIC page would trap every access);
+ *               register virtualization needs APIC access (it is what
+ *               serves reads from the APIC-access page); virtual-interrupt
+ *               delivery needs register virtualization (VID's EOI and
+ *               self-IPI virtualization are xAPIC writes to that page)
+ * vmx_control   the VMX execution control the feature turns on
+ *
+ * A VM's feature set is chosen at VAPICVM_CREATE_VM and must contain, with
+ * each feature, both of its requirement sets.
  */
-#define VAPICVM_APICV_TPR_SHADOW	(1U << 0) /* "use TPR shadow" */
-#define VAPICVM_APICV_APIC_ACCESS	(1U << 1) /* "virtualize APIC accesses" */
-#define VAPICVM_APICV_REGISTER_VIRT	(1U << 2) /* "APIC-register virtualization" */
-#define VAPICVM_APICV_INTR_DELIVERY	(1U << 3) /* "virtual-interrupt delivery" */
-#define VAPICVM_APICV_X2APIC		(1U << 4) /* "virtualize x2APIC mode" (needs TPR shadow) */
-#define VAPICVM_APICV_POSTED_INTR	(1U << 5) /* "process posted interrupts" (needs VID) */
+#define VAPICVM_APICV_TPR_SHADOW	(1U << 0)
+#define VAPICVM_APICV_APIC_ACCESS	(1U << 1)
+#define VAPICVM_APICV_REGISTER_VIRT	(1U << 2)
+#define VAPICVM_APICV_INTR_DELIVERY	(1U << 3)
+#define VAPICVM_APICV_X2APIC_VIRT	(1U << 4)
+#define VAPICVM_APICV_POSTED_INTR	(1U << 5)
 #define VAPICVM_APICV_ALL		0x3fU
+
+#define VAPICVM_APICV_FEATURES(X)						\
+	X(TPR_SHADOW, 0, "tpr-shadow", "tpr", 0, 0,				\
+	  "use TPR shadow")							\
+	X(APIC_ACCESS, 1, "apic-access", "access", 0,				\
+	  VAPICVM_APICV_TPR_SHADOW, "virtualize APIC accesses")		\
+	X(REGISTER_VIRT, 2, "register-virt", "regvirt",			\
+	  VAPICVM_APICV_TPR_SHADOW, VAPICVM_APICV_APIC_ACCESS,		\
+	  "APIC-register virtualization")					\
+	X(INTR_DELIVERY, 3, "intr-delivery", "vid",				\
+	  VAPICVM_APICV_TPR_SHADOW, VAPICVM_APICV_REGISTER_VIRT,		\
+	  "virtual-interrupt delivery")						\
+	X(X2APIC_VIRT, 4, "x2apic-virt", "x2apic",				\
+	  VAPICVM_APICV_TPR_SHADOW, 0, "virtualize x2APIC mode")		\
+	X(POSTED_INTR, 5, "posted-intr", "posted",				\
+	  VAPICVM_APICV_INTR_DELIVERY, 0, "process posted interrupts")
 
 /* struct vapicvm_create_vm.flags */
 #define VAPICVM_VM_APICV_MASK		(1U << 0) /* use .apicv instead of the best available */
@@ -182,7 +238,7 @@ struct vapicvm_msr_entry {
 struct vapicvm_msrs {
 	__u32 nmsrs;		/* at most VAPICVM_MAX_MSR_ENTRIES */
 	__u32 pad;
-	struct vapicvm_msr_entry entries[];
+	__VAPICVM_FLEX_ARRAY(struct vapicvm_msr_entry, entries);
 };
 
 #define VAPICVM_MAX_MSR_ENTRIES		256
@@ -201,7 +257,7 @@ struct vapicvm_cpuid_entry {
 struct vapicvm_cpuid {
 	__u32 nent;		/* at most VAPICVM_MAX_CPUID_ENTRIES */
 	__u32 padding;
-	struct vapicvm_cpuid_entry entries[];
+	__VAPICVM_FLEX_ARRAY(struct vapicvm_cpuid_entry, entries);
 };
 
 #define VAPICVM_MAX_CPUID_ENTRIES	256
@@ -252,61 +308,79 @@ struct vapicvm_mp_state {
 };
 
 /*
- * Per-vCPU counters.  VAPICVM_CAP_STATS gives the number of counters the
- * kernel keeps; GET_STATS fills min(n, that number).  The order is
- * enum vapicvm_stat, and only grows.
+ * Per-vCPU counters, one table: X(ID, name, description).  VAPICVM_CAP_STATS
+ * gives the number of counters the kernel keeps; GET_STATS fills
+ * min(n, that number).  Rows are only ever appended: the index of a
+ * counter is its row, VAPICVM_STAT_<ID>.
  */
+#define VAPICVM_STATS(X)							\
+	X(EXITS, "exits", "all VM exits")	\
+	X(EXIT_EXTINT, "exit_extint", "external-interrupt exits")	\
+	X(EXIT_NMI, "exit_nmi", "exception or NMI exits")	\
+	X(EXIT_CPUID, "exit_cpuid", "CPUID exits")	\
+	X(EXIT_HLT, "exit_hlt", "HLT exits")	\
+	X(EXIT_IO, "exit_io", "I/O instruction exits")	\
+	X(EXIT_MSR_READ, "exit_msr_read", "RDMSR exits")	\
+	X(EXIT_MSR_WRITE, "exit_msr_write", "WRMSR exits")	\
+	X(EXIT_CR, "exit_cr", "control-register access exits")	\
+	X(EXIT_EPT_VIOLATION, "exit_ept_violation", "EPT-violation exits")	\
+	X(EXIT_EPT_MISCONFIG, "exit_ept_misconfig", "EPT-misconfiguration exits")	\
+	X(EXIT_VMCALL, "exit_vmcall", "VMCALL exits")	\
+	X(EXIT_PREEMPT_TIMER, "exit_preempt_timer", "VMX-preemption-timer exits")	\
+	X(EXIT_INTR_WINDOW, "exit_intr_window", "interrupt-window exits")	\
+	X(EXIT_TPR_BELOW_THRESHOLD, "exit_tpr_below_threshold", "TPR-below-threshold exits (43)")	\
+	X(EXIT_APIC_ACCESS, "exit_apic_access", "APIC-access exits (44)")	\
+	X(EXIT_EOI_INDUCED, "exit_eoi_induced", "EOI-induced exits (45)")	\
+	X(EXIT_APIC_WRITE, "exit_apic_write", "APIC-write exits (56)")	\
+	X(EXIT_XSETBV, "exit_xsetbv", "XSETBV exits")	\
+	X(EXIT_OTHER, "exit_other", "exits of any other reason")	\
+	X(EXIT_USERSPACE, "exit_userspace", "RUN returned to userspace")	\
+	X(HALT_WAKEUP, "halt_wakeup", "blocked on HLT and woken")	\
+	X(IRQ_INJECTED, "irq_injected", "interrupts injected by event injection")	\
+	X(IRQ_POSTED, "irq_posted", "interrupts delivered through the PIR")	\
+	X(IPI_SENT, "ipi_sent", "IPIs sent")	\
+	X(APIC_MMIO_EMULATED, "apic_mmio_emulated", "xAPIC accesses emulated by the model")	\
+	X(APIC_MSR_EMULATED, "apic_msr_emulated", "x2APIC MSR accesses emulated")	\
+	X(TIMER_FIRED, "timer_fired", "local APIC timer expiries")
+
 enum vapicvm_stat {
-	VAPICVM_STAT_EXITS,		/* all VM exits */
-	VAPICVM_STAT_EXIT_EXTINT,	/* external interrupt */
-	VAPICVM_STAT_EXIT_NMI,		/* exception or NMI */
-	VAPICVM_STAT_EXIT_CPUID,
-	VAPICVM_STAT_EXIT_HLT,
-	VAPICVM_STAT_EXIT_IO,
-	VAPICVM_STAT_EXIT_MSR_READ,
-	VAPICVM_STAT_EXIT_MSR_WRITE,
-	VAPICVM_STAT_EXIT_CR,
-	VAPICVM_STAT_EXIT_EPT_VIOLATION,
-	VAPICVM_STAT_EXIT_EPT_MISCONFIG,
-	VAPICVM_STAT_EXIT_VMCALL,
-	VAPICVM_STAT_EXIT_PREEMPT_TIMER,
-	VAPICVM_STAT_EXIT_INTR_WINDOW,
-	VAPICVM_STAT_EXIT_TPR_BELOW_THRESHOLD,	/* exit reason 43 */
-	VAPICVM_STAT_EXIT_APIC_ACCESS,		/* exit reason 44 */
-	VAPICVM_STAT_EXIT_EOI_INDUCED,		/* exit reason 45 */
-	VAPICVM_STAT_EXIT_APIC_WRITE,		/* exit reason 56 */
-	VAPICVM_STAT_EXIT_XSETBV,
-	VAPICVM_STAT_EXIT_OTHER,
-	VAPICVM_STAT_EXIT_USERSPACE,	/* RUN returned to userspace */
-	VAPICVM_STAT_HALT_WAKEUP,	/* blocked on HLT and woken */
-	VAPICVM_STAT_IRQ_INJECTED,	/* interrupts injected by event injection */
-	VAPICVM_STAT_IRQ_POSTED,	/* interrupts delivered through the PIR */
-	VAPICVM_STAT_IPI_SENT,
-	VAPICVM_STAT_APIC_MMIO_EMULATED,	/* xAPIC accesses emulated by the model */
-	VAPICVM_STAT_APIC_MSR_EMULATED,		/* x2APIC MSR accesses emulated */
-	VAPICVM_STAT_TIMER_FIRED,
-	VAPICVM_STAT_NR,
+#define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,
+	VAPICVM_STATS(__VAPICVM_STAT_ENUM)
+#undef __VAPICVM_STAT_ENUM
+	VAPICVM_STAT_NR
 };
 
 struct vapicvm_stats {
 	__u32 n;		/* in: capacity of .counters; out: number filled */
 	__u32 pad;
-	__u64 counters[];
+	__VAPICVM_FLEX_ARRAY(__u64, counters);
 };
 
 /* ------------------------------------------------------------------ */
 /* The run structure, mmap()ed from the vCPU fd at offset 0            */
 /* ------------------------------------------------------------------ */
 
-#define VAPICVM_EXIT_UNKNOWN		0
-#define VAPICVM_EXIT_IO			1
-#define VAPICVM_EXIT_MMIO		2
-#define VAPICVM_EXIT_HLT		3
-#define VAPICVM_EXIT_SHUTDOWN		4  /* triple fault */
-#define VAPICVM_EXIT_FAIL_ENTRY		5
-#define VAPICVM_EXIT_INTERNAL_ERROR	6
-#define VAPICVM_EXIT_SYSTEM_EVENT	7
-#define VAPICVM_EXIT_INTR		8  /* RUN returned -EINTR: a signal or immediate_exit */
+/*
+ * vapicvm_run.exit_reason, one table: X(ID, value, name).  RUN returns 0
+ * with one of these in the run structure (VAPICVM_EXIT_INTR goes with
+ * -EINTR: a signal or immediate_exit).
+ */
+#define VAPICVM_EXIT_REASONS(X)						\
+	X(UNKNOWN, 0, "unknown")						\
+	X(IO, 1, "io")								\
+	X(MMIO, 2, "mmio")							\
+	X(HLT, 3, "hlt")							\
+	X(SHUTDOWN, 4, "shutdown")	/* triple fault */			\
+	X(FAIL_ENTRY, 5, "fail-entry")						\
+	X(INTERNAL_ERROR, 6, "internal-error")					\
+	X(SYSTEM_EVENT, 7, "system-event")					\
+	X(INTR, 8, "intr")
+
+enum vapicvm_exit_reason {
+#define __VAPICVM_EXIT_ENUM(id, value, name) VAPICVM_EXIT_##id = value,
+	VAPICVM_EXIT_REASONS(__VAPICVM_EXIT_ENUM)
+#undef __VAPICVM_EXIT_ENUM
+};
 
 #define VAPICVM_EXIT_IO_IN		0
 #define VAPICVM_EXIT_IO_OUT		1
@@ -320,6 +394,59 @@ struct vapicvm_stats {
 /* vapicvm_run.system_event.type */
 #define VAPICVM_SYSTEM_EVENT_RESET	1
 
+/* What each exit reason leaves in the run structure (its union below). */
+
+/* VAPICVM_EXIT_FAIL_ENTRY */
+struct vapicvm_exit_fail_entry {
+	__u64 hardware_entry_failure_reason; /* the VM-exit reason, bit 31 set */
+	__u64 exit_qualification;
+	__u32 cpu;
+	__u32 pad;
+};
+
+/*
+ * VAPICVM_EXIT_IO: count accesses of size bytes each; the data is at
+ * (char *)run + data_offset.  For IN, userspace fills it and the next RUN
+ * completes the instruction.
+ */
+struct vapicvm_exit_io {
+	__u8  direction;	/* VAPICVM_EXIT_IO_IN or _OUT */
+	__u8  size;
+	__u16 port;
+	__u32 count;
+	__u64 data_offset;
+};
+
+/*
+ * VAPICVM_EXIT_MMIO: for a read, userspace fills data[0..len) and the next
+ * RUN completes the instruction.
+ */
+struct vapicvm_exit_mmio {
+	__u64 phys_addr;
+	__u8  data[8];
+	__u32 len;
+	__u8  is_write;
+	__u8  pad[3];
+};
+
+/* VAPICVM_EXIT_INTERNAL_ERROR */
+struct vapicvm_exit_internal {
+	__u32 suberror;		/* VAPICVM_INTERNAL_ERROR_* */
+	__u32 ndata;
+	__u64 data[16];
+};
+
+/* VAPICVM_EXIT_SYSTEM_EVENT */
+struct vapicvm_exit_system_event {
+	__u32 type;		/* VAPICVM_SYSTEM_EVENT_* */
+	__u32 ndata;
+	__u64 data[16];
+};
+
+/*
+ * The union is anonymous, as in KVM's struct kvm_run; its member types are
+ * named so that the header is ISO C11 and ISO C++ alike.
+ */
 struct vapicvm_run {
 	/* in */
 	__u8  immediate_exit;	/* RUN returns -EINTR at once when set */
@@ -330,48 +457,11 @@ struct vapicvm_run {
 	__u64 cr8;
 	__u64 apic_base;
 	union {
-		/* VAPICVM_EXIT_FAIL_ENTRY */
-		struct {
-			__u64 hardware_entry_failure_reason; /* the VM-exit reason, bit 31 set */
-			__u64 exit_qualification;
-			__u32 cpu;
-			__u32 pad;
-		} fail_entry;
-		/*
-		 * VAPICVM_EXIT_IO: count accesses of size bytes each; the data
-		 * is at (char *)run + data_offset.  For IN, userspace fills it
-		 * and the next RUN completes the instruction.
-		 */
-		struct {
-			__u8  direction;
-			__u8  size;
-			__u16 port;
-			__u32 count;
-			__u64 data_offset;
-		} io;
-		/*
-		 * VAPICVM_EXIT_MMIO: for a read, userspace fills data[0..len)
-		 * and the next RUN completes the instruction.
-		 */
-		struct {
-			__u64 phys_addr;
-			__u8  data[8];
-			__u32 len;
-			__u8  is_write;
-			__u8  pad[3];
-		} mmio;
-		/* VAPICVM_EXIT_INTERNAL_ERROR */
-		struct {
-			__u32 suberror;
-			__u32 ndata;
-			__u64 data[16];
-		} internal;
-		/* VAPICVM_EXIT_SYSTEM_EVENT */
-		struct {
-			__u32 type;
-			__u32 ndata;
-			__u64 data[16];
-		} system_event;
+		struct vapicvm_exit_fail_entry fail_entry;
+		struct vapicvm_exit_io io;
+		struct vapicvm_exit_mmio mmio;
+		struct vapicvm_exit_internal internal;
+		struct vapicvm_exit_system_event system_event;
 		char padding[256];
 	};
 };

@@ -19,7 +19,7 @@ constexpr std::array<Named, 6> names = {{
 	{VAPICVM_APICV_APIC_ACCESS, "apic-access"},
 	{VAPICVM_APICV_REGISTER_VIRT, "register-virt"},
 	{VAPICVM_APICV_INTR_DELIVERY, "intr-delivery"},
-	{VAPICVM_APICV_X2APIC, "x2apic"},
+	{VAPICVM_APICV_X2APIC_VIRT, "x2apic"},
 	{VAPICVM_APICV_POSTED_INTR, "posted-intr"},
 }};
 
@@ -28,7 +28,7 @@ constexpr std::uint32_t needs(std::uint32_t bit)
 {
 	switch (bit) {
 	case VAPICVM_APICV_APIC_ACCESS:
-	case VAPICVM_APICV_X2APIC:
+	case VAPICVM_APICV_X2APIC_VIRT:
 		return VAPICVM_APICV_TPR_SHADOW;
 	case VAPICVM_APICV_REGISTER_VIRT:
 		return VAPICVM_APICV_TPR_SHADOW | VAPICVM_APICV_APIC_ACCESS;
@@ -133,7 +133,7 @@ std::optional<ApicvFlags> ApicvFlags::tier(std::string_view name)
 	if (x2) {
 		if (b == 0)
 			return std::nullopt;
-		b |= VAPICVM_APICV_X2APIC;
+		b |= VAPICVM_APICV_X2APIC_VIRT;
 	}
 	return from_raw(b);
 }

@@ -22,7 +22,7 @@ enum class ApicvFeature : std::uint32_t {
 	ApicAccess = VAPICVM_APICV_APIC_ACCESS,
 	RegisterVirt = VAPICVM_APICV_REGISTER_VIRT,
 	InterruptDelivery = VAPICVM_APICV_INTR_DELIVERY,
-	X2apic = VAPICVM_APICV_X2APIC,
+	X2apic = VAPICVM_APICV_X2APIC_VIRT,
 	PostedInterrupts = VAPICVM_APICV_POSTED_INTR,
 };
 

@@ -38,11 +38,11 @@ TEST(ApicvFlags, ClosureDownDropsWhatLostItsPrerequisites)
 	/* A host with posted interrupts but (oddly) no register virtualization. */
 	auto host = ApicvFlags::from_raw(VAPICVM_APICV_TPR_SHADOW | VAPICVM_APICV_APIC_ACCESS |
 					 VAPICVM_APICV_INTR_DELIVERY | VAPICVM_APICV_POSTED_INTR |
-					 VAPICVM_APICV_X2APIC);
+					 VAPICVM_APICV_X2APIC_VIRT);
 	auto c = host.closure_down();
 	EXPECT_TRUE(c.valid());
 	EXPECT_EQ(ApicvFlags::from_raw(VAPICVM_APICV_TPR_SHADOW | VAPICVM_APICV_APIC_ACCESS |
-				       VAPICVM_APICV_X2APIC),
+				       VAPICVM_APICV_X2APIC_VIRT),
 		  c);
 	EXPECT_EQ(ApicvFlags::all(), ApicvFlags::all().closure_down());
 }
