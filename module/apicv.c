@@ -4,13 +4,16 @@
  *
  * Two independent questions, each answered by what the CPU offers:
  *
- * How do pending interrupts reach the guest?  (struct lapic_tier)
- *   soft    event injection of the highest deliverable vector, with the
- *           interrupt window and, with the TPR shadow, the TPR threshold;
- *   vid     virtual-interrupt delivery: RVI/SVI in the VMCS, EOI virtualized,
- *           EOI-exit bitmap for level-triggered vectors;
- *   posted  vid, and a notification to a running vCPU is the posted-interrupt
- *           vector: the CPU merges the PIR with no VM exit.
+ * How do pending interrupts reach the guest?  (struct apicv_tier: one
+ * instance each; the model calls nothing else)
+ *   event injection            the highest deliverable vector is injected,
+ *                              with the interrupt window and, with the TPR
+ *                              shadow, the TPR threshold;
+ *   virtual-interrupt delivery RVI/SVI in the VMCS, EOI virtualized, the
+ *                              EOI-exit bitmap for level-triggered vectors;
+ *   posted interrupts          virtual-interrupt delivery, and a notification
+ *                              to a running vCPU is the posted-interrupt
+ *                              vector: the CPU merges the PIR with no exit.
  *
  * How do register accesses reach the model?  (controls, per vCPU)
  *   no TPR shadow     CR8 exits; xAPIC MMIO faults through EPT and is decoded;
@@ -30,29 +33,39 @@
 #include "capabilities.h"
 #include "compat.h"
 #include "emulate.h"
-#include "exit.h"
 #include "lapic.h"
 #include "msr.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
+#include "vm.h"
 
 /* ------------------------------------------------------------------ */
 /* The feature table (uapi/linux/vapicvm.h)                            */
 /* ------------------------------------------------------------------ */
 
-/* Features in set whose requirements (the SDM's or ours) are not in set. */
+static const struct apicv_feature {
+	u32 bit;
+	const char *name;
+	u32 requires;		/* the SDM's requirements and ours */
+} apicv_features[] = {
+#define FEATURE_ROW(id, bit, name, tier, sdm, policy, ctl)	\
+	{ VAPICVM_APICV_##id, name, (sdm) | (policy) },
+	VAPICVM_APICV_FEATURES(FEATURE_ROW)
+#undef FEATURE_ROW
+};
+
+/* Features in set whose requirements are not all in set. */
 u32 apicv_features_missing(u32 set)
 {
 	u32 missing = 0;
+	int i;
 
-#define MISSING(id, bit, name, tier, sdm, policy, ctl)				\
-	if ((set & VAPICVM_APICV_##id) && ((sdm) | (policy)) & ~set)		\
-		missing |= VAPICVM_APICV_##id;
-	VAPICVM_APICV_FEATURES(MISSING)
-#undef MISSING
+	for (i = 0; i < ARRAY_SIZE(apicv_features); i++)
+		if ((set & apicv_features[i].bit) && (apicv_features[i].requires & ~set))
+			missing |= apicv_features[i].bit;
 	return missing;
 }
 
-/* The largest subset of set in which every feature has what it needs. */
 u32 apicv_features_closure(u32 set)
 {
 	u32 missing;
@@ -63,11 +76,27 @@ u32 apicv_features_closure(u32 set)
 	return set;
 }
 
+/* "tpr-shadow apic-access ..." or "none", for the kernel log. */
+int apicv_features_format(char *buf, size_t size, u32 set)
+{
+	int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(apicv_features); i++)
+		if (set & apicv_features[i].bit)
+			n += scnprintf(buf + n, size - n, "%s%s", n ? " " : "",
+				       apicv_features[i].name);
+	if (!n)
+		n = scnprintf(buf, size, "none");
+	return n;
+}
+
+static void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new);
+
 /* ------------------------------------------------------------------ */
-/* soft: interrupts by event injection                                 */
+/* Event injection                                                     */
 /* ------------------------------------------------------------------ */
 
-static void soft_update_tpr_threshold(struct vapicvm_vcpu *vcpu, int irr)
+static void inject_update_tpr_threshold(struct vapicvm_vcpu *vcpu, int irr)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	u32 tpr_class = (lapic_reg_read(apic, LAPIC_TASKPRI) >> 4) & 0xf;
@@ -81,8 +110,8 @@ static void soft_update_tpr_threshold(struct vapicvm_vcpu *vcpu, int irr)
 	 */
 	if (irr >= 0)
 		threshold = min_t(u32, irr >> 4, tpr_class);
-	if (threshold != apic->tpr_threshold) {
-		apic->tpr_threshold = threshold;
+	if (threshold != apic->hw.tpr_threshold) {
+		apic->hw.tpr_threshold = threshold;
 		vmcs_write32(TPR_THRESHOLD, threshold);
 	}
 }
@@ -103,7 +132,7 @@ static bool inject_extint(struct vapicvm_vcpu *vcpu)
 	return true;
 }
 
-static void soft_inject_pending(struct vapicvm_vcpu *vcpu)
+static void inject_pending(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	int irr;
@@ -125,7 +154,7 @@ static void soft_inject_pending(struct vapicvm_vcpu *vcpu)
 	} else {
 		vcpu_set_intr_window(vcpu, false);
 	}
-	soft_update_tpr_threshold(vcpu, irr);
+	inject_update_tpr_threshold(vcpu, irr);
 }
 
 static void kick_notify(struct vapicvm_vcpu *target, bool level)
@@ -133,15 +162,27 @@ static void kick_notify(struct vapicvm_vcpu *target, bool level)
 	vcpu_kick(target);
 }
 
-static const struct lapic_tier tier_soft = {
-	.name = "soft",
-	.inject_pending = soft_inject_pending,
+static const struct apicv_tier tier_event_injection = {
+	.name = "event-injection",
+	.inject_pending = inject_pending,
 	.notify = kick_notify,
+	.base_changed = apicv_base_changed,
 };
 
 /* ------------------------------------------------------------------ */
-/* vid: virtual-interrupt delivery                                     */
+/* Virtual-interrupt delivery                                          */
 /* ------------------------------------------------------------------ */
+
+static void vid_setup_vmcs(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->cpu2_ctls |= SEC_VIRT_INTR_DELIVERY;
+	vmcs_write64(EOI_EXIT_BITMAP0, 0);
+	vmcs_write64(EOI_EXIT_BITMAP1, 0);
+	vmcs_write64(EOI_EXIT_BITMAP2, 0);
+	vmcs_write64(EOI_EXIT_BITMAP3, 0);
+	vmcs_write16(GUEST_INTR_STATUS, 0);
+	memset(vcpu->lapic->hw.eoi_exit_bitmap, 0, sizeof(vcpu->lapic->hw.eoi_exit_bitmap));
+}
 
 static void vid_write_intr_status(struct vapicvm_vcpu *vcpu)
 {
@@ -150,7 +191,7 @@ static void vid_write_intr_status(struct vapicvm_vcpu *vcpu)
 	u16 status = (irr < 0 ? 0 : irr) | ((isr < 0 ? 0 : isr) << 8);
 
 	vmcs_write16(GUEST_INTR_STATUS, status);
-	apic->intr_status_dirty = false;
+	apic->hw.intr_status_dirty = false;
 }
 
 static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
@@ -159,21 +200,53 @@ static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
 	 * The CPU keeps RVI/SVI current as it delivers and EOIs; rewrite
 	 * them only when the model changed IRR or ISR behind its back.
 	 */
-	if (vcpu->lapic->intr_status_dirty)
+	if (vcpu->lapic->hw.intr_status_dirty)
 		vid_write_intr_status(vcpu);
 	if (!inject_extint(vcpu))
 		vcpu_set_intr_window(vcpu, false);
 }
 
-static const struct lapic_tier tier_vid = {
+/* Any context: the VMCS need not be loaded, so only note it. */
+static void vid_irr_isr_changed(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->lapic->hw.intr_status_dirty = true;
+}
+
+/* Any context, as above: the EOI-exit bitmap is rewritten before entry. */
+static void vid_tmr_changed(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
+}
+
+static u16 vid_intr_status(struct vapicvm_vcpu *vcpu)
+{
+	if (vcpu->lapic->hw.intr_status_dirty)
+		vid_write_intr_status(vcpu);
+	return vmcs_read16(GUEST_INTR_STATUS);
+}
+
+static const struct apicv_tier tier_vid = {
 	.name = "virtual-interrupt-delivery",
+	.setup_vmcs = vid_setup_vmcs,
 	.inject_pending = vid_inject_pending,
 	.notify = kick_notify,
+	.base_changed = apicv_base_changed,
+	.irr_isr_changed = vid_irr_isr_changed,
+	.tmr_changed = vid_tmr_changed,
+	.intr_status = vid_intr_status,
 };
 
 /* ------------------------------------------------------------------ */
-/* posted: vid plus hardware notification                              */
+/* Posted interrupts: virtual-interrupt delivery, notified by the CPU  */
 /* ------------------------------------------------------------------ */
+
+static void posted_setup_vmcs(struct vapicvm_vcpu *vcpu)
+{
+	vid_setup_vmcs(vcpu);
+	vcpu->pin_ctls |= PIN_POSTED_INTR;
+	vmcs_write16(POSTED_INTR_NV, LAPIC_POSTED_INTR_VECTOR);
+	vmcs_write64(POSTED_INTR_DESC_ADDR, virt_to_phys(vcpu->lapic->pi));
+}
 
 static void posted_notify(struct vapicvm_vcpu *target, bool level)
 {
@@ -193,31 +266,40 @@ static void posted_notify(struct vapicvm_vcpu *target, bool level)
 	vcpu_kick(target);
 }
 
-static const struct lapic_tier tier_posted = {
+static const struct apicv_tier tier_posted = {
 	.name = "posted-interrupts",
+	.setup_vmcs = posted_setup_vmcs,
 	.inject_pending = vid_inject_pending,
 	.notify = posted_notify,
+	.base_changed = apicv_base_changed,
+	.irr_isr_changed = vid_irr_isr_changed,
+	.tmr_changed = vid_tmr_changed,
+	.intr_status = vid_intr_status,
 };
 
-const struct lapic_tier *apicv_select_tier(u32 apicv)
+const struct apicv_tier *apicv_select_tier(u32 apicv)
 {
 	if (apicv & VAPICVM_APICV_POSTED_INTR)
 		return &tier_posted;
 	if (apicv & VAPICVM_APICV_INTR_DELIVERY)
 		return &tier_vid;
-	return &tier_soft;
+	return &tier_event_injection;
 }
 
-void lapic_inject_pending(struct vapicvm_vcpu *vcpu)
+void apicv_inject_pending(struct vapicvm_vcpu *vcpu)
 {
 	vcpu->lapic->tier->inject_pending(vcpu);
 }
 
 /* ------------------------------------------------------------------ */
-/* VMCS controls and addresses                                         */
+/* Register accesses: controls, addresses and the x2APIC MSR bitmap    */
 /* ------------------------------------------------------------------ */
 
-void lapic_setup_controls(struct vapicvm_vcpu *vcpu)
+/*
+ * The controls of the register-access features, and the tier's own; called
+ * while the control words are computed, before they are written.
+ */
+void apicv_setup_controls(struct vapicvm_vcpu *vcpu)
 {
 	u32 apicv = vcpu->vm->apicv;
 
@@ -227,15 +309,14 @@ void lapic_setup_controls(struct vapicvm_vcpu *vcpu)
 		vcpu->cpu_ctls |= CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING;
 	if (apicv & VAPICVM_APICV_REGISTER_VIRT)
 		vcpu->cpu2_ctls |= SEC_APIC_REGISTER_VIRT;
-	if (apicv & VAPICVM_APICV_INTR_DELIVERY)
-		vcpu->cpu2_ctls |= SEC_VIRT_INTR_DELIVERY;
-	if (apicv & VAPICVM_APICV_POSTED_INTR)
-		vcpu->pin_ctls |= PIN_POSTED_INTR;
 	/* VIRT_APIC_ACCESSES and VIRT_X2APIC_MODE follow the APIC's mode. */
 	vcpu->cpu2_ctls &= ~(SEC_VIRT_APIC_ACCESSES | SEC_VIRT_X2APIC_MODE);
+	if (vcpu->lapic->tier->setup_vmcs)
+		vcpu->lapic->tier->setup_vmcs(vcpu);
 }
 
-void lapic_setup_vmcs(struct vapicvm_vcpu *vcpu)
+/* The addresses the register-access features use, once the controls are written. */
+void apicv_setup_vmcs(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	struct vapicvm_vm *vm = vcpu->vm;
@@ -247,20 +328,8 @@ void lapic_setup_vmcs(struct vapicvm_vcpu *vcpu)
 	}
 	if (vm->apicv & VAPICVM_APICV_APIC_ACCESS)
 		vmcs_write64(APIC_ACCESS_ADDR, page_to_phys(vm->apic_access_page));
-	if (vm->apicv & VAPICVM_APICV_INTR_DELIVERY) {
-		vmcs_write64(EOI_EXIT_BITMAP0, 0);
-		vmcs_write64(EOI_EXIT_BITMAP1, 0);
-		vmcs_write64(EOI_EXIT_BITMAP2, 0);
-		vmcs_write64(EOI_EXIT_BITMAP3, 0);
-		vmcs_write16(GUEST_INTR_STATUS, 0);
-	}
-	if (vm->apicv & VAPICVM_APICV_POSTED_INTR) {
-		vmcs_write16(POSTED_INTR_NV, LAPIC_POSTED_INTR_VECTOR);
-		vmcs_write64(POSTED_INTR_DESC_ADDR, virt_to_phys(apic->pi));
-	}
-	apic->tpr_threshold = 0;
-	memset(apic->eoi_exit_bitmap, 0, sizeof(apic->eoi_exit_bitmap));
-	lapic_update_mode(vcpu);
+	apic->hw.tpr_threshold = 0;
+	apicv_update_mode(vcpu);
 }
 
 /* x2APIC MSRs whose reads the CPU serves from the virtual-APIC page. */
@@ -307,7 +376,7 @@ static void update_x2apic_msr_bitmap(struct vapicvm_vcpu *vcpu, bool virt)
  * xAPIC mode when this vCPU's base is where the VM's APIC-access page is.
  * The SDM forbids both at once (Vol. 3C 26.2.1.1).
  */
-void lapic_update_mode(struct vapicvm_vcpu *vcpu)
+void apicv_update_mode(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	u32 apicv = vcpu->vm->apicv;
@@ -315,15 +384,15 @@ void lapic_update_mode(struct vapicvm_vcpu *vcpu)
 	bool x2 = lapic_is_x2apic(vcpu), en = base & LAPIC_BASE_EN;
 	u32 cpu2 = vcpu->cpu2_ctls & ~(SEC_VIRT_APIC_ACCESSES | SEC_VIRT_X2APIC_MODE);
 
-	apic->x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC_VIRT);
-	apic->apic_access_virt = en && !x2 && (apicv & VAPICVM_APICV_APIC_ACCESS) &&
+	apic->hw.x2apic_virt = x2 && (apicv & VAPICVM_APICV_X2APIC_VIRT);
+	apic->hw.apic_access_virt = en && !x2 && (apicv & VAPICVM_APICV_APIC_ACCESS) &&
 				 (base & LAPIC_BASE_ADDR_MASK) ==
 				 READ_ONCE(vcpu->vm->apic_access_gpa);
-	if (apic->x2apic_virt)
+	if (apic->hw.x2apic_virt)
 		cpu2 |= SEC_VIRT_X2APIC_MODE;
-	if (apic->apic_access_virt)
+	if (apic->hw.apic_access_virt)
 		cpu2 |= SEC_VIRT_APIC_ACCESSES;
-	update_x2apic_msr_bitmap(vcpu, apic->x2apic_virt);
+	update_x2apic_msr_bitmap(vcpu, apic->hw.x2apic_virt);
 	if (cpu2 != vcpu->cpu2_ctls) {
 		vcpu->cpu2_ctls = cpu2;
 		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
@@ -333,68 +402,23 @@ void lapic_update_mode(struct vapicvm_vcpu *vcpu)
 /* Level-triggered vectors (TMR) need an EOI exit with VID (Vol. 3C 30.1.3). */
 void apicv_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu)
 {
-	struct vapicvm_lapic *apic = vcpu->lapic;
 	static const u32 field[4] = { EOI_EXIT_BITMAP0, EOI_EXIT_BITMAP1, EOI_EXIT_BITMAP2,
 				      EOI_EXIT_BITMAP3 };
+	struct vapicvm_lapic *apic = vcpu->lapic;
 	int i;
 
-	apic->intr_status_dirty = true;
+	apic->hw.intr_status_dirty = true;
 	if (!(vcpu->vm->apicv & VAPICVM_APICV_INTR_DELIVERY))
 		return;
 	for (i = 0; i < 4; i++) {
 		u64 bits = lapic_reg_read(apic, LAPIC_TMR + 0x20 * i) |
 			   ((u64)lapic_reg_read(apic, LAPIC_TMR + 0x20 * i + 0x10) << 32);
 
-		if (bits != apic->eoi_exit_bitmap[i]) {
-			apic->eoi_exit_bitmap[i] = bits;
-			__vmcs_writel(field[i], bits);
+		if (bits != apic->hw.eoi_exit_bitmap[i]) {
+			apic->hw.eoi_exit_bitmap[i] = bits;
+			vmcs_write64(field[i], bits);
 		}
 	}
-}
-
-void lapic_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu)
-{
-	apicv_update_eoi_exit_bitmap(vcpu);
-}
-
-void apicv_eoi_done(struct vapicvm_vcpu *vcpu, int vector)
-{
-	vcpu->lapic->intr_status_dirty = true;
-}
-
-void apicv_reset(struct vapicvm_vcpu *vcpu)
-{
-	vcpu->lapic->intr_status_dirty = true;
-	vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
-	vcpu_make_request(vcpu, VCPU_REQ_APIC_MODE);
-}
-
-void apicv_sync_to_model(struct vapicvm_vcpu *vcpu)
-{
-	/* Nothing to copy: the virtual-APIC page is the model's storage. */
-	vcpu->lapic->highest_isr_cache = lapic_highest_isr(vcpu->lapic);
-}
-
-/* RVI/SVI as the VMCS holds them (VID), for GET_LAPIC; 0 otherwise. */
-u16 apicv_intr_status(struct vapicvm_vcpu *vcpu)
-{
-	u16 status;
-
-	if (!(vcpu->vm->apicv & VAPICVM_APICV_INTR_DELIVERY))
-		return 0;
-	vcpu_load(vcpu);
-	if (vcpu->lapic->intr_status_dirty)
-		vid_write_intr_status(vcpu);
-	status = vmcs_read16(GUEST_INTR_STATUS);
-	vcpu_put(vcpu);
-	return status;
-}
-
-void apicv_sync_from_model(struct vapicvm_vcpu *vcpu)
-{
-	vcpu->lapic->intr_status_dirty = true;
-	apicv_update_eoi_exit_bitmap(vcpu);
-	lapic_update_mode(vcpu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -441,7 +465,7 @@ static void vm_update_apic_access(struct vapicvm_vm *vm)
 	mutex_unlock(&vm->lock);
 }
 
-void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new)
+static void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new)
 {
 	struct vapicvm_vm *vm = vcpu->vm;
 	u64 base = new & LAPIC_BASE_ADDR_MASK;
@@ -477,7 +501,7 @@ bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa)
 /* Exits                                                               */
 /* ------------------------------------------------------------------ */
 
-int handle_tpr_below_threshold(struct vapicvm_vcpu *vcpu)
+int apicv_handle_tpr_below_threshold(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_TPR_BELOW_THRESHOLD);
 	/* The guest lowered its TPR: the next entry re-evaluates injection. */
@@ -507,7 +531,7 @@ static int emulate_apic_access(struct vapicvm_vcpu *vcpu, unsigned int off, bool
 	return 1;
 }
 
-int handle_apic_access(struct vapicvm_vcpu *vcpu)
+int apicv_handle_apic_access(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 	unsigned int type = APIC_ACCESS_QUAL_TYPE(qual);
@@ -521,7 +545,7 @@ int handle_apic_access(struct vapicvm_vcpu *vcpu)
 				   type == APIC_ACCESS_LINEAR_WRITE, true);
 }
 
-int handle_apic_write(struct vapicvm_vcpu *vcpu)
+int apicv_handle_apic_write(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 
@@ -531,7 +555,7 @@ int handle_apic_write(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
-int handle_eoi_induced(struct vapicvm_vcpu *vcpu)
+int apicv_handle_eoi_induced(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 
@@ -540,16 +564,16 @@ int handle_eoi_induced(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
-bool lapic_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa)
+bool apicv_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	u64 base = READ_ONCE(apic->base_msr);
 
-	return (base & LAPIC_BASE_EN) && !(base & LAPIC_BASE_EXTD) && !apic->apic_access_virt &&
+	return (base & LAPIC_BASE_EN) && !(base & LAPIC_BASE_EXTD) && !apic->hw.apic_access_virt &&
 	       (gpa & PAGE_MASK) == (base & LAPIC_BASE_ADDR_MASK);
 }
 
-int lapic_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
+int apicv_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 {
 	return emulate_apic_access(vcpu, gpa & 0xfff, false, false);
 }

@@ -66,22 +66,10 @@ static u32 apicv_offered_by_cpu(void)
 	return set;
 }
 
-static void print_apicv_supported(u32 set)
-{
-	char buf[128] = "none";
-	int n = 0;
-
-#define APPEND_NAME(id, bit, name, tier, sdm, policy, ctl)			\
-	if (set & VAPICVM_APICV_##id)						\
-		n += scnprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "", name);
-	VAPICVM_APICV_FEATURES(APPEND_NAME)
-#undef APPEND_NAME
-	pr_info("VMX revision %#x; APIC virtualization: %s\n", vmx_caps.revision_id, buf);
-}
-
 int vmx_capabilities_init(void)
 {
 	struct vmx_capabilities *c = &vmx_caps;
+	char names[128];
 	u64 feat, pin, cpu, cpu2 = 0, exit, entry;
 	bool true_ctls;
 	int r;
@@ -186,7 +174,8 @@ int vmx_capabilities_init(void)
 
 	/* Usable only with everything the feature table says each needs. */
 	c->apicv_supported = apicv_features_closure(apicv_offered_by_cpu());
-	print_apicv_supported(c->apicv_supported);
+	apicv_features_format(names, sizeof(names), c->apicv_supported);
+	pr_info("VMX revision %#x; APIC virtualization: %s\n", c->revision_id, names);
 	return 0;
 }
 

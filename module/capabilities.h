@@ -39,11 +39,6 @@ static inline bool cpu_has_tpr_shadow(void)
 	return vmx_caps.cpu_allowed1 & CPU_TPR_SHADOW;
 }
 
-static inline bool cpu_has_secondary_controls(void)
-{
-	return vmx_caps.cpu_allowed1 & CPU_ACTIVATE_SECONDARY;
-}
-
 static inline bool cpu_has_apic_access(void)
 {
 	return vmx_caps.cpu2_allowed1 & SEC_VIRT_APIC_ACCESSES;
@@ -75,19 +70,9 @@ static inline bool cpu_has_vpid(void)
 	return vmx_caps.cpu2_allowed1 & SEC_ENABLE_VPID;
 }
 
-static inline bool cpu_has_preemption_timer(void)
-{
-	return vmx_caps.pin_allowed1 & PIN_PREEMPTION_TIMER;
-}
-
 static inline bool cpu_has_virtual_nmis(void)
 {
 	return vmx_caps.pin_allowed1 & PIN_VIRTUAL_NMIS;
-}
-
-static inline bool cpu_has_unrestricted_guest(void)
-{
-	return vmx_caps.cpu2_allowed1 & SEC_UNRESTRICTED_GUEST;
 }
 
 static inline bool cpu_has_invpcid(void)
@@ -114,11 +99,6 @@ static inline bool cpu_has_rdtscp(void)
 #define VMX_VPID_INVVPID_SINGLE		BIT_ULL(41)
 #define VMX_VPID_INVVPID_ALL		BIT_ULL(42)
 
-static inline bool cpu_has_ept_2m_pages(void)
-{
-	return vmx_caps.ept_vpid & VMX_EPT_2MB_PAGE;
-}
-
 static inline bool cpu_has_invept_single(void)
 {
 	return vmx_caps.ept_vpid & VMX_EPT_INVEPT_SINGLE;
@@ -127,17 +107,6 @@ static inline bool cpu_has_invept_single(void)
 static inline bool cpu_has_invvpid_single(void)
 {
 	return vmx_caps.ept_vpid & VMX_VPID_INVVPID_SINGLE;
-}
-
-static inline bool cpu_has_invvpid_all(void)
-{
-	return vmx_caps.ept_vpid & VMX_VPID_INVVPID_ALL;
-}
-
-/* The preemption timer counts down every 2^N TSC ticks (IA32_VMX_MISC 4:0). */
-static inline unsigned int cpu_preemption_timer_rate(void)
-{
-	return vmx_caps.misc & 0x1f;
 }
 
 #endif /* VAPICVM_CAPABILITIES_H */

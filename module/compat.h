@@ -20,9 +20,6 @@
 #define vapicvm_class_create(name) class_create(THIS_MODULE, name)
 #endif
 
-/* The genl_family's resv_start_op appeared in 6.1; keep it explicit. */
-#define VAPICVM_HAVE_GENL_RESV_START_OP 1
-
 #include <asm/apic.h>
 
 /*

@@ -14,7 +14,9 @@
 
 #include "cpuid.h"
 #include "lapic.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
+#include "vm.h"
 #include "vcpu_regs.h"
 #include "capabilities.h"
 
@@ -189,33 +191,10 @@ static u32 build_supported(struct vapicvm_cpuid_entry *e, u32 max)
 	return n;
 }
 
-long vapicvm_get_supported_cpuid(void __user *argp)
+/* Fill e[0..max) with the supported table; returns the number of entries. */
+u32 cpuid_get_supported(struct vapicvm_cpuid_entry *e, u32 max)
 {
-	struct vapicvm_cpuid hdr;
-	struct vapicvm_cpuid_entry *e;
-	u32 n;
-	long r = 0;
-
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.padding)
-		return -EINVAL;
-	e = kcalloc(VAPICVM_MAX_CPUID_ENTRIES, sizeof(*e), GFP_KERNEL);
-	if (!e)
-		return -ENOMEM;
-	n = build_supported(e, VAPICVM_MAX_CPUID_ENTRIES);
-	if (hdr.nent < n) {
-		hdr.nent = n;
-		r = -E2BIG;
-	} else if (copy_to_user(argp + sizeof(hdr), e, n * sizeof(*e))) {
-		r = -EFAULT;
-	} else {
-		hdr.nent = n;
-	}
-	if (copy_to_user(argp, &hdr, sizeof(hdr)))
-		r = -EFAULT;
-	kfree(e);
-	return r;
+	return build_supported(e, max);
 }
 
 int cpuid_set_default(struct vapicvm_vcpu *vcpu)
@@ -296,48 +275,35 @@ static void mask_to_supported(struct vapicvm_cpuid_entry *x, struct vapicvm_cpui
 	}
 }
 
-long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
+/*
+ * SET_CPUID on a kernel copy of n entries: reject reserved bits, mask the
+ * feature leaves to what vapicvm supports, and make it the vCPU's table.
+ */
+int cpuid_set_table(struct vapicvm_vcpu *vcpu, struct vapicvm_cpuid_entry *e, u32 n)
 {
-	struct vapicvm_cpuid hdr;
-	struct vapicvm_cpuid_entry *e, *sup, *s;
+	struct vapicvm_cpuid_entry *sup, *table;
 	u32 nsup, i;
 
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.padding)
-		return -EINVAL;
-	if (hdr.nent > VAPICVM_MAX_CPUID_ENTRIES)
-		return -E2BIG;
-	e = vmemdup_user(argp + sizeof(hdr), array_size(hdr.nent, sizeof(*e)));
-	if (IS_ERR(e))
-		return PTR_ERR(e);
+	for (i = 0; i < n; i++)
+		if ((e[i].flags & ~VAPICVM_CPUID_FLAG_SIGNIFICANT_INDEX) ||
+		    e[i].padding[0] || e[i].padding[1] || e[i].padding[2])
+			return -EINVAL;
 	sup = kcalloc(VAPICVM_MAX_CPUID_ENTRIES, sizeof(*sup), GFP_KERNEL);
-	if (!sup) {
-		kvfree(e);
+	table = kcalloc(max_t(u32, n, 1), sizeof(*table), GFP_KERNEL_ACCOUNT);
+	if (!sup || !table) {
+		kfree(sup);
+		kfree(table);
 		return -ENOMEM;
 	}
 	nsup = build_supported(sup, VAPICVM_MAX_CPUID_ENTRIES);
-	for (i = 0; i < hdr.nent; i++) {
-		if ((e[i].flags & ~VAPICVM_CPUID_FLAG_SIGNIFICANT_INDEX) ||
-		    e[i].padding[0] || e[i].padding[1] || e[i].padding[2]) {
-			kvfree(e);
-			kfree(sup);
-			return -EINVAL;
-		}
-		mask_to_supported(&e[i], sup, nsup);
+	for (i = 0; i < n; i++) {
+		table[i] = e[i];
+		mask_to_supported(&table[i], sup, nsup);
 	}
 	kfree(sup);
-	s = kcalloc(max_t(u32, hdr.nent, 1), sizeof(*s), GFP_KERNEL_ACCOUNT);
-	if (!s) {
-		kvfree(e);
-		return -ENOMEM;
-	}
-	if (hdr.nent)
-		memcpy(s, e, array_size(hdr.nent, sizeof(*e)));
-	kvfree(e);
 	kfree(vcpu->cpuid);
-	vcpu->cpuid = s;
-	vcpu->cpuid_nent = hdr.nent;
+	vcpu->cpuid = table;
+	vcpu->cpuid_nent = n;
 	return 0;
 }
 

@@ -5,10 +5,14 @@
 #include <linux/types.h>
 
 struct vapicvm_vcpu;
+struct vapicvm_cpuid_entry;
 
 /* The default table a new vCPU starts with: everything vapicvm supports. */
 int cpuid_set_default(struct vapicvm_vcpu *vcpu);
-long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp);
+/* SET_CPUID on a kernel copy: 0, -EINVAL for reserved bits, -ENOMEM. */
+int cpuid_set_table(struct vapicvm_vcpu *vcpu, struct vapicvm_cpuid_entry *e, u32 n);
+/* The table GET_SUPPORTED_CPUID reports: fills e[0..max), returns the count. */
+u32 cpuid_get_supported(struct vapicvm_cpuid_entry *e, u32 max);
 /* Emulate CPUID for the guest: EAX/ECX in, EAX/EBX/ECX/EDX out. */
 void cpuid_emulate(struct vapicvm_vcpu *vcpu);
 /* XCR0 bits a guest may enable. */

@@ -8,7 +8,9 @@
 
 #include "emulate.h"
 #include "lapic.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
+#include "vm.h"
 #include "vcpu_regs.h"
 
 int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
@@ -114,7 +116,7 @@ int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa)
 					      GUEST_PDPTR3 };
 
 		gva &= 0xffffffff;
-		pte = __vmcs_readl(pdptr[gva >> 30]);
+		pte = vmcs_read64(pdptr[gva >> 30]);
 		if (!(pte & PTE_P))
 			return -EFAULT;
 		table = pte & PTE_ADDR;
@@ -440,16 +442,17 @@ static void set_compare_flags(struct vapicvm_vcpu *vcpu, u8 kind, unsigned int s
 /* Remember what completing a decoded load needs, operands as they are now. */
 static void save_pending_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
 {
-	vcpu->pending.kind = insn->kind;
-	vcpu->pending.reg = insn->reg;
-	vcpu->pending.reg_high8 = insn->reg_high8;
-	vcpu->pending.size = insn->size;
-	vcpu->pending.dst_size = insn->dst_size;
-	vcpu->pending.sign_extend = insn->sign_extend;
-	vcpu->pending.insn_len = insn->len;
-	vcpu->pending.mem_second = insn->mem_second;
+	vcpu->pending_load.kind = insn->kind;
+	vcpu->pending_load.reg = insn->reg;
+	vcpu->pending_load.reg_high8 = insn->reg_high8;
+	vcpu->pending_load.size = insn->size;
+	vcpu->pending_load.dst_size = insn->dst_size;
+	vcpu->pending_load.sign_extend = insn->sign_extend;
+	vcpu->pending_load.insn_len = insn->len;
+	vcpu->pending_load.mem_second = insn->mem_second;
 	/* The other operand as it is now: the instruction reads it now. */
-	vcpu->pending.operand = insn->kind == EMUL_LOAD_MOV ? 0 : emulate_store_value(vcpu, insn);
+	vcpu->pending_load.operand = insn->kind == EMUL_LOAD_MOV ? 0 :
+				     emulate_store_value(vcpu, insn);
 }
 
 /* A load done in the kernel completes the same way as one done by userspace. */
@@ -467,17 +470,17 @@ void emulate_pend_load(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn)
 
 void emulate_complete_read(struct vapicvm_vcpu *vcpu, u64 val)
 {
-	u8 kind = vcpu->pending.kind;
-	u64 operand = vcpu->pending.operand;
+	typeof(vcpu->pending_load) *p = &vcpu->pending_load;
+	u8 kind = p->kind;
+	u64 operand = p->operand;
 
 	if (kind == EMUL_LOAD_MOV)
-		finish_load(vcpu, vcpu->pending.reg, vcpu->pending.reg_high8, vcpu->pending.size,
-			    vcpu->pending.dst_size, vcpu->pending.sign_extend, val);
-	else if (vcpu->pending.mem_second)
-		set_compare_flags(vcpu, kind, vcpu->pending.size, operand, val);
+		finish_load(vcpu, p->reg, p->reg_high8, p->size, p->dst_size, p->sign_extend, val);
+	else if (p->mem_second)
+		set_compare_flags(vcpu, kind, p->size, operand, val);
 	else
-		set_compare_flags(vcpu, kind, vcpu->pending.size, val, operand);
-	vcpu_advance_rip(vcpu, vcpu->pending.insn_len);
+		set_compare_flags(vcpu, kind, vcpu->pending_load.size, val, operand);
+	vcpu_advance_rip(vcpu, vcpu->pending_load.insn_len);
 }
 
 int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)

@@ -12,15 +12,17 @@
 #include <asm/fpu/xstate.h>
 #include <asm/processor-flags.h>
 
+#include "apicv.h"
 #include "cpuid.h"
 #include "emulate.h"
 #include "exit.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "msr.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
 #include "vcpu_regs.h"
-
-int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
+#include "vm.h"
 
 static int handle_exception_nmi(struct vapicvm_vcpu *vcpu)
 {
@@ -252,14 +254,14 @@ static int handle_io(struct vapicvm_vcpu *vcpu)
 		run->io.direction = VAPICVM_EXIT_IO_IN;
 		memset((u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, 0, 8);
 		vcpu->completion = COMPLETE_PIO_IN;
-		vcpu->pending.reg = VCPU_REG_RAX;
-		vcpu->pending.reg_high8 = false;
-		vcpu->pending.size = size;
-		vcpu->pending.dst_size = size;
-		vcpu->pending.sign_extend = false;
-		vcpu->pending.kind = EMUL_LOAD_MOV;
-		vcpu->pending.io_size = size;
-		vcpu->pending.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		vcpu->pending_load.reg = VCPU_REG_RAX;
+		vcpu->pending_load.reg_high8 = false;
+		vcpu->pending_load.size = size;
+		vcpu->pending_load.dst_size = size;
+		vcpu->pending_load.sign_extend = false;
+		vcpu->pending_load.kind = EMUL_LOAD_MOV;
+		vcpu->pending_load.io_size = size;
+		vcpu->pending_load.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	} else {
 		run->io.direction = VAPICVM_EXIT_IO_OUT;
 		val = vcpu->regs[VCPU_REG_RAX];
@@ -320,10 +322,10 @@ static int handle_ept_violation(struct vapicvm_vcpu *vcpu)
 	 * not yet mapped) is fine for RAM: map it and the event is re-injected.
 	 * For MMIO it cannot be emulated.
 	 */
-	if (lapic_mmio_in_range(vcpu, gpa)) {
+	if (apicv_mmio_in_range(vcpu, gpa)) {
 		if (vcpu->idt_vectoring_info & INTR_INFO_VALID)
 			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_DELIVERY_EV);
-		return lapic_emulate_mmio(vcpu, gpa);
+		return apicv_emulate_mmio(vcpu, gpa);
 	}
 	r = vm_fault_in(vcpu->vm, gpa, qual & EPT_QUAL_WRITE);
 	if (r < 0)
@@ -417,9 +419,9 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_MWAIT]			= handle_inject_ud,
 	[EXIT_REASON_MONITOR]			= handle_inject_ud,
 	[EXIT_REASON_PAUSE]			= handle_pause,
-	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= handle_tpr_below_threshold,
-	[EXIT_REASON_APIC_ACCESS]		= handle_apic_access,
-	[EXIT_REASON_EOI_INDUCED]		= handle_eoi_induced,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= apicv_handle_tpr_below_threshold,
+	[EXIT_REASON_APIC_ACCESS]		= apicv_handle_apic_access,
+	[EXIT_REASON_EOI_INDUCED]		= apicv_handle_eoi_induced,
 	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
 	[EXIT_REASON_INVEPT]			= handle_inject_ud,
@@ -427,13 +429,13 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_INVVPID]			= handle_inject_ud,
 	[EXIT_REASON_WBINVD]			= handle_wbinvd,
 	[EXIT_REASON_XSETBV]			= handle_xsetbv,
-	[EXIT_REASON_APIC_WRITE]		= handle_apic_write,
+	[EXIT_REASON_APIC_WRITE]		= apicv_handle_apic_write,
 	[EXIT_REASON_INVPCID]			= handle_inject_ud,
 	[EXIT_REASON_VMFUNC]			= handle_inject_ud,
 	[EXIT_REASON_ENCLS]			= handle_inject_ud,
 };
 
-int vmx_handle_exit(struct vapicvm_vcpu *vcpu)
+int vapicvm_handle_exit(struct vapicvm_vcpu *vcpu)
 {
 	u32 reason = EXIT_REASON_BASIC(vcpu->exit_reason);
 	int r;

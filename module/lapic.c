@@ -4,26 +4,25 @@
  * routing, INIT/SIPI, the timer (one-shot, periodic, TSC-deadline), and the
  * xAPIC/x2APIC modes with the SDM's transitions (Vol. 3A chapter 11).
  *
- * Nothing here knows which APIC-virtualization features the CPU has: the
- * tier (apicv.c) decides how pending interrupts reach the guest and how a
- * notification reaches a vCPU.  See lapic.h for the register page and the
- * posted-interrupt path every interrupt from outside the vCPU takes.
+ * Nothing here knows which APIC-virtualization features the CPU has, and
+ * nothing here touches the VMCS: the tier (apicv.c) decides how pending
+ * interrupts reach the guest and how a notification reaches a vCPU, and is
+ * told through its hooks when the model changes state the CPU also holds.
+ * See lapic.h for the register page and the posted-interrupt path every
+ * interrupt from outside the vCPU takes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/hrtimer.h>
 #include <linux/slab.h>
-#include <linux/uaccess.h>
-#include <asm/tsc.h>
 
 #include "apicv.h"
 #include "lapic.h"
-#include "vapicvm.h"
+#include "lapic_timer.h"
+#include "vcpu.h"
 #include "vcpu_regs.h"
 
 #define APIC_VERSION		0x14
 #define APIC_MAX_LVT		5	/* timer, thermal, perf, LINT0, LINT1, error */
-#define APIC_BUS_CYCLE_NS	1	/* a 1 GHz APIC timer clock, as KVM's */
 #define X2APIC_BROADCAST	0xffffffffU
 #define XAPIC_BROADCAST		0xffU
 
@@ -112,14 +111,27 @@ bool lapic_is_x2apic(struct vapicvm_vcpu *vcpu)
 	       (LAPIC_BASE_EN | LAPIC_BASE_EXTD);
 }
 
-static bool lapic_sw_enabled(struct vapicvm_lapic *apic)
-{
-	return lapic_reg_read(apic, LAPIC_SPIV) & LAPIC_SPIV_ENABLED;
-}
-
 static u32 x2apic_ldr(u32 id)
 {
 	return ((id >> 4) << 16) | BIT(id & 0xf);
+}
+
+/* ------------------------------------------------------------------ */
+/* The tier's hooks                                                    */
+/* ------------------------------------------------------------------ */
+
+/* IRR or ISR changed where the CPU keeps a summary of them (RVI/SVI). */
+static void lapic_irr_isr_changed(struct vapicvm_lapic *apic)
+{
+	if (apic->tier->irr_isr_changed)
+		apic->tier->irr_isr_changed(apic->vcpu);
+}
+
+/* TMR changed: level-triggered vectors may need EOI exits. */
+static void lapic_tmr_changed(struct vapicvm_lapic *apic)
+{
+	if (apic->tier->tmr_changed)
+		apic->tier->tmr_changed(apic->vcpu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -127,7 +139,7 @@ static u32 x2apic_ldr(u32 id)
 /* ------------------------------------------------------------------ */
 
 /* Post a fixed interrupt to a vCPU from any context; see lapic.h. */
-static void lapic_post(struct vapicvm_vcpu *target, int vector, bool level)
+void lapic_post(struct vapicvm_vcpu *target, int vector, bool level)
 {
 	struct vapicvm_lapic *apic = to_apic(target);
 
@@ -154,7 +166,7 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 	if (!test_bit(PI_ON, (unsigned long *)&apic->pi->control))
 		return;
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
-	apic->intr_status_dirty = true;
+	lapic_irr_isr_changed(apic);
 	for (i = 0; i < 8; i++) {
 		u32 posted, level, *tmr;
 
@@ -170,12 +182,8 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 		}
 		vcpu->stats[VAPICVM_STAT_IRQ_POSTED] += hweight32(posted);
 	}
-	/*
-	 * The EOI-exit bitmap is VMCS state: this may run where the VMCS is
-	 * not loaded (a halted vCPU's wake-up test), so only ask for it.
-	 */
 	if (level_changed)
-		vcpu_make_request(vcpu, VCPU_REQ_EOI_BITMAP);
+		lapic_tmr_changed(apic);
 }
 
 /* IRR -> ISR for the vector the CPU is about to take (tiers without VID). */
@@ -183,8 +191,6 @@ void lapic_accept(struct vapicvm_lapic *apic, int vector)
 {
 	vec_clear(apic, LAPIC_IRR, vector);
 	vec_set(apic, LAPIC_ISR, vector);
-	if (vector > apic->highest_isr_cache)
-		apic->highest_isr_cache = vector;
 	lapic_update_ppr(apic);
 }
 
@@ -196,11 +202,12 @@ static void lapic_eoi(struct vapicvm_vcpu *vcpu)
 	if (vector < 0)
 		return;
 	vec_clear(apic, LAPIC_ISR, vector);
-	if (vec_test(apic, LAPIC_TMR, vector))
-		vec_clear(apic, LAPIC_TMR, vector);
-	apic->highest_isr_cache = lapic_highest_isr(apic);
 	lapic_update_ppr(apic);
-	apicv_eoi_done(vcpu, vector);
+	lapic_irr_isr_changed(apic);
+	if (vec_test(apic, LAPIC_TMR, vector)) {
+		vec_clear(apic, LAPIC_TMR, vector);
+		lapic_tmr_changed(apic);
+	}
 }
 
 void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector)
@@ -210,9 +217,8 @@ void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector)
 	/* The CPU already cleared the vISR bit and updated SVI and PPR. */
 	if (vec_test(apic, LAPIC_TMR, vector)) {
 		vec_clear(apic, LAPIC_TMR, vector);
-		apicv_update_eoi_exit_bitmap(vcpu);
+		lapic_tmr_changed(apic);
 	}
-	apic->highest_isr_cache = lapic_highest_isr(apic);
 }
 
 /*
@@ -359,134 +365,6 @@ static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 	lapic_route(vcpu->vm, vcpu, icr, dest, lapic_is_x2apic(vcpu));
 }
 
-/* An MSI (Vol. 3A 11.11): address 0xfeeXXXXX, destination in bits 19:12. */
-int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
-{
-	u32 dest, icr;
-
-	if (msi->flags || msi->reserved[0] || msi->reserved[1])
-		return -EINVAL;
-	if ((msi->address_lo & 0xfff00000) != 0xfee00000 || msi->address_hi)
-		return -EINVAL;
-	dest = (msi->address_lo >> 12) & 0xff;
-	icr = (msi->data & (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_INT_LEVELTRIG)) |
-	      LAPIC_INT_ASSERT;
-	if (msi->address_lo & BIT(2))
-		icr |= LAPIC_DEST_LOGICAL;
-	/* Redirection hint with logical destination: lowest priority. */
-	if ((msi->address_lo & BIT(3)) && (icr & LAPIC_DEST_LOGICAL) &&
-	    (icr & LAPIC_DM_MASK) == LAPIC_DM_FIXED)
-		icr |= LAPIC_DM_LOWEST;
-	return lapic_route(vm, NULL, icr, dest, false);
-}
-
-/* ------------------------------------------------------------------ */
-/* Timer                                                               */
-/* ------------------------------------------------------------------ */
-
-static u32 lapic_timer_mode(struct vapicvm_lapic *apic)
-{
-	return lapic_reg_read(apic, LAPIC_LVTT) & LAPIC_TIMER_MODE_MASK;
-}
-
-static u64 lapic_divide(struct vapicvm_lapic *apic)
-{
-	u32 tdcr = lapic_reg_read(apic, LAPIC_TDCR);
-	u32 v = (tdcr & 3) | ((tdcr & 8) >> 1);
-
-	return v == 7 ? 1 : 2ULL << v;
-}
-
-static enum hrtimer_restart lapic_timer_fn(struct hrtimer *timer)
-{
-	struct vapicvm_lapic *apic = container_of(timer, struct vapicvm_lapic, timer);
-	u32 lvtt = lapic_reg_read(apic, LAPIC_LVTT);
-	u64 period = READ_ONCE(apic->timer_period_ns);
-
-	if (!(lvtt & LAPIC_LVT_MASKED) && lapic_sw_enabled(apic) &&
-	    (READ_ONCE(apic->base_msr) & LAPIC_BASE_EN))
-		lapic_post(apic->vcpu, lvtt & LAPIC_VECTOR_MASK, false);
-	set_bit(LAPIC_EV_TIMER, &apic->events);
-	if (period && (lvtt & LAPIC_TIMER_MODE_MASK) == LAPIC_TIMER_PERIODIC) {
-		hrtimer_forward_now(timer, ns_to_ktime(period));
-		apic->timer_target = hrtimer_get_expires(timer);
-		return HRTIMER_RESTART;
-	}
-	return HRTIMER_NORESTART;
-}
-
-static void lapic_timer_stop(struct vapicvm_lapic *apic)
-{
-	hrtimer_cancel(&apic->timer);
-	WRITE_ONCE(apic->timer_period_ns, 0);
-}
-
-/* One-shot and periodic modes: (re)start from the initial count. */
-/* remaining_ns: 0 starts a full period; TIMER_EXPIRED restores an expired one-shot. */
-#define TIMER_EXPIRED	U64_MAX
-
-static void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
-{
-	u32 count = lapic_reg_read(apic, LAPIC_TMICT);
-	u64 period;
-
-	lapic_timer_stop(apic);
-	if (!count || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
-		return;
-	period = (u64)count * lapic_divide(apic) * APIC_BUS_CYCLE_NS;
-	if (remaining_ns == TIMER_EXPIRED) {
-		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
-			return;
-		remaining_ns = 0;
-	}
-	WRITE_ONCE(apic->timer_period_ns, period);
-	apic->timer_target = ktime_add_ns(ktime_get(), remaining_ns ?: period);
-	hrtimer_start(&apic->timer, apic->timer_target, HRTIMER_MODE_ABS_HARD);
-}
-
-static u32 lapic_current_count(struct vapicvm_lapic *apic)
-{
-	u64 period = READ_ONCE(apic->timer_period_ns);
-	s64 remaining;
-
-	if (!period || !hrtimer_active(&apic->timer))
-		return 0;
-	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
-	if (remaining < 0)
-		remaining = 0;
-	return div64_u64(remaining, lapic_divide(apic) * APIC_BUS_CYCLE_NS);
-}
-
-static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
-{
-	return rdtsc() + vcpu->tsc_offset;
-}
-
-u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu)
-{
-	struct vapicvm_lapic *apic = to_apic(vcpu);
-
-	return lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE ? apic->tsc_deadline : 0;
-}
-
-void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
-{
-	struct vapicvm_lapic *apic = to_apic(vcpu);
-	u64 now, ns;
-
-	/* Writes are ignored outside TSC-deadline mode (Vol. 3A 11.5.4.1). */
-	if (!lapic_is_enabled(vcpu) || lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
-		return;
-	hrtimer_cancel(&apic->timer);
-	apic->tsc_deadline = deadline;
-	if (!deadline)
-		return;
-	now = guest_tsc(vcpu);
-	ns = deadline > now ? mul_u64_u32_div(deadline - now, 1000000, tsc_khz ?: 1000000) : 0;
-	apic->timer_target = ktime_add_ns(ktime_get(), ns);
-	hrtimer_start(&apic->timer, apic->timer_target, HRTIMER_MODE_ABS_HARD);
-}
-
 /* ------------------------------------------------------------------ */
 /* Register reads and writes                                           */
 /* ------------------------------------------------------------------ */
@@ -499,7 +377,7 @@ static u32 lapic_read_reg(struct vapicvm_vcpu *vcpu, unsigned int off)
 	case LAPIC_PROCPRI:
 		return lapic_ppr(apic);
 	case LAPIC_TMCCT:
-		return lapic_current_count(apic);
+		return lapic_timer_current_count(apic);
 	case LAPIC_EOI:
 	case LAPIC_ARBPRI:
 	case LAPIC_RRR:
@@ -633,30 +511,26 @@ static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 	return 0;
 }
 
-int lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val)
+void lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val)
 {
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MMIO_EMULATED);
 	*val = 0;
 	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu))
-		return 0;	/* no xAPIC here: the access reads nothing */
+		return;	/* no xAPIC here: the access reads nothing */
 	if ((off & 0xf) || !xapic_reg_readable(off))
-		return 0;
+		return;
 	*val = lapic_read_reg(vcpu, off);
-	return 0;
 }
 
-int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
+void lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MMIO_EMULATED);
-	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu))
-		return 0;
-	if (off & 0xf)
-		return 0;
+	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu) || (off & 0xf))
+		return;
 	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
 		atomic_or(LAPIC_ESR_ILLEGAL_REG, &apic->esr_pending);
-	return 0;
 }
 
 void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off)
@@ -760,7 +634,6 @@ static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
 		lapic_reg_write(apic, off, LAPIC_LVT_MASKED);
 	apic->tsc_deadline = 0;
 	atomic_set(&apic->esr_pending, 0);
-	apic->highest_isr_cache = -1;
 	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
 	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
@@ -801,7 +674,7 @@ int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host)
 		lapic_reg_write(apic, LAPIC_DFR, 0xffffffff);
 	}
 	WRITE_ONCE(apic->base_msr, value);
-	apicv_base_changed(vcpu, old, value);
+	apic->tier->base_changed(vcpu, old, value);
 	return 0;
 }
 
@@ -822,17 +695,14 @@ void lapic_set_cr8(struct vapicvm_vcpu *vcpu, u64 cr8)
 /* Events taken by the vCPU's own thread                               */
 /* ------------------------------------------------------------------ */
 
-int lapic_take_events(struct vapicvm_vcpu *vcpu)
+void lapic_take_events(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 
 	if (likely(!READ_ONCE(apic->events)))
-		return 1;
-	if (test_and_clear_bit(LAPIC_EV_TIMER, &apic->events)) {
-		vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
-		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
-			apic->tsc_deadline = 0;
-	}
+		return;
+	if (test_and_clear_bit(LAPIC_EV_TIMER, &apic->events))
+		lapic_timer_expired(vcpu);
 	if (test_and_clear_bit(LAPIC_EV_INIT, &apic->events)) {
 		vcpu_reset(vcpu, true);
 		lapic_reset(vcpu, true);
@@ -841,12 +711,7 @@ int lapic_take_events(struct vapicvm_vcpu *vcpu)
 	}
 	if (test_and_clear_bit(LAPIC_EV_SIPI, &apic->events) &&
 	    READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_INIT_RECEIVED) {
-		u8 v = READ_ONCE(apic->sipi_vector);
-
-		/* Start at vector:0000 in real mode (Vol. 3A 9.4.4). */
-		vmcs_write16(GUEST_CS_SELECTOR, v << 8);
-		vmcs_writel(GUEST_CS_BASE, (u32)v << 12);
-		vmcs_writel(GUEST_RIP, 0);
+		vcpu_start_at_sipi_vector(vcpu, READ_ONCE(apic->sipi_vector));
 		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
 	}
 	if (test_and_clear_bit(LAPIC_EV_NMI, &apic->events)) {
@@ -862,7 +727,6 @@ int lapic_take_events(struct vapicvm_vcpu *vcpu)
 		}
 		spin_unlock_irq(&apic->extint_lock);
 	}
-	return 1;
 }
 
 /* Is there an interrupt the APIC would present to the CPU now? */
@@ -913,9 +777,10 @@ void lapic_reset(struct vapicvm_vcpu *vcpu, bool init)
 		u64 old = apic->base_msr;
 
 		WRITE_ONCE(apic->base_msr, base);
-		apicv_base_changed(vcpu, old, base);
+		apic->tier->base_changed(vcpu, old, base);
 	}
-	apicv_reset(vcpu);
+	lapic_irr_isr_changed(apic);
+	lapic_tmr_changed(apic);
 }
 
 int lapic_create(struct vapicvm_vcpu *vcpu)
@@ -935,10 +800,8 @@ int lapic_create(struct vapicvm_vcpu *vcpu)
 		return -ENOMEM;
 	}
 	spin_lock_init(&apic->extint_lock);
-	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
-	apic->timer.function = lapic_timer_fn;
+	lapic_timer_init(apic);
 	apic->tier = apicv_select_tier(vcpu->vm->apicv);
-	apic->highest_isr_cache = -1;
 	vcpu->lapic = apic;
 	apic->base_msr = 0;
 	lapic_reset(vcpu, false);
@@ -959,101 +822,71 @@ void lapic_destroy(struct vapicvm_vcpu *vcpu)
 }
 
 /* ------------------------------------------------------------------ */
-/* ioctls                                                              */
+/* GET/SET_LAPIC and LINT pulses                                        */
 /* ------------------------------------------------------------------ */
 
-long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
+/* The VMCS is loaded: the tier adds what only the CPU holds. */
+void lapic_get_state(struct vapicvm_vcpu *vcpu, struct vapicvm_lapic_state *s)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
-	struct vapicvm_lapic_state *s;
-	long r = 0;
-	int i;
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
-		return -ENOMEM;
-	if (!set) {
-		vcpu_load(vcpu);
-		lapic_sync_pir(vcpu);
-		apicv_sync_to_model(vcpu);
-		vcpu_put(vcpu);
-		memcpy(s->regs, apic->regs, VAPICVM_APIC_REG_SIZE);
-		*(u32 *)(s->regs + LAPIC_TMCCT) = lapic_current_count(apic);
-		*(u32 *)(s->regs + LAPIC_PROCPRI) = lapic_ppr(apic);
-		s->apic_base = apic->base_msr;
-		s->intr_status = apicv_intr_status(vcpu);
-		s->tsc_deadline = lapic_get_tsc_deadline(vcpu);
-		if (READ_ONCE(apic->timer_period_ns) && hrtimer_active(&apic->timer)) {
-			ktime_t left = ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get());
-
-			/* Armed but due: 1 ns, so that a restore still fires it. */
-			s->timer_remaining_ns = max_t(s64, 1, ktime_to_ns(left));
-		}
-		r = copy_to_user(argp, s, sizeof(*s)) ? -EFAULT : 0;
-		kfree(s);
-		return r;
-	}
-
-	if (copy_from_user(s, argp, sizeof(*s))) {
-		r = -EFAULT;
-		goto out;
-	}
-	r = -EINVAL;
-	if (s->flags || s->pad)
-		goto out;
-	for (i = 0; i < ARRAY_SIZE(s->reserved); i++)
-		if (s->reserved[i])
-			goto out;
-	vcpu_load(vcpu);
-	r = lapic_set_base(vcpu, s->apic_base, true);
-	if (!r) {
-		lapic_timer_stop(apic);
-		memcpy(apic->regs, s->regs, VAPICVM_APIC_REG_SIZE);
-		/* Fields the model derives or keeps itself. */
-		lapic_reg_write(apic, LAPIC_LVR, APIC_VERSION | (APIC_MAX_LVT << 16));
-		if (lapic_is_x2apic(vcpu)) {
-			lapic_reg_write(apic, LAPIC_ID, vcpu->id);
-			lapic_reg_write(apic, LAPIC_LDR, x2apic_ldr(vcpu->id));
-		}
-		lapic_reg_write(apic, LAPIC_TMCCT, 0);
-		lapic_update_ppr(apic);
-		apic->highest_isr_cache = lapic_highest_isr(apic);
-		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
-			lapic_set_tsc_deadline(vcpu, s->tsc_deadline);
-		else
-			lapic_timer_start_count(apic, s->timer_remaining_ns ?: TIMER_EXPIRED);
-		apicv_sync_from_model(vcpu);
-	}
-	vcpu_put(vcpu);
-out:
-	kfree(s);
-	return r;
+	lapic_sync_pir(vcpu);
+	memcpy(s->regs, apic->regs, VAPICVM_APIC_REG_SIZE);
+	*(u32 *)(s->regs + LAPIC_TMCCT) = lapic_timer_current_count(apic);
+	*(u32 *)(s->regs + LAPIC_PROCPRI) = lapic_ppr(apic);
+	s->apic_base = apic->base_msr;
+	s->intr_status = apic->tier->intr_status ? apic->tier->intr_status(vcpu) : 0;
+	s->tsc_deadline = lapic_get_tsc_deadline(vcpu);
+	s->timer_remaining_ns = lapic_timer_remaining_ns(apic);
 }
 
-long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_interrupt *irq)
+int lapic_set_state(struct vapicvm_vcpu *vcpu, const struct vapicvm_lapic_state *s)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
-	u32 lvt, dm;
+	int r;
 
-	if (irq->flags || irq->pad || irq->pin > VAPICVM_INTERRUPT_LINT1 || irq->vector > 0xff)
-		return -EINVAL;
-	/* A disabled APIC passes LINT0 through as INTR (virtual wire). */
+	r = lapic_set_base(vcpu, s->apic_base, true);
+	if (r)
+		return r;
+	lapic_timer_stop(apic);
+	memcpy(apic->regs, s->regs, VAPICVM_APIC_REG_SIZE);
+	/* Fields the model derives or keeps itself. */
+	lapic_reg_write(apic, LAPIC_LVR, APIC_VERSION | (APIC_MAX_LVT << 16));
+	if (lapic_is_x2apic(vcpu)) {
+		lapic_reg_write(apic, LAPIC_ID, vcpu->id);
+		lapic_reg_write(apic, LAPIC_LDR, x2apic_ldr(vcpu->id));
+	}
+	lapic_reg_write(apic, LAPIC_TMCCT, 0);
+	lapic_update_ppr(apic);
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+		lapic_set_tsc_deadline(vcpu, s->tsc_deadline);
+	else
+		lapic_timer_start_count(apic, s->timer_remaining_ns ?: LAPIC_TIMER_EXPIRED);
+	lapic_irr_isr_changed(apic);
+	lapic_tmr_changed(apic);
+	return 0;
+}
+
+long lapic_pulse_lint(struct vapicvm_vcpu *vcpu, u32 pin, u8 vector)
+{
+	struct vapicvm_lapic *apic = to_apic(vcpu);
+	u32 lvt;
+
+	/* A disabled APIC passes LINT0 through as INTR and LINT1 as NMI. */
 	if (!lapic_is_enabled(vcpu)) {
-		/* Without an APIC, LINT0 is INTR and LINT1 is NMI. */
-		if (irq->pin == VAPICVM_INTERRUPT_LINT1) {
+		if (pin == VAPICVM_INTERRUPT_LINT1) {
 			set_bit(LAPIC_EV_NMI, &apic->events);
 			vcpu_kick(vcpu);
 			return 0;
 		}
-		return lapic_deliver_extint(vcpu, irq->vector);
+		return lapic_deliver_extint(vcpu, vector);
 	}
-	lvt = lapic_reg_read(apic, irq->pin == VAPICVM_INTERRUPT_LINT0 ? LAPIC_LVT0 : LAPIC_LVT1);
+	lvt = lapic_reg_read(apic, pin == VAPICVM_INTERRUPT_LINT0 ? LAPIC_LVT0 : LAPIC_LVT1);
 	if (lvt & LAPIC_LVT_MASKED)
 		return -EAGAIN;
-	dm = lvt & LAPIC_DM_MASK;
-	switch (dm) {
+	switch (lvt & LAPIC_DM_MASK) {
 	case LAPIC_DM_EXTINT:
-		return lapic_deliver_extint(vcpu, irq->vector);
+		return lapic_deliver_extint(vcpu, vector);
 	case LAPIC_DM_NMI:
 		lapic_deliver(vcpu, LAPIC_DM_NMI, 0, false);
 		return 0;

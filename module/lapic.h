@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The in-kernel local APIC: one hardware-independent model (lapic.c) and
- * APIC-virtualization tiers layered on it (apicv.c).
+ * The in-kernel local APIC: one hardware-independent model (lapic.c, with
+ * its timer in lapic_timer.c) and APIC-virtualization tiers layered on it
+ * (apicv.c).  The model never touches the VMCS: where the CPU holds part of
+ * the APIC's state, or could deliver an interrupt itself, the model calls
+ * its tier's hooks (struct apicv_tier).
  *
  * The model keeps its registers in one page laid out as the xAPIC register
  * page (offset = MMIO offset).  That page is also the vCPU's virtual-APIC
@@ -19,12 +22,14 @@
 #ifndef VAPICVM_LAPIC_H
 #define VAPICVM_LAPIC_H
 
+#include <linux/atomic.h>
 #include <linux/hrtimer.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 struct vapicvm_vcpu;
 struct vapicvm_vm;
-struct vapicvm_interrupt;
+struct vapicvm_lapic_state;
 
 #define LAPIC_DEFAULT_BASE		0xfee00000ULL
 #define LAPIC_POSTED_INTR_VECTOR	0xf2	/* the host's POSTED_INTR_VECTOR */
@@ -109,16 +114,13 @@ struct pi_desc {
 
 #define PI_ON			0
 
-/* An APIC tier: the operations a CPU feature overrides (apicv.c). */
-struct lapic_tier;
+struct apicv_tier;
 
 struct vapicvm_lapic {
 	struct vapicvm_vcpu *vcpu;
 	u8 *regs;			/* the register page, see above */
 	u64 base_msr;			/* IA32_APIC_BASE */
-	const struct lapic_tier *tier;
-	bool x2apic_virt;		/* virtualize x2APIC mode in use now */
-	bool apic_access_virt;		/* virtualize APIC accesses in use now */
+	const struct apicv_tier *tier;	/* how the CPU accelerates this model */
 
 	struct pi_desc *pi;		/* posted interrupts, every tier */
 	unsigned long pir_tmr[4];	/* level-triggered posted vectors */
@@ -130,18 +132,22 @@ struct vapicvm_lapic {
 	spinlock_t extint_lock;		/* one ExtINT in flight at a time */
 	atomic_t esr_pending;		/* errors since the last ESR write */
 
-	/* Timer. */
+	/* Timer (lapic_timer.c). */
 	struct hrtimer timer;
-	u64 timer_period_ns;		/* periodic: reload; 0 when stopped */
-	ktime_t timer_target;		/* absolute expiry */
+	u64 timer_period_ns;		/* one-shot/periodic: the count's length; 0 stopped */
 	u64 tsc_deadline;
-	u32 timer_lvt_cached;
 
-	/* VMCS values last written, so unchanged ones are not rewritten. */
-	u64 eoi_exit_bitmap[4];
-	u32 tpr_threshold;
-	bool intr_status_dirty;		/* RVI/SVI must be recomputed */
-	int highest_isr_cache;		/* -1 when ISR is empty */
+	/*
+	 * The tier's own state (apicv.c only): what it last wrote to the
+	 * VMCS, so that unchanged values are not rewritten.
+	 */
+	struct {
+		bool x2apic_virt;	/* "virtualize x2APIC mode" on now */
+		bool apic_access_virt;	/* "virtualize APIC accesses" on now */
+		u64 eoi_exit_bitmap[4];
+		u32 tpr_threshold;
+		bool intr_status_dirty;	/* RVI/SVI must be recomputed */
+	} hw;
 };
 
 #define LAPIC_EV_INIT		0
@@ -160,12 +166,16 @@ static inline void lapic_reg_write(struct vapicvm_lapic *apic, unsigned int off,
 	*(u32 *)(apic->regs + off) = val;
 }
 
-/* Lifetime and configuration. */
+/* Software-enabled: SVR bit 8 (Vol. 3A 11.4.7.2). */
+static inline bool lapic_sw_enabled(struct vapicvm_lapic *apic)
+{
+	return lapic_reg_read(apic, LAPIC_SPIV) & LAPIC_SPIV_ENABLED;
+}
+
+/* Lifetime. */
 int lapic_create(struct vapicvm_vcpu *vcpu);
 void lapic_destroy(struct vapicvm_vcpu *vcpu);
 void lapic_reset(struct vapicvm_vcpu *vcpu, bool init);
-void lapic_setup_controls(struct vapicvm_vcpu *vcpu);
-void lapic_setup_vmcs(struct vapicvm_vcpu *vcpu);
 
 /* Architectural state. */
 u32 lapic_id(struct vapicvm_vcpu *vcpu);
@@ -175,12 +185,14 @@ u64 lapic_get_base(struct vapicvm_vcpu *vcpu);
 int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host);
 u64 lapic_get_cr8(struct vapicvm_vcpu *vcpu);
 void lapic_set_cr8(struct vapicvm_vcpu *vcpu, u64 cr8);
-u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu);
-void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline);
+/* GET/SET_LAPIC on kernel copies (the ioctl layer copies and validates). */
+void lapic_get_state(struct vapicvm_vcpu *vcpu, struct vapicvm_lapic_state *s);
+int lapic_set_state(struct vapicvm_vcpu *vcpu, const struct vapicvm_lapic_state *s);
 
 /* Register accesses the CPU did not virtualize. */
-int lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val);
-int lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val);
+void lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val);
+void lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val);
+/* x2APIC MSRs: 0, or 1 for #GP. */
 int lapic_x2apic_read(struct vapicvm_vcpu *vcpu, u32 msr, u64 *data);
 int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data);
 /* A write the CPU already stored in the page (APIC-write exit). */
@@ -189,36 +201,21 @@ void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off);
 void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector);
 
 /* Interrupt delivery. */
+void lapic_post(struct vapicvm_vcpu *target, int vector, bool level);
 bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level);
 int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr_low, u32 dest,
 		bool x2apic_dest);
+int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector);
+/* VAPICVM_INTERRUPT: a pulse on LINT0/LINT1 as the LVT routes it. */
+long lapic_pulse_lint(struct vapicvm_vcpu *vcpu, u32 pin, u8 vector);
 
-/* The run loop's hooks. */
+/* The run loop's hooks, on the vCPU's thread. */
 void lapic_sync_pir(struct vapicvm_vcpu *vcpu);
 bool lapic_has_pending(struct vapicvm_vcpu *vcpu);
 bool lapic_can_wake(struct vapicvm_vcpu *vcpu, bool interrupts_enabled);
-void lapic_inject_pending(struct vapicvm_vcpu *vcpu);
-int lapic_take_events(struct vapicvm_vcpu *vcpu);
-void lapic_update_mode(struct vapicvm_vcpu *vcpu);
-void lapic_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu);
+void lapic_take_events(struct vapicvm_vcpu *vcpu);
 
-/* Exit handlers (apicv.c). */
-int handle_tpr_below_threshold(struct vapicvm_vcpu *vcpu);
-int handle_apic_access(struct vapicvm_vcpu *vcpu);
-int handle_eoi_induced(struct vapicvm_vcpu *vcpu);
-int handle_apic_write(struct vapicvm_vcpu *vcpu);
-int lapic_handle_cr8(struct vapicvm_vcpu *vcpu, bool write, int reg);
-bool lapic_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa);
-int lapic_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa);
-
-/* ioctls. */
-long lapic_ioctl_state(struct vapicvm_vcpu *vcpu, void __user *argp, bool set);
-long lapic_ioctl_interrupt(struct vapicvm_vcpu *vcpu, const struct vapicvm_interrupt *irq);
-int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector);
-struct vapicvm_msi;
-int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi);
-
-/* The vector of the interrupt window, for tiers without VID. */
+/* Priorities, for the tiers that present interrupts by event injection. */
 int lapic_highest_irr(struct vapicvm_lapic *apic);
 int lapic_highest_isr(struct vapicvm_lapic *apic);
 u32 lapic_ppr(struct vapicvm_lapic *apic);

@@ -8,13 +8,17 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/tsc.h>
 
 #include <uapi/linux/vapicvm.h>
 #include "capabilities.h"
 #include "compat.h"
-#include "vapicvm.h"
+#include "cpuid.h"
+#include "main.h"
+#include "vcpu.h"
+#include "vm.h"
 #include "vmx_enable.h"
 
 long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
@@ -49,6 +53,35 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 	default:
 		return 0;
 	}
+}
+
+static long vapicvm_get_supported_cpuid(void __user *argp)
+{
+	struct vapicvm_cpuid hdr;
+	struct vapicvm_cpuid_entry *e;
+	long r = 0;
+	u32 n;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.padding)
+		return -EINVAL;
+	e = kcalloc(VAPICVM_MAX_CPUID_ENTRIES, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	n = cpuid_get_supported(e, VAPICVM_MAX_CPUID_ENTRIES);
+	if (hdr.nent < n) {
+		hdr.nent = n;
+		r = -E2BIG;
+	} else if (copy_to_user(argp + sizeof(hdr), e, n * sizeof(*e))) {
+		r = -EFAULT;
+	} else {
+		hdr.nent = n;
+	}
+	if (copy_to_user(argp, &hdr, sizeof(hdr)))
+		r = -EFAULT;
+	kfree(e);
+	return r;
 }
 
 static long vapicvm_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
@@ -136,7 +169,7 @@ static int __init vapicvm_init(void)
 	r = vmx_enable_init();
 	if (r)
 		return r;
-	r = vapicvm_vm_init();
+	r = vcpu_module_init();
 	if (r)
 		goto err_enable;
 	r = misc_register(&vapicvm_dev);
@@ -147,7 +180,7 @@ static int __init vapicvm_init(void)
 	return 0;
 
 err_vm:
-	vapicvm_vm_exit();
+	vcpu_module_exit();
 err_enable:
 	vmx_enable_exit();
 	return r;
@@ -156,7 +189,7 @@ err_enable:
 static void __exit vapicvm_exit(void)
 {
 	misc_deregister(&vapicvm_dev);
-	vapicvm_vm_exit();
+	vcpu_module_exit();
 	vmx_enable_exit();
 }
 

@@ -14,8 +14,11 @@
 
 #include "cpuid.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "msr.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
+#include "vm.h"
 #include "vcpu_regs.h"
 
 /* IA32_FEATURE_CONTROL as the guest sees it: locked, VMX not enabled. */
@@ -270,41 +273,4 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		wrmsrl(index, data);
 	preempt_enable();
 	return 0;
-}
-
-long vcpu_ioctl_msrs(struct vapicvm_vcpu *vcpu, void __user *argp, bool set)
-{
-	struct vapicvm_msrs hdr;
-	struct vapicvm_msr_entry *e;
-	u32 i;
-	long r;
-
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	if (hdr.nmsrs > VAPICVM_MAX_MSR_ENTRIES)
-		return -E2BIG;
-	e = memdup_user(argp + sizeof(hdr), array_size(hdr.nmsrs, sizeof(*e)));
-	if (IS_ERR(e))
-		return PTR_ERR(e);
-	for (i = 0; i < hdr.nmsrs; i++) {
-		if (e[i].reserved) {
-			kfree(e);
-			return -EINVAL;
-		}
-	}
-	vcpu_load(vcpu);
-	for (i = 0; i < hdr.nmsrs; i++) {
-		r = set ? vcpu_set_msr(vcpu, e[i].index, e[i].data, true) :
-			  vcpu_get_msr(vcpu, e[i].index, &e[i].data, true);
-		if (r)
-			break;
-	}
-	vcpu_put(vcpu);
-	r = i;
-	if (!set && copy_to_user(argp + sizeof(hdr), e, array_size(hdr.nmsrs, sizeof(*e))))
-		r = -EFAULT;
-	kfree(e);
-	return r;
 }

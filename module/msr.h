@@ -13,6 +13,5 @@ void msr_bitmap_init(struct vapicvm_vcpu *vcpu);
 void msr_bitmap_intercept(struct vapicvm_vcpu *vcpu, u32 msr, bool read, bool write);
 int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host);
 int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host);
-long vcpu_ioctl_msrs(struct vapicvm_vcpu *vcpu, void __user *argp, bool set);
 
 #endif /* VAPICVM_MSR_H */

@@ -21,13 +21,16 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
+#include "apicv.h"
 #include "capabilities.h"
 #include "compat.h"
 #include "emulate.h"
 #include "exit.h"
 #include "lapic.h"
-#include "vapicvm.h"
+#include "run.h"
+#include "vcpu.h"
 #include "vcpu_regs.h"
+#include "vcpu_vmcs.h"
 #include "vmenter.h"
 
 /* ------------------------------------------------------------------ */
@@ -217,7 +220,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 		}
 		vcpu_set_nmi_window(vcpu, true);
 	}
-	lapic_inject_pending(vcpu);
+	apicv_inject_pending(vcpu);
 }
 
 /* After an exit: an event the exit interrupted must be delivered again. */
@@ -252,12 +255,12 @@ static void handle_exit_irqoff(struct vapicvm_vcpu *vcpu)
 			return;
 		store_idt(&idt);
 		gate = (gate_desc *)idt.address + (info & INTR_INFO_VECTOR_MASK);
-		vmx_do_interrupt_irqoff(gate_offset(gate));
+		vapicvm_do_interrupt_irqoff(gate_offset(gate));
 	} else if (reason == EXIT_REASON_EXCEPTION_NMI) {
 		info = vmcs_read32(VM_EXIT_INTR_INFO);
 		vcpu->exit_intr_info = info;
 		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
-			vmx_do_interrupt_irqoff((unsigned long)vapicvm_host_nmi_entry);
+			vapicvm_do_interrupt_irqoff((unsigned long)vapicvm_host_nmi_entry);
 	}
 }
 
@@ -280,10 +283,9 @@ static void vcpu_flush_tlb(struct vapicvm_vcpu *vcpu)
 static void vcpu_handle_requests(struct vapicvm_vcpu *vcpu)
 {
 	if (vcpu_check_request(vcpu, VCPU_REQ_APIC_MODE))
-		lapic_update_mode(vcpu);
+		apicv_update_mode(vcpu);
 	if (vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP))
-		lapic_update_eoi_exit_bitmap(vcpu);
-	vcpu_check_request(vcpu, VCPU_REQ_EVENT);
+		apicv_update_eoi_exit_bitmap(vcpu);
 	vcpu_check_request(vcpu, VCPU_REQ_UNBLOCK);
 }
 
@@ -341,16 +343,19 @@ static int vcpu_fail_entry(struct vapicvm_vcpu *vcpu)
 	return 0;
 }
 
-static int vcpu_vmx_error(struct vapicvm_vcpu *vcpu)
+/*
+ * A VMX instruction failed (VMLAUNCH/VMRESUME here, or any other one on this
+ * vCPU's VMCS, reported by vmx_insn_failed()): the guest's state cannot be
+ * trusted, so RUN ends in an internal error, as often as it is called.
+ */
+static int vcpu_vmx_error(struct vapicvm_vcpu *vcpu, u32 error)
 {
 	struct vapicvm_run *run = vcpu->run;
-	u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
 
 	run->exit_reason = VAPICVM_EXIT_INTERNAL_ERROR;
 	run->internal.suberror = VAPICVM_INTERNAL_ERROR_VMX;
 	run->internal.ndata = 1;
 	run->internal.data[0] = error;
-	pr_warn_ratelimited("VM entry failed: VM-instruction error %u\n", error);
 	return 0;
 }
 
@@ -384,7 +389,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	lapic_sync_pir(vcpu);
 	/* A level-triggered vector merged just now needs its EOI exit. */
 	if (unlikely(vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP)))
-		lapic_update_eoi_exit_bitmap(vcpu);
+		apicv_update_eoi_exit_bitmap(vcpu);
 	vcpu_inject_events(vcpu);
 
 	if (unlikely(vcpu->requests & BIT(VCPU_REQ_TLB_FLUSH))) {
@@ -423,7 +428,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 		}
 	}
 
-	fail = __vmx_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
+	fail = __vapicvm_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
 
 	if (xcr0_switched)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
@@ -434,9 +439,12 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
 
 	if (unlikely(fail)) {
+		u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
+
 		local_irq_enable();
 		preempt_enable();
-		return vcpu_vmx_error(vcpu);
+		pr_warn_ratelimited("VM entry failed: VM-instruction error %u\n", error);
+		return vcpu_vmx_error(vcpu, error);
 	}
 	vcpu->launched = true;
 	vcpu->exit_reason = vmcs_read32(VM_EXIT_REASON);
@@ -451,7 +459,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	preempt_enable();
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXITS);
-	return vmx_handle_exit(vcpu);
+	return vapicvm_handle_exit(vcpu);
 }
 
 /* Finish the instruction an exit to userspace left half done. */
@@ -464,10 +472,10 @@ static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 	case COMPLETE_NONE:
 		return 0;
 	case COMPLETE_PIO_IN:
-		memcpy(&val, (u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, vcpu->pending.io_size);
+		memcpy(&val, (u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, vcpu->pending_load.io_size);
 		break;
 	case COMPLETE_MMIO_READ:
-		memcpy(&val, run->mmio.data, vcpu->pending.size);
+		memcpy(&val, run->mmio.data, vcpu->pending_load.size);
 		break;
 	}
 	vcpu->completion = COMPLETE_NONE;
@@ -475,13 +483,13 @@ static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 	return 0;
 }
 
-int vcpu_run(struct vapicvm_vcpu *vcpu)
+int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_run *run = vcpu->run;
 	int r;
 
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, true);
-	vcpu_load(vcpu);
+	vapicvm_vcpu_load(vcpu);
 	WRITE_ONCE(vcpu->task, current);
 
 	r = vcpu_complete_userspace(vcpu);
@@ -492,9 +500,11 @@ int vcpu_run(struct vapicvm_vcpu *vcpu)
 	}
 
 	for (;;) {
-		r = lapic_take_events(vcpu);
-		if (r <= 0)
+		if (unlikely(READ_ONCE(vcpu->vmx_insn_failed))) {
+			r = vcpu_vmx_error(vcpu, 0);
 			break;
+		}
+		lapic_take_events(vcpu);
 		if (READ_ONCE(vcpu->mp_state) != VAPICVM_MP_STATE_RUNNABLE) {
 			r = vcpu_block(vcpu);
 		} else if (signal_pending(current)) {
@@ -511,7 +521,7 @@ out:
 	WRITE_ONCE(vcpu->task, NULL);
 	run->cr8 = lapic_get_cr8(vcpu);
 	run->apic_base = lapic_get_base(vcpu);
-	vcpu_put(vcpu);
+	vapicvm_vcpu_put(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_USERSPACE);
 	return r;

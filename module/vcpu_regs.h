@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Which control-register bits vapicvm owns, and the valid bits of
- * guest-visible registers.
+ * A vCPU's architectural registers (vcpu_regs.c): which control-register
+ * bits vapicvm owns, the valid bits of guest-visible registers, and the
+ * functions that read and write them in the VMCS.
  */
 #ifndef VAPICVM_VCPU_REGS_H
 #define VAPICVM_VCPU_REGS_H
 
 #include <asm/msr-index.h>
+#include <linux/types.h>
 #include <asm/processor-flags.h>
 
 /*
@@ -53,6 +55,23 @@ enum vcpu_seg {
 
 struct vapicvm_vcpu;
 struct vapicvm_segment;
+struct vapicvm_regs;
+struct vapicvm_sregs;
+
+/* vcpu_regs.c; every caller has the vCPU's VMCS loaded. */
+unsigned long vcpu_read_cr0(struct vapicvm_vcpu *vcpu);
+unsigned long vcpu_read_cr4(struct vapicvm_vcpu *vcpu);
+/* Callers have checked that the value is architecturally valid. */
+void vcpu_set_cr0(struct vapicvm_vcpu *vcpu, unsigned long cr0);
+int vcpu_set_cr4(struct vapicvm_vcpu *vcpu, unsigned long cr4);
+void vcpu_set_efer(struct vapicvm_vcpu *vcpu, u64 efer);
 void vcpu_get_segment(struct vapicvm_vcpu *vcpu, struct vapicvm_segment *s, int seg);
+/* The state after RESET, or after INIT (which keeps MSRs and the FPU). */
+void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only);
+void vcpu_start_at_sipi_vector(struct vapicvm_vcpu *vcpu, u8 vector);
+void vcpu_get_regs(struct vapicvm_vcpu *vcpu, struct vapicvm_regs *r);
+void vcpu_set_regs(struct vapicvm_vcpu *vcpu, const struct vapicvm_regs *r);
+void vcpu_get_sregs(struct vapicvm_vcpu *vcpu, struct vapicvm_sregs *s);
+int vcpu_set_sregs(struct vapicvm_vcpu *vcpu, const struct vapicvm_sregs *s);
 
 #endif /* VAPICVM_VCPU_REGS_H */

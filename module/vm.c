@@ -7,8 +7,8 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
-#include <linux/highmem.h>
 #include <linux/fs.h>
+#include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -16,11 +16,13 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
+#include "apicv.h"
 #include "capabilities.h"
 #include "lapic.h"
-#include "vapicvm.h"
+#include "main.h"
+#include "vcpu.h"
+#include "vm.h"
 #include "vmx_enable.h"
-#include "apicv.h"
 
 static int apicv_validate(u32 requested)
 {
@@ -277,13 +279,12 @@ out:
 }
 
 /*
- * Copy guest-physical memory.  A page the guest already uses is accessed
+ * Read guest-physical memory.  A page the guest already uses is read
  * through its pinned page, which is what the guest sees even if userspace
  * has since changed its own mapping; other pages through the userspace
  * mapping.
  */
-static int vm_access_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len,
-			   bool write)
+int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 {
 	while (len) {
 		unsigned int off = offset_in_page(gpa);
@@ -291,48 +292,27 @@ static int vm_access_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned i
 		struct vapicvm_memslot *slot;
 		struct page *page = NULL;
 		unsigned long hva = 0;
-		int r = 0;
 
 		mutex_lock(&vm->lock);
 		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
-		if (slot && !(write && (slot->flags & VAPICVM_MEM_READONLY))) {
+		if (slot) {
 			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
 
 			page = slot->pages[idx];
 			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
 		}
-		if (page) {
-			void *p = kmap_local_page(page);
-
-			if (write)
-				memcpy(p + off, buf, n);
-			else
-				memcpy(buf, p + off, n);
-			kunmap_local(p);
-		}
+		if (page)
+			memcpy_from_page(buf, page, off, n);
 		mutex_unlock(&vm->lock);
 		if (!hva)
 			return -EFAULT;
-		if (!page)
-			r = write ? copy_to_user((void __user *)hva, buf, n) :
-				    copy_from_user(buf, (void __user *)hva, n);
-		if (r)
+		if (!page && copy_from_user(buf, (void __user *)hva, n))
 			return -EFAULT;
 		buf += n;
 		gpa += n;
 		len -= n;
 	}
 	return 0;
-}
-
-int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
-{
-	return vm_access_guest(vm, gpa, buf, len, false);
-}
-
-int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len)
-{
-	return vm_access_guest(vm, gpa, (void *)buf, len, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -363,8 +343,6 @@ int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa)
 /* ------------------------------------------------------------------ */
 /* Lifetime                                                            */
 /* ------------------------------------------------------------------ */
-
-void vcpu_destroy(struct vapicvm_vcpu *vcpu);
 
 static void vapicvm_vm_free(struct vapicvm_vm *vm)
 {
@@ -406,6 +384,27 @@ static int vapicvm_vm_release(struct inode *inode, struct file *filp)
 {
 	vapicvm_vm_put(filp->private_data);
 	return 0;
+}
+
+/* An MSI (Vol. 3A 11.11): address 0xfeeXXXXX, destination in bits 19:12. */
+static int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
+{
+	u32 dest, icr;
+
+	if (msi->flags || msi->reserved[0] || msi->reserved[1])
+		return -EINVAL;
+	if ((msi->address_lo & 0xfff00000) != 0xfee00000 || msi->address_hi)
+		return -EINVAL;
+	dest = (msi->address_lo >> 12) & 0xff;
+	icr = (msi->data & (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_INT_LEVELTRIG)) |
+	      LAPIC_INT_ASSERT;
+	if (msi->address_lo & BIT(2))
+		icr |= LAPIC_DEST_LOGICAL;
+	/* Redirection hint with logical destination: lowest priority. */
+	if ((msi->address_lo & BIT(3)) && (icr & LAPIC_DEST_LOGICAL) &&
+	    (icr & LAPIC_DM_MASK) == LAPIC_DM_FIXED)
+		icr |= LAPIC_DM_LOWEST;
+	return lapic_route(vm, NULL, icr, dest, false);
 }
 
 static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
@@ -520,14 +519,4 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 err:
 	vapicvm_vm_free(vm);
 	return r;
-}
-
-int vapicvm_vm_init(void)
-{
-	return vcpu_module_init();
-}
-
-void vapicvm_vm_exit(void)
-{
-	vcpu_module_exit();
 }

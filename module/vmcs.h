@@ -412,38 +412,28 @@ static __always_inline unsigned long vmcs_readl(unsigned long field)
 	return __vmcs_readl(field);
 }
 
-static __always_inline int vmcs_write16(unsigned long field, u16 value)
+static __always_inline void vmcs_write16(unsigned long field, u16 value)
 {
 	vmcs_check_width(field, VMCS_WIDTH_16);
-	return __vmcs_writel(field, value);
+	__vmcs_writel(field, value);
 }
 
-static __always_inline int vmcs_write32(unsigned long field, u32 value)
+static __always_inline void vmcs_write32(unsigned long field, u32 value)
 {
 	vmcs_check_width(field, VMCS_WIDTH_32);
-	return __vmcs_writel(field, value);
+	__vmcs_writel(field, value);
 }
 
-static __always_inline int vmcs_write64(unsigned long field, u64 value)
+static __always_inline void vmcs_write64(unsigned long field, u64 value)
 {
 	vmcs_check_width(field, VMCS_WIDTH_64);
-	return __vmcs_writel(field, value);
+	__vmcs_writel(field, value);
 }
 
-static __always_inline int vmcs_writel(unsigned long field, unsigned long value)
+static __always_inline void vmcs_writel(unsigned long field, unsigned long value)
 {
 	vmcs_check_width(field, VMCS_WIDTH_NATURAL);
-	return __vmcs_writel(field, value);
-}
-
-static inline void vmcs_set_bits32(unsigned long field, u32 mask)
-{
-	__vmcs_writel(field, (u32)__vmcs_readl(field) | mask);
-}
-
-static inline void vmcs_clear_bits32(unsigned long field, u32 mask)
-{
-	__vmcs_writel(field, (u32)__vmcs_readl(field) & ~mask);
+	__vmcs_writel(field, value);
 }
 
 #endif /* VAPICVM_VMCS_H */

@@ -31,16 +31,16 @@
 	.text
 
 /*
- * int __vmx_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched)
+ * int __vapicvm_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched)
  *
  * Loads the guest's general-purpose registers (RSP and RIP come from the
  * VMCS), enters the guest with VMLAUNCH or VMRESUME, and on VM exit
- * (HOST_RIP = vmx_vmexit) stores them back.  Returns 0 after a VM exit, 1
+ * (HOST_RIP = vapicvm_vmexit) stores them back.  Returns 0 after a VM exit, 1
  * if the VM-entry instruction itself failed (VMfailValid/VMfailInvalid or
  * a fault).  HOST_RSP is rewritten only when this frame's RSP differs from
  * the cached value, which saves a VMWRITE on nearly every entry.
  */
-SYM_FUNC_START(__vmx_vcpu_run)
+SYM_FUNC_START(__vapicvm_vcpu_run)
 	push	%rbp
 	mov	%rsp, %rbp
 	push	%r15
@@ -89,7 +89,7 @@ SYM_FUNC_START(__vmx_vcpu_run)
 	_ASM_EXTABLE(.Lvmresume, .Lfixup)
 	_ASM_EXTABLE(.Lvmlaunch, .Lfixup)
 
-SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
+SYM_INNER_LABEL(vapicvm_vmexit, SYM_L_GLOBAL)
 	UNWIND_HINT_RESTORE
 	ENDBR
 	push	%rax			/* guest RAX */
@@ -147,17 +147,17 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 	xor	%r14d, %r14d
 	xor	%r15d, %r15d
 	jmp	.Lout
-SYM_FUNC_END(__vmx_vcpu_run)
+SYM_FUNC_END(__vapicvm_vcpu_run)
 
 /*
- * void vmx_do_interrupt_irqoff(unsigned long entry)
+ * void vapicvm_do_interrupt_irqoff(unsigned long entry)
  *
  * With "acknowledge interrupt on exit" the interrupt that caused the exit
  * is already acknowledged; call its host IDT entry with the frame the CPU
  * would have pushed (SS, RSP, RFLAGS with IF clear, CS) so that its IRET
  * returns here with interrupts still disabled.
  */
-SYM_FUNC_START(vmx_do_interrupt_irqoff)
+SYM_FUNC_START(vapicvm_do_interrupt_irqoff)
 	push	%rbp
 	mov	%rsp, %rbp
 	and	$-16, %rsp
@@ -168,4 +168,4 @@ SYM_FUNC_START(vmx_do_interrupt_irqoff)
 	CALL_NOSPEC rdi
 	leave
 	RET
-SYM_FUNC_END(vmx_do_interrupt_irqoff)
+SYM_FUNC_END(vapicvm_do_interrupt_irqoff)

@@ -6,10 +6,10 @@
 #include <linux/types.h>
 
 /* Enter the guest; 0 after a VM exit, 1 if the entry instruction failed. */
-int __vmx_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched);
+int __vapicvm_vcpu_run(unsigned long *regs, unsigned long *host_rsp, bool launched);
 /* Call a host IDT entry as if the CPU had delivered the interrupt. */
-void vmx_do_interrupt_irqoff(unsigned long entry);
+void vapicvm_do_interrupt_irqoff(unsigned long entry);
 /* The VM-exit landing point (HOST_RIP). */
-extern const char vmx_vmexit[];
+extern const char vapicvm_vmexit[];
 
 #endif /* VAPICVM_VMENTER_H */

@@ -38,6 +38,12 @@ bool vmx_is_on_this_cpu(void)
 	return this_cpu_read(vmx_enabled);
 }
 
+/* VMX is being left for a reboot: VMX instructions may fault from now on. */
+bool vmx_is_rebooting(void)
+{
+	return READ_ONCE(vmx_rebooting);
+}
+
 unsigned int vmx_users_count(void)
 {
 	return READ_ONCE(vmx_users);

@@ -13,6 +13,7 @@ void vmx_put(void);
 /* Number of VMs holding VMX operation (for the selftests, via debugfs). */
 unsigned int vmx_users_count(void);
 bool vmx_is_on_this_cpu(void);
+bool vmx_is_rebooting(void);
 
 int vmx_enable_init(void);
 void vmx_enable_exit(void);

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The local APIC timer (lapic_timer.c). */
+#ifndef VAPICVM_LAPIC_TIMER_H
+#define VAPICVM_LAPIC_TIMER_H
+
+#include <linux/types.h>
+
+struct vapicvm_lapic;
+struct vapicvm_vcpu;
+
+/* lapic_timer_start_count(): restore a count that had expired. */
+#define LAPIC_TIMER_EXPIRED	U64_MAX
+
+void lapic_timer_init(struct vapicvm_lapic *apic);
+void lapic_timer_stop(struct vapicvm_lapic *apic);
+void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns);
+/* LVTT bits 18:17: LAPIC_TIMER_ONESHOT, _PERIODIC or _TSCDEADLINE. */
+u32 lapic_timer_mode(struct vapicvm_lapic *apic);
+/* TMCCT: the current count of a one-shot or periodic count. */
+u32 lapic_timer_current_count(struct vapicvm_lapic *apic);
+u64 lapic_timer_remaining_ns(struct vapicvm_lapic *apic);
+/* IA32_TSC_DEADLINE; 0 outside TSC-deadline mode. */
+u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu);
+void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline);
+void lapic_timer_expired(struct vapicvm_vcpu *vcpu);
+
+#endif /* VAPICVM_LAPIC_TIMER_H */

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The run loop and event injection (run.c). */
+#ifndef VAPICVM_RUN_H
+#define VAPICVM_RUN_H
+
+#include <linux/types.h>
+
+struct vapicvm_vcpu;
+
+/* VAPICVM_RUN: 0 with the run page filled in, or -errno (-EINTR: a signal). */
+int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu);
+/* Queue an exception for the next entry, merging into #DF or a triple fault. */
+void vcpu_queue_exception(struct vapicvm_vcpu *vcpu, u8 vector, bool has_error, u32 error);
+/* Put back what a VM exit does not restore (MSRs, selectors): on leaving RUN. */
+void vcpu_prepare_switch_to_host(struct vapicvm_vcpu *vcpu);
+/* Interrupt-window exiting on or off (VMCS loaded). */
+void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on);
+/* Whether an external interrupt may be injected now: IF=1, no STI/MOV SS shadow. */
+bool vcpu_interrupt_allowed(struct vapicvm_vcpu *vcpu);
+
+static inline void vcpu_inject_gp(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_queue_exception(vcpu, 13, true, 0);
+}
+
+static inline void vcpu_inject_ud(struct vapicvm_vcpu *vcpu)
+{
+	vcpu_queue_exception(vcpu, 6, false, 0);
+}
+
+#endif /* VAPICVM_RUN_H */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VAPICVM_VCPU_VMCS_H
+#define VAPICVM_VCPU_VMCS_H
+
+#include <linux/preempt.h>
+
+struct vapicvm_vcpu;
+
+/* Make the vCPU's VMCS current on this CPU, and keep it so across preemption. */
+void vapicvm_vcpu_load(struct vapicvm_vcpu *vcpu);
+/* VMCLEAR it and stop following the thread. */
+void vapicvm_vcpu_put(struct vapicvm_vcpu *vcpu);
+/* Every field of a new vCPU's VMCS, then the state after RESET (VMCS loaded). */
+void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu);
+/* For preempt_notifier_init() at creation. */
+extern struct preempt_ops vcpu_preempt_ops;
+
+#endif /* VAPICVM_VCPU_VMCS_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The VM: one file descriptor, its memory slots, its single EPT hierarchy,
+ * its APIC-access page and its vCPUs.  Each vCPU's file descriptor holds a
+ * reference on the VM.
+ *
+ * Locking, outermost first:
+ *   vcpu->mutex  serializes the ioctls of one vCPU (RUN included);
+ *   vm->lock     vCPU creation, memory slots, the EPT hierarchy and the
+ *                APIC-access page's place in it.
+ * The hot exit path of a vCPU takes neither.  Other vCPUs reach a vCPU's
+ * local APIC only through its posted-interrupt bitmap and event bits
+ * (lapic.h), which are atomic.
+ */
+#ifndef VAPICVM_VM_H
+#define VAPICVM_VM_H
+
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+
+#include <uapi/linux/vapicvm.h>
+#include "ept.h"
+
+struct vapicvm_vcpu;
+
+#define VAPICVM_MAX_VCPUS	64
+#define VAPICVM_MAX_VCPU_ID	255	/* ids below: 8-bit xAPIC IDs, 0xff is broadcast */
+#define VAPICVM_MAX_MEMSLOTS	32
+#define VAPICVM_MAX_MEM_PAGES	BIT_ULL(26)	/* 256 GiB per slot */
+
+/*
+ * A memory slot: guest-physical [base_gfn, base_gfn + npages) backed by
+ * userspace [userspace_addr, ...).  Pages are pinned (FOLL_LONGTERM) when the
+ * guest first touches them and unpinned only after the slot's EPT entries
+ * are gone and invalidated everywhere, so the host never frees a page the
+ * guest can still reach, whatever userspace does to its mapping.
+ */
+struct vapicvm_memslot {
+	u32 id;
+	u32 flags;		/* VAPICVM_MEM_* */
+	u64 base_gfn;
+	u64 npages;
+	unsigned long userspace_addr;
+	struct page **pages;	/* pinned backing pages, NULL until touched */
+};
+
+struct vapicvm_vm {
+	refcount_t users;	/* the VM fd and each vCPU fd */
+	struct mm_struct *mm;	/* the creator's: guest memory lives there */
+	struct mutex lock;
+	u32 apicv;		/* VAPICVM_APICV_* in use */
+
+	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
+	struct vapicvm_ept ept;
+
+	/*
+	 * The APIC-access page: one per VM, never seen by userspace, mapped by
+	 * one EPT entry at the guest-physical APIC base.  Every vCPU's VMCS
+	 * holds its address; accesses to it are virtualized by the CPU
+	 * against each vCPU's own virtual-APIC page.
+	 */
+	struct page *apic_access_page;
+	u64 apic_access_gpa;	/* where it is mapped, or ~0 when unmapped */
+
+	struct vapicvm_vcpu *vcpus[VAPICVM_MAX_VCPUS];
+	unsigned int nr_vcpus;	/* written under lock, read locklessly */
+};
+
+int vapicvm_create_vm(const struct vapicvm_create_vm *params);
+void vapicvm_vm_get(struct vapicvm_vm *vm);
+void vapicvm_vm_put(struct vapicvm_vm *vm);
+/* Map the guest page at gpa (an EPT violation): 0, 1 if it is not RAM, -errno. */
+int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
+int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
+struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn);
+void vm_flush_tlbs(struct vapicvm_vm *vm);
+int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa);
+
+#endif /* VAPICVM_VM_H */
