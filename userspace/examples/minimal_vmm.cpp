@@ -4,16 +4,17 @@
  *
  * One vCPU in real mode runs a 30-byte program that writes a greeting to
  * port 0x3f8, one byte per OUT, and halts with interrupts disabled.  The
- * vCPU runs on its own thread (VcpuRunner); the exit handler prints what
- * the guest writes and stops at the halt.  Every failure is a Result whose
- * error names the operation.
+ * vCPU runs on its own thread (vmm::VcpuRunner, from the helper layer);
+ * the exit handler prints what the guest writes and stops at the halt.
+ * Every failure is a Result whose error names the operation.
  */
 #include <cstdio>
 #include <string>
 
-#include <vapicvm/vapicvm.hpp>
+#include <vapicvm/vmm/vmm.hpp>
 
 using namespace vapicvm;
+using namespace vapicvm::vmm;
 
 namespace
 {
@@ -55,7 +56,7 @@ int main()
 		return fail(ram.error());
 	if (auto r = vm->add_memory(0, 0, std::move(*ram)); !r)
 		return fail(r.error());
-	const GuestMemory &mem = vm->memory();
+	GuestMemory mem(vm->memory_slots());
 	if (auto r = mem.write(code_gpa, guest_code); !r)
 		return fail(r.error());
 	if (auto r = mem.write(
@@ -86,11 +87,13 @@ int main()
 	bool halted = false;
 	VcpuRunner runner(*vcpu, [&](Vcpu &, const VcpuExit &exit) {
 		return std::visit(overloaded{
-					  [&](const IoExit &io) {
-						  if (io.is_out() && io.port == 0x3f8)
-							  output += static_cast<char>(io.value());
-						  else if (io.is_in())
-							  io.set_in(0xffffffff);
+					  [&](const IoOut &out) {
+						  if (out.port == 0x3f8)
+							  output += static_cast<char>(out.value());
+						  return RunAction::Continue;
+					  },
+					  [&](const IoIn &in) {
+						  in.complete(0xffffffff); /* nothing there */
 						  return RunAction::Continue;
 					  },
 					  [&](const HaltExit &) {

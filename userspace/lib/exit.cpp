@@ -1,36 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <algorithm>
-#include <array>
+#include <type_traits>
 
 #include "vapicvm/exit.hpp"
 
 namespace vapicvm
 {
 
+namespace
+{
+/* Whether some alternative of the variant decodes exit reason r. */
+template <typename V>
+struct decodes;
+template <typename... Alt>
+struct decodes<std::variant<Alt...>> {
+	static constexpr bool reason(std::uint32_t r) { return ((Alt::exit_reason == r) || ...); }
+};
+#define VAPICVM_LIB_EXIT_COVERED(id, value, name)                                                  \
+	static_assert(decodes<VcpuExit>::reason(VAPICVM_EXIT_##id),                                \
+		      "VcpuExit has no alternative for VAPICVM_EXIT_" #id);
+VAPICVM_EXIT_REASONS(VAPICVM_LIB_EXIT_COVERED)
+#undef VAPICVM_LIB_EXIT_COVERED
+
+/* The first ndata words of an exit's data array (all of it if ndata is larger). */
+template <std::size_t N>
+std::span<const std::uint64_t> data_words(const __u64 (&data)[N], std::uint32_t ndata)
+{
+	static_assert(sizeof(__u64) == sizeof(std::uint64_t));
+	return {reinterpret_cast<const std::uint64_t *>(data), std::min<std::size_t>(ndata, N)};
+}
+} // namespace
+
 std::string_view exit_reason_name(std::uint32_t reason) noexcept
 {
-	static constexpr std::array<std::string_view, 9> n = {
-		"UNKNOWN",        "IO",           "MMIO", "HLT", "SHUTDOWN", "FAIL_ENTRY",
-		"INTERNAL_ERROR", "SYSTEM_EVENT", "INTR",
-	};
-	return reason < n.size() ? n[reason] : "?";
+	switch (reason) {
+#define VAPICVM_LIB_EXIT_NAME(id, value, name)                                                     \
+	case VAPICVM_EXIT_##id:                                                                    \
+		return name;
+		VAPICVM_EXIT_REASONS(VAPICVM_LIB_EXIT_NAME)
+#undef VAPICVM_LIB_EXIT_NAME
+	}
+	return "?";
 }
 
 std::string_view exit_name(const VcpuExit &e) noexcept
 {
 	return std::visit(
-		overloaded{
-			[](const IoExit &) { return std::string_view("io"); },
-			[](const MmioExit &) { return std::string_view("mmio"); },
-			[](const HaltExit &) { return std::string_view("halt"); },
-			[](const ShutdownExit &) { return std::string_view("shutdown"); },
-			[](const FailEntryExit &) { return std::string_view("fail-entry"); },
-			[](const InternalErrorExit &) {
-				return std::string_view("internal-error");
-			},
-			[](const SystemEventExit &) { return std::string_view("system-event"); },
-			[](const InterruptedExit &) { return std::string_view("interrupted"); },
-			[](const UnknownExit &) { return std::string_view("unknown"); },
+		[](const auto &x) {
+			return exit_reason_name(std::decay_t<decltype(x)>::exit_reason);
 		},
 		e);
 }
@@ -73,24 +90,19 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size)
 		if (io.data_offset < sizeof(vapicvm_run) || io.data_offset > map_size ||
 		    len > map_size - io.data_offset)
 			return bad("I/O data outside the run page");
-		IoExit e;
-		e.port = io.port;
-		e.size = io.size;
-		e.count = io.count;
-		e.direction = static_cast<IoExit::Direction>(io.direction);
-		e.data = std::span<std::uint8_t>(base + io.data_offset, std::size_t(len));
-		return VcpuExit(e);
+		auto data = std::span<std::uint8_t>(base + io.data_offset, std::size_t(len));
+		if (io.direction == VAPICVM_EXIT_IO_IN)
+			return VcpuExit(IoIn{{io.port, io.size, io.count}, data});
+		return VcpuExit(IoOut{{io.port, io.size, io.count}, data});
 	}
 	case VAPICVM_EXIT_MMIO: {
-		const auto &m = run->mmio;
+		auto &m = run->mmio;
 		if (m.len == 0 || m.len > sizeof(m.data))
 			return bad("MMIO length not 1..8");
-		MmioExit e;
-		e.gpa = m.phys_addr;
-		e.len = m.len;
-		e.is_write = m.is_write != 0;
-		e.data = std::span<std::uint8_t>(run->mmio.data, m.len);
-		return VcpuExit(e);
+		auto data = std::span<std::uint8_t>(m.data, m.len);
+		if (m.is_write)
+			return VcpuExit(MmioWrite{m.phys_addr, data});
+		return VcpuExit(MmioRead{m.phys_addr, data});
 	}
 	case VAPICVM_EXIT_HLT:
 		return VcpuExit(HaltExit{});
@@ -100,22 +112,14 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size)
 		return VcpuExit(FailEntryExit{run->fail_entry.hardware_entry_failure_reason,
 					      run->fail_entry.exit_qualification,
 					      run->fail_entry.cpu});
-	case VAPICVM_EXIT_INTERNAL_ERROR: {
-		InternalErrorExit e;
-		e.suberror = run->internal.suberror;
-		std::size_t n = std::min<std::size_t>(run->internal.ndata, 16);
-		e.data = std::span<const std::uint64_t>(
-			reinterpret_cast<const std::uint64_t *>(run->internal.data), n);
-		return VcpuExit(e);
-	}
-	case VAPICVM_EXIT_SYSTEM_EVENT: {
-		SystemEventExit e;
-		e.type = run->system_event.type;
-		std::size_t n = std::min<std::size_t>(run->system_event.ndata, 16);
-		e.data = std::span<const std::uint64_t>(
-			reinterpret_cast<const std::uint64_t *>(run->system_event.data), n);
-		return VcpuExit(e);
-	}
+	case VAPICVM_EXIT_INTERNAL_ERROR:
+		return VcpuExit(
+			InternalErrorExit{run->internal.suberror,
+					  data_words(run->internal.data, run->internal.ndata)});
+	case VAPICVM_EXIT_SYSTEM_EVENT:
+		return VcpuExit(SystemEventExit{
+			run->system_event.type,
+			data_words(run->system_event.data, run->system_event.ndata)});
 	case VAPICVM_EXIT_INTR:
 		return VcpuExit(InterruptedExit{});
 	default:

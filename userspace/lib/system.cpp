@@ -6,6 +6,9 @@
 
 #include "vapicvm/system.hpp"
 
+#include "flex_buffer.hpp"
+#include "ioctl.hpp"
+
 namespace vapicvm
 {
 
@@ -76,10 +79,7 @@ Result<int> System::api_version() const
 
 Result<int> System::check_extension(Capability cap) const
 {
-	int r = ::ioctl(fd_.get(), VAPICVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
-	if (r < 0)
-		return Error::last("VAPICVM_CHECK_EXTENSION", std::string(capability_name(cap)));
-	return r;
+	return detail::check_extension(fd_.get(), cap, "VAPICVM_CHECK_EXTENSION");
 }
 
 Result<ApicvFlags> System::supported_apicv() const
@@ -97,16 +97,15 @@ Result<std::size_t> System::vcpu_mmap_size() const
 	return static_cast<std::size_t>(r);
 }
 
-Result<CpuidTable> System::supported_cpuid() const
+Result<std::vector<vapicvm_cpuid_entry>> System::supported_cpuid() const
 {
-	std::vector<std::uint8_t> buf(sizeof(vapicvm_cpuid) +
-				      VAPICVM_MAX_CPUID_ENTRIES * sizeof(vapicvm_cpuid_entry));
 	vapicvm_cpuid hdr{};
 	hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	std::memcpy(buf.data(), &hdr, sizeof(hdr));
+	detail::FlexBuffer<vapicvm_cpuid, vapicvm_cpuid_entry> buf(hdr, {},
+								   VAPICVM_MAX_CPUID_ENTRIES);
 	if (::ioctl(fd_.get(), VAPICVM_GET_SUPPORTED_CPUID, buf.data()) < 0)
 		return Error::last("VAPICVM_GET_SUPPORTED_CPUID");
-	return CpuidTable::from_ioctl_buffer(buf);
+	return buf.entries(buf.header().nent, "VAPICVM_GET_SUPPORTED_CPUID");
 }
 
 Result<Vm> System::create_vm(const VmOptions &opts) const

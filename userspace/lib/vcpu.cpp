@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <array>
 #include <atomic>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <vector>
 
 #include <sys/ioctl.h>
 
 #include "vapicvm/vcpu.hpp"
+
+#include "flex_buffer.hpp"
+#include "ioctl.hpp"
 
 namespace vapicvm
 {
@@ -41,39 +44,28 @@ void LapicState::set_reg(std::uint32_t offset, std::uint32_t value) noexcept
 		std::memcpy(raw.regs + offset, &value, 4);
 }
 
+namespace
+{
+struct StatInfo {
+	std::string_view name;
+	std::string_view description;
+};
+constexpr StatInfo stat_info[] = {
+#define VAPICVM_LIB_STAT(id, name, desc) {name, desc},
+	VAPICVM_STATS(VAPICVM_LIB_STAT)
+#undef VAPICVM_LIB_STAT
+};
+static_assert(std::size(stat_info) == VAPICVM_STAT_NR);
+} // namespace
+
 std::string_view VcpuStats::name(std::size_t i) noexcept
 {
-	static constexpr std::array<std::string_view, VAPICVM_STAT_NR> n = {
-		"exits",
-		"exit_extint",
-		"exit_nmi",
-		"exit_cpuid",
-		"exit_hlt",
-		"exit_io",
-		"exit_msr_read",
-		"exit_msr_write",
-		"exit_cr",
-		"exit_ept_violation",
-		"exit_ept_misconfig",
-		"exit_vmcall",
-		"exit_preempt_timer",
-		"exit_intr_window",
-		"exit_tpr_below_threshold",
-		"exit_apic_access",
-		"exit_eoi_induced",
-		"exit_apic_write",
-		"exit_xsetbv",
-		"exit_other",
-		"exit_userspace",
-		"halt_wakeup",
-		"irq_injected",
-		"irq_posted",
-		"ipi_sent",
-		"apic_mmio_emulated",
-		"apic_msr_emulated",
-		"timer_fired",
-	};
-	return i < n.size() ? n[i] : std::string_view();
+	return i < std::size(stat_info) ? stat_info[i].name : std::string_view();
+}
+
+std::string_view VcpuStats::description(std::size_t i) noexcept
+{
+	return i < std::size(stat_info) ? stat_info[i].description : std::string_view();
 }
 
 Result<VcpuExit> Vcpu::run()
@@ -99,89 +91,72 @@ bool Vcpu::immediate_exit() const noexcept
 
 namespace
 {
-template <typename T>
-Result<T> get(int fd, unsigned long req, const char *name)
-{
-	T v{};
-	if (::ioctl(fd, req, &v) < 0)
-		return Error::last(name);
-	return v;
-}
+using detail::ioctl_get;
+using detail::ioctl_set;
+using MsrBuffer = detail::FlexBuffer<vapicvm_msrs, vapicvm_msr_entry>;
 
-template <typename T>
-Result<void> set(int fd, unsigned long req, const T &v, const char *name)
+/* GET_MSRS or SET_MSRS on entries; out (if not empty) receives them back. */
+Result<std::size_t> msr_ioctl(int fd, unsigned long req, const char *op,
+			      std::span<const vapicvm_msr_entry> entries,
+			      std::span<vapicvm_msr_entry> out)
 {
-	if (::ioctl(fd, req, &v) < 0)
-		return Error::last(name);
-	return ok();
-}
-
-/* A vapicvm_msrs header and its entries, 8-byte aligned. */
-std::vector<std::uint64_t> msr_buffer(std::span<const vapicvm_msr_entry> entries)
-{
-	static_assert(sizeof(vapicvm_msrs) == 8 && sizeof(vapicvm_msr_entry) == 16);
-	std::vector<std::uint64_t> buf(1 + 2 * entries.size());
+	if (entries.size() > VAPICVM_MAX_MSR_ENTRIES)
+		return Error::from_errno(E2BIG, op);
 	vapicvm_msrs hdr{};
 	hdr.nmsrs = static_cast<std::uint32_t>(entries.size());
-	std::memcpy(buf.data(), &hdr, sizeof(hdr));
-	if (!entries.empty())
-		std::memcpy(buf.data() + 1, entries.data(), entries.size_bytes());
-	return buf;
+	MsrBuffer buf(hdr, entries, entries.size());
+	int r = ::ioctl(fd, req, buf.data());
+	if (r < 0)
+		return Error::last(op);
+	buf.copy_to(out);
+	return static_cast<std::size_t>(r);
+}
+
+/* A single-MSR access: ENOENT unless the kernel processed the one entry. */
+Result<void> one_msr(Result<std::size_t> n, const char *op, std::uint32_t index)
+{
+	return std::move(n).and_then([&](std::size_t k) -> Result<void> {
+		if (k != 1)
+			return Error::from_errno(ENOENT, op, "MSR " + std::to_string(index));
+		return ok();
+	});
 }
 } // namespace
 
 Result<vapicvm_regs> Vcpu::regs() const
 {
-	return get<vapicvm_regs>(fd_.get(), VAPICVM_GET_REGS, "VAPICVM_GET_REGS");
+	return ioctl_get<vapicvm_regs>(fd_.get(), VAPICVM_GET_REGS, "VAPICVM_GET_REGS");
 }
 Result<void> Vcpu::set_regs(const vapicvm_regs &r)
 {
-	return set(fd_.get(), VAPICVM_SET_REGS, r, "VAPICVM_SET_REGS");
+	return ioctl_set(fd_.get(), VAPICVM_SET_REGS, r, "VAPICVM_SET_REGS");
 }
 Result<vapicvm_sregs> Vcpu::sregs() const
 {
-	return get<vapicvm_sregs>(fd_.get(), VAPICVM_GET_SREGS, "VAPICVM_GET_SREGS");
+	return ioctl_get<vapicvm_sregs>(fd_.get(), VAPICVM_GET_SREGS, "VAPICVM_GET_SREGS");
 }
 Result<void> Vcpu::set_sregs(const vapicvm_sregs &s)
 {
-	return set(fd_.get(), VAPICVM_SET_SREGS, s, "VAPICVM_SET_SREGS");
+	return ioctl_set(fd_.get(), VAPICVM_SET_SREGS, s, "VAPICVM_SET_SREGS");
 }
 
 Result<std::size_t> Vcpu::get_msrs(std::span<vapicvm_msr_entry> entries) const
 {
-	if (entries.size() > VAPICVM_MAX_MSR_ENTRIES)
-		return Error::from_errno(E2BIG, "VAPICVM_GET_MSRS");
-	auto buf = msr_buffer(entries);
-	int r = ::ioctl(fd_.get(), VAPICVM_GET_MSRS, buf.data());
-	if (r < 0)
-		return Error::last("VAPICVM_GET_MSRS");
-	if (!entries.empty())
-		std::memcpy(entries.data(), buf.data() + 1, entries.size_bytes());
-	return static_cast<std::size_t>(r);
+	return msr_ioctl(fd_.get(), VAPICVM_GET_MSRS, "VAPICVM_GET_MSRS", entries, entries);
 }
 
 Result<std::size_t> Vcpu::set_msrs(std::span<const vapicvm_msr_entry> entries)
 {
-	if (entries.size() > VAPICVM_MAX_MSR_ENTRIES)
-		return Error::from_errno(E2BIG, "VAPICVM_SET_MSRS");
-	auto buf = msr_buffer(entries);
-	int r = ::ioctl(fd_.get(), VAPICVM_SET_MSRS, buf.data());
-	if (r < 0)
-		return Error::last("VAPICVM_SET_MSRS");
-	return static_cast<std::size_t>(r);
+	return msr_ioctl(fd_.get(), VAPICVM_SET_MSRS, "VAPICVM_SET_MSRS", entries, {});
 }
 
 Result<std::uint64_t> Vcpu::get_msr(std::uint32_t index) const
 {
 	vapicvm_msr_entry e{};
 	e.index = index;
-	auto n = get_msrs(std::span(&e, 1));
-	if (!n)
-		return std::move(n).error();
-	if (*n != 1)
-		return Error::from_errno(ENOENT, "VAPICVM_GET_MSRS",
-					 "MSR " + std::to_string(index));
-	return e.data;
+	return one_msr(get_msrs(std::span(&e, 1)), "VAPICVM_GET_MSRS", index).transform([&e] {
+		return std::uint64_t(e.data);
+	});
 }
 
 Result<void> Vcpu::set_msr(std::uint32_t index, std::uint64_t value)
@@ -189,18 +164,16 @@ Result<void> Vcpu::set_msr(std::uint32_t index, std::uint64_t value)
 	vapicvm_msr_entry e{};
 	e.index = index;
 	e.data = value;
-	auto n = set_msrs(std::span(&e, 1));
-	if (!n)
-		return std::move(n).error();
-	if (*n != 1)
-		return Error::from_errno(ENOENT, "VAPICVM_SET_MSRS",
-					 "MSR " + std::to_string(index));
-	return ok();
+	return one_msr(set_msrs(std::span(&e, 1)), "VAPICVM_SET_MSRS", index);
 }
 
-Result<void> Vcpu::set_cpuid(const CpuidTable &table)
+Result<void> Vcpu::set_cpuid(std::span<const vapicvm_cpuid_entry> entries)
 {
-	auto buf = table.to_ioctl_buffer();
+	if (entries.size() > VAPICVM_MAX_CPUID_ENTRIES)
+		return Error::from_errno(E2BIG, "VAPICVM_SET_CPUID");
+	vapicvm_cpuid hdr{};
+	hdr.nent = static_cast<std::uint32_t>(entries.size());
+	detail::FlexBuffer<vapicvm_cpuid, vapicvm_cpuid_entry> buf(hdr, entries, entries.size());
 	if (::ioctl(fd_.get(), VAPICVM_SET_CPUID, buf.data()) < 0)
 		return Error::last("VAPICVM_SET_CPUID");
 	return ok();
@@ -208,28 +181,29 @@ Result<void> Vcpu::set_cpuid(const CpuidTable &table)
 
 Result<vapicvm_xsave> Vcpu::xsave() const
 {
-	return get<vapicvm_xsave>(fd_.get(), VAPICVM_GET_XSAVE, "VAPICVM_GET_XSAVE");
+	return ioctl_get<vapicvm_xsave>(fd_.get(), VAPICVM_GET_XSAVE, "VAPICVM_GET_XSAVE");
 }
 Result<void> Vcpu::set_xsave(const vapicvm_xsave &x)
 {
-	return set(fd_.get(), VAPICVM_SET_XSAVE, x, "VAPICVM_SET_XSAVE");
+	return ioctl_set(fd_.get(), VAPICVM_SET_XSAVE, x, "VAPICVM_SET_XSAVE");
 }
 
 Result<LapicState> Vcpu::lapic() const
 {
-	auto r = get<vapicvm_lapic_state>(fd_.get(), VAPICVM_GET_LAPIC, "VAPICVM_GET_LAPIC");
+	auto r = ioctl_get<vapicvm_lapic_state>(fd_.get(), VAPICVM_GET_LAPIC, "VAPICVM_GET_LAPIC");
 	if (!r)
 		return std::move(r).error();
 	return LapicState{*r};
 }
 Result<void> Vcpu::set_lapic(const LapicState &s)
 {
-	return set(fd_.get(), VAPICVM_SET_LAPIC, s.raw, "VAPICVM_SET_LAPIC");
+	return ioctl_set(fd_.get(), VAPICVM_SET_LAPIC, s.raw, "VAPICVM_SET_LAPIC");
 }
 
 Result<MpState> Vcpu::mp_state() const
 {
-	auto r = get<vapicvm_mp_state>(fd_.get(), VAPICVM_GET_MP_STATE, "VAPICVM_GET_MP_STATE");
+	auto r = ioctl_get<vapicvm_mp_state>(fd_.get(), VAPICVM_GET_MP_STATE,
+					     "VAPICVM_GET_MP_STATE");
 	if (!r)
 		return std::move(r).error();
 	return static_cast<MpState>(r->mp_state);
@@ -238,7 +212,7 @@ Result<void> Vcpu::set_mp_state(MpState s)
 {
 	vapicvm_mp_state m{};
 	m.mp_state = static_cast<std::uint32_t>(s);
-	return set(fd_.get(), VAPICVM_SET_MP_STATE, m, "VAPICVM_SET_MP_STATE");
+	return ioctl_set(fd_.get(), VAPICVM_SET_MP_STATE, m, "VAPICVM_SET_MP_STATE");
 }
 
 Result<void> Vcpu::interrupt(LintPin pin, std::uint8_t vector)
@@ -246,22 +220,19 @@ Result<void> Vcpu::interrupt(LintPin pin, std::uint8_t vector)
 	vapicvm_interrupt i{};
 	i.pin = static_cast<std::uint32_t>(pin);
 	i.vector = vector;
-	return set(fd_.get(), VAPICVM_INTERRUPT, i, "VAPICVM_INTERRUPT");
+	return ioctl_set(fd_.get(), VAPICVM_INTERRUPT, i, "VAPICVM_INTERRUPT");
 }
 
 Result<VcpuStats> Vcpu::stats() const
 {
-	static_assert(sizeof(vapicvm_stats) == 8);
-	constexpr std::uint32_t cap = VAPICVM_STAT_NR;
-	std::vector<std::uint64_t> buf(1 + cap);
 	vapicvm_stats hdr{};
-	hdr.n = cap;
-	std::memcpy(buf.data(), &hdr, sizeof(hdr));
+	hdr.n = VAPICVM_STAT_NR;
+	detail::FlexBuffer<vapicvm_stats, std::uint64_t> buf(hdr, {}, VAPICVM_STAT_NR);
 	if (::ioctl(fd_.get(), VAPICVM_GET_STATS, buf.data()) < 0)
 		return Error::last("VAPICVM_GET_STATS");
-	std::memcpy(&hdr, buf.data(), sizeof(hdr));
-	std::size_t n = hdr.n < cap ? hdr.n : cap;
-	return VcpuStats{std::vector<std::uint64_t>(buf.begin() + 1, buf.begin() + 1 + n)};
+	return buf.entries(buf.header().n, "VAPICVM_GET_STATS").transform([](auto &&v) {
+		return VcpuStats{std::move(v)};
+	});
 }
 
 } // namespace vapicvm

@@ -1,28 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "vapicvm/vm.hpp"
+
+#include "ioctl.hpp"
 
 namespace vapicvm
 {
 
 Result<int> Vm::check_extension(Capability cap) const
 {
-	int r = ::ioctl(fd_.get(), VAPICVM_CHECK_EXTENSION, static_cast<unsigned long>(cap));
-	if (r < 0)
-		return Error::last("VAPICVM_CHECK_EXTENSION (VM)",
-				   std::string(capability_name(cap)));
-	return r;
+	return detail::check_extension(fd_.get(), cap, "VAPICVM_CHECK_EXTENSION (VM)");
 }
 
 Result<ApicvInfo> Vm::apicv_info() const
 {
-	vapicvm_apicv_info i{};
-	if (::ioctl(fd_.get(), VAPICVM_GET_APICV, &i) < 0)
-		return Error::last("VAPICVM_GET_APICV");
-	return ApicvInfo{ApicvFlags::from_raw(i.supported), ApicvFlags::from_raw(i.enabled),
-			 i.posted_intr_vector, i.apic_access_gpa};
+	return detail::ioctl_get<vapicvm_apicv_info>(fd_.get(), VAPICVM_GET_APICV,
+						     "VAPICVM_GET_APICV")
+		.transform([](const vapicvm_apicv_info &i) {
+			return ApicvInfo{ApicvFlags::from_raw(i.supported),
+					 ApicvFlags::from_raw(i.enabled), i.posted_intr_vector,
+					 i.apic_access_gpa};
+		});
 }
 
 Result<void> Vm::set_user_memory_region(const vapicvm_userspace_memory_region &r)
@@ -36,21 +35,29 @@ Result<void> Vm::set_user_memory_region(const vapicvm_userspace_memory_region &r
 Result<void> Vm::add_memory(std::uint32_t slot, std::uint64_t gpa, MemoryRegion mem,
 			    std::uint32_t flags)
 {
+	std::uint64_t end = gpa + mem.size();
+	if (end < gpa)
+		return Error::from_errno(EINVAL, "Vm::add_memory", "range wraps");
+	/* Check the bookkeeping first: the kernel must not see a slot we cannot keep. */
+	for (const auto &s : slots_) {
+		if (s.slot == slot)
+			return Error::from_errno(EEXIST, "Vm::add_memory",
+						 "slot " + std::to_string(slot) + " in use");
+		if (gpa < s.end() && s.gpa < end)
+			return Error::from_errno(EEXIST, "Vm::add_memory",
+						 "range overlaps slot " + std::to_string(s.slot));
+	}
 	vapicvm_userspace_memory_region r{};
 	r.slot = slot;
 	r.flags = flags;
 	r.guest_phys_addr = gpa;
 	r.memory_size = mem.size();
 	r.userspace_addr = reinterpret_cast<std::uintptr_t>(mem.data());
-	/* Check the bookkeeping first: the kernel must not see a slot we cannot keep. */
-	for (const auto &g : memory_.regions())
-		if (g.slot == slot || (gpa < g.end() && g.gpa < gpa + mem.size()))
-			return Error::from_errno(EEXIST, "Vm::add_memory",
-						 "slot or range already in use");
 	auto res = set_user_memory_region(r);
 	if (!res)
 		return res;
-	return memory_.add(slot, gpa, std::move(mem), flags);
+	slots_.push_back(MemorySlot{slot, gpa, flags, std::move(mem)});
+	return ok();
 }
 
 Result<Vcpu> Vm::create_vcpu(std::uint32_t id)
@@ -71,9 +78,7 @@ Result<void> Vm::signal_msi(const Msi &msi)
 	m.address_lo = msi.address_lo;
 	m.address_hi = msi.address_hi;
 	m.data = msi.data;
-	if (::ioctl(fd_.get(), VAPICVM_SIGNAL_MSI, &m) < 0)
-		return Error::last("VAPICVM_SIGNAL_MSI");
-	return ok();
+	return detail::ioctl_set(fd_.get(), VAPICVM_SIGNAL_MSI, m, "VAPICVM_SIGNAL_MSI");
 }
 
 } // namespace vapicvm

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * APIC-virtualization feature sets: a typed bitmask over VAPICVM_APICV_*,
- * with the SDM's dependencies between the VMX controls (Vol. 3C 26.2.1.1)
- * and the named cumulative tiers.
+ * APIC-virtualization feature sets: a typed bitmask over VAPICVM_APICV_*.
+ * Everything about the features (names, tiers, what each requires and
+ * whether the SDM or this project requires it) comes from the UAPI table
+ * VAPICVM_APICV_FEATURES; apicv_features is that table as C++.
  */
 #ifndef VAPICVM_APICV_HPP
 #define VAPICVM_APICV_HPP
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,14 +19,59 @@
 namespace vapicvm
 {
 
+/* ApicvFeature::TPR_SHADOW is VAPICVM_APICV_TPR_SHADOW, and so on down the table. */
 enum class ApicvFeature : std::uint32_t {
-	TprShadow = VAPICVM_APICV_TPR_SHADOW,
-	ApicAccess = VAPICVM_APICV_APIC_ACCESS,
-	RegisterVirt = VAPICVM_APICV_REGISTER_VIRT,
-	InterruptDelivery = VAPICVM_APICV_INTR_DELIVERY,
-	X2apic = VAPICVM_APICV_X2APIC_VIRT,
-	PostedInterrupts = VAPICVM_APICV_POSTED_INTR,
+#define VAPICVM_HPP_APICV_ENUM(id, bit, name, tier, sdm, policy, control) id = VAPICVM_APICV_##id,
+	VAPICVM_APICV_FEATURES(VAPICVM_HPP_APICV_ENUM)
+#undef VAPICVM_HPP_APICV_ENUM
 };
+
+/* One row of VAPICVM_APICV_FEATURES. */
+struct ApicvFeatureInfo {
+	ApicvFeature feature;
+	std::uint32_t bit;             /* VAPICVM_APICV_<ID> is 1 << bit */
+	std::string_view name;         /* "tpr-shadow" */
+	std::string_view tier;         /* "tpr": this feature and what it requires */
+	std::uint32_t sdm_requires;    /* VAPICVM_APICV_* the SDM makes a VM-entry condition */
+	std::uint32_t policy_requires; /* VAPICVM_APICV_* the project requires on top */
+	std::string_view vmx_control;  /* the VMX control it turns on */
+
+	constexpr std::uint32_t mask() const noexcept { return std::uint32_t(1) << bit; }
+	constexpr std::uint32_t requires_mask() const noexcept
+	{
+		return sdm_requires | policy_requires;
+	}
+};
+
+inline constexpr std::array apicv_features = {
+#define VAPICVM_HPP_APICV_INFO(id, bit, name, tier, sdm, policy, control)                          \
+	ApicvFeatureInfo{ApicvFeature::id, bit, name, tier, sdm, policy, control},
+	VAPICVM_APICV_FEATURES(VAPICVM_HPP_APICV_INFO)
+#undef VAPICVM_HPP_APICV_INFO
+};
+
+namespace detail
+{
+/*
+ * What the closures below rely on: bits match the IDs, cover
+ * VAPICVM_APICV_ALL, and every requirement is a known feature on an
+ * earlier row (so one pass in table order sees requirements first).
+ */
+constexpr bool apicv_table_consistent()
+{
+	std::uint32_t seen = 0;
+	for (const auto &f : apicv_features) {
+		if (static_cast<std::uint32_t>(f.feature) != f.mask() || (seen & f.mask()))
+			return false;
+		if (f.requires_mask() & ~seen)
+			return false;
+		seen |= f.mask();
+	}
+	return seen == VAPICVM_APICV_ALL;
+}
+static_assert(apicv_table_consistent(),
+	      "VAPICVM_APICV_FEATURES: bits, VAPICVM_APICV_ALL or requirement order");
+} // namespace detail
 
 class ApicvFlags
 {
@@ -67,34 +114,37 @@ public:
 
 	/*
 	 * Whether the kernel accepts this set at VM creation: no unknown bits,
-	 * and each feature with what it needs (APIC access and x2APIC need the
-	 * TPR shadow; register virtualization needs APIC access; interrupt
-	 * delivery needs register virtualization; posted interrupts need
-	 * interrupt delivery).
+	 * and each feature with both of its requirement sets (the SDM's and
+	 * the project's).
 	 */
 	bool valid() const noexcept { return why_invalid().empty(); }
-	/* Empty when valid(), else a sentence naming the first violated rule. */
+	/*
+	 * Empty when valid(), else a sentence naming the first violated rule
+	 * and whose rule it is: "apic-access needs tpr-shadow (vapicvm
+	 * policy)", "posted-intr needs intr-delivery (SDM VM-entry check)".
+	 */
 	std::string why_invalid() const;
 
 	/* The largest valid subset of this set (e.g. of what a host supports). */
 	ApicvFlags closure_down() const noexcept;
 
-	/* "tpr-shadow|apic-access|..." or "none". */
+	/* This set with everything its features require, transitively. */
+	constexpr ApicvFlags closure_up() const noexcept
+	{
+		std::uint32_t b = bits_;
+		for (auto it = apicv_features.rbegin(); it != apicv_features.rend(); ++it)
+			if (b & it->mask())
+				b |= it->requires_mask();
+		return from_raw(b);
+	}
+
+	/* The features' names joined by '|' ("tpr-shadow|apic-access"), or "none". */
 	std::string to_string() const;
 	/*
-	 * Parses a to_string() form, a tier name (see tier()), or a number
-	 * (0x.. accepted).  Names: tpr-shadow apic-access register-virt
-	 * intr-delivery x2apic posted-intr.
+	 * Parses a to_string() form or a number (0x.. accepted).  "x2apic" is
+	 * accepted for "x2apic-virt", its name in earlier releases.
 	 */
 	static std::optional<ApicvFlags> parse(std::string_view s);
-
-	/*
-	 * The named tiers, cumulative: "none", "tpr" (TPR shadow), "access"
-	 * (+APIC access), "regvirt" (+register virtualization), "vid"
-	 * (+virtual-interrupt delivery), "posted" (+posted interrupts); each
-	 * but "none" with x2APIC virtualization added by "+x2apic".
-	 */
-	static std::optional<ApicvFlags> tier(std::string_view name);
 
 private:
 	std::uint32_t bits_ = 0;
@@ -103,6 +153,15 @@ private:
 constexpr ApicvFlags operator|(ApicvFeature a, ApicvFeature b) noexcept
 {
 	return ApicvFlags(a) | ApicvFlags(b);
+}
+
+/* The table's row for one feature. */
+constexpr const ApicvFeatureInfo &apicv_feature_info(ApicvFeature f) noexcept
+{
+	for (const auto &i : apicv_features)
+		if (i.feature == f)
+			return i;
+	return apicv_features[0]; /* unreachable for a declared enumerator */
 }
 
 } // namespace vapicvm

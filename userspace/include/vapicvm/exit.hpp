@@ -21,84 +21,122 @@
 namespace vapicvm
 {
 
-/* Port I/O: count accesses of size bytes each; data is in the run page. */
-struct IoExit {
-	enum class Direction : std::uint8_t { In = VAPICVM_EXIT_IO_IN, Out = VAPICVM_EXIT_IO_OUT };
+/*
+ * Port I/O: count accesses (more than one for INS/OUTS with REP) of size
+ * bytes each, at data in the run page.  IN and OUT are separate types so
+ * that only an IN can be given data.
+ */
+struct IoAccess {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_IO;
 
 	std::uint16_t port = 0;
 	std::uint8_t size = 0; /* 1, 2 or 4 */
 	std::uint32_t count = 0;
-	Direction direction = Direction::Out;
-	std::span<std::uint8_t> data; /* size * count bytes */
+};
 
-	bool is_in() const noexcept { return direction == Direction::In; }
-	bool is_out() const noexcept { return direction == Direction::Out; }
-	/* The first access's value (OUT), zero-extended. */
-	std::uint32_t value() const noexcept
+/* OUT, OUTS: what the guest wrote. */
+struct IoOut : IoAccess {
+	std::span<const std::uint8_t> data; /* size * count bytes */
+
+	/* Access i's value, zero-extended (0 past count). */
+	std::uint32_t value(std::uint32_t i = 0) const noexcept
 	{
 		std::uint32_t v = 0;
-		std::memcpy(&v, data.data(), size <= 4 ? size : 4);
+		if (i < count && size <= 4)
+			std::memcpy(&v, data.data() + std::size_t(i) * size, size);
 		return v;
-	}
-	/* IN: the value of access i (little-endian, truncated to size). */
-	void set_in(std::uint32_t v, std::uint32_t i = 0) const noexcept
-	{
-		if (i < count)
-			std::memcpy(data.data() + std::size_t(i) * size, &v, size <= 4 ? size : 4);
 	}
 };
 
-/* A guest access to an address no memory slot backs (other than the APIC). */
-struct MmioExit {
-	std::uint64_t gpa = 0;
-	std::uint32_t len = 0; /* 1..8 */
-	bool is_write = false;
-	std::span<std::uint8_t> data; /* len bytes */
+/* IN, INS: the VMM supplies the data; the next run() completes the instruction. */
+struct IoIn : IoAccess {
+	std::span<std::uint8_t> data; /* size * count bytes, for the VMM to fill */
 
+	/* Access i reads v (little-endian, truncated to size); ignored past count. */
+	void complete(std::uint32_t v, std::uint32_t i = 0) const noexcept
+	{
+		if (i < count && size <= 4)
+			std::memcpy(data.data() + std::size_t(i) * size, &v, size);
+	}
+};
+
+/*
+ * A guest access to an address no memory slot backs (other than the
+ * APIC), split like port I/O: only a read can be completed.
+ */
+struct MmioWrite {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_MMIO;
+
+	std::uint64_t gpa = 0;
+	std::span<const std::uint8_t> data; /* 1..8 bytes, what the guest wrote */
+
+	std::uint32_t len() const noexcept { return static_cast<std::uint32_t>(data.size()); }
 	std::uint64_t value() const noexcept
 	{
 		std::uint64_t v = 0;
-		std::memcpy(&v, data.data(), len <= 8 ? len : 8);
+		std::memcpy(&v, data.data(), data.size() <= 8 ? data.size() : 8);
 		return v;
 	}
-	/* A read: the value the guest gets. */
-	void set_read(std::uint64_t v) const noexcept
+};
+
+struct MmioRead {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_MMIO;
+
+	std::uint64_t gpa = 0;
+	std::span<std::uint8_t> data; /* 1..8 bytes, for the VMM to fill */
+
+	std::uint32_t len() const noexcept { return static_cast<std::uint32_t>(data.size()); }
+	/* The value the guest reads (little-endian, truncated to len()). */
+	void complete(std::uint64_t v) const noexcept
 	{
-		std::memcpy(data.data(), &v, len <= 8 ? len : 8);
+		std::memcpy(data.data(), &v, data.size() <= 8 ? data.size() : 8);
 	}
 };
 
 /* HLT with interrupts disabled: the vCPU waits for NMI/INIT/SIPI. */
 struct HaltExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_HLT;
 };
 /* A triple fault. */
 struct ShutdownExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_SHUTDOWN;
 };
 struct FailEntryExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_FAIL_ENTRY;
+
 	std::uint64_t hardware_entry_failure_reason = 0; /* the VM-exit reason, bit 31 set */
 	std::uint64_t exit_qualification = 0;
 	std::uint32_t cpu = 0;
 };
 struct InternalErrorExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_INTERNAL_ERROR;
+
 	std::uint32_t suberror = 0; /* VAPICVM_INTERNAL_ERROR_* */
 	std::span<const std::uint64_t> data;
 	std::string_view suberror_name() const noexcept;
 };
 struct SystemEventExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_SYSTEM_EVENT;
+
 	std::uint32_t type = 0; /* VAPICVM_SYSTEM_EVENT_* */
 	std::span<const std::uint64_t> data;
 	bool is_reset() const noexcept { return type == VAPICVM_SYSTEM_EVENT_RESET; }
 };
 /* RUN returned EINTR: a signal arrived, or immediate_exit was set. */
 struct InterruptedExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_INTR;
 };
 /* An exit reason this library does not know. */
 struct UnknownExit {
-	std::uint32_t reason = 0;
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_UNKNOWN;
+
+	std::uint32_t reason = 0; /* what the run page said */
 };
 
-using VcpuExit = std::variant<IoExit, MmioExit, HaltExit, ShutdownExit, FailEntryExit,
-			      InternalErrorExit, SystemEventExit, InterruptedExit, UnknownExit>;
+/* Each alternative's exit_reason is the VAPICVM_EXIT_* it decodes. */
+using VcpuExit =
+	std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit, FailEntryExit,
+		     InternalErrorExit, SystemEventExit, InterruptedExit, UnknownExit>;
 
 /*
  * Decode a run page of map_size bytes (the vCPU mmap size) after a RUN
@@ -107,12 +145,12 @@ using VcpuExit = std::variant<IoExit, MmioExit, HaltExit, ShutdownExit, FailEntr
  */
 Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size);
 
-/* "IO", "MMIO", ...: the name of a VAPICVM_EXIT_* value. */
+/* "io", "mmio", ...: the UAPI table's name of a VAPICVM_EXIT_* value; "?" if none. */
 std::string_view exit_reason_name(std::uint32_t reason) noexcept;
-/* The name of the alternative an exit holds. */
+/* The name of the exit reason of the alternative an exit holds. */
 std::string_view exit_name(const VcpuExit &e) noexcept;
 
-/* std::visit helper: overloaded{[](IoExit &){...}, [](auto &){...}}. */
+/* std::visit helper: overloaded{[](const IoIn &){...}, [](const auto &){...}}. */
 template <typename... Fs>
 struct overloaded : Fs... {
 	using Fs::operator()...;

@@ -5,10 +5,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <linux/vapicvm.h>
 
 #include "vapicvm/apicv.hpp"
 #include "vapicvm/capability.hpp"
-#include "vapicvm/cpuid.hpp"
 #include "vapicvm/fd.hpp"
 #include "vapicvm/result.hpp"
 #include "vapicvm/vm.hpp"
@@ -47,7 +49,8 @@ public:
 	/* The APIC-virtualization features the host CPU offers. */
 	Result<ApicvFlags> supported_apicv() const;
 	Result<std::size_t> vcpu_mmap_size() const;
-	Result<CpuidTable> supported_cpuid() const;
+	/* VAPICVM_GET_SUPPORTED_CPUID: the entries a VMM starts its guest's CPUID from. */
+	Result<std::vector<vapicvm_cpuid_entry>> supported_cpuid() const;
 
 	Result<Vm> create_vm(const VmOptions &opts = {}) const;
 

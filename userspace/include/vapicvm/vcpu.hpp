@@ -11,7 +11,6 @@
 
 #include <linux/vapicvm.h>
 
-#include "vapicvm/cpuid.hpp"
 #include "vapicvm/exit.hpp"
 #include "vapicvm/fd.hpp"
 #include "vapicvm/result.hpp"
@@ -48,8 +47,10 @@ struct VcpuStats {
 	{
 		return std::size_t(s) < counters.size() ? counters[s] : 0;
 	}
-	/* "exits", "exit_io", ...; "" for an index past VAPICVM_STAT_NR. */
+	/* From the UAPI table: "exits", "exit_io", ...; "" past VAPICVM_STAT_NR. */
 	static std::string_view name(std::size_t index) noexcept;
+	/* "all VM exits", ...; "" past VAPICVM_STAT_NR. */
+	static std::string_view description(std::size_t index) noexcept;
 };
 
 class Vcpu
@@ -95,7 +96,8 @@ public:
 	Result<std::uint64_t> get_msr(std::uint32_t index) const;
 	Result<void> set_msr(std::uint32_t index, std::uint64_t value);
 
-	Result<void> set_cpuid(const CpuidTable &table);
+	/* VAPICVM_SET_CPUID (at most VAPICVM_MAX_CPUID_ENTRIES, else E2BIG). */
+	Result<void> set_cpuid(std::span<const vapicvm_cpuid_entry> entries);
 
 	Result<vapicvm_xsave> xsave() const;
 	Result<void> set_xsave(const vapicvm_xsave &x);

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A VM: its fd, its guest memory and its vCPUs' factory. */
+/* A VM: its fd, its memory slots and its vCPUs' factory. */
 #ifndef VAPICVM_VM_HPP
 #define VAPICVM_VM_HPP
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include <linux/vapicvm.h>
 
@@ -60,13 +62,15 @@ public:
 
 	/*
 	 * Register mem as memory slot `slot` at gpa and keep it for the VM's
-	 * lifetime.  flags: VAPICVM_MEM_READONLY.
+	 * lifetime.  flags: VAPICVM_MEM_READONLY.  EEXIST when the slot or
+	 * part of the range is already in use.
 	 */
 	Result<void> add_memory(std::uint32_t slot, std::uint64_t gpa, MemoryRegion mem,
 				std::uint32_t flags = 0);
+	/* The slots add_memory() registered, in that order. */
+	std::span<const MemorySlot> memory_slots() const noexcept { return slots_; }
 	/* The raw ioctl (memory the caller owns and keeps mapped). */
 	Result<void> set_user_memory_region(const vapicvm_userspace_memory_region &r);
-	const GuestMemory &memory() const noexcept { return memory_; }
 
 	/* A vCPU whose initial local APIC ID is id.  vCPU 0 starts runnable, others wait for SIPI.
 	 */
@@ -80,7 +84,7 @@ private:
 	Vm(UniqueFd fd, std::size_t run_size) noexcept : fd_(std::move(fd)), run_size_(run_size) {}
 
 	/* Declared first: destroyed last, after the VM fd is closed. */
-	GuestMemory memory_;
+	std::vector<MemorySlot> slots_;
 	UniqueFd fd_;
 	std::size_t run_size_ = 0;
 };

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <cstring>
 
-#include <vapicvm/vapicvm.hpp>
+#include <vapicvm/vmm/vmm.hpp>
 
 int main()
 {
 	using namespace vapicvm;
-	auto tier = ApicvFlags::tier("vid+x2apic");
+	auto tier = vmm::apicv_tier("vid+x2apic");
 	if (!tier || !tier->valid())
 		return 1;
 	auto sys = System::open("/nonexistent/vapicvm");

@@ -13,7 +13,7 @@ prefix=$root/usr/local
 n=0
 failed=0
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 check() { # name command...
 	name=$1
 	shift
@@ -37,14 +37,19 @@ check "cmake consumer runs (shared, static)" sh -c "
 check "pkg-config build and run (shared)" sh -c "
 	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
 	test \"\$(pkg-config --modversion vapicvm)\" = 1.0.0 &&
-	g++ -std=c++20 -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
+	g++ -std=c++20 -Wall -Wextra -Wpedantic -Werror -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
 	LD_LIBRARY_PATH='$prefix/lib' '$tmp/pc'"
 check "pkg-config build and run (static)" sh -c "
 	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
 	g++ -std=c++20 -static -o '$tmp/pcs' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --static --cflags --libs vapicvm) &&
 	'$tmp/pcs'"
+check "pkg-config Cflags: a plain -I, no -isystem" sh -c "
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	pkg-config --cflags vapicvm | grep -q -- '-I' &&
+	! pkg-config --cflags vapicvm | grep -q -- '-isystem'"
 check "installed files" sh -c "
 	test -f '$prefix/include/vapicvm/vapicvm.hpp' && test -f '$prefix/include/linux/vapicvm.h' &&
+	test -f '$prefix/include/vapicvm/vmm/vmm.hpp' &&
 	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.1' &&
 	objdump -p '$prefix/lib/libvapicvm.so.1.0.0' | grep -q 'SONAME.*libvapicvm.so.1' &&
 	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version"

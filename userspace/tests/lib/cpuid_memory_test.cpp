@@ -2,12 +2,16 @@
 #include <csignal>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-#include "vapicvm/vapicvm.hpp"
+#include "vapicvm/vmm/vmm.hpp"
+
+#include "../../lib/flex_buffer.hpp"
 
 using namespace vapicvm;
+using namespace vapicvm::vmm;
 
 TEST(CpuidTable, SetFindReplace)
 {
@@ -40,23 +44,32 @@ TEST(CpuidTable, Capacity)
 	EXPECT_EQ(E2BIG, r.error().errno_value());
 }
 
-TEST(CpuidTable, IoctlBufferRoundTrip)
+/* The ioctl argument SET_CPUID, GET_MSRS and GET_STATS use (lib/flex_buffer.hpp). */
+TEST(FlexBuffer, HeaderThenEntries)
 {
 	CpuidTable t;
 	ASSERT_TRUE(t.set(1, 0, false, 0x906ea, 0x800, 0x80000000, 0x200));
 	ASSERT_TRUE(t.set(0xd, 1, true, 1, 2, 3, 4));
-	auto buf = t.to_ioctl_buffer();
-	ASSERT_EQ(sizeof(vapicvm_cpuid) + 2 * sizeof(vapicvm_cpuid_entry), buf.size());
-	vapicvm_cpuid hdr;
-	std::memcpy(&hdr, buf.data(), sizeof(hdr));
-	EXPECT_EQ(2u, hdr.nent);
-	auto back = CpuidTable::from_ioctl_buffer(buf);
+	vapicvm_cpuid hdr{};
+	hdr.nent = 2;
+	detail::FlexBuffer<vapicvm_cpuid, vapicvm_cpuid_entry> buf(hdr, t.entries(), 4);
+	EXPECT_EQ(4u, buf.capacity());
+	EXPECT_EQ(0u, reinterpret_cast<std::uintptr_t>(buf.data()) % 8);
+	EXPECT_EQ(2u, buf.header().nent);
+	vapicvm_cpuid_entry second;
+	std::memcpy(&second,
+		    static_cast<std::uint8_t *>(buf.data()) + sizeof(vapicvm_cpuid) +
+			    sizeof(vapicvm_cpuid_entry),
+		    sizeof(second));
+	EXPECT_EQ(VAPICVM_CPUID_FLAG_SIGNIFICANT_INDEX, second.flags);
+	auto back = buf.entries(buf.header().nent, "test");
 	ASSERT_TRUE(back);
-	ASSERT_EQ(2u, back->size());
-	EXPECT_EQ(0x906eau, back->find(1)->eax);
-	EXPECT_EQ(VAPICVM_CPUID_FLAG_SIGNIFICANT_INDEX, back->find(0xd, 1)->flags);
-	buf.pop_back();
-	EXPECT_FALSE(CpuidTable::from_ioctl_buffer(buf));
+	CpuidTable again(std::move(*back));
+	ASSERT_EQ(2u, again.size());
+	EXPECT_EQ(0x906eau, again.find(1)->eax);
+	auto too_many = buf.entries(5, "test");
+	ASSERT_FALSE(too_many) << "a count past the capacity is the kernel's mistake";
+	EXPECT_EQ(EPROTO, too_many.error().errno_value());
 }
 
 TEST(GuestMemory, RegionsAndAccess)
@@ -67,12 +80,12 @@ TEST(GuestMemory, RegionsAndAccess)
 	ASSERT_TRUE(hi);
 	EXPECT_EQ(8192u, hi->size());
 	GuestMemory m;
-	ASSERT_TRUE(m.add(0, 0, std::move(*lo)));
-	ASSERT_TRUE(m.add(1, 0x100000, std::move(*hi)));
+	ASSERT_TRUE(m.add(0, lo->span()));
+	ASSERT_TRUE(m.add(0x100000, hi->span()));
 	EXPECT_EQ(0x10000u + 8192u, m.total_size());
 
 	auto again = MemoryRegion::anonymous(4096);
-	auto r = m.add(2, 0xf000, std::move(*again));
+	auto r = m.add(0xf000, again->span());
 	ASSERT_FALSE(r);
 	EXPECT_EQ(EEXIST, r.error().errno_value());
 
@@ -156,11 +169,35 @@ TEST(Msi, Encoding)
 	EXPECT_EQ(0x400u, Msi::nmi(0).data);
 }
 
+/* A view of memory slots, as a VMM makes one of Vm::memory_slots(). */
+TEST(GuestMemory, ViewOfSlots)
+{
+	std::vector<MemorySlot> slots;
+	auto a = MemoryRegion::anonymous(4096);
+	auto b = MemoryRegion::anonymous(8192);
+	ASSERT_TRUE(a && b);
+	slots.push_back(MemorySlot{0, 0, 0, std::move(*a)});
+	slots.push_back(MemorySlot{1, 0x100000, VAPICVM_MEM_READONLY, std::move(*b)});
+	GuestMemory m(slots);
+	EXPECT_EQ(4096u + 8192u, m.total_size());
+	ASSERT_TRUE(m.write_obj<std::uint16_t>(0x100002, 0x1234));
+	EXPECT_EQ(0x34, slots[1].mem.data()[2]) << "writes land in the slot's region";
+	EXPECT_FALSE(m.contains(0x1000));
+	static_assert(std::is_copy_constructible_v<GuestMemory>, "a view");
+}
+
+/* The names and descriptions come from the UAPI table, one per counter. */
 TEST(Stats, Names)
 {
 	EXPECT_EQ("exits", VcpuStats::name(VAPICVM_STAT_EXITS));
 	EXPECT_EQ("timer_fired", VcpuStats::name(VAPICVM_STAT_TIMER_FIRED));
 	EXPECT_EQ("", VcpuStats::name(VAPICVM_STAT_NR));
+	EXPECT_EQ("all VM exits", VcpuStats::description(VAPICVM_STAT_EXITS));
+	EXPECT_EQ("", VcpuStats::description(VAPICVM_STAT_NR));
+	for (std::size_t i = 0; i < VAPICVM_STAT_NR; i++) {
+		EXPECT_FALSE(VcpuStats::name(i).empty()) << i;
+		EXPECT_FALSE(VcpuStats::description(i).empty()) << i;
+	}
 	VcpuStats s{{1, 2}};
 	EXPECT_EQ(2u, s[VAPICVM_STAT_EXIT_EXTINT]);
 	EXPECT_EQ(0u, s[VAPICVM_STAT_TIMER_FIRED]);

@@ -38,9 +38,8 @@ TEST(DecodeExit, IoOut)
 	std::uint16_t v = 0x1234;
 	std::memcpy(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, &v, 2);
 	auto r = decode_exit(run, sizeof(p.bytes));
-	auto &io = expect_alt<IoExit>(r);
+	auto &io = expect_alt<IoOut>(r);
 	EXPECT_EQ(0x3f8, io.port);
-	EXPECT_TRUE(io.is_out());
 	EXPECT_EQ(2, io.size);
 	EXPECT_EQ(2u, io.data.size());
 	EXPECT_EQ(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, io.data.data());
@@ -59,9 +58,8 @@ TEST(DecodeExit, IoInFillsTheRunPage)
 	run->io.count = 1;
 	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
 	auto r = decode_exit(run, sizeof(p.bytes));
-	auto &io = expect_alt<IoExit>(r);
-	ASSERT_TRUE(io.is_in());
-	io.set_in(0x60);
+	auto &io = expect_alt<IoIn>(r);
+	io.complete(0x60);
 	EXPECT_EQ(0x60, p.bytes[VAPICVM_RUN_IO_DATA_OFFSET]);
 	EXPECT_EQ(0, p.bytes[VAPICVM_RUN_IO_DATA_OFFSET + 1]) << "an IN of size 1 writes one byte";
 }
@@ -76,10 +74,10 @@ TEST(DecodeExit, IoRepeatedAccesses)
 	run->io.count = 3;
 	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
 	auto r = decode_exit(run, sizeof(p.bytes));
-	auto &io = expect_alt<IoExit>(r);
+	auto &io = expect_alt<IoIn>(r);
 	EXPECT_EQ(12u, io.data.size());
-	io.set_in(0xaabbccdd, 2);
-	io.set_in(0x11111111, 3); /* out of range: ignored */
+	io.complete(0xaabbccdd, 2);
+	io.complete(0x11111111, 3); /* out of range: ignored */
 	std::uint32_t v;
 	std::memcpy(&v, p.bytes + VAPICVM_RUN_IO_DATA_OFFSET + 8, 4);
 	EXPECT_EQ(0xaabbccddu, v);
@@ -122,12 +120,20 @@ TEST(DecodeExit, Mmio)
 	run->mmio.len = 4;
 	run->mmio.is_write = 0;
 	auto r = decode_exit(run, sizeof(p.bytes));
-	auto &m = expect_alt<MmioExit>(r);
+	auto &m = expect_alt<MmioRead>(r);
 	EXPECT_EQ(0xfed00000u, m.gpa);
-	EXPECT_FALSE(m.is_write);
-	m.set_read(0xffffffffffffffffull);
+	EXPECT_EQ(4u, m.len());
+	m.complete(0xffffffffffffffffull);
 	EXPECT_EQ(0xff, run->mmio.data[3]);
 	EXPECT_EQ(0, run->mmio.data[4]);
+	EXPECT_EQ("mmio", exit_name(*r));
+
+	run->mmio.is_write = 1;
+	run->mmio.len = 2;
+	r = decode_exit(run, sizeof(p.bytes));
+	auto &w = expect_alt<MmioWrite>(r);
+	EXPECT_EQ(0xffffu, w.value());
+	EXPECT_EQ(run->mmio.data, w.data.data());
 
 	run->mmio.len = 9;
 	EXPECT_FALSE(decode_exit(run, sizeof(p.bytes)));
@@ -188,9 +194,48 @@ TEST(DecodeExit, TheOtherReasons)
 	EXPECT_EQ(0u, expect_alt<UnknownExit>(r).reason);
 }
 
+/* Names come from the UAPI table; every reason has one and an alternative names it. */
 TEST(DecodeExit, ReasonNames)
 {
-	EXPECT_EQ("IO", exit_reason_name(VAPICVM_EXIT_IO));
-	EXPECT_EQ("INTR", exit_reason_name(VAPICVM_EXIT_INTR));
+	EXPECT_EQ("io", exit_reason_name(VAPICVM_EXIT_IO));
+	EXPECT_EQ("intr", exit_reason_name(VAPICVM_EXIT_INTR));
 	EXPECT_EQ("?", exit_reason_name(1234));
+#define CHECK_NAME(id, value, name) EXPECT_EQ(name, exit_reason_name(VAPICVM_EXIT_##id));
+	VAPICVM_EXIT_REASONS(CHECK_NAME)
+#undef CHECK_NAME
+	EXPECT_EQ("hlt", exit_name(HaltExit{}));
+	EXPECT_EQ("unknown", exit_name(UnknownExit{77}));
+}
+
+/* Only reads can be completed: writes' data is const and they have no complete(). */
+template <typename E>
+concept completable = requires(const E &e)
+{
+	e.complete(0u);
+};
+template <typename E>
+concept writable_data = requires(const E &e)
+{
+	e.data[0] = std::uint8_t(0);
+};
+
+static_assert(completable<IoIn> && completable<MmioRead>);
+static_assert(!completable<IoOut> && !completable<MmioWrite>);
+static_assert(writable_data<IoIn> && writable_data<MmioRead>);
+static_assert(!writable_data<IoOut> && !writable_data<MmioWrite>);
+
+TEST(DecodeExit, OutIsReadOnly)
+{
+	FakeRunPage p;
+	auto *run = p.run();
+	run->exit_reason = VAPICVM_EXIT_IO;
+	run->io.direction = VAPICVM_EXIT_IO_OUT;
+	run->io.size = 1;
+	run->io.count = 3; /* OUTSB with REP */
+	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	std::memcpy(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, "abc", 3);
+	auto r = decode_exit(run, sizeof(p.bytes));
+	auto &out = expect_alt<IoOut>(r);
+	EXPECT_EQ(std::uint32_t('c'), out.value(2));
+	EXPECT_EQ(0u, out.value(3)) << "past count: 0";
 }

@@ -10,18 +10,21 @@
 #include "machine.hpp"
 #include "tables.hpp"
 
-using namespace vmm;
-using vapicvm::GuestMemory;
+using namespace vrun;
 using vapicvm::MemoryRegion;
+using vapicvm::vmm::GuestMemory;
 
 namespace
 {
+/* RAM at 0: a view of a region kept for the rest of the run. */
 GuestMemory make_memory(std::uint64_t size)
 {
+	static std::vector<MemoryRegion> keep;
 	GuestMemory m;
 	auto r = MemoryRegion::anonymous(size);
 	EXPECT_TRUE(r);
-	EXPECT_TRUE(m.add(0, 0, std::move(*r)));
+	EXPECT_TRUE(m.add(0, r->span()));
+	keep.push_back(std::move(*r));
 	return m;
 }
 

@@ -7,7 +7,7 @@
 
 #include "devices.hpp"
 
-using namespace vmm;
+using namespace vrun;
 
 namespace
 {
@@ -26,17 +26,16 @@ struct UartFixture : testing::Test {
 /* Drive an IoBus with a fake run page's I/O data. */
 struct FakeIo {
 	std::uint8_t data[16] = {};
-	vapicvm::IoExit exit(std::uint16_t port, bool in, std::uint8_t size, std::uint32_t v = 0)
+	vapicvm::IoIn in(std::uint16_t port, std::uint8_t size)
 	{
-		vapicvm::IoExit e;
-		e.port = port;
-		e.size = size;
-		e.count = 1;
-		e.direction = in ? vapicvm::IoExit::Direction::In : vapicvm::IoExit::Direction::Out;
+		std::memset(data, 0, sizeof(data));
+		return vapicvm::IoIn{{port, size, 1}, std::span<std::uint8_t>(data, size)};
+	}
+	vapicvm::IoOut out(std::uint16_t port, std::uint8_t size, std::uint32_t v)
+	{
 		std::memset(data, 0, sizeof(data));
 		std::memcpy(data, &v, size);
-		e.data = std::span<std::uint8_t>(data, size);
-		return e;
+		return vapicvm::IoOut{{port, size, 1}, std::span<const std::uint8_t>(data, size)};
 	}
 };
 } // namespace
@@ -198,34 +197,50 @@ TEST(IoBus, DispatchAndUnknownPortsReportedOnce)
 	EXPECT_EQ(nullptr, bus.find(0x3f7));
 
 	FakeIo io;
-	bus.handle_io(io.exit(0x3f8, false, 1, 'A'));
+	bus.handle_io(io.out(0x3f8, 1, 'A'));
 	EXPECT_EQ("A", out);
-	auto lsr = io.exit(0x3fd, true, 1);
+	auto lsr = io.in(0x3fd, 1);
 	bus.handle_io(lsr);
 	EXPECT_EQ(0x60, io.data[0]);
 
-	auto unk = io.exit(0x61, true, 2);
+	auto unk = io.in(0x61, 2);
 	bus.handle_io(unk);
 	EXPECT_EQ(0xff, io.data[0]);
 	EXPECT_EQ(0xff, io.data[1]);
 	EXPECT_EQ(0, io.data[2]) << "only size bytes written";
-	bus.handle_io(io.exit(0x61, false, 1, 3));
-	bus.handle_io(io.exit(0x61, true, 1));
-	bus.handle_io(io.exit(0x80, false, 1, 0x12)); /* claimed: silent */
+	bus.handle_io(io.out(0x61, 1, 3));
+	bus.handle_io(io.in(0x61, 1));
+	bus.handle_io(io.out(0x80, 1, 0x12)); /* claimed: silent */
 	EXPECT_EQ(1u, logs.size()) << "port 0x61 reported once";
 	EXPECT_NE(std::string::npos, logs[0].find("0x61"));
 	EXPECT_EQ(1u, bus.unknown_ports());
 
 	std::uint8_t m[8] = {};
-	vapicvm::MmioExit mm;
-	mm.gpa = 0xfed00000;
-	mm.len = 4;
-	mm.is_write = false;
-	mm.data = std::span<std::uint8_t>(m, 4);
+	vapicvm::MmioRead mm{0xfed00000, std::span<std::uint8_t>(m, 4)};
 	bus.handle_mmio(mm);
 	EXPECT_EQ(0xff, m[3]);
 	EXPECT_EQ(0, m[4]);
 	bus.handle_mmio(mm);
 	EXPECT_EQ(2u, logs.size());
 	EXPECT_EQ(1u, bus.unknown_mmio());
+	const std::uint8_t w[2] = {0x34, 0x12};
+	bus.handle_mmio(vapicvm::MmioWrite{0xfed00010, std::span<const std::uint8_t>(w, 2)});
+	ASSERT_EQ(3u, logs.size());
+	EXPECT_NE(std::string::npos, logs[2].find("0x1234")) << logs[2];
+}
+
+/* REP OUTSB and REP INSB: one device access per element. */
+TEST(IoBus, RepeatedAccesses)
+{
+	IoBus bus;
+	std::string out;
+	bus.add(0x3f8, 8,
+		std::make_shared<Uart16550>(0x3f8, [&](std::uint8_t b) { out += char(b); }));
+	const std::uint8_t text[3] = {'a', 'b', 'c'};
+	bus.handle_io(vapicvm::IoOut{{0x3f8, 1, 3}, std::span<const std::uint8_t>(text, 3)});
+	EXPECT_EQ("abc", out);
+	std::uint8_t in[3] = {};
+	bus.handle_io(vapicvm::IoIn{{0x3fd, 1, 3}, std::span<std::uint8_t>(in, 3)});
+	EXPECT_EQ(0x60, in[0]) << "LSR: transmitter empty";
+	EXPECT_EQ(0x60, in[2]);
 }

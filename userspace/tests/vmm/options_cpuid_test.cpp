@@ -4,7 +4,7 @@
 #include "cpuid_setup.hpp"
 #include "options.hpp"
 
-using namespace vmm;
+using namespace vrun;
 
 namespace
 {
@@ -88,7 +88,7 @@ TEST(Options, ErrorsNameTheOption)
 	EXPECT_FALSE(parse({})) << "no kernel";
 	auto a = parse({"-k", "k", "--apicv", "apic-access"});
 	ASSERT_FALSE(a);
-	EXPECT_EQ("apic-access needs tpr-shadow", a.error().detail());
+	EXPECT_EQ("apic-access needs tpr-shadow (vapicvm policy)", a.error().detail());
 	EXPECT_TRUE(parse({"--help"})) << "help needs no kernel";
 	EXPECT_TRUE(parse({"--help"})->help);
 }
@@ -156,9 +156,9 @@ TEST(TscCalibration, AgainstAFakeClock)
 
 namespace
 {
-vapicvm::CpuidTable supported()
+vapicvm::vmm::CpuidTable supported()
 {
-	vapicvm::CpuidTable t;
+	vapicvm::vmm::CpuidTable t;
 	EXPECT_TRUE(t.set(0, 0, false, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69));
 	EXPECT_TRUE(t.set(1, 0, false, 0x50654, 0x00010800, 0x80000000, 0x078bfbff));
 	EXPECT_TRUE(t.set(4, 0, true, 0x1c004121, 0, 0, 0));

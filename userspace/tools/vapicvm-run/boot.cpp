@@ -6,7 +6,7 @@
 
 #include "boot.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 using vapicvm::Error;
@@ -473,4 +473,4 @@ Result<BootEntry> load_flat(const GuestMemory &mem, std::span<const std::uint8_t
 	return e;
 }
 
-} // namespace vmm
+} // namespace vrun

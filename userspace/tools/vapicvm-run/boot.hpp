@@ -27,14 +27,14 @@
 #include <string>
 #include <vector>
 
-#include <vapicvm/memory.hpp>
 #include <vapicvm/result.hpp>
+#include <vapicvm/vmm/guest_memory.hpp>
 
-namespace vmm
+namespace vrun
 {
 
-using vapicvm::GuestMemory;
 using vapicvm::Result;
+using vapicvm::vmm::GuestMemory;
 
 namespace layout
 {
@@ -196,6 +196,6 @@ constexpr std::uint32_t info_mmap = 1u << 6;
 constexpr std::uint32_t info_loader_name = 1u << 9;
 } // namespace mb
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

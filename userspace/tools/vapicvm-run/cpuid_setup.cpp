@@ -7,12 +7,12 @@
 
 #include "cpuid_setup.hpp"
 
-namespace vmm
+namespace vrun
 {
 
-using vapicvm::CpuidTable;
 using vapicvm::Error;
 using vapicvm::Result;
+using vapicvm::vmm::CpuidTable;
 
 std::pair<std::uint32_t, std::uint32_t> tsc_ratio(std::uint32_t tsc_khz, std::uint32_t crystal_khz)
 {
@@ -151,4 +151,4 @@ Result<std::uint32_t> host_tsc_khz()
 	return khz;
 }
 
-} // namespace vmm
+} // namespace vrun

@@ -13,10 +13,10 @@
 #include <functional>
 #include <utility>
 
-#include <vapicvm/cpuid.hpp>
 #include <vapicvm/result.hpp>
+#include <vapicvm/vmm/cpuid.hpp>
 
-namespace vmm
+namespace vrun
 {
 
 /* vapicvm's local APIC timer runs at 1 GHz (module/lapic.c): the "crystal". */
@@ -27,8 +27,8 @@ struct CpuidOptions {
 	std::uint32_t tsc_khz = 0; /* 0: leave the frequency leaves alone */
 };
 
-vapicvm::Result<vapicvm::CpuidTable> build_guest_cpuid(const vapicvm::CpuidTable &supported,
-						       const CpuidOptions &opts);
+vapicvm::Result<vapicvm::vmm::CpuidTable>
+build_guest_cpuid(const vapicvm::vmm::CpuidTable &supported, const CpuidOptions &opts);
 
 /*
  * numerator/denominator approximating khz/crystal_khz with numerator *
@@ -49,6 +49,6 @@ std::uint32_t calibrate_tsc_khz(const std::function<std::uint64_t()> &now_ns,
 				const std::function<std::uint64_t()> &rdtsc,
 				std::uint64_t interval_ns);
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

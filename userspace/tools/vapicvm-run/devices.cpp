@@ -5,7 +5,7 @@
 
 #include "devices.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 /* ------------------------------------------------------------------ bus */
@@ -47,35 +47,36 @@ void IoBus::unknown(bool mmio, std::uint64_t addr, bool write, std::uint64_t val
 	log_(buf);
 }
 
-void IoBus::handle_io(const vapicvm::IoExit &io)
+void IoBus::handle_io(const vapicvm::IoIn &io)
 {
 	PortDevice *d = find(io.port);
 	for (std::uint32_t i = 0; i < io.count; i++) {
-		std::uint8_t *p = io.data.data() + std::size_t(i) * io.size;
-		std::uint32_t v = 0;
-		if (io.is_in()) {
-			v = d ? d->read(io.port, io.size) : 0xffffffffu;
-			if (!d)
-				unknown(false, io.port, false, 0);
-			std::memcpy(p, &v, io.size);
-		} else {
-			std::memcpy(&v, p, io.size);
-			if (d)
-				d->write(io.port, io.size, v);
-			else
-				unknown(false, io.port, true, v);
-		}
+		io.complete(d ? d->read(io.port, io.size) : 0xffffffffu, i);
+		if (!d)
+			unknown(false, io.port, false, 0);
 	}
 }
 
-void IoBus::handle_mmio(const vapicvm::MmioExit &m)
+void IoBus::handle_io(const vapicvm::IoOut &io)
 {
-	if (m.is_write) {
-		unknown(true, m.gpa, true, m.value());
-	} else {
-		m.set_read(~0ull);
-		unknown(true, m.gpa, false, 0);
+	PortDevice *d = find(io.port);
+	for (std::uint32_t i = 0; i < io.count; i++) {
+		if (d)
+			d->write(io.port, io.size, io.value(i));
+		else
+			unknown(false, io.port, true, io.value(i));
 	}
+}
+
+void IoBus::handle_mmio(const vapicvm::MmioRead &m)
+{
+	m.complete(~0ull);
+	unknown(true, m.gpa, false, 0);
+}
+
+void IoBus::handle_mmio(const vapicvm::MmioWrite &m)
+{
+	unknown(true, m.gpa, true, m.value());
 }
 
 std::size_t IoBus::unknown_ports() const
@@ -340,4 +341,4 @@ void CmosRtc::write(std::uint16_t port, std::uint8_t, std::uint32_t v)
 		ram_[index_] = static_cast<std::uint8_t>(v);
 }
 
-} // namespace vmm
+} // namespace vrun

@@ -18,7 +18,7 @@
 
 #include <vapicvm/exit.hpp>
 
-namespace vmm
+namespace vrun
 {
 
 class PortDevice
@@ -46,8 +46,10 @@ public:
 	void add(std::uint16_t first, std::uint16_t count, std::shared_ptr<PortDevice> dev);
 	PortDevice *find(std::uint16_t port) const;
 
-	void handle_io(const vapicvm::IoExit &io);
-	void handle_mmio(const vapicvm::MmioExit &m);
+	void handle_io(const vapicvm::IoIn &io);
+	void handle_io(const vapicvm::IoOut &io);
+	void handle_mmio(const vapicvm::MmioRead &m);
+	void handle_mmio(const vapicvm::MmioWrite &m);
 	/* How many distinct unclaimed ports / MMIO addresses were reported. */
 	std::size_t unknown_ports() const;
 	std::size_t unknown_mmio() const;
@@ -216,6 +218,6 @@ public:
 	const char *name() const override { return "sink"; }
 };
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

@@ -18,17 +18,18 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
-#include <vapicvm/vapicvm.hpp>
+#include <vapicvm/vmm/vmm.hpp>
 
 #include "cpuid_setup.hpp"
 #include "devices.hpp"
 #include "machine.hpp"
 #include "tables.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 using namespace vapicvm;
+using namespace vapicvm::vmm;
 
 namespace
 {
@@ -165,6 +166,7 @@ private:
 	const Options &o_;
 	std::optional<System> sys_;
 	std::optional<Vm> vm_;
+	GuestMemory mem_; /* a view of vm_'s memory slots */
 	std::vector<Vcpu> vcpus_;
 	std::vector<std::unique_ptr<VcpuRunner>> runners_;
 	IoBus bus_;
@@ -274,7 +276,8 @@ Result<void> Machine::build()
 		if (!r)
 			return r;
 	}
-	const GuestMemory &mem = vm_->memory();
+	mem_ = GuestMemory(vm_->memory_slots());
+	const GuestMemory &mem = mem_;
 
 	/* CPUID and the MP table. */
 	auto supported = sys_->supported_cpuid();
@@ -293,7 +296,8 @@ Result<void> Machine::build()
 		else
 			log("cannot tell the guest its TSC frequency: " + k.error().message());
 	}
-	auto cpuid = build_guest_cpuid(*supported, CpuidOptions{o_.cpus, tsc_khz});
+	auto cpuid = build_guest_cpuid(CpuidTable(std::move(*supported)),
+				       CpuidOptions{o_.cpus, tsc_khz});
 	if (!cpuid)
 		return std::move(cpuid).error();
 	MpTableCpu mpcpu;
@@ -349,7 +353,7 @@ Result<void> Machine::build()
 		auto v = vm_->create_vcpu(i);
 		if (!v)
 			return std::move(v).error();
-		r = v->set_cpuid(*cpuid);
+		r = v->set_cpuid(cpuid->entries());
 		if (!r)
 			return r;
 		vcpus_.push_back(std::move(*v));
@@ -417,7 +421,7 @@ void Machine::dump_state(Vcpu &vcpu, const std::string &why)
 	for (int row = 0; row < 16; row++) {
 		std::string line = "  stack " + hex(r->rsp + row * 32) + ":";
 		for (int i = 0; i < 4; i++) {
-			auto v = vm_->memory().read_obj<std::uint64_t>(*gpa + row * 32 + i * 8);
+			auto v = mem_.read_obj<std::uint64_t>(*gpa + row * 32 + i * 8);
 			line += " " + (v ? hex(*v) : std::string("?"));
 		}
 		log(line);
@@ -440,11 +444,19 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 	};
 	return std::visit(
 		overloaded{
-			[&](const IoExit &io) {
+			[&](const IoIn &io) {
 				bus_.handle_io(io);
 				return RunAction::Continue;
 			},
-			[&](const MmioExit &m) {
+			[&](const IoOut &io) {
+				bus_.handle_io(io);
+				return RunAction::Continue;
+			},
+			[&](const MmioRead &m) {
+				bus_.handle_mmio(m);
+				return RunAction::Continue;
+			},
+			[&](const MmioWrite &m) {
 				bus_.handle_mmio(m);
 				return RunAction::Continue;
 			},
@@ -654,4 +666,4 @@ int run_machine(const Options &o)
 	return m.run();
 }
 
-} // namespace vmm
+} // namespace vrun

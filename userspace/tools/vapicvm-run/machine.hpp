@@ -8,7 +8,7 @@
 #include "boot.hpp"
 #include "options.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 /* Exit statuses of vapicvm-run (debug-exit statuses are odd). */
@@ -26,6 +26,6 @@ void apply_entry(const BootEntry &e, vapicvm_sregs &s, vapicvm_regs &r);
 /* Build, boot and run the machine; returns the process exit status. */
 int run_machine(const Options &o);
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

@@ -12,14 +12,14 @@
 int main(int argc, char **argv)
 {
 	std::vector<std::string> args(argv + 1, argv + argc);
-	auto o = vmm::parse_options(args);
+	auto o = vrun::parse_options(args);
 	if (!o) {
 		std::fprintf(stderr, "vapicvm-run: %s\n", o.error().message().c_str());
 		std::fprintf(stderr, "Try 'vapicvm-run --help'.\n");
-		return vmm::exit_usage;
+		return vrun::exit_usage;
 	}
 	if (o->help) {
-		std::fputs(vmm::usage("vapicvm-run").c_str(), stdout);
+		std::fputs(vrun::usage("vapicvm-run").c_str(), stdout);
 		return 0;
 	}
 	if (o->version) {
@@ -27,5 +27,5 @@ int main(int argc, char **argv)
 			    VAPICVM_API_VERSION);
 		return 0;
 	}
-	return vmm::run_machine(*o);
+	return vrun::run_machine(*o);
 }

@@ -1,10 +1,48 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <charconv>
 
+#include <vapicvm/vmm/apicv_tier.hpp>
+
 #include "options.hpp"
 
-namespace vmm
+namespace vrun
 {
+
+namespace
+{
+/* The --apicv help's lists, from the feature table: "tpr, access, ..." and "a|b|...". */
+std::string apicv_help()
+{
+	std::string tiers = "none", names;
+	for (const auto &f : vapicvm::apicv_features) {
+		tiers += ", " + std::string(f.tier);
+		names += (names.empty() ? "" : "|") + std::string(f.name);
+	}
+	return "a tier (" + tiers + "; each but none with an optional +x2apic), a list (" + names +
+	       ") or a number";
+}
+
+/* text wrapped at width columns, every line after the first indented by indent. */
+std::string wrap(const std::string &text, std::size_t indent, std::size_t width)
+{
+	std::string out, line;
+	std::size_t start = 0;
+	while (start < text.size()) {
+		auto sp = text.find_first_of(" |", start);
+		auto end = sp == std::string::npos ? text.size() : sp + 1;
+		auto word = text.substr(start, end - start);
+		if (!line.empty() && indent + line.size() + word.size() > width) {
+			while (!line.empty() && line.back() == ' ')
+				line.pop_back();
+			out += line + "\n" + std::string(indent, ' ');
+			line.clear();
+		}
+		line += word;
+		start = end;
+	}
+	return out + line;
+}
+} // namespace
 
 using vapicvm::Error;
 
@@ -141,7 +179,7 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 		} else if (a == "--apicv") {
 			if (!need(v))
 				return bad(a, "needs a tier or feature list");
-			auto f = vapicvm::ApicvFlags::parse(v);
+			auto f = vapicvm::vmm::parse_apicv(v);
 			if (!f)
 				return bad(a, "\"" + v + "\" is not a tier or feature list");
 			if (!f->valid())
@@ -202,11 +240,11 @@ Guest:
                            identity-mapped low 4 GiB)
 
 Machine:
-      --apicv SET          APIC virtualization for the VM: a tier (none, tpr,
-                           access, regvirt, vid, posted, each but none with an
-                           optional +x2apic), a list (tpr-shadow|apic-access|
-                           register-virt|intr-delivery|x2apic|posted-intr) or a
-                           number; default: the best the host offers
+      --apicv SET          )" +
+	       wrap("APIC virtualization for the VM: " + apicv_help() +
+			    "; default: the best the host offers",
+		    27, 79) +
+	       R"(
       --tsc-khz KHZ        the TSC frequency CPUID reports (default: the host's)
       --debug-exit-port P  the isa-debug-exit port (default 0xf4)
       --device PATH        the vapicvm device (default /dev/vapicvm)
@@ -234,4 +272,4 @@ vCPU's registers are printed first: where a hung guest was).
 )";
 }
 
-} // namespace vmm
+} // namespace vrun

@@ -13,7 +13,7 @@
 
 #include "boot.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 struct Options {
@@ -48,6 +48,6 @@ std::optional<std::uint64_t> parse_number(const std::string &s);
 
 std::string usage(const char *prog);
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

@@ -3,7 +3,7 @@
 
 #include "tables.hpp"
 
-namespace vmm
+namespace vrun
 {
 
 std::uint8_t checksum_fix(const std::uint8_t *p, std::size_t n)
@@ -106,4 +106,4 @@ std::vector<std::uint8_t> build_mptable(std::uint32_t base, unsigned ncpus, MpTa
 	return v;
 }
 
-} // namespace vmm
+} // namespace vrun

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace vmm
+namespace vrun
 {
 
 struct MpTableCpu {
@@ -33,6 +33,6 @@ std::vector<std::uint8_t> build_mptable(std::uint32_t base, unsigned ncpus, MpTa
 /* The byte sum that makes a table's checksum come out zero. */
 std::uint8_t checksum_fix(const std::uint8_t *p, std::size_t n);
 
-} // namespace vmm
+} // namespace vrun
 
 #endif

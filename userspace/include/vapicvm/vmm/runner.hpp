@@ -7,8 +7,8 @@
  * thread the kick signal, whose handler does nothing and is installed
  * without SA_RESTART, so RUN returns EINTR.
  */
-#ifndef VAPICVM_RUNNER_HPP
-#define VAPICVM_RUNNER_HPP
+#ifndef VAPICVM_VMM_RUNNER_HPP
+#define VAPICVM_VMM_RUNNER_HPP
 
 #include <atomic>
 #include <deque>
@@ -21,7 +21,7 @@
 #include "vapicvm/result.hpp"
 #include "vapicvm/vcpu.hpp"
 
-namespace vapicvm
+namespace vapicvm::vmm
 {
 
 enum class RunAction { Continue, Stop };
@@ -81,6 +81,6 @@ private:
 	std::deque<std::function<void(Vcpu &)>> work_;
 };
 
-} // namespace vapicvm
+} // namespace vapicvm::vmm
 
 #endif

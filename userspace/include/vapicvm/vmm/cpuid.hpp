@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
-/* A CPUID table as VAPICVM_GET_SUPPORTED_CPUID returns it and VAPICVM_SET_CPUID takes it. */
-#ifndef VAPICVM_CPUID_HPP
-#define VAPICVM_CPUID_HPP
+/*
+ * A CPUID table to edit: what System::supported_cpuid() returns, changed by
+ * the VMM and handed to Vcpu::set_cpuid() through entries().
+ */
+#ifndef VAPICVM_VMM_CPUID_HPP
+#define VAPICVM_VMM_CPUID_HPP
 
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include <linux/vapicvm.h>
 
 #include "vapicvm/result.hpp"
 
-namespace vapicvm
+namespace vapicvm::vmm
 {
 
 class CpuidTable
@@ -38,17 +42,13 @@ public:
 			 std::uint32_t edx);
 	bool remove(std::uint32_t function, std::uint32_t index = 0) noexcept;
 
-	/* The largest basic (0) or extended (0x80000000) leaf the table reports. */
+	/* The largest basic leaf the table reports (leaf 0's EAX). */
 	std::uint32_t max_basic_leaf() const noexcept;
-
-	/* The ioctl buffer: a vapicvm_cpuid header followed by the entries. */
-	std::vector<std::uint8_t> to_ioctl_buffer() const;
-	static Result<CpuidTable> from_ioctl_buffer(std::span<const std::uint8_t> buf);
 
 private:
 	std::vector<vapicvm_cpuid_entry> entries_;
 };
 
-} // namespace vapicvm
+} // namespace vapicvm::vmm
 
 #endif

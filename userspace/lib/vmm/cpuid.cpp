@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
-#include "vapicvm/cpuid.hpp"
+#include "vapicvm/vmm/cpuid.hpp"
 
-namespace vapicvm
+namespace vapicvm::vmm
 {
 
 namespace
@@ -18,10 +19,7 @@ bool matches(const vapicvm_cpuid_entry &e, std::uint32_t fn, std::uint32_t idx)
 
 vapicvm_cpuid_entry *CpuidTable::find(std::uint32_t fn, std::uint32_t idx) noexcept
 {
-	for (auto &e : entries_)
-		if (matches(e, fn, idx))
-			return &e;
-	return nullptr;
+	return const_cast<vapicvm_cpuid_entry *>(std::as_const(*this).find(fn, idx));
 }
 
 const vapicvm_cpuid_entry *CpuidTable::find(std::uint32_t fn, std::uint32_t idx) const noexcept
@@ -72,33 +70,4 @@ std::uint32_t CpuidTable::max_basic_leaf() const noexcept
 	return e ? e->eax : 0;
 }
 
-std::vector<std::uint8_t> CpuidTable::to_ioctl_buffer() const
-{
-	std::vector<std::uint8_t> buf(sizeof(vapicvm_cpuid) +
-				      entries_.size() * sizeof(vapicvm_cpuid_entry));
-	vapicvm_cpuid hdr{};
-	hdr.nent = static_cast<std::uint32_t>(entries_.size());
-	std::memcpy(buf.data(), &hdr, sizeof(hdr));
-	if (!entries_.empty())
-		std::memcpy(buf.data() + sizeof(hdr), entries_.data(),
-			    entries_.size() * sizeof(vapicvm_cpuid_entry));
-	return buf;
-}
-
-Result<CpuidTable> CpuidTable::from_ioctl_buffer(std::span<const std::uint8_t> buf)
-{
-	vapicvm_cpuid hdr{};
-	if (buf.size() < sizeof(hdr))
-		return Error::from_errno(EINVAL, "CpuidTable::from_ioctl_buffer", "short buffer");
-	std::memcpy(&hdr, buf.data(), sizeof(hdr));
-	if (hdr.nent > VAPICVM_MAX_CPUID_ENTRIES ||
-	    buf.size() - sizeof(hdr) < std::size_t(hdr.nent) * sizeof(vapicvm_cpuid_entry))
-		return Error::from_errno(EINVAL, "CpuidTable::from_ioctl_buffer",
-					 "entry count exceeds the buffer");
-	std::vector<vapicvm_cpuid_entry> e(hdr.nent);
-	if (hdr.nent)
-		std::memcpy(e.data(), buf.data() + sizeof(hdr), e.size() * sizeof(e[0]));
-	return CpuidTable(std::move(e));
-}
-
-} // namespace vapicvm
+} // namespace vapicvm::vmm

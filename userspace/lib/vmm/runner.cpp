@@ -5,9 +5,9 @@
 
 #include <pthread.h>
 
-#include "vapicvm/runner.hpp"
+#include "vapicvm/vmm/runner.hpp"
 
-namespace vapicvm
+namespace vapicvm::vmm
 {
 
 namespace
@@ -129,4 +129,4 @@ void VcpuRunner::loop() noexcept
 	finished_.store(true, std::memory_order_release);
 }
 
-} // namespace vapicvm
+} // namespace vapicvm::vmm
