@@ -328,7 +328,8 @@ struct vapicvm_mp_state {
 	X(EXIT_VMCALL, "exit_vmcall", "VMCALL exits")	\
 	X(EXIT_PREEMPT_TIMER, "exit_preempt_timer", "VMX-preemption-timer exits")	\
 	X(EXIT_INTR_WINDOW, "exit_intr_window", "interrupt-window exits")	\
-	X(EXIT_TPR_BELOW_THRESHOLD, "exit_tpr_below_threshold", "TPR-below-threshold exits (43)")	\
+	X(EXIT_TPR_BELOW_THRESHOLD, "exit_tpr_below_threshold",		\
+	  "TPR-below-threshold exits (43)")	\
 	X(EXIT_APIC_ACCESS, "exit_apic_access", "APIC-access exits (44)")	\
 	X(EXIT_EOI_INDUCED, "exit_eoi_induced", "EOI-induced exits (45)")	\
 	X(EXIT_APIC_WRITE, "exit_apic_write", "APIC-write exits (56)")	\
