@@ -346,7 +346,7 @@ static uint64_t perf_count(int fd)
 {
 	uint64_t v = ~0ULL;
 
-	TEST_REQUIRE(read(fd, &v, sizeof(v)) == sizeof(v), "read perf counter");
+	TEST_ASSERT(read(fd, &v, sizeof(v)) == sizeof(v), "read perf counter");
 	return v;
 }
 
@@ -367,8 +367,7 @@ TEST(host_breakpoint_survives_run)
 	int fd;
 
 	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
-	if (fd < 0)
-		SKIP(return, "no hardware breakpoint for perf: %s", strerror(errno));
+	TEST_REQUIRE(fd >= 0, "no hardware breakpoint for perf: %s", strerror(errno));
 	host_watched = 1;
 	ASSERT_EQ(1, perf_count(fd)) TH_LOG("the watchpoint does not work at all");
 	vm = vm_create();
@@ -470,8 +469,8 @@ TEST(host_ldt_survives_run)
 	struct vm *vm;
 	struct vcpu *vcpu;
 
-	if (syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)))
-		SKIP(return, "modify_ldt: %s", strerror(errno));
+	TEST_REQUIRE(!syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)), "modify_ldt: %s",
+		     strerror(errno));
 	ASSERT_TRUE(selector_usable(sel)) TH_LOG("the LDT entry does not work at all");
 	vm = vm_create();
 	vcpu = vm_add_vcpu(vm, 0, guest_sync_twice, 0);
@@ -536,7 +535,7 @@ TEST(stats)
 	memset(&s, 0xee, sizeof(s));
 	s.hdr.n = 4;
 	s.hdr.pad = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(4, s.hdr.n);
 	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, s.c[4]);
 	EXPECT_EQ(10, s.c[VAPICVM_STAT_EXIT_CPUID]);
@@ -544,7 +543,7 @@ TEST(stats)
 	memset(&s, 0xee, sizeof(s));
 	s.hdr.n = VAPICVM_STAT_NR + 8;
 	s.hdr.pad = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(VAPICVM_STAT_NR, s.hdr.n);
 	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, s.c[VAPICVM_STAT_NR]);
 	EXPECT_EQ(4, s.c[VAPICVM_STAT_EXIT_IO]) TH_LOG("3 OUTs and the DONE ucall");
@@ -553,7 +552,7 @@ TEST(stats)
 					  s.c[VAPICVM_STAT_EXIT_IO]);
 	/* None at all. */
 	s.hdr.n = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(0, s.hdr.n);
 	vm_free(vm);
 }

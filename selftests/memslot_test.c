@@ -23,7 +23,7 @@ static uint64_t *alloc_mem(uint64_t size, uint64_t tag)
 			   -1, 0);
 	uint64_t i;
 
-	TEST_REQUIRE(m != MAP_FAILED, "mmap");
+	TEST_ASSERT(m != MAP_FAILED, "mmap");
 	for (i = 0; i < size / 8; i++)
 		m[i] = tag | i;
 	return m;

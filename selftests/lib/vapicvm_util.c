@@ -10,12 +10,51 @@
 
 #include "vapicvm_util.h"
 
+#define KSFT_SKIP	4	/* kselftest.h's exit status of a skipped program */
+
+void test_assert_failed(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "==== Test assertion failure ====\n  %s:%d: ", file, line);
+	if (cond)
+		fprintf(stderr, "%s: ", cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n  errno=%d (%s)\n", err, strerror(err));
+	fflush(stderr);
+	exit(1);
+}
+
+void test_skip_program(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(KSFT_SKIP);
+}
+
 int open_dev(void)
 {
 	int fd = open(VAPICVM_DEV, O_RDWR | O_CLOEXEC);
 
-	TEST_REQUIRE(fd >= 0, "open(%s)", VAPICVM_DEV);
+	TEST_ASSERT(fd >= 0, "open(%s)", VAPICVM_DEV);
 	return fd;
+}
+
+int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv)
+{
+	struct vapicvm_create_vm params = { .flags = flags, .apicv = apicv };
+
+	return __sys_ioctl(dev_fd, VAPICVM_CREATE_VM, &params);
 }
 
 long read_sysfs_long(const char *path)
@@ -34,24 +73,17 @@ long read_sysfs_long(const char *path)
 
 const char *exit_reason_str(uint32_t reason)
 {
-	static const char *const names[] = {
-		[VAPICVM_EXIT_UNKNOWN] = "UNKNOWN",
-		[VAPICVM_EXIT_IO] = "IO",
-		[VAPICVM_EXIT_MMIO] = "MMIO",
-		[VAPICVM_EXIT_HLT] = "HLT",
-		[VAPICVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[VAPICVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[VAPICVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[VAPICVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-		[VAPICVM_EXIT_INTR] = "INTR",
-	};
-
-	return reason < sizeof(names) / sizeof(names[0]) && names[reason] ? names[reason] : "?";
+	switch (reason) {
+#define EXIT_REASON_NAME(id, value, name)	case value: return name;
+	VAPICVM_EXIT_REASONS(EXIT_REASON_NAME)
+#undef EXIT_REASON_NAME
+	}
+	return "?";
 }
 
 void *addr_gpa2hva(struct vm *vm, uint64_t gpa)
 {
-	TEST_REQUIRE(gpa < vm->mem_size, "GPA %#lx outside guest RAM", (unsigned long)gpa);
+	TEST_ASSERT(gpa < vm->mem_size, "GPA %#lx outside guest RAM", (unsigned long)gpa);
 	return vm->mem + gpa;
 }
 
@@ -63,7 +95,7 @@ int __vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_
 		.memory_size = size, .userspace_addr = hva,
 	};
 
-	return ioctl(vm->fd, VAPICVM_SET_USER_MEMORY_REGION, &r);
+	return __vm_ioctl(vm, VAPICVM_SET_USER_MEMORY_REGION, &r);
 }
 
 void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
@@ -71,7 +103,7 @@ void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t
 {
 	int r = __vm_set_memory_region(vm, slot, flags, gpa, size, (uint64_t)(uintptr_t)hva);
 
-	TEST_REQUIRE(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
+	TEST_ASSERT(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
 		     (unsigned long)gpa, (unsigned long)size, r);
 }
 
@@ -82,20 +114,20 @@ static void load_self(struct vm *vm)
 	Elf64_Ehdr eh;
 	int i;
 
-	TEST_REQUIRE(fd >= 0, "open /proc/self/exe");
-	TEST_REQUIRE(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh), "ELF header");
-	TEST_REQUIRE(eh.e_type == ET_EXEC, "test binaries must be static, non-PIE");
+	TEST_ASSERT(fd >= 0, "open /proc/self/exe");
+	TEST_ASSERT(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh), "ELF header");
+	TEST_ASSERT(eh.e_type == ET_EXEC, "test binaries must be static, non-PIE");
 	for (i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 
-		TEST_REQUIRE(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
+		TEST_ASSERT(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
 			     "program header");
 		if (ph.p_type != PT_LOAD)
 			continue;
-		TEST_REQUIRE(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
+		TEST_ASSERT(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
 			     "test binary too large for guest memory");
 		memset(vm->mem + ph.p_vaddr, 0, ph.p_memsz);
-		TEST_REQUIRE(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
+		TEST_ASSERT(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
 			     (ssize_t)ph.p_filesz, "segment");
 	}
 	close(fd);
@@ -152,11 +184,11 @@ struct vm *vm_create_bare(uint32_t flags, uint32_t apicv)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 
-	TEST_REQUIRE(vm, "calloc");
+	TEST_ASSERT(vm, "calloc");
 	vm->dev_fd = open_dev();
 	vm->fd = create_vm_fd(vm->dev_fd, flags, apicv);
-	TEST_REQUIRE(vm->fd >= 0, "CREATE_VM (apicv %#x)", apicv);
-	vm->apicv = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_APICV);
+	TEST_ASSERT(vm->fd >= 0, "CREATE_VM (apicv %#x)", apicv);
+	vm->apicv = vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_APICV);
 	return vm;
 }
 
@@ -167,7 +199,7 @@ static struct vm *vm_create_common(uint32_t flags, uint32_t apicv)
 	vm->mem_size = VM_MEM_SIZE;
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	TEST_REQUIRE(vm->mem != MAP_FAILED, "mmap guest memory");
+	TEST_ASSERT(vm->mem != MAP_FAILED, "mmap guest memory");
 	load_self(vm);
 	setup_paging_and_tables(vm);
 	setup_idt(vm);
@@ -205,13 +237,12 @@ struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id)
 {
 	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
 
-	TEST_REQUIRE(vcpu && vm->nr_vcpus < VM_MAX_VCPUS, "too many vCPUs");
+	TEST_ASSERT(vcpu && vm->nr_vcpus < VM_MAX_VCPUS, "too many vCPUs");
 	vcpu->vm = vm;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->fd, VAPICVM_CREATE_VCPU, id);
-	TEST_REQUIRE(vcpu->fd >= 0, "CREATE_VCPU %u", id);
+	vcpu->fd = vm_ioctl(vm, VAPICVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	vcpu->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
-	TEST_REQUIRE(vcpu->run != MAP_FAILED, "mmap run page");
+	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap run page");
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
 	return vcpu;
 }
@@ -278,14 +309,14 @@ struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t 
 
 int __vcpu_run(struct vcpu *vcpu)
 {
-	return ioctl(vcpu->fd, VAPICVM_RUN, 0);
+	return __vcpu_ioctl(vcpu, VAPICVM_RUN, NULL);
 }
 
 void vcpu_run(struct vcpu *vcpu)
 {
 	int r = __vcpu_run(vcpu);
 
-	TEST_REQUIRE(!r, "RUN failed: %d, exit reason %s", r,
+	TEST_ASSERT(!r, "RUN failed: %d, exit reason %s", r,
 		     exit_reason_str(vcpu->run->exit_reason));
 }
 
@@ -316,7 +347,7 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
 		struct vapicvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = index };
 
-	TEST_REQUIRE(ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m) == 1, "GET_MSRS %#x", index);
+	TEST_ASSERT(vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr) == 1, "GET_MSRS %#x", index);
 	return m.e.data;
 }
 
@@ -327,12 +358,12 @@ int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 		struct vapicvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
 
-	return ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m);
+	return __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr);
 }
 
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 {
-	TEST_REQUIRE(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
+	TEST_ASSERT(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
 }
 
 uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
@@ -342,7 +373,7 @@ uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
 		uint64_t c[VAPICVM_STAT_NR];
 	} s = { .hdr.n = VAPICVM_STAT_NR };
 
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	return s.c[stat];
 }
 
@@ -387,7 +418,7 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 
 	if (!uc)
 		uc = &local;
-	TEST_REQUIRE(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
+	TEST_ASSERT(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
 		     exit_reason_str(vcpu->run->exit_reason));
 	if (uc->cmd == UCALL_ABORT)
 		fail_guest_assert(vcpu, uc);
@@ -409,8 +440,6 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 /* Guest interrupts                                                    */
 /* ------------------------------------------------------------------ */
 
-extern guest_handler_t guest_handlers[256];
-
 void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
 {
 	guest_handler_t *slot = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&guest_handlers[vector]);
@@ -430,7 +459,7 @@ static void *vcpu_thread_fn(void *arg)
 		if (__vcpu_run_ucall(th->vcpu, &th->uc) < 0) {
 			if (errno == EINTR && !th->stop)
 				continue;
-			TEST_REQUIRE(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
+			TEST_ASSERT(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
 			th->uc.cmd = UCALL_NONE;
 			break;
 		}
@@ -441,7 +470,7 @@ static void *vcpu_thread_fn(void *arg)
 	}
 	if (th->uc.cmd == UCALL_ABORT)
 		fail_guest_assert(th->vcpu, &th->uc);
-	TEST_REQUIRE(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
+	TEST_ASSERT(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
 		     th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
 		     (unsigned long)th->uc.cmd);
 	th->done = true;
@@ -456,7 +485,7 @@ void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu)
 	sigaction(SIGUSR1, &sa, NULL);
 	memset(th, 0, sizeof(*th));
 	th->vcpu = vcpu;
-	TEST_REQUIRE(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
+	TEST_ASSERT(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
 }
 
 void vcpu_thread_join(struct vcpu_thread *th)
@@ -486,17 +515,34 @@ void vcpu_thread_stop(struct vcpu_thread *th)
 	pthread_join(th->thread, NULL);
 }
 
-void vcpu_print_stats(struct vcpu *v, const char *prefix)
+const char *stat_name(enum vapicvm_stat stat)
 {
-	printf("# %svCPU %u: exits %lu hlt %lu wakeups %lu extint %lu userspace %lu posted %lu "
-	       "injected %lu ipi %lu\n", prefix, v->id,
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXITS),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_HLT),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_HALT_WAKEUP),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_EXTINT),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_USERSPACE),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_POSTED),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_INJECTED),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IPI_SENT));
+	static const char *const names[] = {
+#define STAT_NAME(id, name, desc)	[VAPICVM_STAT_##id] = name,
+		VAPICVM_STATS(STAT_NAME)
+#undef STAT_NAME
+	};
+
+	return stat < VAPICVM_STAT_NR ? names[stat] : "?";
+}
+
+void vcpu_print_stats(struct vcpu *vcpu, const char *prefix)
+{
+	struct {
+		struct vapicvm_stats hdr;
+		uint64_t c[VAPICVM_STAT_NR];
+	} s = { .hdr.n = VAPICVM_STAT_NR };
+	char line[1024];
+	unsigned int i;
+	int n;
+
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
+	n = snprintf(line, sizeof(line), "# %svCPU %u:", prefix, vcpu->id);
+	for (i = 0; i < s.hdr.n && n < (int)sizeof(line); i++) {
+		if (s.c[i])
+			n += snprintf(line + n, sizeof(line) - n, " %s %lu", stat_name(i),
+				      (unsigned long)s.c[i]);
+	}
+	printf("%s\n", line);
 	fflush(stdout);
 }
