@@ -18,31 +18,12 @@ FIXTURE(apic) {
 	uint32_t apicv;
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	uint32_t host = host_apicv();
-	char buf[128];
-
-	self->vm = NULL;
-	if (variant->apicv & ~host)
-		SKIP(return, "tier %s not offered by this CPU",
-		     apicv_str(variant->apicv, buf, sizeof(buf)));
-	self->apicv = variant->apicv;
-	self->vm = vm_create_apicv(variant->apicv);
-	TH_LOG("tier: %s; %d host CPUs", apicv_str(self->vm->apicv, buf, sizeof(buf)),
-	       get_nprocs());
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	APIC_TIER_SETUP();
+	TH_LOG("%d host CPUs", get_nprocs());
 }
 
 /*
@@ -78,20 +59,6 @@ static void count_and_eoi(struct ex_regs *regs)
 static void count_nmi(struct ex_regs *regs)
 {
 	nmi_count++;
-}
-
-static void check_consistency(struct __test_metadata *_metadata, struct vm *vm)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct vapicvm_lapic_state s;
-		const char *err;
-
-		ASSERT_EQ(0, ioctl(vm->vcpus[i]->fd, VAPICVM_GET_LAPIC, &s));
-		err = lapic_state_inconsistency(&s, vm->apicv & VAPICVM_APICV_INTR_DELIVERY);
-		EXPECT_EQ(NULL, err) TH_LOG("vCPU %u: %s", i, err);
-	}
 }
 
 /*
@@ -170,7 +137,7 @@ TEST_F(apic, self_ipi_xapic)
 
 	install_counters(self->vm);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_F(apic, self_ipi_x2apic)
@@ -185,7 +152,7 @@ TEST_F(apic, self_ipi_x2apic)
 	if ((self->apicv & VAPICVM_APICV_INTR_DELIVERY) && (self->apicv & VAPICVM_APICV_X2APIC_VIRT))
 		EXPECT_LT(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE), 200)
 			TH_LOG("SELF IPI or EOI writes exited");
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -237,7 +204,7 @@ static void ipi_to_other_vcpu(struct __test_metadata *_metadata, struct vm *vm, 
 	if (!spin)
 		EXPECT_GE(vcpu_stat(target, VAPICVM_STAT_HALT_WAKEUP), 1)
 			TH_LOG("the target was never woken from HLT");
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 TEST_F(apic, ipi_to_halted_vcpu_xapic)
@@ -345,7 +312,7 @@ static void pending_while_if_clear(struct __test_metadata *_metadata, struct vm 
 	ASSERT_EQ(0, pthread_create(&watcher, NULL, watch_extints, &w));
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	pthread_join(watcher, NULL);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(pending_while_if_clear, pending_while_if_clear)
@@ -436,7 +403,7 @@ static void multicast(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 		lowest_total += th[i].last_sync.args[4];
 	}
 	EXPECT_EQ(1, lowest_total) TH_LOG("lowest priority reaches exactly one APIC");
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(logical_broadcast_and_shorthands, multicast)
@@ -536,7 +503,7 @@ static void ipi_storm(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 		if (!vcpu_thread_join_timeout(&th[i], cmd == UCALL_DONE ? 10 : 0))
 			report_stuck(_metadata, &th[i], STORM_VECTOR);
 	ASSERT_EQ(UCALL_DONE, cmd);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(ipi_storm_to_halted_vcpus, ipi_storm)
@@ -581,7 +548,7 @@ TEST_F(apic, nmi_ipi)
 	usleep(20000);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(sender, NULL));
 	vcpu_thread_join(&th);
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -632,7 +599,7 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	EXPECT_EQ(0, s.cr0 & 1) TH_LOG("the AP starts in real mode");
 	vcpu_run(ap);
 	EXPECT_EQ(VAPICVM_EXIT_HLT, ap->run->exit_reason);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(init_sipi_starts_an_ap, init_sipi)
@@ -691,17 +658,6 @@ static void guest_eoi(uint64_t x2)
 	GUEST_DONE();
 }
 
-static void send_msi(struct __test_metadata *_metadata, struct vm *vm, uint8_t dest,
-		     uint32_t vector, bool level)
-{
-	struct vapicvm_msi msi = {
-		.address_lo = 0xfee00000 | (dest << 12),
-		.data = vector | (level ? (1 << 15) | (1 << 14) : 0),
-	};
-
-	ASSERT_EQ(1, ioctl(vm->fd, VAPICVM_SIGNAL_MSI, &msi));
-}
-
 static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 {
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_eoi, x2);
@@ -712,11 +668,11 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_install_handler(vm, VEC_LEVEL, level_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
 	eoi0 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED);
-	send_msi(_metadata, vm, 0, VEC_EDGE, false);
+	vm_send_msi(vm, 0, VEC_EDGE, false);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
 	eoi1 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED);
 	EXPECT_EQ(0, eoi1 - eoi0) TH_LOG("an edge-triggered EOI exited");
-	send_msi(_metadata, vm, 0, VEC_LEVEL, true);
+	vm_send_msi(vm, 0, VEC_LEVEL, true);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	/*
 	 * With VID the level-triggered vector's EOI is an EOI-induced exit,
@@ -725,7 +681,7 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	 */
 	if (vid && (x2 ? vm->apicv & VAPICVM_APICV_X2APIC_VIRT : vm->apicv & VAPICVM_APICV_APIC_ACCESS))
 		EXPECT_EQ(1, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED) - eoi1);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(eoi_edge_and_level, eoi)
@@ -771,7 +727,7 @@ TEST_F(apic, userspace_msi_and_lint_injection)
 	install_counters(self->vm);
 	vm_install_handler(self->vm, VEC_EXTINT, extint_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	send_msi(_metadata, self->vm, 0, VEC_MSI, false);
+	vm_send_msi(self->vm, 0, VEC_MSI, false);
 	EXPECT_TRUE(ioctl_fails_with(self->vm->fd, VAPICVM_SIGNAL_MSI, &bad, EINVAL));
 	bad.address_lo = 0xfee00000;
 	bad.flags = 1;
@@ -786,7 +742,7 @@ TEST_F(apic, userspace_msi_and_lint_injection)
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_INTERRUPT, &lint0, EAGAIN));
 	lint0.pin = 7;
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_INTERRUPT, &lint0, EINVAL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_HARNESS_MAIN

@@ -21,33 +21,14 @@ FIXTURE(apic) {
 	uint64_t tsc_khz;
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	uint32_t host = host_apicv();
-	char buf[128];
-
-	self->vm = NULL;
-	if (variant->apicv & ~host)
-		SKIP(return, "tier %s not offered by this CPU",
-		     apicv_str(variant->apicv, buf, sizeof(buf)));
-	self->apicv = variant->apicv;
-	self->vm = vm_create_apicv(variant->apicv);
-	self->tsc_khz = ioctl(self->vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_TSC_KHZ);
+	APIC_TIER_SETUP();
+	self->tsc_khz = __vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_TSC_KHZ);
 	ASSERT_GT(self->tsc_khz, 0);
-	TH_LOG("tier: %s; TSC %lu kHz", apicv_str(self->vm->apicv, buf, sizeof(buf)),
-	       (unsigned long)self->tsc_khz);
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	TH_LOG("TSC %lu kHz", (unsigned long)self->tsc_khz);
 }
 
 static volatile uint32_t ticks;

@@ -145,5 +145,3 @@ void guest_route_interrupt(struct ex_regs *regs)
 		    "vector %lu error %#lx at rip %#lx", regs->vector, regs->error_code,
 		    regs->rip);
 }
-
-bool guest_x2apic;
