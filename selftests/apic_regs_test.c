@@ -384,8 +384,8 @@ static uint64_t run_answering_mmio(struct vcpu *vcpu)
 			uint32_t v = 0xdeadbeef;
 
 			TEST_ASSERT(vcpu->run->mmio.phys_addr == APIC_DEFAULT_GPA + REG_ID,
-				     "MMIO at %#llx",
-				     (unsigned long long)vcpu->run->mmio.phys_addr);
+				    "MMIO at %#llx",
+				    (unsigned long long)vcpu->run->mmio.phys_addr);
 			memcpy(vcpu->run->mmio.data, &v, 4);
 			continue;
 		}

@@ -249,14 +249,14 @@ static uint64_t run_guest(struct vcpu *vcpu, struct fpu_state *host_in, bool avx
 			  run_with_host_sse(vcpu->fd, host_in, &host_out);
 		TEST_ASSERT(r == 0, "RUN: %ld", r);
 		TEST_ASSERT(state_equal(host_in, &host_out, avx),
-			     "vCPU %u: the host's registers changed across RUN", vcpu->id);
+			    "vCPU %u: the host's registers changed across RUN", vcpu->id);
 		cmd = get_ucall(vcpu, uc);
 	} while (cmd == UCALL_PRINT);
 	TEST_ASSERT(cmd == UCALL_SYNC || cmd == UCALL_DONE,
-		     "vCPU %u: exit %s, ucall %lu %s:%lu %s %s", vcpu->id,
-		     exit_reason_str(vcpu->run->exit_reason), (unsigned long)cmd,
-		     uc->file ? uc->file : "", (unsigned long)uc->line,
-		     uc->expr ? uc->expr : "", uc->msg);
+		    "vCPU %u: exit %s, ucall %lu %s:%lu %s %s", vcpu->id,
+		    exit_reason_str(vcpu->run->exit_reason), (unsigned long)cmd,
+		    uc->file ? uc->file : "", (unsigned long)uc->line,
+		    uc->expr ? uc->expr : "", uc->msg);
 	return cmd;
 }
 
@@ -265,8 +265,8 @@ static void expect_sync(struct vcpu *vcpu, uint64_t stage, struct fpu_state *hos
 	struct ucall uc;
 
 	TEST_ASSERT(run_guest(vcpu, host_in, avx, &uc) == UCALL_SYNC && uc.args[0] == stage,
-		     "vCPU %u: expected SYNC %lu, got ucall %lu stage %lu", vcpu->id,
-		     (unsigned long)stage, (unsigned long)uc.cmd, (unsigned long)uc.args[0]);
+		    "vCPU %u: expected SYNC %lu, got ucall %lu stage %lu", vcpu->id,
+		    (unsigned long)stage, (unsigned long)uc.cmd, (unsigned long)uc.args[0]);
 }
 
 static void expect_done(struct vcpu *vcpu, struct fpu_state *host_in, bool avx)
@@ -274,7 +274,7 @@ static void expect_done(struct vcpu *vcpu, struct fpu_state *host_in, bool avx)
 	struct ucall uc;
 
 	TEST_ASSERT(run_guest(vcpu, host_in, avx, &uc) == UCALL_DONE,
-		     "vCPU %u: expected DONE, got ucall %lu", vcpu->id, (unsigned long)uc.cmd);
+		    "vCPU %u: expected DONE, got ucall %lu", vcpu->id, (unsigned long)uc.cmd);
 }
 
 TEST(guest_and_host_sse_isolated)

@@ -164,7 +164,7 @@ static void *runner_fn(void *arg)
 
 		if (ret == -1 && errno == EINTR) {
 			TEST_ASSERT(r->vcpu->run->exit_reason == VAPICVM_EXIT_INTR,
-				     "EINTR with exit reason %u", r->vcpu->run->exit_reason);
+				    "EINTR with exit reason %u", r->vcpu->run->exit_reason);
 			r->eintr++;
 			continue;
 		}

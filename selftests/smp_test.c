@@ -177,7 +177,7 @@ static void *run_one_sync(void *arg)
 	struct ucall uc;
 
 	TEST_ASSERT(vcpu_run_ucall(arg, &uc) == UCALL_SYNC && uc.args[1] == 1,
-		     "the ExtINT did not reach the guest");
+		    "the ExtINT did not reach the guest");
 	TEST_ASSERT(vcpu_run_ucall(arg, &uc) == UCALL_DONE, "no DONE");
 	return NULL;
 }
