@@ -104,7 +104,7 @@ void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t
 	int r = __vm_set_memory_region(vm, slot, flags, gpa, size, (uint64_t)(uintptr_t)hva);
 
 	TEST_ASSERT(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
-		     (unsigned long)gpa, (unsigned long)size, r);
+		    (unsigned long)gpa, (unsigned long)size, r);
 }
 
 /* Copy this program's loadable segments into guest memory, same addresses. */
@@ -121,14 +121,14 @@ static void load_self(struct vm *vm)
 		Elf64_Phdr ph;
 
 		TEST_ASSERT(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
-			     "program header");
+			    "program header");
 		if (ph.p_type != PT_LOAD)
 			continue;
 		TEST_ASSERT(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
-			     "test binary too large for guest memory");
+			    "test binary too large for guest memory");
 		memset(vm->mem + ph.p_vaddr, 0, ph.p_memsz);
 		TEST_ASSERT(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
-			     (ssize_t)ph.p_filesz, "segment");
+			    (ssize_t)ph.p_filesz, "segment");
 	}
 	close(fd);
 }
@@ -317,7 +317,7 @@ void vcpu_run(struct vcpu *vcpu)
 	int r = __vcpu_run(vcpu);
 
 	TEST_ASSERT(!r, "RUN failed: %d, exit reason %s", r,
-		     exit_reason_str(vcpu->run->exit_reason));
+		    exit_reason_str(vcpu->run->exit_reason));
 }
 
 void vcpu_get_regs(struct vcpu *vcpu, struct vapicvm_regs *regs)
@@ -419,7 +419,7 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 	if (!uc)
 		uc = &local;
 	TEST_ASSERT(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
-		     exit_reason_str(vcpu->run->exit_reason));
+		    exit_reason_str(vcpu->run->exit_reason));
 	if (uc->cmd == UCALL_ABORT)
 		fail_guest_assert(vcpu, uc);
 	if (uc->cmd == UCALL_NONE) {
@@ -471,8 +471,8 @@ static void *vcpu_thread_fn(void *arg)
 	if (th->uc.cmd == UCALL_ABORT)
 		fail_guest_assert(th->vcpu, &th->uc);
 	TEST_ASSERT(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
-		     th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
-		     (unsigned long)th->uc.cmd);
+		    th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
+		    (unsigned long)th->uc.cmd);
 	th->done = true;
 	return NULL;
 }

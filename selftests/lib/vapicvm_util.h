@@ -73,7 +73,7 @@ void test_skip_program(const char *fmt, ...) __attribute__((noreturn, format(pri
  */
 #ifdef __KSELFTEST_HARNESS_H
 /* Outside the harness's functions, the _metadata TEST_REQUIRE sees is this null one. */
-static struct __test_metadata *const _metadata __attribute__((unused)) = NULL;
+static struct __test_metadata *const _metadata __attribute__((unused));
 
 #define __TEST_REQUIRE_SKIP(fmt, ...) do {					\
 	if (_metadata)								\
