@@ -67,18 +67,10 @@ TEST(triple_fault_real_mode)
 	static const uint8_t code[] = { 0x0f, 0x01, 0x1e, 0x10, 0x70, 0xcc, 0xf4 };
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
-	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
 
 	memcpy(addr_gpa2hva(vm, 0x7000), code, sizeof(code));
 	memset(addr_gpa2hva(vm, 0x7010), 0, 6);
-	vcpu_get_sregs(vcpu, &s);
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = 0x7000;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_real_mode(vcpu, 0, 0x7000);
 	expect_shutdown(_metadata, vcpu);
 	vm_free(vm);
 }

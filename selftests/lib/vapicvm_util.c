@@ -247,7 +247,8 @@ struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id)
 	return vcpu;
 }
 
-static void seg64(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool code)
+/* A flat 4 GiB segment; code64: a 64-bit code segment (L=1, D=0), else D=1. */
+static void flat_segment(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool code64)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = sel;
@@ -256,8 +257,21 @@ static void seg64(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool co
 	s->present = 1;
 	s->s = 1;
 	s->g = 1;
-	s->l = code;
-	s->db = !code;
+	s->l = code64;
+	s->db = !code64;
+}
+
+/* Flat code and data segments from the GDT of setup_paging_and_tables(). */
+static void flat_segments(struct vapicvm_sregs *s, uint16_t code_sel, bool code64)
+{
+	flat_segment(&s->cs, code_sel, 11, code64);
+	flat_segment(&s->ds, GDT_DATA, 3, false);
+	s->es = s->ds;
+	s->fs = s->ds;
+	s->gs = s->ds;
+	s->ss = s->ds;
+	s->gdt.base = GUEST_GDT;
+	s->gdt.limit = 0x3f;
 }
 
 void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
@@ -266,20 +280,13 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 	struct vapicvm_regs r;
 
 	vcpu_get_sregs(vcpu, &s);
-	seg64(&s.cs, GDT_CODE64, 11, true);
-	seg64(&s.ds, GDT_DATA, 3, false);
-	s.es = s.ds;
-	s.fs = s.ds;
-	s.gs = s.ds;
-	s.ss = s.ds;
+	flat_segments(&s, GDT_CODE64, true);
 	memset(&s.tr, 0, sizeof(s.tr));
 	s.tr.selector = GDT_TSS;
 	s.tr.base = GUEST_TSS;
 	s.tr.limit = 0x67;
 	s.tr.type = 11;
 	s.tr.present = 1;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
 	s.idt.base = GUEST_IDT;
 	s.idt.limit = 256 * 16 - 1;
 	s.cr0 = 0x80050033;	/* PG WP NE ET MP PE */
@@ -293,6 +300,38 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 	r.rsp = GUEST_STACKS + (vcpu->id + 1) * GUEST_STACK_SIZE - 8;
 	r.rdi = arg;
 	r.rflags = 2;
+	vcpu_set_regs(vcpu, &r);
+}
+
+void vcpu_setup_protected_mode(struct vcpu *vcpu, uint32_t eip)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	flat_segments(&s, GDT_CODE32, false);
+	s.cr0 = 0x11;		/* ET PE */
+	s.cr4 = 0;
+	s.efer = 0;
+	vcpu_set_sregs(vcpu, &s);
+
+	vcpu_get_regs(vcpu, &r);
+	r.rip = eip;
+	r.rflags = 2;
+	vcpu_set_regs(vcpu, &r);
+}
+
+void vcpu_setup_real_mode(struct vcpu *vcpu, uint16_t cs, uint16_t ip)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	s.cs.selector = cs;
+	s.cs.base = (uint64_t)cs << 4;
+	vcpu_set_sregs(vcpu, &s);
+	vcpu_get_regs(vcpu, &r);
+	r.rip = ip;
 	vcpu_set_regs(vcpu, &r);
 }
 

@@ -194,6 +194,10 @@ struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t 
 struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id);
 /* Put a vCPU into 64-bit mode at guest_code with its own stack. */
 void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg);
+/* Put a vCPU into 32-bit protected mode (flat segments, no paging) at eip. */
+void vcpu_setup_protected_mode(struct vcpu *vcpu, uint32_t eip);
+/* Put a vCPU into real mode at cs:ip (CS base cs << 4). */
+void vcpu_setup_real_mode(struct vcpu *vcpu, uint16_t cs, uint16_t ip);
 
 /* RUN; asserts the ioctl succeeded. */
 void vcpu_run(struct vcpu *vcpu);
