@@ -33,13 +33,11 @@ FIXTURE_SETUP(apic)
 #define APIC_TEST_BOTH_MODES(name, fn)						\
 	TEST_F(apic, name##_xapic)						\
 	{									\
-		if (self->vm)	/* else skipped in setup: no such tier */	\
-			fn(_metadata, self->vm, false);				\
+		fn(_metadata, self->vm, false);					\
 	}									\
 	TEST_F(apic, name##_x2apic)						\
 	{									\
-		if (self->vm)							\
-			fn(_metadata, self->vm, true);				\
+		fn(_metadata, self->vm, true);					\
 	}
 
 /* Guest memory is shared by the vCPUs: count per APIC ID. */
@@ -131,8 +129,6 @@ static void guest_self_ipi(uint64_t x2)
 
 TEST_F(apic, self_ipi_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_self_ipi, 0);
 
 	install_counters(self->vm);
@@ -142,8 +138,6 @@ TEST_F(apic, self_ipi_xapic)
 
 TEST_F(apic, self_ipi_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_self_ipi, 1);
 
 	install_counters(self->vm);
@@ -209,29 +203,21 @@ static void ipi_to_other_vcpu(struct __test_metadata *_metadata, struct vm *vm, 
 
 TEST_F(apic, ipi_to_halted_vcpu_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, false, false);
 }
 
 TEST_F(apic, ipi_to_running_vcpu_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, false, true);
 }
 
 TEST_F(apic, ipi_to_halted_vcpu_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, true, false);
 }
 
 TEST_F(apic, ipi_to_running_vcpu_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, true, true);
 }
 
@@ -535,8 +521,6 @@ static void guest_nmi_sender(void)
 
 TEST_F(apic, nmi_ipi)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *sender, *target;
 	struct vcpu_thread th;
 
@@ -613,8 +597,6 @@ static void *run_once(void *vcpu)
 /* An AP already blocked in RUN on its own thread when INIT and SIPI arrive. */
 TEST_F(apic, init_sipi_wakes_a_blocked_ap)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	static const uint8_t ap_code[] = { 0xb0, 0x55, 0xe6, AP_PORT, 0xfa, 0xf4 };
 	struct vcpu *bsp = vm_add_vcpu(self->vm, 0, guest_bsp_starts_ap, 0);
 	struct vcpu *ap = vm_add_vcpu_bare(self->vm, 1);
@@ -716,8 +698,6 @@ static void extint_handler(struct ex_regs *regs)
 
 TEST_F(apic, userspace_msi_and_lint_injection)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_injection, 0);
 	struct vapicvm_interrupt lint0 = { .pin = VAPICVM_INTERRUPT_LINT0, .vector = VEC_EXTINT };
 	struct vapicvm_interrupt lint1 = { .pin = VAPICVM_INTERRUPT_LINT1 };

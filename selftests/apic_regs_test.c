@@ -61,8 +61,6 @@ static void guest_tpr_views(void)
 
 TEST_F(apic, tpr_cr8_and_mmio_agree)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_views, 0);
 	uint64_t cr0, cr1, acc0, acc1, emu0, emu1;
 
@@ -113,8 +111,6 @@ static void guest_x2apic_tpr_views(void)
 
 TEST_F(apic, x2apic_tpr_msr_and_cr8_agree)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_x2apic_tpr_views, 0);
 	uint64_t r0, w0;
 
@@ -154,8 +150,6 @@ static void guest_tpr_threshold(void)
 
 TEST_F(apic, tpr_threshold_delivers_when_tpr_drops)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_threshold, 0);
 	struct vapicvm_lapic_state s;
 
@@ -208,8 +202,6 @@ static void guest_ppr(uint64_t x2)
 
 TEST_F(apic, ppr_follows_isr_and_tpr_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_ppr, 0);
 
 	vm_install_handler(self->vm, VEC_PPR, ppr_handler);
@@ -219,8 +211,6 @@ TEST_F(apic, ppr_follows_isr_and_tpr_xapic)
 
 TEST_F(apic, ppr_follows_isr_and_tpr_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_ppr, 1);
 
 	vm_install_handler(self->vm, VEC_PPR, ppr_handler);
@@ -263,8 +253,6 @@ static void guest_sw_disable(void)
 
 TEST_F(apic, software_disable_masks_lvts)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_sw_disable, 0);
 
 	struct vapicvm_msi msi = { .address_lo = 0xfee00000, .data = 0x72 };
@@ -334,8 +322,6 @@ static void guest_x2apic_transitions(void)
 
 TEST_F(apic, x2apic_transitions_per_sdm)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_x2apic_transitions, 0);
 
 	vm_install_handler(self->vm, 13, gp_skip_msr);
@@ -398,8 +384,6 @@ static uint64_t run_answering_mmio(struct vcpu *vcpu)
 
 TEST_F(apic, base_relocation_moves_the_apic_access_page)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *v0 = vm_add_vcpu(self->vm, 0, guest_relocate, 0);
 	bool access = self->apicv & VAPICVM_APICV_APIC_ACCESS;
 
@@ -415,8 +399,6 @@ TEST_F(apic, base_relocation_moves_the_apic_access_page)
 
 TEST_F(apic, disagreeing_bases_fall_back_to_emulation)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *v0 = vm_add_vcpu(self->vm, 0, guest_relocate, 0);
 	struct vcpu *v1 = vm_add_vcpu(self->vm, 1, guest_relocate, 1);
 	uint64_t emu0;
@@ -470,8 +452,6 @@ static void guest_state_roundtrip(void)
 
 TEST_F(apic, get_set_lapic_roundtrip_with_pending_interrupts)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_state_roundtrip, 0);
 	struct vapicvm_lapic_state a, b;
 
@@ -573,8 +553,6 @@ static void guest_hammer(uint64_t seed)
 
 TEST_F(apic, garbage_in_every_register_cannot_hurt_the_host)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_hammer, 0x1234567);
 	struct ucall uc;
 	int v;

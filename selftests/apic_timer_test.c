@@ -104,15 +104,11 @@ static void oneshot(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self,
 
 TEST_F(apic, oneshot_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	oneshot(_metadata, self, false);
 }
 
 TEST_F(apic, oneshot_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	oneshot(_metadata, self, true);
 }
 
@@ -146,8 +142,6 @@ static void guest_periodic(void)
 
 TEST_F(apic, periodic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic, 0);
 	uint64_t span, period;
 	struct ucall uc;
@@ -214,8 +208,6 @@ static void guest_tsc_deadline(uint64_t tsc_per_ms)
 
 TEST_F(apic, tsc_deadline)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tsc_deadline, self->tsc_khz);
 	struct ucall uc;
 
@@ -248,8 +240,6 @@ static void guest_masked(void)
 
 TEST_F(apic, masked_timer_does_not_interrupt)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_masked, 0);
 
 	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
