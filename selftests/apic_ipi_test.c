@@ -71,8 +71,8 @@ static void report_stuck(struct __test_metadata *_metadata, struct vcpu_thread *
 
 	vcpu_print_stats(vcpu, "stuck: ");
 	vcpu_thread_stop(th);
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &s));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_MP_STATE, &mp));
 	sync_global_from_guest(vcpu->vm, cpu_irq);
 	TH_LOG("vCPU %u stuck: mp_state %u IRR %d ISR %d TPR %#x PPR %#x RVI %#x SVI %#x; "
 	       "vector %#x taken %u times", vcpu->id, mp.mp_state,
@@ -564,10 +564,10 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	uint32_t data = 0;
 
 	memcpy(addr_gpa2hva(vm, AP_CODE_GPA), ap_code, sizeof(ap_code));
-	ASSERT_EQ(0, ioctl(ap->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(VAPICVM_MP_STATE_UNINITIALIZED, mp.mp_state);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(bsp, NULL));
-	ASSERT_EQ(0, ioctl(ap->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(VAPICVM_MP_STATE_UNINITIALIZED, mp.mp_state) TH_LOG("SIPI without INIT");
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(bsp, NULL));
 
@@ -712,11 +712,11 @@ TEST_F(apic, userspace_msi_and_lint_injection)
 	bad.address_lo = 0xfee00000;
 	bad.flags = 1;
 	EXPECT_TRUE(ioctl_fails_with(self->vm->fd, VAPICVM_SIGNAL_MSI, &bad, EINVAL));
-	EXPECT_EQ(0, ioctl(self->vm->fd, VAPICVM_SIGNAL_MSI, &nobody)) TH_LOG("no APIC 7");
+	EXPECT_EQ(0, __vm_ioctl(self->vm, VAPICVM_SIGNAL_MSI, &nobody)) TH_LOG("no APIC 7");
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_INTERRUPT, &lint0));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_INTERRUPT, &lint0));
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_INTERRUPT, &lint1));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_INTERRUPT, &lint1));
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	/* LINT0 masked now: not accepted. */
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_INTERRUPT, &lint0, EAGAIN));

@@ -157,7 +157,7 @@ TEST_F(apic, tpr_threshold_delivers_when_tpr_drops)
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
 	vm_send_msi(self->vm, 0, VEC_THRESHOLD, false);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &s));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s));
 	EXPECT_EQ(VEC_THRESHOLD, lapic_state_highest(&s, REG_IRR));
 	EXPECT_EQ(0xf0, lapic_state_reg(&s, REG_PPR));
 	vm_assert_lapic_consistent(self->vm);
@@ -259,7 +259,7 @@ TEST_F(apic, software_disable_masks_lvts)
 
 	vm_install_handler(self->vm, 0x72, count_and_eoi);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	EXPECT_EQ(0, ioctl(self->vm->fd, VAPICVM_SIGNAL_MSI, &msi))
+	EXPECT_EQ(0, __vm_ioctl(self->vm, VAPICVM_SIGNAL_MSI, &msi))
 		TH_LOG("a software-disabled APIC accepted an MSI");
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	vm_assert_lapic_consistent(self->vm);
@@ -355,7 +355,7 @@ static uint64_t apic_access_gpa(struct __test_metadata *_metadata, struct vm *vm
 {
 	struct vapicvm_apicv_info info;
 
-	EXPECT_EQ(0, ioctl(vm->fd, VAPICVM_GET_APICV, &info));
+	EXPECT_EQ(0, __vm_ioctl(vm, VAPICVM_GET_APICV, &info));
 	return info.apic_access_gpa;
 }
 
@@ -461,14 +461,14 @@ TEST_F(apic, get_set_lapic_roundtrip_with_pending_interrupts)
 	vm_send_msi(self->vm, 0, VEC_LOW, false);
 	vm_send_msi(self->vm, 0, VEC_HIGH, false);
 
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &a));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &a));
 	EXPECT_EQ(VEC_HIGH, lapic_state_highest(&a, REG_IRR));
 	EXPECT_EQ(0x30, lapic_state_reg(&a, REG_TPR));
 	vm_assert_lapic_consistent(self->vm);
 
 	/* Restore what we saved: nothing changes, nothing is lost. */
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_LAPIC, &a));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &b));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_LAPIC, &a));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &b));
 	EXPECT_EQ(0, memcmp(a.regs, b.regs, REG_TMCCT));
 	EXPECT_EQ(0, memcmp(a.regs + REG_TMCCT + 0x10, b.regs + REG_TMCCT + 0x10,
 			    sizeof(a.regs) - REG_TMCCT - 0x10));

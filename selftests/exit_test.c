@@ -510,7 +510,7 @@ TEST(stats)
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_some_exits, 0);
-	int nr = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_STATS);
+	int nr = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_STATS);
 	struct {
 		struct vapicvm_stats hdr;
 		uint64_t c[VAPICVM_STAT_NR + 8];

@@ -401,7 +401,7 @@ static uint32_t guest_has_avx(struct vcpu *vcpu)
 	uint32_t i, avx = 0, xcr0 = 0;
 
 	t.hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	if (ioctl(vcpu->vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t))
+	if (__sys_ioctl(vcpu->vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t.hdr))
 		return 0;
 	for (i = 0; i < t.hdr.nent; i++) {
 		if (t.e[i].function == 1)
@@ -494,7 +494,7 @@ static void check_xsetbv_rules(struct __test_metadata *_metadata, bool hide_avx)
 	unsigned int i;
 
 	t.hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	ASSERT_EQ(0, ioctl(vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t));
+	ASSERT_EQ(0, __sys_ioctl(vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t.hdr));
 	for (i = 0; i < t.hdr.nent; i++)
 		if (t.e[i].function == 1)
 			ASSERT_TRUE(t.e[i].ecx & (1U << 26)) TH_LOG("no XSAVE for guests");
@@ -530,7 +530,7 @@ TEST(xsave_bad_arguments)
 	struct vapicvm_xsave xs;
 	uint8_t *x = (uint8_t *)xs.region;
 
-	EXPECT_EQ(1, ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_XSAVE));
+	EXPECT_EQ(1, __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_XSAVE));
 	vcpu_ioctl(vcpu, VAPICVM_GET_XSAVE, &xs);
 	/* A reset vCPU: FCW 0x37f, MXCSR 0x1f80. */
 	EXPECT_EQ(0x37f, *(uint16_t *)(x + XSAVE_FCW));

@@ -153,7 +153,7 @@ static void guest_read_slots(uint64_t nslots)
 TEST(every_slot)
 {
 	struct vm *vm = vm_create();
-	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	int nslots = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_NR_MEMSLOTS);
 	struct vcpu *vcpu;
 	uint64_t *pages;
 	struct ucall uc;
@@ -483,7 +483,7 @@ TEST(existing_slot_keeps_its_memory)
 TEST(bad_slot_arguments)
 {
 	struct vm *vm = vm_create();
-	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	int nslots = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_NR_MEMSLOTS);
 	uint8_t *m = (uint8_t *)alloc_mem(SLOT_SIZE, 0);
 
 	/* Deleting a slot that does not exist. */

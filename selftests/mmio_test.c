@@ -480,7 +480,7 @@ TEST(readonly_slot)
 	uint64_t d;
 
 	vm = vm_create();
-	if (ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_READONLY_MEM) != 1) {
+	if (__vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_READONLY_MEM) != 1) {
 		vm_free(vm);
 		SKIP(return, "VAPICVM_CAP_READONLY_MEM not supported");
 	}
