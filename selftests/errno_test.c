@@ -278,7 +278,7 @@ TEST(kernel_zeroes_the_padding_it_writes)
 
 	memset(&s, 0xff, sizeof(s));
 	vcpu_get_sregs(vcpu, &s);
-	for (i = 0; i < sizeof(seg) / sizeof(seg[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(seg); i++)
 		EXPECT_EQ(0, seg[i]->padding) TH_LOG("segment %u", i);
 	EXPECT_EQ(0, s.gdt.padding[0] | s.gdt.padding[1] | s.gdt.padding[2]);
 	EXPECT_EQ(0, s.idt.padding[0] | s.idt.padding[1] | s.idt.padding[2]);

@@ -203,7 +203,7 @@ TEST(paging_32bit_by_the_guest)
 	pd[(LINEAR >> 22) + 1] = (MMIO_GPA + 0x400000) | 0x83;
 	vcpu_setup_protected_mode(vcpu, (uint32_t)(uintptr_t)guest_paging32);
 
-	vcpu_expect_mmio(vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -243,7 +243,7 @@ TEST(pae_paging_by_the_guest)
 	pd[(LINEAR >> 21) + 1] = pd2[(LINEAR >> 21) + 1] = (MMIO_GPA + 0x200000) | 0x83;
 	vcpu_setup_protected_mode(vcpu, (uint32_t)(uintptr_t)guest_pae);
 
-	vcpu_expect_mmio(vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -280,7 +280,7 @@ TEST(long_mode_4k_pages)
 	pd[LINEAR >> 21] = PT64 | 3;
 	pt[1] = (MMIO_GPA + 0x1000) | 3;
 	pt[3] = (MMIO_GPA + 0x3000) | 3;
-	vcpu_expect_mmio(vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_EQ(0x0badcafe, uc.args[1]);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));

@@ -164,7 +164,7 @@ TEST(loads_every_form)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_loads, 0);
 
-	run_steps(_metadata, vcpu, load_steps, sizeof(load_steps) / sizeof(load_steps[0]));
+	run_steps(_metadata, vcpu, load_steps, ARRAY_SIZE(load_steps));
 	vm_free(vm);
 }
 
@@ -253,8 +253,7 @@ TEST(test_and_cmp_set_flags)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compares, 0);
 
-	run_steps(_metadata, vcpu, compare_steps,
-		  sizeof(compare_steps) / sizeof(compare_steps[0]));
+	run_steps(_metadata, vcpu, compare_steps, ARRAY_SIZE(compare_steps));
 	vm_free(vm);
 }
 
@@ -324,7 +323,7 @@ TEST(stores_every_form)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_stores, 0);
 
-	run_steps(_metadata, vcpu, store_steps, sizeof(store_steps) / sizeof(store_steps[0]));
+	run_steps(_metadata, vcpu, store_steps, ARRAY_SIZE(store_steps));
 	vm_free(vm);
 }
 
@@ -369,7 +368,7 @@ TEST(protected_mode_32bit)
 	r.rcx = 0xffffffff;
 	vcpu_set_regs(vcpu, &r);
 
-	vcpu_expect_mmio(vcpu, steps, sizeof(steps) / sizeof(steps[0]));
+	vcpu_expect_mmio(vcpu, steps, ARRAY_SIZE(steps));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -622,7 +621,7 @@ TEST(real_mode_16bit_forms)
 	r.rdx = 0xffff;
 	vcpu_set_regs(vcpu, &r);
 
-	vcpu_expect_mmio(vcpu, steps, sizeof(steps) / sizeof(steps[0]));
+	vcpu_expect_mmio(vcpu, steps, ARRAY_SIZE(steps));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, run->exit_reason);
 	vcpu_get_regs(vcpu, &r);

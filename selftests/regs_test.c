@@ -269,7 +269,7 @@ static const struct {
 	{ MSR_IA32_CR_PAT, 0x0007010600070106ULL, 0x0606060606060606ULL },
 };
 
-#define NR_MSR_VALUES (sizeof(msr_values) / sizeof(msr_values[0]))
+#define NR_MSR_VALUES (ARRAY_SIZE(msr_values))
 
 static void guest_check_msrs(void)
 {

@@ -73,10 +73,19 @@ long read_sysfs_long(const char *path)
 
 const char *exit_reason_str(uint32_t reason)
 {
-	switch (reason) {
-#define EXIT_REASON_NAME(id, value, name)	case value: return name;
-	VAPICVM_EXIT_REASONS(EXIT_REASON_NAME)
-#undef EXIT_REASON_NAME
+	static const struct {
+		uint32_t value;
+		const char *name;
+	} reasons[] = {
+#define EXIT_REASON(id, value, name)	{ value, name },
+		VAPICVM_EXIT_REASONS(EXIT_REASON)
+#undef EXIT_REASON
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reasons); i++) {
+		if (reasons[i].value == reason)
+			return reasons[i].name;
 	}
 	return "?";
 }
@@ -556,8 +565,9 @@ void vcpu_thread_stop(struct vcpu_thread *th)
 
 const char *stat_name(enum vapicvm_stat stat)
 {
+	/* A counter's index is its row in the table. */
 	static const char *const names[] = {
-#define STAT_NAME(id, name, desc)	[VAPICVM_STAT_##id] = name,
+#define STAT_NAME(id, name, desc)	name,
 		VAPICVM_STATS(STAT_NAME)
 #undef STAT_NAME
 	};

@@ -34,6 +34,10 @@
 
 #include "guest.h"
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define VAPICVM_DEV "/dev/vapicvm"
 #define VAPICVM_SYSFS "/sys/class/misc/vapicvm/"
 
