@@ -68,12 +68,14 @@ void test_skip_program(const char *fmt, ...) __attribute__((noreturn, format(pri
  * TEST_REQUIRE: something this machine lacks (a capability, a CPU
  * feature, a second CPU), so the test cannot run: it is skipped, with the
  * reason.  Where the harness's _metadata is in scope (TEST, TEST_F and
- * FIXTURE_SETUP bodies, and helpers taking _metadata) the harness's SKIP()
- * marks that test skipped and leaves it as a failed ASSERT would (the
- * fixture's teardown runs if its setup had completed).  Elsewhere (before
- * the harness runs) the program exits with KSFT_SKIP.  Not for vCPU
- * threads nor FIXTURE_TEARDOWN; a failed check is TEST_ASSERT's or an
- * ASSERT's, never TEST_REQUIRE's.
+ * FIXTURE_SETUP bodies, and helpers taking _metadata; kselftest_harness.h
+ * included before this header) the harness's SKIP() marks that test
+ * skipped and leaves it as a failed ASSERT would (the fixture's teardown
+ * runs if its setup had completed).  Elsewhere (before the harness runs,
+ * or in library code) the program exits with KSFT_SKIP, which a test's
+ * process may not do: this harness counts it as a failure, so a test's
+ * helpers take _metadata.  Not for vCPU threads nor FIXTURE_TEARDOWN; a
+ * failed check is TEST_ASSERT's or an ASSERT's, never TEST_REQUIRE's.
  */
 #ifdef __KSELFTEST_HARNESS_H
 /* Outside the harness's functions, the _metadata TEST_REQUIRE sees is this null one. */
