@@ -15,28 +15,16 @@
 
 FIXTURE(apic) {
 	struct vm *vm;
+	uint32_t apicv;
 	char tier[128];
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	self->vm = NULL;
-	if (variant->apicv & ~host_apicv())
-		SKIP(return, "tier not offered by this CPU");
-	self->vm = vm_create_apicv(variant->apicv);
-	apicv_str(self->vm->apicv, self->tier, sizeof(self->tier));
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	APIC_TIER_SETUP();
+	apicv_str(self->apicv, self->tier, sizeof(self->tier));
 }
 
 static volatile uint32_t cpu_irq[2][256];
@@ -198,15 +186,11 @@ static void costs(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self, b
 
 TEST_F(apic, costs_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	costs(_metadata, self, false);
 }
 
 TEST_F(apic, costs_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	costs(_metadata, self, true);
 }
 

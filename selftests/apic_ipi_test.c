@@ -18,31 +18,12 @@ FIXTURE(apic) {
 	uint32_t apicv;
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	uint32_t host = host_apicv();
-	char buf[128];
-
-	self->vm = NULL;
-	if (variant->apicv & ~host)
-		SKIP(return, "tier %s not offered by this CPU",
-		     apicv_str(variant->apicv, buf, sizeof(buf)));
-	self->apicv = variant->apicv;
-	self->vm = vm_create_apicv(variant->apicv);
-	TH_LOG("tier: %s; %d host CPUs", apicv_str(self->vm->apicv, buf, sizeof(buf)),
-	       get_nprocs());
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	APIC_TIER_SETUP();
+	TH_LOG("%d host CPUs", get_nprocs());
 }
 
 /*
@@ -52,13 +33,11 @@ FIXTURE_TEARDOWN(apic)
 #define APIC_TEST_BOTH_MODES(name, fn)						\
 	TEST_F(apic, name##_xapic)						\
 	{									\
-		if (self->vm)	/* else skipped in setup: no such tier */	\
-			fn(_metadata, self->vm, false);				\
+		fn(_metadata, self->vm, false);					\
 	}									\
 	TEST_F(apic, name##_x2apic)						\
 	{									\
-		if (self->vm)							\
-			fn(_metadata, self->vm, true);				\
+		fn(_metadata, self->vm, true);					\
 	}
 
 /* Guest memory is shared by the vCPUs: count per APIC ID. */
@@ -80,20 +59,6 @@ static void count_nmi(struct ex_regs *regs)
 	nmi_count++;
 }
 
-static void check_consistency(struct __test_metadata *_metadata, struct vm *vm)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct vapicvm_lapic_state s;
-		const char *err;
-
-		ASSERT_EQ(0, ioctl(vm->vcpus[i]->fd, VAPICVM_GET_LAPIC, &s));
-		err = lapic_state_inconsistency(&s, vm->apicv & VAPICVM_APICV_INTR_DELIVERY);
-		EXPECT_EQ(NULL, err) TH_LOG("vCPU %u: %s", i, err);
-	}
-}
-
 /*
  * A receiver that has not finished in time: print its counters, stop it,
  * and print the APIC state it was left in, then fail.
@@ -106,8 +71,8 @@ static void report_stuck(struct __test_metadata *_metadata, struct vcpu_thread *
 
 	vcpu_print_stats(vcpu, "stuck: ");
 	vcpu_thread_stop(th);
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &s));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_MP_STATE, &mp));
 	sync_global_from_guest(vcpu->vm, cpu_irq);
 	TH_LOG("vCPU %u stuck: mp_state %u IRR %d ISR %d TPR %#x PPR %#x RVI %#x SVI %#x; "
 	       "vector %#x taken %u times", vcpu->id, mp.mp_state,
@@ -164,19 +129,15 @@ static void guest_self_ipi(uint64_t x2)
 
 TEST_F(apic, self_ipi_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_self_ipi, 0);
 
 	install_counters(self->vm);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_F(apic, self_ipi_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_self_ipi, 1);
 
 	install_counters(self->vm);
@@ -185,7 +146,7 @@ TEST_F(apic, self_ipi_x2apic)
 	if ((self->apicv & VAPICVM_APICV_INTR_DELIVERY) && (self->apicv & VAPICVM_APICV_X2APIC_VIRT))
 		EXPECT_LT(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE), 200)
 			TH_LOG("SELF IPI or EOI writes exited");
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -237,34 +198,26 @@ static void ipi_to_other_vcpu(struct __test_metadata *_metadata, struct vm *vm, 
 	if (!spin)
 		EXPECT_GE(vcpu_stat(target, VAPICVM_STAT_HALT_WAKEUP), 1)
 			TH_LOG("the target was never woken from HLT");
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 TEST_F(apic, ipi_to_halted_vcpu_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, false, false);
 }
 
 TEST_F(apic, ipi_to_running_vcpu_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, false, true);
 }
 
 TEST_F(apic, ipi_to_halted_vcpu_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, true, false);
 }
 
 TEST_F(apic, ipi_to_running_vcpu_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	ipi_to_other_vcpu(_metadata, self->vm, true, true);
 }
 
@@ -345,7 +298,7 @@ static void pending_while_if_clear(struct __test_metadata *_metadata, struct vm 
 	ASSERT_EQ(0, pthread_create(&watcher, NULL, watch_extints, &w));
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	pthread_join(watcher, NULL);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(pending_while_if_clear, pending_while_if_clear)
@@ -436,7 +389,7 @@ static void multicast(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 		lowest_total += th[i].last_sync.args[4];
 	}
 	EXPECT_EQ(1, lowest_total) TH_LOG("lowest priority reaches exactly one APIC");
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(logical_broadcast_and_shorthands, multicast)
@@ -536,7 +489,7 @@ static void ipi_storm(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 		if (!vcpu_thread_join_timeout(&th[i], cmd == UCALL_DONE ? 10 : 0))
 			report_stuck(_metadata, &th[i], STORM_VECTOR);
 	ASSERT_EQ(UCALL_DONE, cmd);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(ipi_storm_to_halted_vcpus, ipi_storm)
@@ -568,8 +521,6 @@ static void guest_nmi_sender(void)
 
 TEST_F(apic, nmi_ipi)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *sender, *target;
 	struct vcpu_thread th;
 
@@ -581,7 +532,7 @@ TEST_F(apic, nmi_ipi)
 	usleep(20000);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(sender, NULL));
 	vcpu_thread_join(&th);
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -613,10 +564,10 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	uint32_t data = 0;
 
 	memcpy(addr_gpa2hva(vm, AP_CODE_GPA), ap_code, sizeof(ap_code));
-	ASSERT_EQ(0, ioctl(ap->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(VAPICVM_MP_STATE_UNINITIALIZED, mp.mp_state);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(bsp, NULL));
-	ASSERT_EQ(0, ioctl(ap->fd, VAPICVM_GET_MP_STATE, &mp));
+	ASSERT_EQ(0, __vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(VAPICVM_MP_STATE_UNINITIALIZED, mp.mp_state) TH_LOG("SIPI without INIT");
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(bsp, NULL));
 
@@ -632,7 +583,7 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	EXPECT_EQ(0, s.cr0 & 1) TH_LOG("the AP starts in real mode");
 	vcpu_run(ap);
 	EXPECT_EQ(VAPICVM_EXIT_HLT, ap->run->exit_reason);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(init_sipi_starts_an_ap, init_sipi)
@@ -646,8 +597,6 @@ static void *run_once(void *vcpu)
 /* An AP already blocked in RUN on its own thread when INIT and SIPI arrive. */
 TEST_F(apic, init_sipi_wakes_a_blocked_ap)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	static const uint8_t ap_code[] = { 0xb0, 0x55, 0xe6, AP_PORT, 0xfa, 0xf4 };
 	struct vcpu *bsp = vm_add_vcpu(self->vm, 0, guest_bsp_starts_ap, 0);
 	struct vcpu *ap = vm_add_vcpu_bare(self->vm, 1);
@@ -691,17 +640,6 @@ static void guest_eoi(uint64_t x2)
 	GUEST_DONE();
 }
 
-static void send_msi(struct __test_metadata *_metadata, struct vm *vm, uint8_t dest,
-		     uint32_t vector, bool level)
-{
-	struct vapicvm_msi msi = {
-		.address_lo = 0xfee00000 | (dest << 12),
-		.data = vector | (level ? (1 << 15) | (1 << 14) : 0),
-	};
-
-	ASSERT_EQ(1, ioctl(vm->fd, VAPICVM_SIGNAL_MSI, &msi));
-}
-
 static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 {
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_eoi, x2);
@@ -712,11 +650,11 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_install_handler(vm, VEC_LEVEL, level_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
 	eoi0 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED);
-	send_msi(_metadata, vm, 0, VEC_EDGE, false);
+	vm_send_msi(vm, 0, VEC_EDGE, false);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
 	eoi1 = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED);
 	EXPECT_EQ(0, eoi1 - eoi0) TH_LOG("an edge-triggered EOI exited");
-	send_msi(_metadata, vm, 0, VEC_LEVEL, true);
+	vm_send_msi(vm, 0, VEC_LEVEL, true);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	/*
 	 * With VID the level-triggered vector's EOI is an EOI-induced exit,
@@ -725,7 +663,7 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	 */
 	if (vid && (x2 ? vm->apicv & VAPICVM_APICV_X2APIC_VIRT : vm->apicv & VAPICVM_APICV_APIC_ACCESS))
 		EXPECT_EQ(1, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EOI_INDUCED) - eoi1);
-	check_consistency(_metadata, vm);
+	vm_assert_lapic_consistent(vm);
 }
 
 APIC_TEST_BOTH_MODES(eoi_edge_and_level, eoi)
@@ -760,8 +698,6 @@ static void extint_handler(struct ex_regs *regs)
 
 TEST_F(apic, userspace_msi_and_lint_injection)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_injection, 0);
 	struct vapicvm_interrupt lint0 = { .pin = VAPICVM_INTERRUPT_LINT0, .vector = VEC_EXTINT };
 	struct vapicvm_interrupt lint1 = { .pin = VAPICVM_INTERRUPT_LINT1 };
@@ -771,22 +707,22 @@ TEST_F(apic, userspace_msi_and_lint_injection)
 	install_counters(self->vm);
 	vm_install_handler(self->vm, VEC_EXTINT, extint_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	send_msi(_metadata, self->vm, 0, VEC_MSI, false);
+	vm_send_msi(self->vm, 0, VEC_MSI, false);
 	EXPECT_TRUE(ioctl_fails_with(self->vm->fd, VAPICVM_SIGNAL_MSI, &bad, EINVAL));
 	bad.address_lo = 0xfee00000;
 	bad.flags = 1;
 	EXPECT_TRUE(ioctl_fails_with(self->vm->fd, VAPICVM_SIGNAL_MSI, &bad, EINVAL));
-	EXPECT_EQ(0, ioctl(self->vm->fd, VAPICVM_SIGNAL_MSI, &nobody)) TH_LOG("no APIC 7");
+	EXPECT_EQ(0, __vm_ioctl(self->vm, VAPICVM_SIGNAL_MSI, &nobody)) TH_LOG("no APIC 7");
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_INTERRUPT, &lint0));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_INTERRUPT, &lint0));
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_INTERRUPT, &lint1));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_INTERRUPT, &lint1));
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	/* LINT0 masked now: not accepted. */
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_INTERRUPT, &lint0, EAGAIN));
 	lint0.pin = 7;
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_INTERRUPT, &lint0, EINVAL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_HARNESS_MAIN

@@ -13,30 +13,11 @@ FIXTURE(apic) {
 	uint32_t apicv;
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	uint32_t host = host_apicv();
-	char buf[128];
-
-	self->vm = NULL;
-	if (variant->apicv & ~host)
-		SKIP(return, "tier %s not offered by this CPU",
-		     apicv_str(variant->apicv, buf, sizeof(buf)));
-	self->apicv = variant->apicv;
-	self->vm = vm_create_apicv(variant->apicv);
-	TH_LOG("tier: %s", apicv_str(self->vm->apicv, buf, sizeof(buf)));
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	APIC_TIER_SETUP();
 }
 
 static volatile uint32_t irq_count[256];
@@ -46,21 +27,6 @@ static void count_and_eoi(struct ex_regs *regs)
 {
 	irq_count[regs->vector]++;
 	apic_eoi();
-}
-
-/* After a test: the APIC state of every vCPU keeps its invariants. */
-static void check_consistency(struct __test_metadata *_metadata, struct vm *vm)
-{
-	unsigned int i;
-
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		struct vapicvm_lapic_state s;
-		const char *err;
-
-		ASSERT_EQ(0, ioctl(vm->vcpus[i]->fd, VAPICVM_GET_LAPIC, &s));
-		err = lapic_state_inconsistency(&s, vm->apicv & VAPICVM_APICV_INTR_DELIVERY);
-		EXPECT_EQ(NULL, err) TH_LOG("vCPU %u: %s", i, err);
-	}
 }
 
 /* ---------------------------------------------------------------- */
@@ -95,8 +61,6 @@ static void guest_tpr_views(void)
 
 TEST_F(apic, tpr_cr8_and_mmio_agree)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_views, 0);
 	uint64_t cr0, cr1, acc0, acc1, emu0, emu1;
 
@@ -122,7 +86,7 @@ TEST_F(apic, tpr_cr8_and_mmio_agree)
 		EXPECT_GE(emu1 - emu0, 200) TH_LOG("xAPIC TPR accesses not emulated?");
 	}
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 static void guest_x2apic_tpr_views(void)
@@ -147,8 +111,6 @@ static void guest_x2apic_tpr_views(void)
 
 TEST_F(apic, x2apic_tpr_msr_and_cr8_agree)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_x2apic_tpr_views, 0);
 	uint64_t r0, w0;
 
@@ -163,7 +125,7 @@ TEST_F(apic, x2apic_tpr_msr_and_cr8_agree)
 		EXPECT_GE(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE) - w0, 100);
 	}
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -186,37 +148,24 @@ static void guest_tpr_threshold(void)
 	GUEST_DONE();
 }
 
-static void send_msi(struct __test_metadata *_metadata, struct vm *vm, uint8_t dest,
-		     uint32_t vector, bool level)
-{
-	struct vapicvm_msi msi = {
-		.address_lo = 0xfee00000 | (dest << 12),
-		.data = vector | (level ? (1 << 15) | (1 << 14) : 0),
-	};
-
-	ASSERT_EQ(1, ioctl(vm->fd, VAPICVM_SIGNAL_MSI, &msi));
-}
-
 TEST_F(apic, tpr_threshold_delivers_when_tpr_drops)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_threshold, 0);
 	struct vapicvm_lapic_state s;
 
 	vm_install_handler(self->vm, VEC_THRESHOLD, count_and_eoi);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	send_msi(_metadata, self->vm, 0, VEC_THRESHOLD, false);
+	vm_send_msi(self->vm, 0, VEC_THRESHOLD, false);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &s));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s));
 	EXPECT_EQ(VEC_THRESHOLD, lapic_state_highest(&s, REG_IRR));
 	EXPECT_EQ(0xf0, lapic_state_reg(&s, REG_PPR));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	if ((self->apicv & VAPICVM_APICV_TPR_SHADOW) &&
 	    !(self->apicv & VAPICVM_APICV_INTR_DELIVERY))
 		EXPECT_GE(vcpu_stat(vcpu, VAPICVM_STAT_EXIT_TPR_BELOW_THRESHOLD), 1);
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -253,24 +202,20 @@ static void guest_ppr(uint64_t x2)
 
 TEST_F(apic, ppr_follows_isr_and_tpr_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_ppr, 0);
 
 	vm_install_handler(self->vm, VEC_PPR, ppr_handler);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_F(apic, ppr_follows_isr_and_tpr_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_ppr, 1);
 
 	vm_install_handler(self->vm, VEC_PPR, ppr_handler);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -308,18 +253,16 @@ static void guest_sw_disable(void)
 
 TEST_F(apic, software_disable_masks_lvts)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_sw_disable, 0);
 
 	struct vapicvm_msi msi = { .address_lo = 0xfee00000, .data = 0x72 };
 
 	vm_install_handler(self->vm, 0x72, count_and_eoi);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	EXPECT_EQ(0, ioctl(self->vm->fd, VAPICVM_SIGNAL_MSI, &msi))
+	EXPECT_EQ(0, __vm_ioctl(self->vm, VAPICVM_SIGNAL_MSI, &msi))
 		TH_LOG("a software-disabled APIC accepted an MSI");
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -379,15 +322,13 @@ static void guest_x2apic_transitions(void)
 
 TEST_F(apic, x2apic_transitions_per_sdm)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_x2apic_transitions, 0);
 
 	vm_install_handler(self->vm, 13, gp_skip_msr);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 	sync_global_from_guest(self->vm, gp_count);
 	EXPECT_EQ(8, gp_count);
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -414,7 +355,7 @@ static uint64_t apic_access_gpa(struct __test_metadata *_metadata, struct vm *vm
 {
 	struct vapicvm_apicv_info info;
 
-	EXPECT_EQ(0, ioctl(vm->fd, VAPICVM_GET_APICV, &info));
+	EXPECT_EQ(0, __vm_ioctl(vm, VAPICVM_GET_APICV, &info));
 	return info.apic_access_gpa;
 }
 
@@ -428,9 +369,9 @@ static uint64_t run_answering_mmio(struct vcpu *vcpu)
 		if (vcpu->run->exit_reason == VAPICVM_EXIT_MMIO) {
 			uint32_t v = 0xdeadbeef;
 
-			TEST_REQUIRE(vcpu->run->mmio.phys_addr == APIC_DEFAULT_GPA + REG_ID,
-				     "MMIO at %#llx",
-				     (unsigned long long)vcpu->run->mmio.phys_addr);
+			TEST_ASSERT(vcpu->run->mmio.phys_addr == APIC_DEFAULT_GPA + REG_ID,
+				    "MMIO at %#llx",
+				    (unsigned long long)vcpu->run->mmio.phys_addr);
 			memcpy(vcpu->run->mmio.data, &v, 4);
 			continue;
 		}
@@ -443,8 +384,6 @@ static uint64_t run_answering_mmio(struct vcpu *vcpu)
 
 TEST_F(apic, base_relocation_moves_the_apic_access_page)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *v0 = vm_add_vcpu(self->vm, 0, guest_relocate, 0);
 	bool access = self->apicv & VAPICVM_APICV_APIC_ACCESS;
 
@@ -455,13 +394,11 @@ TEST_F(apic, base_relocation_moves_the_apic_access_page)
 		EXPECT_EQ(NEW_BASE, apic_access_gpa(_metadata, self->vm))
 			TH_LOG("the APIC-access EPT entry did not follow the base");
 	ASSERT_EQ(UCALL_DONE, run_answering_mmio(v0));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_F(apic, disagreeing_bases_fall_back_to_emulation)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *v0 = vm_add_vcpu(self->vm, 0, guest_relocate, 0);
 	struct vcpu *v1 = vm_add_vcpu(self->vm, 1, guest_relocate, 1);
 	uint64_t emu0;
@@ -480,7 +417,7 @@ TEST_F(apic, disagreeing_bases_fall_back_to_emulation)
 		EXPECT_EQ(NEW_BASE, apic_access_gpa(_metadata, self->vm));
 	ASSERT_EQ(UCALL_DONE, run_answering_mmio(v0));
 	ASSERT_EQ(UCALL_DONE, run_answering_mmio(v1));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -515,25 +452,23 @@ static void guest_state_roundtrip(void)
 
 TEST_F(apic, get_set_lapic_roundtrip_with_pending_interrupts)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_state_roundtrip, 0);
 	struct vapicvm_lapic_state a, b;
 
 	vm_install_handler(self->vm, VEC_LOW, record_and_eoi);
 	vm_install_handler(self->vm, VEC_HIGH, record_and_eoi);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	send_msi(_metadata, self->vm, 0, VEC_LOW, false);
-	send_msi(_metadata, self->vm, 0, VEC_HIGH, false);
+	vm_send_msi(self->vm, 0, VEC_LOW, false);
+	vm_send_msi(self->vm, 0, VEC_HIGH, false);
 
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &a));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &a));
 	EXPECT_EQ(VEC_HIGH, lapic_state_highest(&a, REG_IRR));
 	EXPECT_EQ(0x30, lapic_state_reg(&a, REG_TPR));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 
 	/* Restore what we saved: nothing changes, nothing is lost. */
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_LAPIC, &a));
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_LAPIC, &b));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_LAPIC, &a));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &b));
 	EXPECT_EQ(0, memcmp(a.regs, b.regs, REG_TMCCT));
 	EXPECT_EQ(0, memcmp(a.regs + REG_TMCCT + 0x10, b.regs + REG_TMCCT + 0x10,
 			    sizeof(a.regs) - REG_TMCCT - 0x10));
@@ -552,7 +487,7 @@ TEST_F(apic, get_set_lapic_roundtrip_with_pending_interrupts)
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_GET_LAPIC, NULL, EFAULT));
 
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 /* ---------------------------------------------------------------- */
@@ -618,8 +553,6 @@ static void guest_hammer(uint64_t seed)
 
 TEST_F(apic, garbage_in_every_register_cannot_hurt_the_host)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_hammer, 0x1234567);
 	struct ucall uc;
 	int v;
@@ -646,7 +579,7 @@ TEST_F(apic, garbage_in_every_register_cannot_hurt_the_host)
 		TH_LOG("guest stopped with %s", exit_reason_str(vcpu->run->exit_reason));
 		break;
 	}
-	check_consistency(_metadata, self->vm);
+	vm_assert_lapic_consistent(self->vm);
 }
 
 TEST_HARNESS_MAIN

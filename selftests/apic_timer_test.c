@@ -21,33 +21,14 @@ FIXTURE(apic) {
 	uint64_t tsc_khz;
 };
 
-FIXTURE_VARIANT(apic) {
-	uint32_t apicv;
-};
-
-APIC_TIER_VARIANTS(apic);
+APIC_TIER_FIXTURE(apic);
 
 FIXTURE_SETUP(apic)
 {
-	uint32_t host = host_apicv();
-	char buf[128];
-
-	self->vm = NULL;
-	if (variant->apicv & ~host)
-		SKIP(return, "tier %s not offered by this CPU",
-		     apicv_str(variant->apicv, buf, sizeof(buf)));
-	self->apicv = variant->apicv;
-	self->vm = vm_create_apicv(variant->apicv);
-	self->tsc_khz = ioctl(self->vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_TSC_KHZ);
+	APIC_TIER_SETUP();
+	self->tsc_khz = __vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_TSC_KHZ);
 	ASSERT_GT(self->tsc_khz, 0);
-	TH_LOG("tier: %s; TSC %lu kHz", apicv_str(self->vm->apicv, buf, sizeof(buf)),
-	       (unsigned long)self->tsc_khz);
-}
-
-FIXTURE_TEARDOWN(apic)
-{
-	if (self->vm)
-		vm_free(self->vm);
+	TH_LOG("TSC %lu kHz", (unsigned long)self->tsc_khz);
 }
 
 static volatile uint32_t ticks;
@@ -123,15 +104,11 @@ static void oneshot(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self,
 
 TEST_F(apic, oneshot_xapic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	oneshot(_metadata, self, false);
 }
 
 TEST_F(apic, oneshot_x2apic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	oneshot(_metadata, self, true);
 }
 
@@ -165,8 +142,6 @@ static void guest_periodic(void)
 
 TEST_F(apic, periodic)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic, 0);
 	uint64_t span, period;
 	struct ucall uc;
@@ -233,8 +208,6 @@ static void guest_tsc_deadline(uint64_t tsc_per_ms)
 
 TEST_F(apic, tsc_deadline)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tsc_deadline, self->tsc_khz);
 	struct ucall uc;
 
@@ -267,8 +240,6 @@ static void guest_masked(void)
 
 TEST_F(apic, masked_timer_does_not_interrupt)
 {
-	if (!self->vm)
-		return;	/* skipped in setup: this CPU lacks the tier */
 	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_masked, 0);
 
 	vm_install_handler(self->vm, VEC_TIMER, timer_handler);

@@ -48,8 +48,8 @@ TEST(vmx_follows_cpus_going_offline_and_online)
 	cpu_set_t set;
 	int i;
 
-	if (get_nprocs_conf() < 2 || access(CPU1_ONLINE, W_OK))
-		SKIP(return, "needs a second CPU that can go offline");
+	TEST_REQUIRE(get_nprocs_conf() >= 2 && !access(CPU1_ONLINE, W_OK),
+		     "needs a second CPU that can go offline");
 	ASSERT_EQ(0, set_online(1));
 	vm = vm_create();
 	vcpu = vm_add_vcpu(vm, 0, guest_spin, 0);

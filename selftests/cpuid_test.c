@@ -29,7 +29,7 @@ static void get_supported(struct __test_metadata *_metadata, int dev, struct cpu
 {
 	memset(t, 0, sizeof(*t));
 	t->hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	ASSERT_EQ(0, ioctl(dev, VAPICVM_GET_SUPPORTED_CPUID, t));
+	ASSERT_EQ(0, __sys_ioctl(dev, VAPICVM_GET_SUPPORTED_CPUID, &t->hdr));
 	ASSERT_GT(t->hdr.nent, 4);
 	ASSERT_LE(t->hdr.nent, VAPICVM_MAX_CPUID_ENTRIES);
 }
@@ -96,7 +96,7 @@ static void run_queries(struct __test_metadata *_metadata, struct vcpu *vcpu, st
 static void set_cpuid(struct __test_metadata *_metadata, struct vcpu *vcpu,
 		      struct cpuid_table *t)
 {
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_CPUID, t));
+	ASSERT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, &t->hdr));
 }
 
 TEST(supported_cpuid)
@@ -117,7 +117,7 @@ TEST(supported_cpuid)
 	EXPECT_EQ(0xeeeeeeee, t.e[0].function);
 	/* Exactly enough: all of them; the entries beyond are untouched. */
 	t.hdr.nent = needed;
-	EXPECT_EQ(0, ioctl(dev, VAPICVM_GET_SUPPORTED_CPUID, &t));
+	EXPECT_EQ(0, __sys_ioctl(dev, VAPICVM_GET_SUPPORTED_CPUID, &t.hdr));
 	EXPECT_EQ(needed, t.hdr.nent);
 	EXPECT_EQ(0xeeeeeeee, t.e[needed].function);
 	/* Padding the kernel writes is zero. */
@@ -451,9 +451,9 @@ TEST(set_cpuid_bad_arguments)
 	t.hdr.nent = ~0U;
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_SET_CPUID, &t, E2BIG));
 	t.hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_CPUID, &t));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, &t.hdr));
 	t.hdr.nent = 0;
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_CPUID, &t));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, &t.hdr));
 
 	t.hdr.nent = 1;
 	t.hdr.padding = 1;
@@ -476,7 +476,7 @@ TEST(set_cpuid_bad_arguments)
 	memset(h->entries, 0, sizeof(h->entries[0]));
 	EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_SET_CPUID, h, EFAULT));
 	h->nent = 1;
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_CPUID, h));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, h));
 	munmap(page, 4096);
 	vm_free(vm);
 }

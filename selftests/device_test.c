@@ -143,7 +143,7 @@ TEST(create_vm_every_tier)
 	int supported = ioctl(fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_APICV);
 	unsigned int i, tested = 0;
 
-	for (i = 0; i < sizeof(tiers) / sizeof(tiers[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(tiers); i++) {
 		int vm;
 
 		if (tiers[i] & ~supported)

@@ -27,10 +27,10 @@ static void setup_pages(void)
 {
 	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	TEST_REQUIRE(p != MAP_FAILED, "mmap");
+	TEST_ASSERT(p != MAP_FAILED, "mmap");
 	memset(p, 0, 8192);
-	TEST_REQUIRE(!mprotect(p, 4096, PROT_READ), "mprotect");
-	TEST_REQUIRE(!munmap(p + 4096, 4096), "munmap");
+	TEST_ASSERT(!mprotect(p, 4096, PROT_READ), "mprotect");
+	TEST_ASSERT(!munmap(p + 4096, 4096), "munmap");
 	ro_page = p;
 	no_page = p + 4096;
 }
@@ -278,7 +278,7 @@ TEST(kernel_zeroes_the_padding_it_writes)
 
 	memset(&s, 0xff, sizeof(s));
 	vcpu_get_sregs(vcpu, &s);
-	for (i = 0; i < sizeof(seg) / sizeof(seg[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(seg); i++)
 		EXPECT_EQ(0, seg[i]->padding) TH_LOG("segment %u", i);
 	EXPECT_EQ(0, s.gdt.padding[0] | s.gdt.padding[1] | s.gdt.padding[2]);
 	EXPECT_EQ(0, s.idt.padding[0] | s.idt.padding[1] | s.idt.padding[2]);

@@ -67,18 +67,10 @@ TEST(triple_fault_real_mode)
 	static const uint8_t code[] = { 0x0f, 0x01, 0x1e, 0x10, 0x70, 0xcc, 0xf4 };
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
-	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
 
 	memcpy(addr_gpa2hva(vm, 0x7000), code, sizeof(code));
 	memset(addr_gpa2hva(vm, 0x7010), 0, 6);
-	vcpu_get_sregs(vcpu, &s);
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = 0x7000;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_real_mode(vcpu, 0, 0x7000);
 	expect_shutdown(_metadata, vcpu);
 	vm_free(vm);
 }
@@ -346,7 +338,7 @@ static uint64_t perf_count(int fd)
 {
 	uint64_t v = ~0ULL;
 
-	TEST_REQUIRE(read(fd, &v, sizeof(v)) == sizeof(v), "read perf counter");
+	TEST_ASSERT(read(fd, &v, sizeof(v)) == sizeof(v), "read perf counter");
 	return v;
 }
 
@@ -367,8 +359,7 @@ TEST(host_breakpoint_survives_run)
 	int fd;
 
 	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
-	if (fd < 0)
-		SKIP(return, "no hardware breakpoint for perf: %s", strerror(errno));
+	TEST_REQUIRE(fd >= 0, "no hardware breakpoint for perf: %s", strerror(errno));
 	host_watched = 1;
 	ASSERT_EQ(1, perf_count(fd)) TH_LOG("the watchpoint does not work at all");
 	vm = vm_create();
@@ -470,8 +461,8 @@ TEST(host_ldt_survives_run)
 	struct vm *vm;
 	struct vcpu *vcpu;
 
-	if (syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)))
-		SKIP(return, "modify_ldt: %s", strerror(errno));
+	TEST_REQUIRE(!syscall(SYS_modify_ldt, 1, &desc, sizeof(desc)), "modify_ldt: %s",
+		     strerror(errno));
 	ASSERT_TRUE(selector_usable(sel)) TH_LOG("the LDT entry does not work at all");
 	vm = vm_create();
 	vcpu = vm_add_vcpu(vm, 0, guest_sync_twice, 0);
@@ -519,7 +510,7 @@ TEST(stats)
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_some_exits, 0);
-	int nr = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_STATS);
+	int nr = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_STATS);
 	struct {
 		struct vapicvm_stats hdr;
 		uint64_t c[VAPICVM_STAT_NR + 8];
@@ -536,7 +527,7 @@ TEST(stats)
 	memset(&s, 0xee, sizeof(s));
 	s.hdr.n = 4;
 	s.hdr.pad = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(4, s.hdr.n);
 	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, s.c[4]);
 	EXPECT_EQ(10, s.c[VAPICVM_STAT_EXIT_CPUID]);
@@ -544,7 +535,7 @@ TEST(stats)
 	memset(&s, 0xee, sizeof(s));
 	s.hdr.n = VAPICVM_STAT_NR + 8;
 	s.hdr.pad = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(VAPICVM_STAT_NR, s.hdr.n);
 	EXPECT_EQ(0xeeeeeeeeeeeeeeeeULL, s.c[VAPICVM_STAT_NR]);
 	EXPECT_EQ(4, s.c[VAPICVM_STAT_EXIT_IO]) TH_LOG("3 OUTs and the DONE ucall");
@@ -553,7 +544,7 @@ TEST(stats)
 					  s.c[VAPICVM_STAT_EXIT_IO]);
 	/* None at all. */
 	s.hdr.n = 0;
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	EXPECT_EQ(0, s.hdr.n);
 	vm_free(vm);
 }

@@ -234,7 +234,7 @@ static void check_xsave(struct __test_metadata *_metadata, struct vcpu *vcpu,
 /*
  * RUN with the host's registers loaded from *host_in, which must come back
  * unchanged, until the guest's next SYNC or DONE.  Usable from any thread:
- * failures end the test program (TEST_REQUIRE), not a harness longjmp.
+ * failures end the test program (TEST_ASSERT), not a harness longjmp.
  */
 static uint64_t run_guest(struct vcpu *vcpu, struct fpu_state *host_in, bool avx,
 			  struct ucall *uc)
@@ -247,16 +247,16 @@ static uint64_t run_guest(struct vcpu *vcpu, struct fpu_state *host_in, bool avx
 		memset(&host_out, 0, sizeof(host_out));
 		r = avx ? run_with_host_avx(vcpu->fd, host_in, &host_out) :
 			  run_with_host_sse(vcpu->fd, host_in, &host_out);
-		TEST_REQUIRE(r == 0, "RUN: %ld", r);
-		TEST_REQUIRE(state_equal(host_in, &host_out, avx),
-			     "vCPU %u: the host's registers changed across RUN", vcpu->id);
+		TEST_ASSERT(r == 0, "RUN: %ld", r);
+		TEST_ASSERT(state_equal(host_in, &host_out, avx),
+			    "vCPU %u: the host's registers changed across RUN", vcpu->id);
 		cmd = get_ucall(vcpu, uc);
 	} while (cmd == UCALL_PRINT);
-	TEST_REQUIRE(cmd == UCALL_SYNC || cmd == UCALL_DONE,
-		     "vCPU %u: exit %s, ucall %lu %s:%lu %s %s", vcpu->id,
-		     exit_reason_str(vcpu->run->exit_reason), (unsigned long)cmd,
-		     uc->file ? uc->file : "", (unsigned long)uc->line,
-		     uc->expr ? uc->expr : "", uc->msg);
+	TEST_ASSERT(cmd == UCALL_SYNC || cmd == UCALL_DONE,
+		    "vCPU %u: exit %s, ucall %lu %s:%lu %s %s", vcpu->id,
+		    exit_reason_str(vcpu->run->exit_reason), (unsigned long)cmd,
+		    uc->file ? uc->file : "", (unsigned long)uc->line,
+		    uc->expr ? uc->expr : "", uc->msg);
 	return cmd;
 }
 
@@ -264,17 +264,17 @@ static void expect_sync(struct vcpu *vcpu, uint64_t stage, struct fpu_state *hos
 {
 	struct ucall uc;
 
-	TEST_REQUIRE(run_guest(vcpu, host_in, avx, &uc) == UCALL_SYNC && uc.args[0] == stage,
-		     "vCPU %u: expected SYNC %lu, got ucall %lu stage %lu", vcpu->id,
-		     (unsigned long)stage, (unsigned long)uc.cmd, (unsigned long)uc.args[0]);
+	TEST_ASSERT(run_guest(vcpu, host_in, avx, &uc) == UCALL_SYNC && uc.args[0] == stage,
+		    "vCPU %u: expected SYNC %lu, got ucall %lu stage %lu", vcpu->id,
+		    (unsigned long)stage, (unsigned long)uc.cmd, (unsigned long)uc.args[0]);
 }
 
 static void expect_done(struct vcpu *vcpu, struct fpu_state *host_in, bool avx)
 {
 	struct ucall uc;
 
-	TEST_REQUIRE(run_guest(vcpu, host_in, avx, &uc) == UCALL_DONE,
-		     "vCPU %u: expected DONE, got ucall %lu", vcpu->id, (unsigned long)uc.cmd);
+	TEST_ASSERT(run_guest(vcpu, host_in, avx, &uc) == UCALL_DONE,
+		    "vCPU %u: expected DONE, got ucall %lu", vcpu->id, (unsigned long)uc.cmd);
 }
 
 TEST(guest_and_host_sse_isolated)
@@ -401,7 +401,7 @@ static uint32_t guest_has_avx(struct vcpu *vcpu)
 	uint32_t i, avx = 0, xcr0 = 0;
 
 	t.hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	if (ioctl(vcpu->vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t))
+	if (__sys_ioctl(vcpu->vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t.hdr))
 		return 0;
 	for (i = 0; i < t.hdr.nent; i++) {
 		if (t.e[i].function == 1)
@@ -494,7 +494,7 @@ static void check_xsetbv_rules(struct __test_metadata *_metadata, bool hide_avx)
 	unsigned int i;
 
 	t.hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
-	ASSERT_EQ(0, ioctl(vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t));
+	ASSERT_EQ(0, __sys_ioctl(vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, &t.hdr));
 	for (i = 0; i < t.hdr.nent; i++)
 		if (t.e[i].function == 1)
 			ASSERT_TRUE(t.e[i].ecx & (1U << 26)) TH_LOG("no XSAVE for guests");
@@ -503,7 +503,7 @@ static void check_xsetbv_rules(struct __test_metadata *_metadata, bool hide_avx)
 		for (i = 0; i < t.hdr.nent; i++)
 			if (t.e[i].function == 0xd && t.e[i].index == 0)
 				t.e[i].eax &= XFEATURE_FP | XFEATURE_SSE;
-		vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, &t);
+		vcpu_ioctl(vcpu, VAPICVM_SET_CPUID, &t.hdr);
 		avx = false;
 	}
 	vcpu_setup_long_mode(vcpu, guest_xsetbv_rules, avx);
@@ -530,7 +530,7 @@ TEST(xsave_bad_arguments)
 	struct vapicvm_xsave xs;
 	uint8_t *x = (uint8_t *)xs.region;
 
-	EXPECT_EQ(1, ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_XSAVE));
+	EXPECT_EQ(1, __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_XSAVE));
 	vcpu_ioctl(vcpu, VAPICVM_GET_XSAVE, &xs);
 	/* A reset vCPU: FCW 0x37f, MXCSR 0x1f80. */
 	EXPECT_EQ(0x37f, *(uint16_t *)(x + XSAVE_FCW));

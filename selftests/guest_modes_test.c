@@ -3,39 +3,13 @@
  * Guest code reaching port I/O and HLT in real, protected and long mode.
  */
 #include "kselftest_harness.h"
-#include "vapicvm_util.h"
+#include "exits.h"
 
 #define CODE_GPA	0x7000
 
 static void put_code(struct vm *vm, const uint8_t *code, size_t len)
 {
 	memcpy(addr_gpa2hva(vm, CODE_GPA), code, len);
-}
-
-static void expect_out(struct __test_metadata *_metadata, struct vcpu *vcpu, uint16_t port,
-		       uint8_t size, uint32_t value)
-{
-	struct vapicvm_run *run = vcpu->run;
-	uint32_t data = 0;
-
-	vcpu_run(vcpu);
-	ASSERT_EQ(VAPICVM_EXIT_IO, run->exit_reason);
-	ASSERT_EQ(VAPICVM_EXIT_IO_OUT, run->io.direction);
-	ASSERT_EQ(port, run->io.port);
-	ASSERT_EQ(size, run->io.size);
-	ASSERT_EQ(1, run->io.count);
-	memcpy(&data, (uint8_t *)run + run->io.data_offset, size);
-	ASSERT_EQ(value, data);
-}
-
-static void expect_hlt(struct __test_metadata *_metadata, struct vcpu *vcpu)
-{
-	struct vapicvm_mp_state mp;
-
-	vcpu_run(vcpu);
-	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
-	ASSERT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_MP_STATE, &mp));
-	EXPECT_EQ(VAPICVM_MP_STATE_HALTED, mp.mp_state);
 }
 
 TEST(real_mode)
@@ -51,17 +25,13 @@ TEST(real_mode)
 	put_code(vm, code, sizeof(code));
 	vcpu_get_sregs(vcpu, &s);
 	ASSERT_EQ(0, s.cr0 & 1) TH_LOG("a new vCPU starts in real mode");
-	s.cs.selector = CODE_GPA >> 4;
-	s.cs.base = CODE_GPA;
-	vcpu_set_sregs(vcpu, &s);
 	vcpu_get_regs(vcpu, &r);
 	EXPECT_EQ(0xfff0, r.rip) TH_LOG("reset RIP");
-	r.rip = 0;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_real_mode(vcpu, CODE_GPA >> 4, 0);
 
-	expect_out(_metadata, vcpu, 0x10, 1, 0x42);
-	expect_out(_metadata, vcpu, 0x12, 2, 0x1234);
-	expect_hlt(_metadata, vcpu);
+	vcpu_expect_out(vcpu, 0x10, 1, 0x42);
+	vcpu_expect_out(vcpu, 0x12, 2, 0x1234);
+	vcpu_expect_hlt(vcpu);
 	vcpu_get_regs(vcpu, &r);
 	EXPECT_EQ(sizeof(code), r.rip) TH_LOG("RIP after HLT");
 	vm_free(vm);
@@ -73,26 +43,12 @@ TEST(protected_mode_32bit)
 	static const uint8_t code[] = { 0xb8, 0xef, 0xbe, 0xad, 0xde, 0xe7, 0x20, 0xfa, 0xf4 };
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
-	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
 
 	put_code(vm, code, sizeof(code));
-	vcpu_get_sregs(vcpu, &s);
-	s.cr0 |= 1;	/* PE, paging off */
-	s.cs = (struct vapicvm_segment){ .base = 0, .limit = 0xffffffff, .selector = GDT_CODE32,
-					 .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.ds = (struct vapicvm_segment){ .base = 0, .limit = 0xffffffff, .selector = GDT_DATA,
-					 .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.es = s.ss = s.fs = s.gs = s.ds;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = CODE_GPA;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_protected_mode(vcpu, CODE_GPA);	/* paging off */
 
-	expect_out(_metadata, vcpu, 0x20, 4, 0xdeadbeef);
-	expect_hlt(_metadata, vcpu);
+	vcpu_expect_out(vcpu, 0x20, 4, 0xdeadbeef);
+	vcpu_expect_hlt(vcpu);
 	vm_free(vm);
 }
 
@@ -111,10 +67,10 @@ TEST(long_mode)
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_long_mode, 0x1234);
 	struct ucall uc;
 
-	expect_out(_metadata, vcpu, 0x30, 1, 0x77);
+	vcpu_expect_out(vcpu, 0x30, 1, 0x77);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_EQ(1, uc.args[0]);
-	expect_hlt(_metadata, vcpu);
+	vcpu_expect_hlt(vcpu);
 	vm_free(vm);
 }
 
@@ -151,7 +107,6 @@ TEST(mode_switches_by_the_guest)
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
 	uint8_t *mem = addr_gpa2hva(vm, CODE_GPA);
 	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
 
 	memcpy(mem, code, sizeof(code));
 	/* GDTR image at 0x7060: limit, base. */
@@ -160,17 +115,11 @@ TEST(mode_switches_by_the_guest)
 	memcpy(mem + 0x70, lm, sizeof(lm));
 	ASSERT_LT(sizeof(code), 0x60);
 
-	vcpu_get_sregs(vcpu, &s);
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = CODE_GPA;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_real_mode(vcpu, 0, CODE_GPA);
 
-	expect_out(_metadata, vcpu, 0x40, 1, 1);
-	expect_out(_metadata, vcpu, 0x40, 1, 2);
-	expect_hlt(_metadata, vcpu);
+	vcpu_expect_out(vcpu, 0x40, 1, 1);
+	vcpu_expect_out(vcpu, 0x40, 1, 2);
+	vcpu_expect_hlt(vcpu);
 	vcpu_get_sregs(vcpu, &s);
 	EXPECT_EQ(0x500, s.efer & 0x500) TH_LOG("EFER.LMA and LME after the switch");
 	EXPECT_TRUE(s.cs.l);
@@ -231,64 +180,9 @@ __asm__(".pushsection .text\n\t"
 	".code64\n\t"
 	".popsection");
 
-static void start_protected_mode(struct vcpu *vcpu, void *code)
-{
-	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
-
-	vcpu_get_sregs(vcpu, &s);
-	s.cr0 = 0x11;	/* PE ET */
-	s.cr4 = 0;
-	s.efer = 0;
-	s.cs = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_CODE32,
-					 .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.ds = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_DATA,
-					 .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.es = s.ss = s.fs = s.gs = s.ds;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = (uint64_t)(uintptr_t)code;
-	r.rflags = 2;
-	vcpu_set_regs(vcpu, &r);
-}
-
-struct mmio_access {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-	uint64_t data;
-};
-
-static void expect_mmio(struct __test_metadata *_metadata, struct vcpu *vcpu,
-			const struct mmio_access *a, unsigned int n)
-{
-	struct vapicvm_run *run = vcpu->run;
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		uint64_t d = 0;
-
-		vcpu_run(vcpu);
-		ASSERT_EQ(VAPICVM_EXIT_MMIO, run->exit_reason)
-			TH_LOG("access %u: exit %s, internal error %u", i,
-			       exit_reason_str(run->exit_reason), run->internal.suberror);
-		EXPECT_EQ(a[i].gpa, run->mmio.phys_addr) TH_LOG("access %u", i);
-		EXPECT_EQ(a[i].len, run->mmio.len) TH_LOG("access %u", i);
-		EXPECT_EQ(a[i].write, run->mmio.is_write) TH_LOG("access %u", i);
-		if (a[i].write) {
-			memcpy(&d, run->mmio.data, a[i].len);
-			EXPECT_EQ(a[i].data, d) TH_LOG("access %u", i);
-		} else {
-			memcpy(run->mmio.data, &a[i].data, a[i].len);
-		}
-	}
-}
-
 TEST(paging_32bit_by_the_guest)
 {
-	static const struct mmio_access a[] = {
+	static const struct mmio_step a[] = {
 		{ MMIO_GPA + 0x1008, 4, false, 0xfeedf00d },
 		{ MMIO_GPA + 0x2010, 4, true, 0xfeedf00d },
 		{ MMIO_GPA + 0x400020, 1, true, 0x5a },
@@ -307,9 +201,9 @@ TEST(paging_32bit_by_the_guest)
 	pt[1] = (MMIO_GPA + 0x1000) | 3;
 	pt[2] = (MMIO_GPA + 0x2000) | 3;
 	pd[(LINEAR >> 22) + 1] = (MMIO_GPA + 0x400000) | 0x83;
-	start_protected_mode(vcpu, guest_paging32);
+	vcpu_setup_protected_mode(vcpu, (uint32_t)(uintptr_t)guest_paging32);
 
-	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -323,7 +217,7 @@ TEST(paging_32bit_by_the_guest)
 
 TEST(pae_paging_by_the_guest)
 {
-	static const struct mmio_access a[] = {
+	static const struct mmio_step a[] = {
 		{ MMIO_GPA + 0x1008, 4, false, 0x600dd00d },
 		{ MMIO_GPA + 0x2010, 4, true, 0x600dd00d },
 		{ MMIO_GPA + 0x201ffe, 2, true, 0x1234 },
@@ -347,9 +241,9 @@ TEST(pae_paging_by_the_guest)
 	pt[1] = (MMIO_GPA + 0x1000) | 3;
 	pt2[1] = (MMIO_GPA + 0x2000) | 3;
 	pd[(LINEAR >> 21) + 1] = pd2[(LINEAR >> 21) + 1] = (MMIO_GPA + 0x200000) | 0x83;
-	start_protected_mode(vcpu, guest_pae);
+	vcpu_setup_protected_mode(vcpu, (uint32_t)(uintptr_t)guest_pae);
 
-	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -373,7 +267,7 @@ static void guest_4k_pages(void)
 
 TEST(long_mode_4k_pages)
 {
-	static const struct mmio_access a[] = {
+	static const struct mmio_step a[] = {
 		{ MMIO_GPA + 0x1008, 4, false, 0x0badcafe },
 		{ MMIO_GPA + 0x3ff8, 8, true, 0x0badcafe00ULL },
 	};
@@ -386,7 +280,7 @@ TEST(long_mode_4k_pages)
 	pd[LINEAR >> 21] = PT64 | 3;
 	pt[1] = (MMIO_GPA + 0x1000) | 3;
 	pt[3] = (MMIO_GPA + 0x3000) | 3;
-	expect_mmio(_metadata, vcpu, a, sizeof(a) / sizeof(a[0]));
+	vcpu_expect_mmio(vcpu, a, ARRAY_SIZE(a));
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_EQ(0x0badcafe, uc.args[1]);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));

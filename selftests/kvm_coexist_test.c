@@ -39,8 +39,8 @@ FIXTURE(kvm) {
 
 FIXTURE_SETUP(kvm)
 {
-	if (access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK))
-		SKIP(return, "KVM modules for this kernel are not available");
+	TEST_REQUIRE(!access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK),
+		     "KVM modules for this kernel are not available");
 	ASSERT_EQ(0, load_module("irqbypass"));
 	ASSERT_EQ(0, load_module("kvm"));
 	ASSERT_EQ(0, load_module("kvm-intel")) TH_LOG("kvm_intel did not load");

@@ -23,7 +23,7 @@ static uint64_t *alloc_mem(uint64_t size, uint64_t tag)
 			   -1, 0);
 	uint64_t i;
 
-	TEST_REQUIRE(m != MAP_FAILED, "mmap");
+	TEST_ASSERT(m != MAP_FAILED, "mmap");
 	for (i = 0; i < size / 8; i++)
 		m[i] = tag | i;
 	return m;
@@ -153,7 +153,7 @@ static void guest_read_slots(uint64_t nslots)
 TEST(every_slot)
 {
 	struct vm *vm = vm_create();
-	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	int nslots = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_NR_MEMSLOTS);
 	struct vcpu *vcpu;
 	uint64_t *pages;
 	struct ucall uc;
@@ -483,7 +483,7 @@ TEST(existing_slot_keeps_its_memory)
 TEST(bad_slot_arguments)
 {
 	struct vm *vm = vm_create();
-	int nslots = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_NR_MEMSLOTS);
+	int nslots = __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_NR_MEMSLOTS);
 	uint8_t *m = (uint8_t *)alloc_mem(SLOT_SIZE, 0);
 
 	/* Deleting a slot that does not exist. */

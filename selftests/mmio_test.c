@@ -10,19 +10,12 @@
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
-#include "vapicvm_util.h"
+#include "exits.h"
 
 #define MMIO_GPA	0xc0000000ULL	/* nothing there: every access exits */
 #define RO_GPA		0x80000000ULL	/* a read-only slot */
 #define RO_SIZE		0x200000ULL
 #define RO_SLOT		1
-
-struct mmio_step {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-	uint64_t data;	/* written by the guest, or returned to it */
-};
 
 /*
  * Run the guest, answering/checking its MMIO accesses against steps[] in
@@ -56,9 +49,6 @@ static void run_steps(struct __test_metadata *_metadata, struct vcpu *vcpu,
 			break;
 		}
 		ASSERT_LT(i, n) TH_LOG("more MMIO exits than expected");
-		EXPECT_EQ(steps[i].gpa, run->mmio.phys_addr) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].len, run->mmio.len) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].write, run->mmio.is_write) TH_LOG("step %u", i);
 		EXPECT_EQ(0, run->mmio.pad[0] | run->mmio.pad[1] | run->mmio.pad[2])
 			TH_LOG("step %u: mmio.pad", i);
 		EXPECT_EQ(0, run->flags);
@@ -66,16 +56,10 @@ static void run_steps(struct __test_metadata *_metadata, struct vcpu *vcpu,
 			EXPECT_EQ(0, run->mmio.data[run->mmio.len])
 				TH_LOG("step %u: data beyond len", i);
 		}
-		if (steps[i].write) {
-			uint64_t data = 0;
-
-			memcpy(&data, run->mmio.data, run->mmio.len > 8 ? 8 : run->mmio.len);
-			EXPECT_EQ(steps[i].data, data) TH_LOG("step %u: data written", i);
-		} else {
-			/* Junk past len must not reach the guest. */
+		/* Junk past len must not reach the guest. */
+		if (!steps[i].write)
 			memset(run->mmio.data, 0xee, sizeof(run->mmio.data));
-			memcpy(run->mmio.data, &steps[i].data, steps[i].len);
-		}
+		vcpu_check_mmio(vcpu, &steps[i], i);
 		i++;
 	}
 	EXPECT_EQ(n, i) TH_LOG("fewer MMIO exits than expected");
@@ -180,7 +164,7 @@ TEST(loads_every_form)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_loads, 0);
 
-	run_steps(_metadata, vcpu, load_steps, sizeof(load_steps) / sizeof(load_steps[0]));
+	run_steps(_metadata, vcpu, load_steps, ARRAY_SIZE(load_steps));
 	vm_free(vm);
 }
 
@@ -269,8 +253,7 @@ TEST(test_and_cmp_set_flags)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compares, 0);
 
-	run_steps(_metadata, vcpu, compare_steps,
-		  sizeof(compare_steps) / sizeof(compare_steps[0]));
+	run_steps(_metadata, vcpu, compare_steps, ARRAY_SIZE(compare_steps));
 	vm_free(vm);
 }
 
@@ -340,7 +323,7 @@ TEST(stores_every_form)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_stores, 0);
 
-	run_steps(_metadata, vcpu, store_steps, sizeof(store_steps) / sizeof(store_steps[0]));
+	run_steps(_metadata, vcpu, store_steps, ARRAY_SIZE(store_steps));
 	vm_free(vm);
 }
 
@@ -376,43 +359,16 @@ TEST(protected_mode_32bit)
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
 	struct vapicvm_run *run = vcpu->run;
-	struct vapicvm_sregs s;
 	struct vapicvm_regs r;
-	unsigned int i;
 
 	memcpy(addr_gpa2hva(vm, 0x7000), code, sizeof(code));
-	vcpu_get_sregs(vcpu, &s);
-	s.cr0 |= 1;
-	s.cs = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_CODE32,
-					 .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.ds = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_DATA,
-					 .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.es = s.ss = s.fs = s.gs = s.ds;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
-	vcpu_set_sregs(vcpu, &s);
+	vcpu_setup_protected_mode(vcpu, 0x7000);
 	vcpu_get_regs(vcpu, &r);
-	r.rip = 0x7000;
 	r.rbx = MMIO_GPA + 0x300;
 	r.rcx = 0xffffffff;
 	vcpu_set_regs(vcpu, &r);
 
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		vcpu_run(vcpu);
-		ASSERT_EQ(VAPICVM_EXIT_MMIO, run->exit_reason)
-			TH_LOG("step %u: %s", i, exit_reason_str(run->exit_reason));
-		EXPECT_EQ(steps[i].gpa, run->mmio.phys_addr) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].len, run->mmio.len) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].write, run->mmio.is_write) TH_LOG("step %u", i);
-		if (steps[i].write) {
-			uint64_t d = 0;
-
-			memcpy(&d, run->mmio.data, steps[i].len);
-			EXPECT_EQ(steps[i].data, d) TH_LOG("step %u", i);
-		} else {
-			memcpy(run->mmio.data, &steps[i].data, steps[i].len);
-		}
-	}
+	vcpu_expect_mmio(vcpu, steps, ARRAY_SIZE(steps));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -523,7 +479,7 @@ TEST(readonly_slot)
 	uint64_t d;
 
 	vm = vm_create();
-	if (ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_READONLY_MEM) != 1) {
+	if (__vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_READONLY_MEM) != 1) {
 		vm_free(vm);
 		SKIP(return, "VAPICVM_CAP_READONLY_MEM not supported");
 	}
@@ -653,41 +609,19 @@ TEST(real_mode_16bit_forms)
 			    -1, 0);
 	struct vcpu *vcpu;
 	struct vapicvm_run *run;
-	struct vapicvm_sregs s;
 	struct vapicvm_regs r;
-	unsigned int i;
 
 	ASSERT_NE(MAP_FAILED, mem);
 	vm_set_memory_region(vm, 0, 0, 0, 0xa0000, mem);
 	memcpy(mem + 0x7000, code, sizeof(code));
 	vcpu = vm_add_vcpu_bare(vm, 0);
 	run = vcpu->run;
-	vcpu_get_sregs(vcpu, &s);
-	s.cs.selector = 0;
-	s.cs.base = 0;
-	vcpu_set_sregs(vcpu, &s);
+	vcpu_setup_real_mode(vcpu, 0, 0x7000);
 	vcpu_get_regs(vcpu, &r);
-	r.rip = 0x7000;
 	r.rdx = 0xffff;
 	vcpu_set_regs(vcpu, &r);
 
-	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		uint64_t d = 0;
-
-		vcpu_run(vcpu);
-		ASSERT_EQ(VAPICVM_EXIT_MMIO, run->exit_reason)
-			TH_LOG("step %u: %s (internal error %u)", i,
-			       exit_reason_str(run->exit_reason), run->internal.suberror);
-		EXPECT_EQ(steps[i].gpa, run->mmio.phys_addr) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].len, run->mmio.len) TH_LOG("step %u", i);
-		EXPECT_EQ(steps[i].write, run->mmio.is_write) TH_LOG("step %u", i);
-		if (steps[i].write) {
-			memcpy(&d, run->mmio.data, steps[i].len);
-			EXPECT_EQ(steps[i].data, d) TH_LOG("step %u", i);
-		} else {
-			memcpy(run->mmio.data, &steps[i].data, steps[i].len);
-		}
-	}
+	vcpu_expect_mmio(vcpu, steps, ARRAY_SIZE(steps));
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, run->exit_reason);
 	vcpu_get_regs(vcpu, &r);

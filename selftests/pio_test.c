@@ -4,52 +4,9 @@
  * forms, data in both directions, and what an IN leaves in the rest of RAX.
  */
 #include "kselftest_harness.h"
-#include "vapicvm_util.h"
+#include "exits.h"
 
 #define CODE_GPA	0x7000
-
-/* Run until the next exit and check it is the expected port access. */
-static void expect_io(struct __test_metadata *_metadata, struct vcpu *vcpu, uint8_t dir,
-		      uint16_t port, uint8_t size)
-{
-	struct vapicvm_run *run = vcpu->run;
-
-	vcpu_run(vcpu);
-	ASSERT_EQ(VAPICVM_EXIT_IO, run->exit_reason)
-		TH_LOG("exit %s, expected IO", exit_reason_str(run->exit_reason));
-	ASSERT_EQ(dir, run->io.direction);
-	ASSERT_EQ(port, run->io.port);
-	ASSERT_EQ(size, run->io.size);
-	ASSERT_EQ(1, run->io.count);
-	/* The data area lies inside the mapped page. */
-	ASSERT_GE(run->io.data_offset, sizeof(*run));
-	ASSERT_LE(run->io.data_offset + size, 4096);
-}
-
-static void expect_out(struct __test_metadata *_metadata, struct vcpu *vcpu, uint16_t port,
-		       uint8_t size, uint32_t value)
-{
-	uint32_t data = 0;
-
-	expect_io(_metadata, vcpu, VAPICVM_EXIT_IO_OUT, port, size);
-	memcpy(&data, (uint8_t *)vcpu->run + vcpu->run->io.data_offset, size);
-	ASSERT_EQ(value, data) TH_LOG("OUT to port %#x", port);
-}
-
-/*
- * Answer an IN.  The whole 8-byte area is filled with junk first: only
- * size bytes may reach the guest.
- */
-static void answer_in(struct __test_metadata *_metadata, struct vcpu *vcpu, uint16_t port,
-		      uint8_t size, uint32_t value)
-{
-	uint8_t *data;
-
-	expect_io(_metadata, vcpu, VAPICVM_EXIT_IO_IN, port, size);
-	data = (uint8_t *)vcpu->run + vcpu->run->io.data_offset;
-	memset(data, 0xee, 8);
-	memcpy(data, &value, size);
-}
 
 static void guest_pio(void)
 {
@@ -92,19 +49,19 @@ TEST(long_mode_out_and_in_every_size)
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_pio, 0);
 	struct ucall uc;
 
-	expect_out(_metadata, vcpu, 0x80, 1, 0xa5);
-	expect_out(_metadata, vcpu, 0x81, 2, 0xbeef);
-	expect_out(_metadata, vcpu, 0x84, 4, 0xdeadbeef);
-	expect_out(_metadata, vcpu, 0x3f8, 1, 0x5a);
-	expect_out(_metadata, vcpu, 0xcfc, 2, 0xcafe);
-	expect_out(_metadata, vcpu, 0xffff, 4, 0x80001234);
+	vcpu_expect_out(vcpu, 0x80, 1, 0xa5);
+	vcpu_expect_out(vcpu, 0x81, 2, 0xbeef);
+	vcpu_expect_out(vcpu, 0x84, 4, 0xdeadbeef);
+	vcpu_expect_out(vcpu, 0x3f8, 1, 0x5a);
+	vcpu_expect_out(vcpu, 0xcfc, 2, 0xcafe);
+	vcpu_expect_out(vcpu, 0xffff, 4, 0x80001234);
 
-	answer_in(_metadata, vcpu, 0x60, 1, 0xc3);
-	answer_in(_metadata, vcpu, 0x62, 2, 0xd00d);
-	answer_in(_metadata, vcpu, 0x64, 4, 0xfeedface);
-	answer_in(_metadata, vcpu, 0x1f7, 1, 0x00);
-	answer_in(_metadata, vcpu, 0x8000, 2, 0xffff);
-	answer_in(_metadata, vcpu, 0xfffc, 4, 0x80000001);
+	vcpu_answer_in(vcpu, 0x60, 1, 0xc3);
+	vcpu_answer_in(vcpu, 0x62, 2, 0xd00d);
+	vcpu_answer_in(vcpu, 0x64, 4, 0xfeedface);
+	vcpu_answer_in(vcpu, 0x1f7, 1, 0x00);
+	vcpu_answer_in(vcpu, 0x8000, 2, 0xffff);
+	vcpu_answer_in(vcpu, 0xfffc, 4, 0x80000001);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
 	vm_free(vm);
 }
@@ -127,7 +84,7 @@ TEST(in_completes_on_next_run)
 	struct ucall uc;
 	uint8_t insn[2];
 
-	answer_in(_metadata, vcpu, 0x70, 4, 0x600dcafe);
+	vcpu_answer_in(vcpu, 0x70, 4, 0x600dcafe);
 	vcpu_get_regs(vcpu, &before);
 	memcpy(insn, addr_gpa2hva(vm, before.rip), sizeof(insn));
 	EXPECT_EQ(0xe5, insn[0]) TH_LOG("RIP is not on the IN instruction");
@@ -149,11 +106,11 @@ TEST(set_regs_discards_a_pending_in)
 	struct vapicvm_regs r, again;
 	struct ucall uc;
 
-	answer_in(_metadata, vcpu, 0x70, 4, 0x11111111);
+	vcpu_answer_in(vcpu, 0x70, 4, 0x11111111);
 	vcpu_get_regs(vcpu, &r);
 	/* Saved and restored as they are: the IN is forgotten, and redone. */
 	vcpu_set_regs(vcpu, &r);
-	answer_in(_metadata, vcpu, 0x70, 4, 0x22222222);
+	vcpu_answer_in(vcpu, 0x70, 4, 0x22222222);
 	vcpu_get_regs(vcpu, &again);
 	EXPECT_EQ(r.rip, again.rip);
 	EXPECT_EQ(r.rax, again.rax) TH_LOG("the discarded IN wrote RAX");
@@ -178,24 +135,16 @@ TEST(real_mode_out_and_in_every_size)
 	};
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
-	struct vapicvm_sregs s;
-	struct vapicvm_regs r;
 
 	memcpy(addr_gpa2hva(vm, CODE_GPA), code, sizeof(code));
-	vcpu_get_sregs(vcpu, &s);
-	s.cs.selector = CODE_GPA >> 4;
-	s.cs.base = CODE_GPA;
-	vcpu_set_sregs(vcpu, &s);
-	vcpu_get_regs(vcpu, &r);
-	r.rip = 0;
-	vcpu_set_regs(vcpu, &r);
+	vcpu_setup_real_mode(vcpu, CODE_GPA >> 4, 0);
 
-	answer_in(_metadata, vcpu, 0x10, 1, 0x7e);
-	expect_out(_metadata, vcpu, 0x11, 1, 0x7e);
-	answer_in(_metadata, vcpu, 0x1234, 2, 0x9abc);
-	expect_out(_metadata, vcpu, 0x1234, 2, 0x9abc);
-	answer_in(_metadata, vcpu, 0x20, 4, 0x13579bdf);
-	expect_out(_metadata, vcpu, 0x21, 4, 0x13579bdf);
+	vcpu_answer_in(vcpu, 0x10, 1, 0x7e);
+	vcpu_expect_out(vcpu, 0x11, 1, 0x7e);
+	vcpu_answer_in(vcpu, 0x1234, 2, 0x9abc);
+	vcpu_expect_out(vcpu, 0x1234, 2, 0x9abc);
+	vcpu_answer_in(vcpu, 0x20, 4, 0x13579bdf);
+	vcpu_expect_out(vcpu, 0x21, 4, 0x13579bdf);
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vm_free(vm);
@@ -216,31 +165,20 @@ TEST(protected_mode_out_and_in_every_size)
 	};
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
-	struct vapicvm_sregs s;
 	struct vapicvm_regs r;
 
 	memcpy(addr_gpa2hva(vm, CODE_GPA), code, sizeof(code));
-	vcpu_get_sregs(vcpu, &s);
-	s.cr0 |= 1;
-	s.cs = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_CODE32,
-					 .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.ds = (struct vapicvm_segment){ .limit = 0xffffffff, .selector = GDT_DATA,
-					 .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
-	s.es = s.ss = s.fs = s.gs = s.ds;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
-	vcpu_set_sregs(vcpu, &s);
+	vcpu_setup_protected_mode(vcpu, CODE_GPA);
 	vcpu_get_regs(vcpu, &r);
-	r.rip = CODE_GPA;
 	r.rax = 0;
 	vcpu_set_regs(vcpu, &r);
 
-	answer_in(_metadata, vcpu, 0x300, 2, 0x4321);
-	expect_out(_metadata, vcpu, 0x300, 2, 0x4321);
-	answer_in(_metadata, vcpu, 0x300, 4, 0x89abcdef);
-	expect_out(_metadata, vcpu, 0x300, 4, 0x89abcdef);
-	answer_in(_metadata, vcpu, 0x300, 1, 0x01);
-	expect_out(_metadata, vcpu, 0x300, 1, 0x01);
+	vcpu_answer_in(vcpu, 0x300, 2, 0x4321);
+	vcpu_expect_out(vcpu, 0x300, 2, 0x4321);
+	vcpu_answer_in(vcpu, 0x300, 4, 0x89abcdef);
+	vcpu_expect_out(vcpu, 0x300, 4, 0x89abcdef);
+	vcpu_answer_in(vcpu, 0x300, 1, 0x01);
+	vcpu_expect_out(vcpu, 0x300, 1, 0x01);
 	vcpu_run(vcpu);
 	ASSERT_EQ(VAPICVM_EXIT_HLT, vcpu->run->exit_reason);
 	vcpu_get_regs(vcpu, &r);
@@ -272,8 +210,8 @@ TEST(many_round_trips)
 	uint64_t i;
 
 	for (i = 0; i < n; i++) {
-		answer_in(_metadata, vcpu, 0x90, 4, (uint32_t)(i * 7));
-		expect_out(_metadata, vcpu, 0x91, 4, (uint32_t)(i * 7 + 1));
+		vcpu_answer_in(vcpu, 0x90, 4, (uint32_t)(i * 7));
+		vcpu_expect_out(vcpu, 0x91, 4, (uint32_t)(i * 7 + 1));
 	}
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
 	/* Both accesses of every iteration and the ucall. */

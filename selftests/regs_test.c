@@ -269,7 +269,7 @@ static const struct {
 	{ MSR_IA32_CR_PAT, 0x0007010600070106ULL, 0x0606060606060606ULL },
 };
 
-#define NR_MSR_VALUES (sizeof(msr_values) / sizeof(msr_values[0]))
+#define NR_MSR_VALUES (ARRAY_SIZE(msr_values))
 
 static void guest_check_msrs(void)
 {
@@ -301,12 +301,12 @@ TEST(msrs_round_trip_and_reach_the_guest)
 	}
 	m.e[i].index = MSR_IA32_TSC;
 	m.e[i].data = 1ULL << 40;
-	ASSERT_EQ(NR_MSR_VALUES + 1, ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m));
+	ASSERT_EQ(NR_MSR_VALUES + 1, __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr));
 
 	memset(m.e, 0, sizeof(m.e));
 	for (i = 0; i < NR_MSR_VALUES + 1; i++)
 		m.e[i].index = i < NR_MSR_VALUES ? msr_values[i].index : MSR_IA32_TSC;
-	ASSERT_EQ(NR_MSR_VALUES + 1, ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m));
+	ASSERT_EQ(NR_MSR_VALUES + 1, __vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr));
 	for (i = 0; i < NR_MSR_VALUES; i++)
 		EXPECT_EQ(msr_values[i].value, m.e[i].data) TH_LOG("MSR %#x", m.e[i].index);
 	EXPECT_GE(m.e[i].data, 1ULL << 40);
@@ -377,12 +377,12 @@ TEST(msrs_stop_at_first_unsupported)
 	m.e[1].index = 0xdeadbeef;	/* not an MSR */
 	m.e[2].index = MSR_LSTAR;
 	m.e[2].data = 0xffffffff81234567ULL;
-	EXPECT_EQ(1, ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m));
+	EXPECT_EQ(1, __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr));
 	EXPECT_EQ(0x1234ULL << 32, vcpu_get_msr(vcpu, MSR_STAR));
 	EXPECT_EQ(0, vcpu_get_msr(vcpu, MSR_LSTAR)) TH_LOG("processed past the failure");
 
 	m.e[0].data = m.e[1].data = m.e[2].data = 0x5555;
-	EXPECT_EQ(1, ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m));
+	EXPECT_EQ(1, __vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr));
 	EXPECT_EQ(0x1234ULL << 32, m.e[0].data);
 
 	/* A value the guest could not write either stops processing too. */
@@ -391,16 +391,16 @@ TEST(msrs_stop_at_first_unsupported)
 	m.e[1].index = MSR_CSTAR;
 	m.e[1].data = 0x1000;
 	m.hdr.nmsrs = 2;
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr));
 	EXPECT_EQ(0, vcpu_get_msr(vcpu, MSR_CSTAR));
 	m.e[0].index = MSR_IA32_CR_PAT;
 	m.e[0].data = 0x0202020202020202ULL;	/* type 2 is reserved */
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr));
 
 	/* Zero entries: nothing done, nothing wrong. */
 	m.hdr.nmsrs = 0;
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m));
-	EXPECT_EQ(0, ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr));
+	EXPECT_EQ(0, __vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr));
 	vm_free(vm);
 }
 
@@ -421,7 +421,7 @@ TEST(msrs_bad_arguments)
 	m.hdr.nmsrs = VAPICVM_MAX_MSR_ENTRIES;
 	for (unsigned int i = 0; i < VAPICVM_MAX_MSR_ENTRIES; i++)
 		m.e[i].index = MSR_STAR;
-	EXPECT_EQ(VAPICVM_MAX_MSR_ENTRIES, ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m));
+	EXPECT_EQ(VAPICVM_MAX_MSR_ENTRIES, __vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr));
 
 	/* Reserved fields. */
 	m.hdr.nmsrs = 1;

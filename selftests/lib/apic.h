@@ -57,51 +57,87 @@
 #define LVT_TSC_DEADLINE (2 << 17)
 #define SVR_ENABLE	(1 << 8)
 
-/* The tiers, in the order of the VAPICVM_APICV_* dependencies. */
-#define TIER_TPR	VAPICVM_APICV_TPR_SHADOW
-#define TIER_ACCESS	(TIER_TPR | VAPICVM_APICV_APIC_ACCESS)
-#define TIER_REGVIRT	(TIER_ACCESS | VAPICVM_APICV_REGISTER_VIRT)
-#define TIER_VID	(TIER_REGVIRT | VAPICVM_APICV_INTR_DELIVERY)
-#define TIER_X2	(TIER_TPR | VAPICVM_APICV_X2APIC_VIRT)
-#define TIER_ALL_NO_PI	(VAPICVM_APICV_ALL & ~VAPICVM_APICV_POSTED_INTR)
-#define TIER_ALL	VAPICVM_APICV_ALL
+/*
+ * The APIC-virtualization tiers (apic.c).  A tier is a set of features
+ * closed under their requirements (the UAPI header's feature table): the
+ * tier of some features is them with everything they require, transitively.
+ */
+uint32_t apicv_tier(uint32_t features);
+/* The features' names, from the table ("none" for none). */
+const char *apicv_str(uint32_t mask, char *buf, size_t n);
+/* The features this host offers, via /dev/vapicvm. */
+uint32_t host_apicv(void);
+/* A VM (vm_create_apicv()) on exactly the tier asked for. */
+struct vm *vm_create_apic_tier(uint32_t apicv);
 
-/* FIXTURE_VARIANT_ADD lines for every tier, for tests parameterized by tier. */
+/*
+ * The variants of a fixture run on every tier: each feature of the ladder
+ * (TPR shadow, APIC access, register virtualization, virtual-interrupt
+ * delivery) on its own tier, x2APIC virtualization on its own, everything
+ * but posted interrupts, and everything.
+ */
 #define APIC_TIER_VARIANTS(fixture)						\
-	FIXTURE_VARIANT_ADD(fixture, none) { .apicv = 0 };			\
-	FIXTURE_VARIANT_ADD(fixture, tpr_shadow) { .apicv = TIER_TPR };		\
-	FIXTURE_VARIANT_ADD(fixture, apic_access) { .apicv = TIER_ACCESS };	\
-	FIXTURE_VARIANT_ADD(fixture, register_virt) { .apicv = TIER_REGVIRT };	\
-	FIXTURE_VARIANT_ADD(fixture, intr_delivery) { .apicv = TIER_VID };	\
-	FIXTURE_VARIANT_ADD(fixture, x2apic_virt) { .apicv = TIER_X2 };		\
-	FIXTURE_VARIANT_ADD(fixture, all_but_posted) { .apicv = TIER_ALL_NO_PI };	\
-	FIXTURE_VARIANT_ADD(fixture, posted_intr) { .apicv = TIER_ALL }
+	FIXTURE_VARIANT_ADD(fixture, none) {					\
+		.features = 0 };						\
+	FIXTURE_VARIANT_ADD(fixture, tpr_shadow) {				\
+		.features = VAPICVM_APICV_TPR_SHADOW };				\
+	FIXTURE_VARIANT_ADD(fixture, apic_access) {				\
+		.features = VAPICVM_APICV_APIC_ACCESS };			\
+	FIXTURE_VARIANT_ADD(fixture, register_virt) {				\
+		.features = VAPICVM_APICV_REGISTER_VIRT };			\
+	FIXTURE_VARIANT_ADD(fixture, intr_delivery) {				\
+		.features = VAPICVM_APICV_INTR_DELIVERY };			\
+	FIXTURE_VARIANT_ADD(fixture, x2apic_virt) {				\
+		.features = VAPICVM_APICV_X2APIC_VIRT };			\
+	FIXTURE_VARIANT_ADD(fixture, all_but_posted) {				\
+		.features = VAPICVM_APICV_ALL & ~VAPICVM_APICV_POSTED_INTR };	\
+	FIXTURE_VARIANT_ADD(fixture, posted_intr) {				\
+		.features = VAPICVM_APICV_ALL }
 
-static inline const char *apicv_str(uint32_t m, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s%s%s%s%s", m ? "" : "none",
-		 m & VAPICVM_APICV_TPR_SHADOW ? "tpr-shadow " : "",
-		 m & VAPICVM_APICV_APIC_ACCESS ? "apic-access " : "",
-		 m & VAPICVM_APICV_REGISTER_VIRT ? "register-virt " : "",
-		 m & VAPICVM_APICV_INTR_DELIVERY ? "intr-delivery " : "",
-		 m & VAPICVM_APICV_X2APIC_VIRT ? "x2apic-virt " : "",
-		 m & VAPICVM_APICV_POSTED_INTR ? "posted-intr" : "");
-	return buf;
-}
+/*
+ * The variants and the teardown of a fixture run on every tier.  Its data
+ * has at least `struct vm *vm` and `uint32_t apicv`; its FIXTURE_SETUP
+ * starts with APIC_TIER_SETUP().
+ */
+#define APIC_TIER_FIXTURE(fixture)						\
+	FIXTURE_VARIANT(fixture) {						\
+		uint32_t features;	/* the tier: these and all they need */	\
+	};									\
+	APIC_TIER_VARIANTS(fixture);						\
+	FIXTURE_TEARDOWN(fixture)						\
+	{									\
+		if (self->vm)							\
+			vm_free(self->vm);					\
+	}
 
-/* Host: the tier mask the host supports, via /dev/vapicvm. */
-static inline uint32_t host_apicv(void)
-{
-	int fd = open_dev();
-	int m = ioctl(fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_APICV);
+/*
+ * In an APIC_TIER_FIXTURE's FIXTURE_SETUP: skip the tier if this CPU does
+ * not offer it, else create its VM (self->vm, self->apicv) and log it.
+ */
+#define APIC_TIER_SETUP() do {							\
+	uint32_t __apicv = apicv_tier(variant->features);			\
+	char __tier[128];							\
+										\
+	apicv_str(__apicv, __tier, sizeof(__tier));				\
+	self->vm = NULL;							\
+	TEST_REQUIRE(!(__apicv & ~host_apicv()),				\
+		     "tier %s not offered by this CPU", __tier);		\
+	self->apicv = __apicv;							\
+	self->vm = vm_create_apic_tier(__apicv);				\
+	TH_LOG("tier: %s", __tier);						\
+} while (0)
 
-	close(fd);
-	return m < 0 ? 0 : m;
-}
+/* Signal an MSI to APIC ID dest: an edge (or level, asserted) fixed interrupt. */
+void vm_send_msi(struct vm *vm, uint8_t dest, uint32_t vector, bool level);
+/*
+ * After a test: the APIC state of every vCPU keeps the invariants
+ * lapic_state_inconsistency() checks (below), or the test fails.
+ */
+void vm_assert_lapic_consistent(struct vm *vm);
 
 /* ---------------- guest side ---------------- */
 
-/* Whether the guest uses x2APIC MSRs (else xAPIC MMIO); set per test. */
+/* Whether the guest uses x2APIC MSRs (else xAPIC MMIO); set per test (apic.c). */
 extern bool guest_x2apic;
 
 static inline uint32_t xapic_read(uint32_t reg)

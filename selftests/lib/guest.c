@@ -6,7 +6,7 @@
  */
 #include <stdarg.h>
 
-#include "vapicvm_util.h"
+#include "guest.h"
 
 guest_handler_t guest_handlers[256];
 
@@ -133,7 +133,6 @@ void guest_printf(const char *fmt, ...)
 	do_ucall(&uc);
 }
 
-/* Called by the stubs in handlers.S with the saved state. */
 void guest_route_interrupt(struct ex_regs *regs)
 {
 	guest_handler_t h = guest_handlers[regs->vector & 0xff];
@@ -146,5 +145,3 @@ void guest_route_interrupt(struct ex_regs *regs)
 		    "vector %lu error %#lx at rip %#lx", regs->vector, regs->error_code,
 		    regs->rip);
 }
-
-bool guest_x2apic;

@@ -10,12 +10,51 @@
 
 #include "vapicvm_util.h"
 
+#define KSFT_SKIP	4	/* kselftest.h's exit status of a skipped program */
+
+void test_assert_failed(const char *file, int line, const char *cond, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "==== Test assertion failure ====\n  %s:%d: ", file, line);
+	if (cond)
+		fprintf(stderr, "%s: ", cond);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n  errno=%d (%s)\n", err, strerror(err));
+	fflush(stderr);
+	exit(1);
+}
+
+void test_skip_program(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("1..0 # SKIP ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	exit(KSFT_SKIP);
+}
+
 int open_dev(void)
 {
 	int fd = open(VAPICVM_DEV, O_RDWR | O_CLOEXEC);
 
-	TEST_REQUIRE(fd >= 0, "open(%s)", VAPICVM_DEV);
+	TEST_ASSERT(fd >= 0, "open(%s)", VAPICVM_DEV);
 	return fd;
+}
+
+int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv)
+{
+	struct vapicvm_create_vm params = { .flags = flags, .apicv = apicv };
+
+	return __sys_ioctl(dev_fd, VAPICVM_CREATE_VM, &params);
 }
 
 long read_sysfs_long(const char *path)
@@ -34,24 +73,26 @@ long read_sysfs_long(const char *path)
 
 const char *exit_reason_str(uint32_t reason)
 {
-	static const char *const names[] = {
-		[VAPICVM_EXIT_UNKNOWN] = "UNKNOWN",
-		[VAPICVM_EXIT_IO] = "IO",
-		[VAPICVM_EXIT_MMIO] = "MMIO",
-		[VAPICVM_EXIT_HLT] = "HLT",
-		[VAPICVM_EXIT_SHUTDOWN] = "SHUTDOWN",
-		[VAPICVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
-		[VAPICVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
-		[VAPICVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
-		[VAPICVM_EXIT_INTR] = "INTR",
+	static const struct {
+		uint32_t value;
+		const char *name;
+	} reasons[] = {
+#define EXIT_REASON(id, value, name)	{ value, name },
+		VAPICVM_EXIT_REASONS(EXIT_REASON)
+#undef EXIT_REASON
 	};
+	unsigned int i;
 
-	return reason < sizeof(names) / sizeof(names[0]) && names[reason] ? names[reason] : "?";
+	for (i = 0; i < ARRAY_SIZE(reasons); i++) {
+		if (reasons[i].value == reason)
+			return reasons[i].name;
+	}
+	return "?";
 }
 
 void *addr_gpa2hva(struct vm *vm, uint64_t gpa)
 {
-	TEST_REQUIRE(gpa < vm->mem_size, "GPA %#lx outside guest RAM", (unsigned long)gpa);
+	TEST_ASSERT(gpa < vm->mem_size, "GPA %#lx outside guest RAM", (unsigned long)gpa);
 	return vm->mem + gpa;
 }
 
@@ -63,7 +104,7 @@ int __vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_
 		.memory_size = size, .userspace_addr = hva,
 	};
 
-	return ioctl(vm->fd, VAPICVM_SET_USER_MEMORY_REGION, &r);
+	return __vm_ioctl(vm, VAPICVM_SET_USER_MEMORY_REGION, &r);
 }
 
 void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa,
@@ -71,8 +112,8 @@ void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t
 {
 	int r = __vm_set_memory_region(vm, slot, flags, gpa, size, (uint64_t)(uintptr_t)hva);
 
-	TEST_REQUIRE(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
-		     (unsigned long)gpa, (unsigned long)size, r);
+	TEST_ASSERT(!r, "SET_USER_MEMORY_REGION slot %u gpa %#lx size %#lx: %d", slot,
+		    (unsigned long)gpa, (unsigned long)size, r);
 }
 
 /* Copy this program's loadable segments into guest memory, same addresses. */
@@ -82,21 +123,21 @@ static void load_self(struct vm *vm)
 	Elf64_Ehdr eh;
 	int i;
 
-	TEST_REQUIRE(fd >= 0, "open /proc/self/exe");
-	TEST_REQUIRE(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh), "ELF header");
-	TEST_REQUIRE(eh.e_type == ET_EXEC, "test binaries must be static, non-PIE");
+	TEST_ASSERT(fd >= 0, "open /proc/self/exe");
+	TEST_ASSERT(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh), "ELF header");
+	TEST_ASSERT(eh.e_type == ET_EXEC, "test binaries must be static, non-PIE");
 	for (i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
 
-		TEST_REQUIRE(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
-			     "program header");
+		TEST_ASSERT(pread(fd, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)) == sizeof(ph),
+			    "program header");
 		if (ph.p_type != PT_LOAD)
 			continue;
-		TEST_REQUIRE(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
-			     "test binary too large for guest memory");
+		TEST_ASSERT(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
+			    "test binary too large for guest memory");
 		memset(vm->mem + ph.p_vaddr, 0, ph.p_memsz);
-		TEST_REQUIRE(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
-			     (ssize_t)ph.p_filesz, "segment");
+		TEST_ASSERT(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
+			    (ssize_t)ph.p_filesz, "segment");
 	}
 	close(fd);
 }
@@ -152,11 +193,11 @@ struct vm *vm_create_bare(uint32_t flags, uint32_t apicv)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 
-	TEST_REQUIRE(vm, "calloc");
+	TEST_ASSERT(vm, "calloc");
 	vm->dev_fd = open_dev();
 	vm->fd = create_vm_fd(vm->dev_fd, flags, apicv);
-	TEST_REQUIRE(vm->fd >= 0, "CREATE_VM (apicv %#x)", apicv);
-	vm->apicv = ioctl(vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_APICV);
+	TEST_ASSERT(vm->fd >= 0, "CREATE_VM (apicv %#x)", apicv);
+	vm->apicv = vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_APICV);
 	return vm;
 }
 
@@ -167,7 +208,7 @@ static struct vm *vm_create_common(uint32_t flags, uint32_t apicv)
 	vm->mem_size = VM_MEM_SIZE;
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	TEST_REQUIRE(vm->mem != MAP_FAILED, "mmap guest memory");
+	TEST_ASSERT(vm->mem != MAP_FAILED, "mmap guest memory");
 	load_self(vm);
 	setup_paging_and_tables(vm);
 	setup_idt(vm);
@@ -205,18 +246,18 @@ struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id)
 {
 	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
 
-	TEST_REQUIRE(vcpu && vm->nr_vcpus < VM_MAX_VCPUS, "too many vCPUs");
+	TEST_ASSERT(vcpu && vm->nr_vcpus < VM_MAX_VCPUS, "too many vCPUs");
 	vcpu->vm = vm;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->fd, VAPICVM_CREATE_VCPU, id);
-	TEST_REQUIRE(vcpu->fd >= 0, "CREATE_VCPU %u", id);
+	vcpu->fd = vm_ioctl(vm, VAPICVM_CREATE_VCPU, (void *)(uintptr_t)id);
 	vcpu->run = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
-	TEST_REQUIRE(vcpu->run != MAP_FAILED, "mmap run page");
+	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap run page");
 	vm->vcpus[vm->nr_vcpus++] = vcpu;
 	return vcpu;
 }
 
-static void seg64(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool code)
+/* A flat 4 GiB segment; code64: a 64-bit code segment (L=1, D=0), else D=1. */
+static void flat_segment(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool code64)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = sel;
@@ -225,8 +266,21 @@ static void seg64(struct vapicvm_segment *s, uint16_t sel, uint8_t type, bool co
 	s->present = 1;
 	s->s = 1;
 	s->g = 1;
-	s->l = code;
-	s->db = !code;
+	s->l = code64;
+	s->db = !code64;
+}
+
+/* Flat code and data segments from the GDT of setup_paging_and_tables(). */
+static void flat_segments(struct vapicvm_sregs *s, uint16_t code_sel, bool code64)
+{
+	flat_segment(&s->cs, code_sel, 11, code64);
+	flat_segment(&s->ds, GDT_DATA, 3, false);
+	s->es = s->ds;
+	s->fs = s->ds;
+	s->gs = s->ds;
+	s->ss = s->ds;
+	s->gdt.base = GUEST_GDT;
+	s->gdt.limit = 0x3f;
 }
 
 void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
@@ -235,20 +289,13 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 	struct vapicvm_regs r;
 
 	vcpu_get_sregs(vcpu, &s);
-	seg64(&s.cs, GDT_CODE64, 11, true);
-	seg64(&s.ds, GDT_DATA, 3, false);
-	s.es = s.ds;
-	s.fs = s.ds;
-	s.gs = s.ds;
-	s.ss = s.ds;
+	flat_segments(&s, GDT_CODE64, true);
 	memset(&s.tr, 0, sizeof(s.tr));
 	s.tr.selector = GDT_TSS;
 	s.tr.base = GUEST_TSS;
 	s.tr.limit = 0x67;
 	s.tr.type = 11;
 	s.tr.present = 1;
-	s.gdt.base = GUEST_GDT;
-	s.gdt.limit = 0x3f;
 	s.idt.base = GUEST_IDT;
 	s.idt.limit = 256 * 16 - 1;
 	s.cr0 = 0x80050033;	/* PG WP NE ET MP PE */
@@ -265,6 +312,38 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 	vcpu_set_regs(vcpu, &r);
 }
 
+void vcpu_setup_protected_mode(struct vcpu *vcpu, uint32_t eip)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	flat_segments(&s, GDT_CODE32, false);
+	s.cr0 = 0x11;		/* ET PE */
+	s.cr4 = 0;
+	s.efer = 0;
+	vcpu_set_sregs(vcpu, &s);
+
+	vcpu_get_regs(vcpu, &r);
+	r.rip = eip;
+	r.rflags = 2;
+	vcpu_set_regs(vcpu, &r);
+}
+
+void vcpu_setup_real_mode(struct vcpu *vcpu, uint16_t cs, uint16_t ip)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_get_sregs(vcpu, &s);
+	s.cs.selector = cs;
+	s.cs.base = (uint64_t)cs << 4;
+	vcpu_set_sregs(vcpu, &s);
+	vcpu_get_regs(vcpu, &r);
+	r.rip = ip;
+	vcpu_set_regs(vcpu, &r);
+}
+
 struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t arg)
 {
 	struct vcpu *vcpu = vm_add_vcpu_bare(vm, id);
@@ -278,15 +357,15 @@ struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t 
 
 int __vcpu_run(struct vcpu *vcpu)
 {
-	return ioctl(vcpu->fd, VAPICVM_RUN, 0);
+	return __vcpu_ioctl(vcpu, VAPICVM_RUN, NULL);
 }
 
 void vcpu_run(struct vcpu *vcpu)
 {
 	int r = __vcpu_run(vcpu);
 
-	TEST_REQUIRE(!r, "RUN failed: %d, exit reason %s", r,
-		     exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(!r, "RUN failed: %d, exit reason %s", r,
+		    exit_reason_str(vcpu->run->exit_reason));
 }
 
 void vcpu_get_regs(struct vcpu *vcpu, struct vapicvm_regs *regs)
@@ -316,7 +395,7 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
 		struct vapicvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = index };
 
-	TEST_REQUIRE(ioctl(vcpu->fd, VAPICVM_GET_MSRS, &m) == 1, "GET_MSRS %#x", index);
+	TEST_ASSERT(vcpu_ioctl(vcpu, VAPICVM_GET_MSRS, &m.hdr) == 1, "GET_MSRS %#x", index);
 	return m.e.data;
 }
 
@@ -327,12 +406,12 @@ int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 		struct vapicvm_msr_entry e;
 	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
 
-	return ioctl(vcpu->fd, VAPICVM_SET_MSRS, &m);
+	return __vcpu_ioctl(vcpu, VAPICVM_SET_MSRS, &m.hdr);
 }
 
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 {
-	TEST_REQUIRE(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
+	TEST_ASSERT(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
 }
 
 uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
@@ -342,7 +421,7 @@ uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
 		uint64_t c[VAPICVM_STAT_NR];
 	} s = { .hdr.n = VAPICVM_STAT_NR };
 
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s);
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
 	return s.c[stat];
 }
 
@@ -387,8 +466,8 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 
 	if (!uc)
 		uc = &local;
-	TEST_REQUIRE(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
-		     exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(!__vcpu_run_ucall(vcpu, uc), "RUN failed: %d, exit reason %s", -errno,
+		    exit_reason_str(vcpu->run->exit_reason));
 	if (uc->cmd == UCALL_ABORT)
 		fail_guest_assert(vcpu, uc);
 	if (uc->cmd == UCALL_NONE) {
@@ -409,8 +488,6 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 /* Guest interrupts                                                    */
 /* ------------------------------------------------------------------ */
 
-extern guest_handler_t guest_handlers[256];
-
 void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
 {
 	guest_handler_t *slot = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&guest_handlers[vector]);
@@ -430,7 +507,7 @@ static void *vcpu_thread_fn(void *arg)
 		if (__vcpu_run_ucall(th->vcpu, &th->uc) < 0) {
 			if (errno == EINTR && !th->stop)
 				continue;
-			TEST_REQUIRE(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
+			TEST_ASSERT(th->stop, "vCPU %u: RUN failed", th->vcpu->id);
 			th->uc.cmd = UCALL_NONE;
 			break;
 		}
@@ -441,9 +518,9 @@ static void *vcpu_thread_fn(void *arg)
 	}
 	if (th->uc.cmd == UCALL_ABORT)
 		fail_guest_assert(th->vcpu, &th->uc);
-	TEST_REQUIRE(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
-		     th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
-		     (unsigned long)th->uc.cmd);
+	TEST_ASSERT(th->stop || th->uc.cmd == UCALL_DONE, "vCPU %u: exit %s, ucall %lu",
+		    th->vcpu->id, exit_reason_str(th->vcpu->run->exit_reason),
+		    (unsigned long)th->uc.cmd);
 	th->done = true;
 	return NULL;
 }
@@ -456,7 +533,7 @@ void vcpu_thread_start(struct vcpu_thread *th, struct vcpu *vcpu)
 	sigaction(SIGUSR1, &sa, NULL);
 	memset(th, 0, sizeof(*th));
 	th->vcpu = vcpu;
-	TEST_REQUIRE(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
+	TEST_ASSERT(!pthread_create(&th->thread, NULL, vcpu_thread_fn, th), "pthread_create");
 }
 
 void vcpu_thread_join(struct vcpu_thread *th)
@@ -486,17 +563,35 @@ void vcpu_thread_stop(struct vcpu_thread *th)
 	pthread_join(th->thread, NULL);
 }
 
-void vcpu_print_stats(struct vcpu *v, const char *prefix)
+const char *stat_name(enum vapicvm_stat stat)
 {
-	printf("# %svCPU %u: exits %lu hlt %lu wakeups %lu extint %lu userspace %lu posted %lu "
-	       "injected %lu ipi %lu\n", prefix, v->id,
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXITS),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_HLT),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_HALT_WAKEUP),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_EXTINT),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_EXIT_USERSPACE),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_POSTED),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IRQ_INJECTED),
-	       (unsigned long)vcpu_stat(v, VAPICVM_STAT_IPI_SENT));
+	/* A counter's index is its row in the table. */
+	static const char *const names[] = {
+#define STAT_NAME(id, name, desc)	name,
+		VAPICVM_STATS(STAT_NAME)
+#undef STAT_NAME
+	};
+
+	return stat < VAPICVM_STAT_NR ? names[stat] : "?";
+}
+
+void vcpu_print_stats(struct vcpu *vcpu, const char *prefix)
+{
+	struct {
+		struct vapicvm_stats hdr;
+		uint64_t c[VAPICVM_STAT_NR];
+	} s = { .hdr.n = VAPICVM_STAT_NR };
+	char line[1024];
+	unsigned int i;
+	int n;
+
+	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
+	n = snprintf(line, sizeof(line), "# %svCPU %u:", prefix, vcpu->id);
+	for (i = 0; i < s.hdr.n && n < (int)sizeof(line); i++) {
+		if (s.c[i])
+			n += snprintf(line + n, sizeof(line) - n, " %s %lu", stat_name(i),
+				      (unsigned long)s.c[i]);
+	}
+	printf("%s\n", line);
 	fflush(stdout);
 }

@@ -1,23 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers for vapicvm selftests, after KVM's selftests.
+ * Host side of the selftest library (vapicvm_util.c), after KVM's
+ * selftests.
  *
  * Raw and asserting ioctl helpers: __vm_ioctl() returns the raw result (for
- * negative tests), vm_ioctl() asserts success and names the ioctl.
+ * negative tests), vm_ioctl() asserts success and names the ioctl and
+ * errno; both check at compile time that an ioctl's argument has the size
+ * its number declares.
  *
  * Guest code: a test's guest code is ordinary C in the test binary.
  * vm_create() copies the binary's loadable segments into guest memory at
  * their own addresses and identity-maps the low 4 GiB, so a function
  * pointer, a string literal or a global means the same thing in the guest
  * and on the host (the guest has its own copy of the globals: see
- * sync_global_to_guest()).  Guests report through ucalls: an OUT to
- * UCALL_PORT with RDI pointing at a struct ucall.
+ * sync_global_to_guest()).  Guests report through ucalls (guest.h).
  */
 #ifndef SELFTEST_VAPICVM_UTIL_H
 #define SELFTEST_VAPICVM_UTIL_H
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,22 +32,107 @@
 
 #include <linux/vapicvm.h>
 
+#include "guest.h"
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #define VAPICVM_DEV "/dev/vapicvm"
 #define VAPICVM_SYSFS "/sys/class/misc/vapicvm/"
 
-/* Fail the whole test program (outside the harness's TEST bodies). */
-#define TEST_FAIL(fmt, ...) do {						\
-	fprintf(stderr, "==== Test assertion failure ====\n  %s:%d: " fmt "\n",	\
-		__FILE__, __LINE__, ##__VA_ARGS__);				\
-	fprintf(stderr, "  errno=%d (%s)\n", errno, strerror(errno));		\
-	fflush(stderr);								\
-	exit(1);								\
+/* ------------------------------------------------------------------ */
+/* Assertions and requirements                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * TEST_ASSERT: a check outside the harness's ASSERT_* and EXPECT_* (in
+ * library code, vCPU threads, or where there is no _metadata).  On failure
+ * it prints where, the condition, the message and errno, and ends the
+ * program with status 1: in a harness test, that test fails.
+ */
+void test_assert_failed(const char *file, int line, const char *cond, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 4, 5)));
+
+#define TEST_ASSERT(cond, fmt, ...) do {					\
+	if (!(cond))								\
+		test_assert_failed(__FILE__, __LINE__, #cond, fmt, ##__VA_ARGS__); \
 } while (0)
 
-#define TEST_REQUIRE(cond, fmt, ...) do { if (!(cond)) TEST_FAIL(fmt, ##__VA_ARGS__); } while (0)
+#define TEST_FAIL(fmt, ...)	test_assert_failed(__FILE__, __LINE__, NULL, fmt, ##__VA_ARGS__)
 
-int open_dev(void);
-long read_sysfs_long(const char *path);
+/* End the whole program as skipped (KSFT_SKIP), with the reason. */
+void test_skip_program(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * TEST_REQUIRE: something this machine lacks (a capability, a CPU
+ * feature, a second CPU), so the test cannot run: it is skipped, with the
+ * reason.  Where the harness's _metadata is in scope (TEST, TEST_F and
+ * FIXTURE_SETUP bodies, and helpers taking _metadata; kselftest_harness.h
+ * included before this header) the harness's SKIP() marks that test
+ * skipped and leaves it as a failed ASSERT would (the fixture's teardown
+ * runs if its setup had completed).  Elsewhere (before the harness runs,
+ * or in library code) the program exits with KSFT_SKIP, which a test's
+ * process may not do: this harness counts it as a failure, so a test's
+ * helpers take _metadata.  Not for vCPU threads nor FIXTURE_TEARDOWN; a
+ * failed check is TEST_ASSERT's or an ASSERT's, never TEST_REQUIRE's.
+ */
+#ifdef __KSELFTEST_HARNESS_H
+/* Outside the harness's functions, the _metadata TEST_REQUIRE sees is this null one. */
+static struct __test_metadata *const _metadata __attribute__((unused));
+
+#define __TEST_REQUIRE_SKIP(fmt, ...) do {					\
+	if (_metadata)								\
+		SKIP(longjmp(_metadata->env, 1), fmt, ##__VA_ARGS__);		\
+	test_skip_program(fmt, ##__VA_ARGS__);					\
+} while (0)
+#else
+#define __TEST_REQUIRE_SKIP(fmt, ...)	test_skip_program(fmt, ##__VA_ARGS__)
+#endif
+
+#define TEST_REQUIRE(cond, fmt, ...) do {					\
+	if (!(cond))								\
+		__TEST_REQUIRE_SKIP(fmt, ##__VA_ARGS__);			\
+} while (0)
+
+/* ------------------------------------------------------------------ */
+/* ioctls                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every ioctl goes through here: an ioctl number that declares a size
+ * (_IOR/_IOW/_IOWR) must be given a pointer to an object of that size, so
+ * that a wrong struct (or a header-plus-entries wrapper instead of its
+ * header) is a build error.  Scalar arguments of _IO ioctls are passed
+ * cast to (void *), as in KVM's selftests.
+ */
+#define vapicvm_do_ioctl(fd, cmd, arg, name) ({				\
+	static_assert(!_IOC_SIZE(cmd) || sizeof(*(arg)) == _IOC_SIZE(cmd),	\
+		      "the argument of " name " is not of the size it declares"); \
+	ioctl(fd, cmd, arg);							\
+})
+
+#define __VAPICVM_IOCTL_ERROR(name, r)						\
+	"%s failed, rc: %i errno: %i (%s)", name, r, errno, strerror(errno)
+
+#define __vapicvm_assert_ioctl(r, name) ({					\
+	int __r = (r);								\
+	TEST_ASSERT(__r >= 0, __VAPICVM_IOCTL_ERROR(name, __r));		\
+	__r;									\
+})
+
+/* On /dev/vapicvm (or any fd of ours: the number says which). */
+#define __sys_ioctl(fd, cmd, arg)	vapicvm_do_ioctl(fd, cmd, arg, #cmd)
+#define sys_ioctl(fd, cmd, arg)							\
+	__vapicvm_assert_ioctl(vapicvm_do_ioctl(fd, cmd, arg, #cmd), #cmd)
+
+#define __vm_ioctl(vm, cmd, arg)	vapicvm_do_ioctl((vm)->fd, cmd, arg, #cmd)
+#define vm_ioctl(vm, cmd, arg)							\
+	__vapicvm_assert_ioctl(vapicvm_do_ioctl((vm)->fd, cmd, arg, #cmd), #cmd)
+
+#define __vcpu_ioctl(vcpu, cmd, arg)	vapicvm_do_ioctl((vcpu)->fd, cmd, arg, #cmd)
+#define vcpu_ioctl(vcpu, cmd, arg)						\
+	__vapicvm_assert_ioctl(vapicvm_do_ioctl((vcpu)->fd, cmd, arg, #cmd), #cmd)
 
 /* Check that a raw ioctl fails with the given errno. */
 #define ioctl_fails_with(fd, cmd, arg, err) ({					\
@@ -51,12 +140,9 @@ long read_sysfs_long(const char *path);
 	__r == -1 && errno == (err);						\
 })
 
-static inline int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv)
-{
-	struct vapicvm_create_vm params = { .flags = flags, .apicv = apicv };
-
-	return ioctl(dev_fd, VAPICVM_CREATE_VM, &params);
-}
+int open_dev(void);
+long read_sysfs_long(const char *path);
+int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv);
 
 /* ------------------------------------------------------------------ */
 /* VMs and vCPUs                                                       */
@@ -114,19 +200,10 @@ struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t 
 struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id);
 /* Put a vCPU into 64-bit mode at guest_code with its own stack. */
 void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg);
-
-#define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
-#define vm_ioctl(vm, cmd, arg) ({						\
-	int __r = ioctl((vm)->fd, cmd, arg);					\
-	TEST_REQUIRE(__r >= 0, "%s failed: %d", #cmd, __r);			\
-	__r;									\
-})
-#define __vcpu_ioctl(vcpu, cmd, arg)	ioctl((vcpu)->fd, cmd, arg)
-#define vcpu_ioctl(vcpu, cmd, arg) ({						\
-	int __r = ioctl((vcpu)->fd, cmd, arg);					\
-	TEST_REQUIRE(__r >= 0, "%s failed: %d", #cmd, __r);			\
-	__r;									\
-})
+/* Put a vCPU into 32-bit protected mode (flat segments, no paging) at eip. */
+void vcpu_setup_protected_mode(struct vcpu *vcpu, uint32_t eip);
+/* Put a vCPU into real mode at cs:ip (CS base cs << 4). */
+void vcpu_setup_real_mode(struct vcpu *vcpu, uint16_t cs, uint16_t ip);
 
 /* RUN; asserts the ioctl succeeded. */
 void vcpu_run(struct vcpu *vcpu);
@@ -140,6 +217,10 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat);
+/* A counter's name, from the table in the UAPI header. */
+const char *stat_name(enum vapicvm_stat stat);
+/* One line of the vCPU's non-zero counters, read without stopping it. */
+void vcpu_print_stats(struct vcpu *vcpu, const char *prefix);
 
 /* Guest memory. */
 void *addr_gpa2hva(struct vm *vm, uint64_t gpa);
@@ -154,41 +235,19 @@ int __vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_
 #define sync_global_from_guest(vm, g) \
 	memcpy((void *)&(g), addr_gpa2hva(vm, (uint64_t)(uintptr_t)&(g)), sizeof(g))
 
-/* Assert the exit reason, naming both on failure. */
+/* An exit reason's name, from the table in the UAPI header. */
 const char *exit_reason_str(uint32_t reason);
+/* Assert the exit reason, naming both on failure. */
 #define TEST_ASSERT_EXIT(vcpu, expected) do {					\
 	uint32_t __r = (vcpu)->run->exit_reason;				\
-	TEST_REQUIRE(__r == (expected), "exit reason %s (%u), expected %s",	\
-		     exit_reason_str(__r), __r, exit_reason_str(expected));	\
+	TEST_ASSERT(__r == (expected), "exit reason %s (%u), expected %s",	\
+		    exit_reason_str(__r), __r, exit_reason_str(expected));	\
 } while (0)
 
 /* ------------------------------------------------------------------ */
-/* Guest -> host calls                                                 */
+/* ucalls, host side                                                   */
 /* ------------------------------------------------------------------ */
 
-#define UCALL_PORT		0x1000
-
-enum {
-	UCALL_NONE,
-	UCALL_SYNC,	/* args[0] = stage, args[1..] = values */
-	UCALL_ABORT,	/* a GUEST_ASSERT failed */
-	UCALL_DONE,
-	UCALL_PRINT,
-};
-
-struct ucall {
-	uint64_t cmd;
-	uint64_t args[6];
-	const char *file;
-	uint64_t line;
-	const char *expr;
-	char msg[192];
-};
-
-void ucall(uint64_t cmd, int nargs, ...);
-void ucall_abort(const char *file, int line, const char *expr, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 4, 5)));
-void guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What the guest asked for at the last exit, or UCALL_NONE. */
 uint64_t get_ucall(struct vcpu *vcpu, struct ucall *uc);
 /*
@@ -205,135 +264,12 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc);
 /* Fail the test, with the assertion's place and message. */
 void fail_guest_assert(const struct vcpu *vcpu, const struct ucall *uc) __attribute__((noreturn));
 
-#define GUEST_SYNC(stage)		ucall(UCALL_SYNC, 1, (uint64_t)(stage))
-#define GUEST_SYNC_ARGS(stage, ...)	ucall(UCALL_SYNC, 6, (uint64_t)(stage), ##__VA_ARGS__)
-#define GUEST_DONE()			ucall(UCALL_DONE, 0)
-#define GUEST_ASSERT(e) do {							\
-	if (!(e))								\
-		ucall_abort(__FILE__, __LINE__, #e, "");			\
-} while (0)
-#define GUEST_ASSERT_EQ(a, b) do {						\
-	uint64_t __a = (uint64_t)(a), __b = (uint64_t)(b);			\
-	if (__a != __b)								\
-		ucall_abort(__FILE__, __LINE__, #a " == " #b,			\
-			    "%#lx != %#lx", (unsigned long)__a, (unsigned long)__b); \
-} while (0)
-
-/* ------------------------------------------------------------------ */
-/* Guest interrupts                                                    */
-/* ------------------------------------------------------------------ */
-
-struct ex_regs {
-	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t vector, error_code;
-	uint64_t rip, cs, rflags, rsp, ss;
-};
-
-typedef void (*guest_handler_t)(struct ex_regs *regs);
-
 /* Install a handler for a vector (host side, before running the guest). */
 void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler);
-
-/* Guest-side helpers. */
-static inline void guest_outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t guest_inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint64_t guest_rdmsr(uint32_t msr)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-	return lo | ((uint64_t)hi << 32);
-}
-
-static inline void guest_wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
-}
-
-static inline uint64_t guest_rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return lo | ((uint64_t)hi << 32);
-}
-
-static inline void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
-			       uint32_t *c, uint32_t *d)
-{
-	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
-}
-
-static inline void guest_sti(void)
-{
-	__asm__ volatile("sti" ::: "memory");
-}
-
-static inline void guest_cli(void)
-{
-	__asm__ volatile("cli" ::: "memory");
-}
-
-/*
- * STI; HLT: an interrupt that became pending while IF was 0 is delivered
- * after the HLT (STI's shadow), so it ends the halt instead of being missed.
- */
-static inline void guest_safe_halt(void)
-{
-	__asm__ volatile("sti; hlt" ::: "memory");
-}
-
-/*
- * Halt until cond holds.  The condition is tested with IF=0: an interrupt
- * taken between a test with IF=1 and the HLT would leave the vCPU halted
- * with nothing left to wake it (a lost wake-up in the guest, not the
- * hypervisor).  Returns with IF=1.
- */
-#define guest_halt_until(cond) do {						\
-	guest_cli();								\
-	while (!(cond)) {							\
-		guest_safe_halt();						\
-		guest_cli();							\
-	}									\
-	guest_sti();								\
-} while (0)
-
-static inline void guest_halt(void)
-{
-	__asm__ volatile("hlt" ::: "memory");
-}
-
-/* Read/write guest MMIO (used by APIC tests). */
-static inline uint32_t guest_mmio_read32(uint64_t addr)
-{
-	return *(volatile uint32_t *)addr;
-}
-
-static inline void guest_mmio_write32(uint64_t addr, uint32_t v)
-{
-	*(volatile uint32_t *)addr = v;
-}
-
-#endif /* SELFTEST_VAPICVM_UTIL_H */
 
 /* ------------------------------------------------------------------ */
 /* A vCPU on its own thread                                            */
 /* ------------------------------------------------------------------ */
-
-#include <pthread.h>
 
 struct vcpu_thread {
 	pthread_t thread;
@@ -352,6 +288,5 @@ void vcpu_thread_join(struct vcpu_thread *th);
 bool vcpu_thread_join_timeout(struct vcpu_thread *th, unsigned int seconds);
 /* End the thread's RUN with a signal, wherever the vCPU is, and join it. */
 void vcpu_thread_stop(struct vcpu_thread *th);
-/* One line of the vCPU's counters, read without stopping it. */
-void vcpu_print_stats(struct vcpu *vcpu, const char *prefix);
 
+#endif /* SELFTEST_VAPICVM_UTIL_H */
