@@ -160,7 +160,7 @@ class FailedRun(unittest.TestCase):
 # One kernel log line per pattern of markers.KERNEL_PROBLEMS, as the kernel
 # prints it.
 KERNEL_LINES = {
-    r"WARNING:": "[    4.101] WARNING: CPU: 0 PID: 87 at module/vmx.c:123 vmx_run+0x1/0x2 [vapicvm]",
+    r"WARNING:": "[    4.101] WARNING: CPU: 0 PID: 87 at module/vmx.c:123 vmx_run+0x1/0x2",
     r"BUG:": "[    4.102] BUG: kernel NULL pointer dereference, address: 0000000000000008",
     r"kernel BUG": "[    4.103] kernel BUG at module/lapic.c:200!",
     r"Oops": "[    4.104] Oops: 0002 [#1] PREEMPT SMP NOPTI",

@@ -149,9 +149,8 @@ def machine_checks(name, lines, timeout):
     if not any(line.startswith(_INSMOD_OK) for line in lines):
         failures.append([f"not ok - {name}: vapicvm.ko did not load"])
     if not any(line.startswith(_DONE) for line in lines):
-        failures.append(
-            [f"not ok - {name}: the guest did not finish (timeout {timeout}s or hang); serial tail:"]
-            + indent_tail(lines, HUNG_GUEST_TAIL))
+        verdict = f"the guest did not finish (timeout {timeout}s or hang); serial tail:"
+        failures.append([f"not ok - {name}: {verdict}"] + indent_tail(lines, HUNG_GUEST_TAIL))
     if not any(line.startswith(_RMMOD_OK) for line in lines):
         failures.append([f"not ok - {name}: vapicvm did not unload (leaked reference?)"])
     problems = [line for line in lines if markers.is_kernel_problem(line)]
