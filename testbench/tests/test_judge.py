@@ -157,6 +157,33 @@ class FailedRun(unittest.TestCase):
         self.assertEqual(report.lines[-1], "[BIOS  ] No bootable device.")
 
 
+class PlantedRun(unittest.TestCase):
+    """The real serial log of the bench's self-check (testbench/plant/):
+    a failing test, a WARN and a KASAN-like report."""
+
+    def setUp(self):
+        self.report = judge.judge_machine("skylake-1", logs.load("planted-skylake-1.serial"),
+                                          logs.PLANTED_TESTS, BOOT)
+
+    def test_rows(self):
+        self.assertEqual(rows(self.report), ["skylake-1/device_test 9 0 0",
+                                             "skylake-1/planted_fail_test 1 1 0",
+                                             "skylake-1/machine 0 1 0"])
+
+    def test_failing_test_details(self):
+        details = self.report.results[1].details
+        self.assertIn("not ok 2 global.planted_failure", details)
+        self.assertTrue(any(line.endswith("planted_fail_test.c:12:planted_failure:Expected 1 (1)"
+                                          " == 2 (2)") for line in details))
+
+    def test_warn_and_kasan_are_printed(self):
+        details = "\n".join(machine_row(self.report).details)
+        self.assertRegex(details, r"#   VAPICVM-DMESG: .*WARNING: CPU: 0 PID: .*planted_warn")
+        self.assertRegex(details, r"#   VAPICVM-DMESG: .*BUG: KASAN: planted-report")
+        # pr_err also reached the console, before the tests ran.
+        self.assertRegex(details, r"#   \[ *[0-9.]+\] BUG: KASAN: planted-report")
+
+
 # One kernel log line per pattern of markers.KERNEL_PROBLEMS, as the kernel
 # prints it.
 KERNEL_LINES = {
