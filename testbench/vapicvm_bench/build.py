@@ -20,7 +20,7 @@ from .log import BenchError, log, step
 
 # Lines of a failed build's output shown (the error lines if any).
 ERROR_TAIL = 40
-_ERROR = re.compile(r"error|Error|warning")
+_ERROR = re.compile(r"error:|warning:|\*\*\*")
 
 
 def script(settings, name, *args):

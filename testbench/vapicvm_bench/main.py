@@ -49,8 +49,11 @@ def selftests_to_run(settings, built):
     directory = settings.build / "selftests"
     names = settings.tests or sorted(p.name for p in directory.glob("*_test"))
     if not built.ok("selftests"):
-        names = [n for n in names if build.up_to_date(
+        stale = [n for n in names if not build.up_to_date(
             settings.root / "selftests", build.selftest_vars(settings), directory / n)]
+        if stale:
+            log("not running what did not build: " + " ".join(stale))
+        names = [n for n in names if n not in stale]
     return [(name, directory / name) for name in names]
 
 
