@@ -101,9 +101,12 @@ def wait_for_init(proc, serial, start, deadline):
     """Wait until /init's first marker or the emulator's end; returns the
     wall seconds to that marker, or None if it never came."""
     needle = f"{markers.BENCH} boot".encode()
-    while proc.poll() is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        # The log first: the emulator may have written it and exited.
         if serial_has(serial, needle):
             return time.monotonic() - start
+        if proc.poll() is not None:
+            return None
         time.sleep(POLL)
     return None
 
