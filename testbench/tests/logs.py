@@ -18,6 +18,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PASS_SKYLAKE_TESTS = ["cpu_hotplug_test", "exit_cost_test", "pio_test"]
 PASS_CNL_TESTS = ["smp_test", "pio_test"]
 PLANTED_TESTS = ["device_test", "planted_fail_test"]
+# vmm-guests-skylake-1.serial holds the test vmm_guests only.
 
 
 def load(name):

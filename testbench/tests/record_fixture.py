@@ -35,8 +35,8 @@ def main(argv):
     """Read the raw serial log, write the trimmed fixture."""
     if len(argv) < 3:
         sys.exit(__doc__)
-    with open(argv[1], errors="replace") as raw:
-        lines = judge.serial_lines(raw.read())
+    with open(argv[1], "rb") as raw:
+        lines = judge.serial_lines(raw.read().decode(errors="replace"))
     with open(argv[2], "w") as out:
         out.write("".join(line + "\n" for line in trim(lines, set(argv[3:]))))
 

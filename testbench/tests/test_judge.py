@@ -54,6 +54,28 @@ class PassingRun(unittest.TestCase):
         self.assertNotIn("\r", text)
 
 
+class GuestsThroughVapicvm(unittest.TestCase):
+    """The main job's guests: the test vmm_guests of make check, the job
+    main-job of make run (the same script, the same TAP)."""
+
+    def test_vmm_guests(self):
+        report = judge.judge_machine("skylake-1", logs.load("vmm-guests-skylake-1.serial"),
+                                     ["vmm_guests"], BOOT)
+        self.assertEqual(rows(report), ["skylake-1/vmm_guests 4 0 0", "skylake-1/machine 1 0 0"])
+        self.assertIn("ok 4 linux-2cpu", report.lines)
+
+    def test_main_job(self):
+        serial = logs.load("vmm-guests-skylake-1.serial").replace(
+            "begin vmm_guests", "begin main-job").replace("end vmm_guests", "end main-job")
+        report = judge.judge_machine("skylake-2", serial, ["main-job"], BOOT)
+        self.assertEqual(rows(report), ["skylake-2/main-job 4 0 0", "skylake-2/machine 1 0 0"])
+
+    def test_nested_console_line_ends(self):
+        """The nested Linux guest's console adds a \r of its own."""
+        self.assertEqual(judge.serial_lines("# linux-2cpu| [ 0.69] ok\r\r\nok 4 x\r\n"),
+                         ["# linux-2cpu| [ 0.69] ok", "ok 4 x"])
+
+
 class FailedRun(unittest.TestCase):
     """Each kind of failure, made from a passing log (see logs.py)."""
 

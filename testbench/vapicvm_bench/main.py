@@ -9,6 +9,7 @@ Exit status: 0 if nothing failed, 1 otherwise (2 for a usage error).
 """
 
 import argparse
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -61,10 +62,8 @@ def planted(settings, host):
     """The self-check's planted failures: a failing test binary and a
     module that WARNs and prints a KASAN-like report."""
     plant = settings.bench / "plant"
-    subprocess.run(["rm", "-rf", str(plant)], check=True)
-    plant.mkdir(parents=True)
-    for source in (ROOT / "testbench" / "plant").iterdir():
-        (plant / source.name).write_bytes(source.read_bytes())
+    shutil.rmtree(plant, ignore_errors=True)
+    shutil.copytree(ROOT / "testbench" / "plant", plant)
     with open(settings.bench / "build.log", "a") as log_file:
         subprocess.run(["make", "-C", str(host.kdir), f"M={plant}", "modules"],
                        stdout=log_file, stderr=log_file, check=True)
@@ -135,7 +134,9 @@ def judge_boot(settings, machine, measured, expected):
     cleaned serial log and each test's TAP beside them."""
     directory = settings.bench / machine.name
     raw = directory / "serial.out"
-    serial = raw.read_text(errors="replace") if raw.exists() else ""
+    # Bytes, not text mode: its newline translation would turn the nested
+    # guest's "\r\r\n" into two lines.
+    serial = raw.read_bytes().decode(errors="replace") if raw.exists() else ""
     (directory / "serial.log").write_text(serial.replace("\r", ""))
     stdout = directory / "bochs.stdout"
     measured.bochs_output = stdout.read_text(errors="replace") if stdout.exists() else ""
