@@ -45,6 +45,8 @@ class TapOutput(unittest.TestCase):
         self.assertEqual(results[2], f"ok 3 {name}.test_c_skip # SKIP not here")
         self.assertTrue(results[3].startswith(f"not ok 4 {name}.test_d_subtests"))
         self.assertIn("# AssertionError: 1 != 2", lines)
+        self.assertEqual(tap.failure_details(stream.getvalue())[:2],
+                         [f"not ok 2 {name}.test_b_fail", "# AssertionError: 1 != 2"])
         # The failed subtest counts; the test itself reports nothing more.
         self.assertEqual(tap.count(stream.getvalue()), (1, 2, 1))
 

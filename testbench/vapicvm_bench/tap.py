@@ -16,8 +16,8 @@ _OK = re.compile(r"^\s*ok [0-9]+")
 
 # What a reader needs when a suite failed: its "not ok" lines and the
 # harnesses' assertion messages ("# foo_test.c:123:name:Expected ...",
-# gtest's "# ...cpp:45: Failure", "FAIL" lines).
-_DETAIL = re.compile(r"^\s*not ok|^\s*# .*\.(c|cpp|h|hpp|py):[0-9]+:|^\s*#.*(Expected|FAIL)")
+# gtest's "# ...cpp:45: failure", "FAIL" lines, Python's "# AssertionError:").
+_DETAIL = re.compile(r"^\s*not ok|^\s*# .*\.(c|cpp|h|hpp):[0-9]+:|^\s*#.*(Expected|FAIL|Error:)")
 
 # How many explaining lines to repeat per failed suite.
 MAX_DETAILS = 40
