@@ -56,6 +56,21 @@ class Section:
 
 
 @dataclass
+class Failure:
+    """A failed check of the whole boot: its verdict, the lines that show
+    it, and whether the summary repeats them (the kernel's complaints) or
+    only the verdict (a hung guest's serial tail)."""
+
+    verdict: str
+    lines: list = field(default_factory=list)
+    repeat: bool = False
+
+    def details(self):
+        """What the summary repeats."""
+        return [self.verdict] + (self.lines if self.repeat else [])
+
+
+@dataclass
 class Report:
     """A judged boot: the text to print and the summary's result rows."""
 
@@ -111,8 +126,8 @@ def first_value(lines, prefix):
 
 
 def judge_test(name, test, section, lines):
-    """Result of one test binary; appends its report lines to name's
-    report.  section is None when the binary never started."""
+    """The report lines and the Result of one test binary on machine
+    name; section is None when the binary never started."""
     suite = f"{name}/{test}"
     out = [f"# {name}: {test}"]
     if section is None:
@@ -147,28 +162,18 @@ def machine_checks(name, lines, timeout):
     no problem (every such line is printed)."""
     failures = []
     if not any(line.startswith(_INSMOD_OK) for line in lines):
-        failures.append([f"not ok - {name}: vapicvm.ko did not load"])
+        failures.append(Failure(f"not ok - {name}: vapicvm.ko did not load"))
     if not any(line.startswith(_DONE) for line in lines):
         verdict = f"the guest did not finish (timeout {timeout}s or hang); serial tail:"
-        failures.append([f"not ok - {name}: {verdict}"] + indent_tail(lines, HUNG_GUEST_TAIL))
+        failures.append(Failure(f"not ok - {name}: {verdict}",
+                                indent_tail(lines, HUNG_GUEST_TAIL)))
     if not any(line.startswith(_RMMOD_OK) for line in lines):
-        failures.append([f"not ok - {name}: vapicvm did not unload (leaked reference?)"])
+        failures.append(Failure(f"not ok - {name}: vapicvm did not unload (leaked reference?)"))
     problems = [line for line in lines if markers.is_kernel_problem(line)]
     if problems:
-        failures.append([f"not ok - {name}: kernel reported a problem:"]
-                        + ["#   " + line for line in problems])
+        failures.append(Failure(f"not ok - {name}: kernel reported a problem:",
+                                ["#   " + line for line in problems], repeat=True))
     return failures
-
-
-def machine_details(failures):
-    """The summary's lines for the machine row: each failure's verdict and
-    the kernel-problem lines, without the hung guest's serial tail."""
-    details = []
-    for failure in failures:
-        details.append(failure[0])
-        if failure[0].endswith("kernel reported a problem:"):
-            details += failure[1:]
-    return details
 
 
 def timing_line(name, lines, boot):
@@ -196,19 +201,20 @@ def judge_machine(name, serial, tests, boot):
         report.results.append(tap.Result(f"{name}/boot", 0, 1, 0, [verdict]))
         return report
     failures = machine_checks(name, lines, boot.timeout)
-    # As before the tests ran: a module that did not load explains them.
-    not_loaded = bool(failures) and failures[0][0].endswith("did not load")
-    if not_loaded:
-        report.lines += failures[0]
+    # Said before the tests' output: a module that did not load explains it.
+    before = [f for f in failures if f.verdict.endswith("did not load")]
+    for failure in before:
+        report.lines += [failure.verdict] + failure.lines
     sections = split_sections(lines)
     for test in tests:
         out, result = judge_test(name, test, sections.get(test), lines)
         report.lines += out
         report.results.append(result)
-    for failure in failures[1 if not_loaded else 0:]:
-        report.lines += failure
-    ok = 0 if failures else 1
+    for failure in failures:
+        if failure not in before:
+            report.lines += [failure.verdict] + failure.lines
+    details = [line for failure in failures for line in failure.details()]
     report.results.append(
-        tap.Result(f"{name}/machine", ok, len(failures), 0, machine_details(failures)))
+        tap.Result(f"{name}/machine", 0 if failures else 1, len(failures), 0, details))
     report.lines.append(timing_line(name, lines, boot))
     return report
