@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import tap
+from .config import cpus
 from .log import BenchError, log, step
 
 # Lines of a failed build's output shown (the error lines if any).
@@ -127,7 +128,7 @@ def build_all(settings, host):
     """Module (-Werror), selftests, userspace (with the guest payload)."""
     built = Built()
     (settings.bench / "build.log").write_text("")
-    jobs = f"-j{os.cpu_count() or 1}"
+    jobs = f"-j{cpus()}"
     with step(f"build: module (-Werror) against {host.kdir}"):
         make(settings, built, "module", ["make", "-C", str(settings.root), "module",
                                          f"KDIR={host.kdir}", "VAPICVM_WERROR=1"])

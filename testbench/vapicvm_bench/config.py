@@ -30,6 +30,11 @@ ENVIRONMENT = (
 )
 
 
+def cpus():
+    """The CPUs this process may run on (what nproc says)."""
+    return len(os.sched_getaffinity(0))
+
+
 def flag(name):
     """A yes/no variable: set, non-empty and not "0" means yes."""
     return os.environ.get(name, "") not in ("", "0")
@@ -65,7 +70,7 @@ class Settings:
             build=build,
             bench=Path(env.get("BENCH_DIR") or build / "bench").absolute(),
             configs=env.get("CONFIGS") or default_configs,
-            jobs=int(env.get("JOBS") or os.cpu_count() or 1),
+            jobs=int(env.get("JOBS") or cpus()),
             boot_timeout=int(env.get("BOOT_TIMEOUT") or 1500),
             tests=tests or None,
             keep_going=flag("KEEP_GOING"),
