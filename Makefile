@@ -10,7 +10,7 @@
 #   make check            set up and run every test (emulated Intel machine)
 #   make bench-unit-tests the bench's own unit tests (Python, no emulator)
 #   make run              set up and run the main job: boot a guest through vapicvm
-#   make style            checkpatch --strict and clang-format
+#   make style            checkpatch --strict, clang-format, the bench's Python
 #   make sparse           the module through sparse (C=2)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
