@@ -8,8 +8,9 @@
 #   make userspace        the C++ library and tools
 #   make selftests        the selftest binaries
 #   make check            set up and run every test (emulated Intel machine)
+#   make bench-unit-tests the bench's own unit tests (Python, no emulator)
 #   make run              set up and run the main job: boot a guest through vapicvm
-#   make style            checkpatch --strict and clang-format
+#   make style            checkpatch --strict, clang-format, the bench's Python
 #   make sparse           the module through sparse (C=2)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -39,6 +40,9 @@ unit-tests:
 check:
 	testbench/bench.sh check
 
+bench-unit-tests:
+	cd testbench && python3 -m unittest discover -s tests -t .
+
 run:
 	testbench/bench.sh run
 
@@ -56,5 +60,5 @@ clean:
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all module module-clean sparse userspace selftests unit-tests check run style \
+.PHONY: all module module-clean sparse userspace selftests unit-tests check bench-unit-tests run style \
 	install clean distclean

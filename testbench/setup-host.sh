@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(
 	build-essential g++ make cmake pkg-config perl xz-utils cpio patch
+	python3				# the bench (testbench/bench.py)
 	libltdl-dev			# building the emulator
 	bochsbios vgabios		# the emulated machine's firmware
 	busybox-static			# the initramfs userland

@@ -3,7 +3,7 @@
 #
 # Style checks: checkpatch --strict on the kernel side (taken at run time
 # from Debian's linux-source package, never copied into the tree) and
-# clang-format on the C++ side.
+# clang-format on the C++ side; the bench's Python is checked too.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build}
@@ -35,5 +35,16 @@ checkpatch --ignore SPACING -f module/vmx_ops.h module/vmx_ops.c
 cxx_files=$(cd "$ROOT" && find userspace testbench -name '*.cpp' -o -name '*.hpp' | sort)
 if [[ -n $cxx_files ]] && command -v clang-format >/dev/null; then
 	(cd "$ROOT" && clang-format --dry-run --Werror $cxx_files) || rc=1
+fi
+# The bench's Python: it must compile; pyflakes and pycodestyle when installed
+# (python3-pyflakes, pycodestyle), lines up to 100 columns as in the kernel.
+py_files=$(cd "$ROOT" && find testbench -name '*.py' | sort)
+(cd "$ROOT" && python3 -c 'import sys; [compile(open(f).read(), f, "exec") for f in sys.argv[1:]]' \
+	$py_files) || rc=1
+if command -v pyflakes3 >/dev/null; then
+	(cd "$ROOT" && pyflakes3 $py_files) || rc=1
+fi
+if command -v pycodestyle >/dev/null; then
+	(cd "$ROOT" && pycodestyle --max-line-length=100 $py_files) || rc=1
 fi
 exit $rc

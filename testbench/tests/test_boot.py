@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Machine selection, the emulator's configuration, the boot loader's."""
+
+import unittest
+from pathlib import Path
+
+from vapicvm_bench import boot, image
+
+
+class Machines(unittest.TestCase):
+    """CONFIGS parsing."""
+
+    def test_names_and_triples(self):
+        machines = boot.parse_machines("cnl-1  skylake-2 big:corei7_skylake_x:4")
+        self.assertEqual(machines, [boot.Machine("cnl-1", "corei3_cnl", 1),
+                                    boot.Machine("skylake-2", "corei7_skylake_x", 2),
+                                    boot.Machine("big", "corei7_skylake_x", 4)])
+
+    def test_unknown_name(self):
+        with self.assertRaisesRegex(ValueError, "unknown config skylake-3"):
+            boot.parse_machines("skylake-3")
+
+    def test_bochsrc(self):
+        text = boot.bochsrc(boot.MACHINES[3], Path("/b/boot.iso"), Path("/b/cnl-2"))
+        self.assertIn("cpu: model=corei3_cnl, count=2, ips=200000000, reset_on_triple_fault=0\n",
+                      text)
+        self.assertIn('ata0-master: type=cdrom, path="/b/boot.iso", status=inserted\n', text)
+        self.assertIn("com1: enabled=1, mode=file, dev=/b/cnl-2/serial.out\n", text)
+
+
+class BootLoader(unittest.TestCase):
+    """The kernel command line."""
+
+    def test_mode_and_extra_cmdline(self):
+        cfg = image.isolinux_cfg("run", "vapicvm.debug=1")
+        self.assertIn(f"  APPEND initrd=/initrd.img {image.CMDLINE} vapicvm.mode=run "
+                      "vapicvm.debug=1\n", cfg)
+        self.assertIn("vapicvm.mode=check\n", image.isolinux_cfg("check", ""))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Booting the bench machines in the emulator, a few at a time.
+
+Each boot gets a directory <bench>/<machine>/ with its bochsrc, the raw
+serial log (serial.out), the emulator's log and output, and what the host
+measured: wall_seconds, boot_wall_seconds (until /init's first marker)
+and bochs_rc (124 when BOOT_TIMEOUT killed it).
+"""
+
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import markers
+from .judge import Boot
+
+# Bochs is single-threaded; a boot that outlives BOOT_TIMEOUT is killed
+# (SIGTERM, then SIGKILL after this many seconds), like timeout(1) does.
+KILL_AFTER = 10
+TIMEOUT_RC = 124
+# How often the host looks for /init's first marker, in seconds.
+POLL = 0.2
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A bench machine: its name, Bochs CPU model and CPU count."""
+
+    name: str
+    model: str
+    cpus: int
+
+
+# skylake_x has APIC-register virtualization, virtual-interrupt delivery
+# and posted interrupts; cnl has the TPR shadow, APIC-access and x2APIC
+# virtualization only, so it exercises the fallback tiers on a real
+# (emulated) CPU.
+MACHINES = (
+    Machine("skylake-1", "corei7_skylake_x", 1),
+    Machine("skylake-2", "corei7_skylake_x", 2),
+    Machine("cnl-1", "corei3_cnl", 1),
+    Machine("cnl-2", "corei3_cnl", 2),
+)
+RUN_MACHINE = "skylake-2"
+
+
+def parse_machines(spec):
+    """Machines from a CONFIGS value: names from MACHINES, or explicit
+    name:model:cpus triples.  Raises ValueError for an unknown name."""
+    known = {machine.name: machine for machine in MACHINES}
+    machines = []
+    for word in spec.split():
+        parts = word.split(":")
+        if len(parts) == 3:
+            machines.append(Machine(parts[0], parts[1], int(parts[2])))
+        elif word in known:
+            machines.append(known[word])
+        else:
+            raise ValueError(f"unknown config {word} (known: {' '.join(known)})")
+    return machines
+
+
+def bochsrc(machine, iso, out_dir):
+    """The emulator's configuration for one boot: no display, the ISO as
+    CD-ROM, the serial port to a file, an unsynchronised clock (fast and
+    deterministic: the TSC counts instructions)."""
+    return f"""\
+plugin_ctrl: speaker=0, parallel=0
+config_interface: textconfig
+display_library: nogui
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+cpu: model={machine.model}, count={machine.cpus}, ips=200000000, reset_on_triple_fault=0
+memory: guest=1024, host=1024
+pci: enabled=1, chipset=i440fx
+clock: sync=none, time0=946684800
+ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14
+ata0-master: type=cdrom, path="{iso}", status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev={out_dir}/serial.out
+log: {out_dir}/bochs.log
+panic: action=fatal
+error: action=ignore
+info: action=ignore
+debug: action=ignore
+"""
+
+
+def serial_has(path, needle):
+    """True if the serial log at path holds needle yet."""
+    try:
+        return needle in path.read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def wait_for_init(proc, serial, start, deadline):
+    """Wait until /init's first marker or the emulator's end; returns the
+    wall seconds to that marker, or None if it never came."""
+    needle = f"{markers.BENCH} boot".encode()
+    while time.monotonic() < deadline:
+        # The log first: the emulator may have written it and exited.
+        if serial_has(serial, needle):
+            return time.monotonic() - start
+        if proc.poll() is not None:
+            return None
+        time.sleep(POLL)
+    return None
+
+
+def wait_or_kill(proc, deadline):
+    """The emulator's exit status; TIMEOUT_RC if it had to be killed."""
+    try:
+        return proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            proc.wait(timeout=KILL_AFTER)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return TIMEOUT_RC
+
+
+def seconds(value):
+    """A measured time as the report prints it."""
+    return "?" if value is None else f"{value:.1f}"
+
+
+def boot(machine, iso, bochs, out_dir, timeout):
+    """Boot machine from iso until it powers off or timeout seconds pass;
+    the results stay in out_dir (emptied first).  Returns a judge.Boot
+    without the emulator output, which the caller reads if needed."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    (out_dir / "bochsrc").write_text(bochsrc(machine, iso, out_dir))
+    start = time.monotonic()
+    deadline = start + timeout
+    with open(out_dir / "bochs.stdout", "wb") as output:
+        proc = subprocess.Popen([str(bochs), "-q", "-f", str(out_dir / "bochsrc")],
+                                stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT)
+        boot_wall = wait_for_init(proc, out_dir / "serial.out", start, deadline)
+        rc = wait_or_kill(proc, deadline)
+    wall = time.monotonic() - start
+    (out_dir / "wall_seconds").write_text(seconds(wall) + "\n")
+    if boot_wall is not None:
+        (out_dir / "boot_wall_seconds").write_text(seconds(boot_wall) + "\n")
+    (out_dir / "bochs_rc").write_text(f"{rc}\n")
+    return Boot(bochs_rc=rc, wall_seconds=seconds(wall), boot_wall_seconds=seconds(boot_wall),
+                timeout=timeout)
+
+
+def boot_all(machines, iso, bochs, bench_dir, timeout, jobs):
+    """Boot every machine, jobs at a time; {name: Boot} in machine order."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {m.name: pool.submit(boot, m, iso, bochs, Path(bench_dir) / m.name, timeout)
+                   for m in machines}
+        return {name: future.result() for name, future in futures.items()}

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Set-up and builds: the host's packages, the kernel release, the emulator
+and the kernel image (through the shell scripts beside the bench), then the
+module, the selftests and the userspace parts.
+
+A part that fails to build stops the run, unless KEEP_GOING is set: then
+its failure becomes a result row ("build/<part>") that fails the run at
+the end, and whatever is up to date (make -q says so) still runs.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import tap
+from .config import cpus
+from .log import BenchError, log, step
+
+# Lines of a failed build's output shown (the error lines if any).
+ERROR_TAIL = 40
+_ERROR = re.compile(r"error:|warning:|\*\*\*")
+
+
+def script(settings, name, *args):
+    """Run testbench/<name>; its stdout's last line is its answer."""
+    proc = subprocess.run([str(settings.root / "testbench" / name), *args],
+                          stdout=subprocess.PIPE, text=True, check=False)
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or not lines:
+        raise BenchError(f"testbench/{name} failed (status {proc.returncode})")
+    return lines[-1]
+
+
+def kernel_release():
+    """The release linux-headers-amd64 points at: the module is built
+    against its headers and the bench boots the same release."""
+    depends = subprocess.run(["dpkg-query", "-W", "-f=${Depends}", "linux-headers-amd64"],
+                             stdout=subprocess.PIPE, text=True, check=True).stdout
+    match = re.search(r"linux-headers-([^ ,]+)", depends)
+    if not match:
+        raise BenchError("linux-headers-amd64 names no kernel release")
+    return match.group(1)
+
+
+@dataclass
+class Host:
+    """What the set-up found: kernel release and headers, emulator, image."""
+
+    release: str
+    kdir: Path
+    bochs: Path
+    kernel: Path
+
+
+def set_up(settings):
+    """Packages, kernel headers, emulator, kernel image (each a step)."""
+    with step("host packages"):
+        subprocess.run([str(settings.root / "testbench" / "setup-host.sh")], check=True)
+    release = kernel_release()
+    kdir = Path(f"/usr/src/linux-headers-{release}")
+    if not kdir.is_dir():
+        raise BenchError(f"kernel headers {kdir} missing")
+    log(f"kernel {release}")
+    with step("emulator"):
+        bochs = Path(script(settings, "build-emulator.sh"))
+        if not os.access(bochs, os.X_OK):
+            raise BenchError("no emulator")
+        if settings.build not in bochs.parents:
+            log(f"WARNING: using the fallback emulator {bochs} (Bochs 2.7): "
+                "posted interrupts untested")
+    with step("kernel image"):
+        kernel = Path(script(settings, "fetch-kernel.sh", release))
+    return Host(release, kdir, bochs, kernel)
+
+
+@dataclass
+class Built:
+    """The outcome of the builds: which parts failed, as result rows."""
+
+    failures: list = field(default_factory=list)
+
+    def ok(self, part):
+        """True if part built (or was not attempted and so did not fail)."""
+        return all(result.suite != f"build/{part}" for result in self.failures)
+
+
+def error_lines(output):
+    """What to show of a failed build: its error lines, or its tail."""
+    lines = output.splitlines()
+    errors = [line for line in lines if _ERROR.search(line)]
+    return (errors or lines)[-ERROR_TAIL:]
+
+
+def make(settings, built, part, argv):
+    """Run one part's make, its output appended to build.log.  A failure
+    stops the run, or with KEEP_GOING becomes a result row."""
+    if settings.keep_going:
+        argv = argv + ["-k"]
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, check=False)
+    with open(settings.bench / "build.log", "a") as build_log:
+        build_log.write(proc.stdout)
+    if proc.returncode == 0:
+        return True
+    lines = error_lines(proc.stdout)
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    command = " ".join(argv)
+    if not settings.keep_going:
+        raise BenchError(f"build failed: {command}")
+    log(f"build of {part} failed (KEEP_GOING: going on with what did build)")
+    details = [f"not ok - build/{part}: {command}"] + lines[-10:]
+    built.failures.append(tap.Result(f"build/{part}", 0, 1, 0, details))
+    return False
+
+
+def up_to_date(directory, variables, target):
+    """True if make -q says target is up to date (built, and built from
+    the current sources): after a failed make -k, what did build."""
+    proc = subprocess.run(["make", "-q", "-C", str(directory), *variables, str(target)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return proc.returncode == 0
+
+
+def build_all(settings, host):
+    """Module (-Werror), selftests, userspace (with the guest payload)."""
+    built = Built()
+    (settings.bench / "build.log").write_text("")
+    jobs = f"-j{cpus()}"
+    with step(f"build: module (-Werror) against {host.kdir}"):
+        make(settings, built, "module", ["make", "-C", str(settings.root), "module",
+                                         f"KDIR={host.kdir}", "VAPICVM_WERROR=1"])
+    with step("build: selftests, userspace"):
+        make(settings, built, "selftests", ["make", "-C", str(settings.root / "selftests"),
+                                            *selftest_vars(settings), jobs])
+        if (settings.root / "userspace" / "Makefile").exists():
+            build_userspace(settings, host, built, jobs)
+    return built
+
+
+def selftest_vars(settings):
+    """The variables the selftests' make runs with."""
+    return [f"BUILD={settings.build / 'selftests'}"]
+
+
+def userspace_vars(settings, host):
+    """The variables the userspace's make runs with."""
+    return [f"BUILD={settings.build / 'userspace'}", f"GUEST_KERNEL={host.kernel / 'vmlinuz'}"]
+
+
+def build_userspace(settings, host, built, jobs):
+    """The userspace parts, which must include the Linux guest payload."""
+    argv = ["make", "-C", str(settings.root / "userspace"), *userspace_vars(settings, host),
+            jobs, "all"]
+    if make(settings, built, "userspace", argv):
+        payload = settings.build / "guest-payload" / "vmlinuz"
+        if not payload.exists():
+            raise BenchError(f"build: no Linux guest payload in {payload.parent}")

@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The bench's settings: the mode from the command line, everything else
+from environment variables (make passes them through; CI sets none).
+
+ENVIRONMENT is the one list of the variables the bench reads: --help
+prints it, and Documentation/testbench.rst describes the same list.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENVIRONMENT = (
+    ("BUILD", "build directory (default: <source>/build)"),
+    ("BENCH_DIR", "where the bench writes its files and logs (default: $BUILD/bench)"),
+    ("CONFIGS", "bench machines to boot, space-separated names (below) or name:model:cpus "
+                "triples (default: all four for check, skylake-2 for run)"),
+    ("JOBS", "emulators running at once (default: the number of CPUs)"),
+    ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 1500)"),
+    ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
+              "vmm_guests test, which runs only without TESTS)"),
+    ("KEEP_GOING", "1: a part that fails to build (module, selftests, userspace) fails the "
+                   "run at the end instead of stopping it; what did build still runs"),
+    ("SKIP_HOST_TESTS", "1: run no host-side tests (ABI check, userspace unit tests, the "
+                        "bench's own unit tests)"),
+    ("SKIP_BENCH_SELFTEST", "1: skip the bench's self-check (a planted run) after check"),
+    ("PLANT", "1: plant a failing test and a module that WARNs and prints a KASAN-like "
+              "report; such a run must fail (testbench/selftest.sh sets it)"),
+    ("EXTRA_CMDLINE", "appended to the emulated machine's kernel command line"),
+)
+
+
+def cpus():
+    """The CPUs this process may run on (what nproc says)."""
+    return len(os.sched_getaffinity(0))
+
+
+def flag(name):
+    """A yes/no variable: set, non-empty and not "0" means yes."""
+    return os.environ.get(name, "") not in ("", "0")
+
+
+@dataclass
+class Settings:
+    """Everything a run depends on, resolved once at the start."""
+
+    mode: str
+    root: Path
+    build: Path
+    bench: Path
+    configs: str
+    jobs: int
+    boot_timeout: int
+    tests: list
+    keep_going: bool
+    skip_host_tests: bool
+    skip_bench_selftest: bool
+    plant: bool
+    extra_cmdline: str
+
+    @classmethod
+    def from_environment(cls, mode, root, default_configs):
+        """Settings for mode from the environment, with the defaults."""
+        env = os.environ
+        build = Path(env.get("BUILD") or root / "build").absolute()
+        tests = env.get("TESTS", "").split()
+        return cls(
+            mode=mode,
+            root=root,
+            build=build,
+            bench=Path(env.get("BENCH_DIR") or build / "bench").absolute(),
+            configs=env.get("CONFIGS") or default_configs,
+            jobs=int(env.get("JOBS") or cpus()),
+            boot_timeout=int(env.get("BOOT_TIMEOUT") or 1500),
+            tests=tests or None,
+            keep_going=flag("KEEP_GOING"),
+            skip_host_tests=flag("SKIP_HOST_TESTS"),
+            skip_bench_selftest=flag("SKIP_BENCH_SELFTEST"),
+            plant=flag("PLANT"),
+            extra_cmdline=env.get("EXTRA_CMDLINE", ""),
+        )

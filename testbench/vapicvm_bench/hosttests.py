@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The host-side suites: programs run on the build machine whose TAP output
+is counted like the guest's ("host/<name>" rows): the ABI check, the
+userspace unit tests, the bench's own unit tests, and after a check the
+bench's self-check (a planted run that must fail).
+"""
+
+import subprocess
+import sys
+
+from . import tap
+from .build import selftest_vars, up_to_date, userspace_vars
+
+
+def run_suite(bench_dir, name, argv, cwd=None):
+    """Run one suite; print "# host: <name>" and its output; its output
+    stays in <bench>/host-<name>.tap.  Returns its Result."""
+    proc = subprocess.run([str(arg) for arg in argv], cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, errors="replace", check=False)
+    (bench_dir / f"host-{name}.tap").write_text(proc.stdout)
+    print(f"# host: {name}")
+    print(proc.stdout, end="", flush=True)
+    result = tap.result_of_program(f"host/{name}", proc.stdout, proc.returncode)
+    if proc.returncode != 0:
+        print(f"# host: {name} exited with status {proc.returncode}", flush=True)
+    return result
+
+
+def unit_test_programs(settings, host, built):
+    """The userspace's unit-test executables (all of them, or after a
+    failed build those that are up to date)."""
+    userspace = settings.root / "userspace"
+    if not (userspace / "Makefile").exists():
+        return []
+    variables = userspace_vars(settings, host)
+    listed = subprocess.run(["make", "-s", "-C", str(userspace), *variables, "list-unit-tests"],
+                            stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+    if built.ok("userspace"):
+        return listed
+    return [test for test in listed if up_to_date(userspace, variables, test)]
+
+
+def suites(settings, host, built):
+    """(name, argv, cwd) of every host-side suite, in the order they run."""
+    found = []
+    abi_check = settings.build / "selftests" / "abi_check"
+    if built.ok("selftests") or up_to_date(settings.root / "selftests",
+                                           selftest_vars(settings), abi_check):
+        found.append(("abi_check", [abi_check], None))
+    for test in unit_test_programs(settings, host, built):
+        found.append((test.rsplit("/", 1)[-1], [test], None))
+    found.append(("bench-unit", [sys.executable, "-m", "vapicvm_bench.unittap"],
+                  settings.root / "testbench"))
+    return found
+
+
+def run_all(settings, host, built):
+    """Run every host-side suite; their Results."""
+    return [run_suite(settings.bench, name, argv, cwd)
+            for name, argv, cwd in suites(settings, host, built)]
+
+
+def self_check(settings):
+    """The bench's self-check (testbench/selftest.sh) as a host suite."""
+    return run_suite(settings.bench, "bench-selftest",
+                     [settings.root / "testbench" / "selftest.sh"])

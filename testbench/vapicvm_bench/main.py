@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The bench's driver: set up, build, run the host-side suites, build the
+boot medium, boot the bench machines, judge each boot, print the summary.
+
+    bench.py check    every test on every bench machine
+    bench.py run      the main job (a guest through vapicvm) on skylake-2
+
+Exit status: 0 if nothing failed, 1 otherwise (2 for a usage error).
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from . import boot, build, hosttests, image, judge, summary
+from .config import ENVIRONMENT, Settings
+from .log import BenchError, log, step
+
+ROOT = Path(__file__).resolve().parents[2]
+GUEST = ROOT / "testbench" / "guest"
+# The test check mode adds for the main job's guests.
+VMM_GUESTS = "vmm_guests"
+VMM_GUESTS_SCRIPT = "#!/bin/sh\nexec sh /lib/vapicvm-bench/main-job.sh check\n"
+
+
+def parse_args(argv):
+    """The mode, and --help listing every environment variable."""
+    lines = [textwrap.fill(text, 79, initial_indent=f"  {name:20} ", subsequent_indent=" " * 23)
+             for name, text in ENVIRONMENT]
+    machines = ", ".join(f"{m.name} ({m.model}, {m.cpus} CPU)" for m in boot.MACHINES)
+    parser = argparse.ArgumentParser(
+        prog="bench.sh", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The emulated test bench: build vapicvm, boot emulated Intel machines, "
+                    "run the tests in them and judge the serial logs.",
+        epilog="environment:\n" + "\n".join(lines) + "\n\nbench machines: " + machines
+               + "\n\nThe output ends with \"N passed, N failed, N skipped\"; the exit "
+                 "status is non-zero on any failure.")
+    parser.add_argument("mode", nargs="?", default="check", choices=("check", "run"),
+                        help="check: every test on every machine (default); "
+                             "run: the main job on skylake-2")
+    return parser.parse_args(argv)
+
+
+def selftests_to_run(settings, built):
+    """(name, path) of the selftest binaries the guest runs: TESTS, or
+    every *_test built (only the up-to-date ones after a failed build)."""
+    directory = settings.build / "selftests"
+    names = settings.tests or sorted(p.name for p in directory.glob("*_test"))
+    if not built.ok("selftests"):
+        stale = [n for n in names if not build.up_to_date(
+            settings.root / "selftests", build.selftest_vars(settings), directory / n)]
+        if stale:
+            log("not running what did not build: " + " ".join(stale))
+        names = [n for n in names if n not in stale]
+    return [(name, directory / name) for name in names]
+
+
+def planted(settings, host):
+    """The self-check's planted failures: a failing test binary and a
+    module that WARNs and prints a KASAN-like report."""
+    plant = settings.bench / "plant"
+    shutil.rmtree(plant, ignore_errors=True)
+    shutil.copytree(ROOT / "testbench" / "plant", plant)
+    with open(settings.bench / "build.log", "a") as log_file:
+        subprocess.run(["make", "-C", str(host.kdir), f"M={plant}", "modules"],
+                       stdout=log_file, stderr=log_file, check=True)
+    test = plant / "planted_fail_test"
+    subprocess.run(["gcc", "-O2", "-Wall", "-static",
+                    f"-I{settings.build / 'selftests' / 'include'}", "-o", str(test),
+                    str(plant / "planted_fail_test.c")], check=True)
+    return plant / "planted_warn.ko", ("planted_fail_test", test)
+
+
+def vmm_guests_test(settings, built):
+    """The main job's guests as the test vmm_guests, when the full suite
+    runs and the userspace tools built."""
+    userspace_bin = settings.build / "userspace" / "bin"
+    if settings.tests or not built.ok("userspace") or not userspace_bin.is_dir() \
+            or not (GUEST / "main-job.sh").exists():
+        return None
+    script = settings.bench / VMM_GUESTS
+    script.write_text(VMM_GUESTS_SCRIPT)
+    script.chmod(0o755)
+    return VMM_GUESTS, script
+
+
+def optional(path):
+    """path if it exists, else None."""
+    return path if path.exists() else None
+
+
+def initramfs_contents(settings, host, built):
+    """Everything the guest needs for this mode."""
+    tests = selftests_to_run(settings, built)
+    extra_modules = []
+    if settings.plant:
+        module, test = planted(settings, host)
+        extra_modules.append(module)
+        tests.append(test)
+    vmm_guests = vmm_guests_test(settings, built)
+    if vmm_guests:
+        tests.append(vmm_guests)
+    return image.Contents(
+        module=ROOT / "vapicvm.ko",
+        kvm_modules=sorted((host.kernel / "modules").glob("*.ko")),
+        tests=tests, extra_modules=extra_modules,
+        main_job=optional(GUEST / "main-job.sh"),
+        userspace_bin=optional(settings.build / "userspace" / "bin"),
+        payload=optional(settings.build / "guest-payload"))
+
+
+def boot_medium(settings, host, built):
+    """Fast-boot kernel, initramfs and ISO; the ISO's path and the tests
+    the judge expects."""
+    bench, mode = settings.bench, settings.mode
+    with step("boot image"):
+        vmlinuz = image.build_fastboot(ROOT, bench / "fastboot", host.kernel / "vmlinuz",
+                                       sys.stderr)
+    with step(f"initramfs and ISO ({mode})"):
+        contents = initramfs_contents(settings, host, built)
+        initrd, iso = bench / f"initrd-{mode}.img", bench / f"boot-{mode}.iso"
+        image.make_initramfs(bench / f"initramfs-{mode}", initrd, GUEST / "init", contents)
+        image.make_iso(iso, bench / f"iso-{mode}", vmlinuz, initrd, mode,
+                       settings.extra_cmdline)
+    expected = ["main-job"] if mode == "run" else [name for name, _ in contents.tests]
+    return iso, expected
+
+
+def judge_boot(settings, machine, measured, expected):
+    """Judge one machine's boot from its files; print the report; keep the
+    cleaned serial log and each test's TAP beside them."""
+    directory = settings.bench / machine.name
+    raw = directory / "serial.out"
+    # Bytes, not text mode: its newline translation would turn the nested
+    # guest's "\r\r\n" into two lines.
+    serial = raw.read_bytes().decode(errors="replace") if raw.exists() else ""
+    (directory / "serial.log").write_text(serial.replace("\r", ""))
+    stdout = directory / "bochs.stdout"
+    measured.bochs_output = stdout.read_text(errors="replace") if stdout.exists() else ""
+    for name, section in judge.split_sections(judge.serial_lines(serial)).items():
+        (directory / f"{name}.tap").write_text(section.text())
+    report = judge.judge_machine(machine.name, serial, expected, measured)
+    print(report.text(), end="", flush=True)
+    return report.results
+
+
+def boot_and_judge(settings, host, built):
+    """Boot every configured machine and judge each; their Results."""
+    machines = boot.parse_machines(settings.configs)
+    iso, expected = boot_medium(settings, host, built)
+    names = " ".join(m.name for m in machines)
+    with step(f"booting: {names} ({settings.jobs} at a time)"):
+        measured = boot.boot_all(machines, iso, host.bochs, settings.bench,
+                                 settings.boot_timeout, settings.jobs)
+    results = []
+    for machine in machines:
+        results += judge_boot(settings, machine, measured[machine.name], expected)
+    return results
+
+
+def run(settings):
+    """The whole run; its Results."""
+    boot.parse_machines(settings.configs)  # an unknown machine fails now, not after the build
+    host = build.set_up(settings)
+    settings.bench.mkdir(parents=True, exist_ok=True)
+    built = build.build_all(settings, host)
+    results = list(built.failures)
+    if settings.mode == "check" and not settings.skip_host_tests:
+        with step("host-side tests"):
+            results += hosttests.run_all(settings, host, built)
+    if built.ok("module"):
+        results += boot_and_judge(settings, host, built)
+    else:
+        print("not ok - no boot: vapicvm.ko did not build", flush=True)
+    if settings.mode == "check" and not settings.plant and not settings.skip_bench_selftest:
+        with step("bench self-check (planted failures must fail a run)"):
+            results.append(hosttests.self_check(settings))
+    return results
+
+
+def main(argv=None):
+    """Entry point: returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    default = " ".join(m.name for m in boot.MACHINES) if args.mode == "check" \
+        else boot.RUN_MACHINE
+    settings = Settings.from_environment(args.mode, ROOT, default)
+    try:
+        results = run(settings)
+    except (BenchError, ValueError, subprocess.CalledProcessError) as error:
+        log(f"error: {error}")
+        return 1
+    (settings.bench / "results.txt").write_text(summary.results_text(results))
+    print("\n".join(summary.summary_lines(results)), flush=True)
+    return summary.exit_status(results)
