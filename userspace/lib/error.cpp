@@ -64,7 +64,7 @@ void UniqueMapping::reset() noexcept
 
 const char *library_version() noexcept
 {
-	return "1.0.0";
+	return "2.0.0";
 }
 
 } // namespace vapicvm

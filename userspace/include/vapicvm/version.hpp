@@ -8,7 +8,7 @@
 
 namespace vapicvm
 {
-/* The library's version, "1.0.0"; the shared library's soname is libvapicvm.so.1. */
+/* The library's version, "2.0.0"; the shared library's soname is libvapicvm.so.2. */
 const char *library_version() noexcept;
 } // namespace vapicvm
 

@@ -14,7 +14,7 @@ int main()
 	auto sys = System::open("/nonexistent/vapicvm");
 	if (sys || sys.error().errno_value() != ENOENT)
 		return 2;
-	if (std::strcmp(library_version(), "1.0.0") != 0)
+	if (std::strcmp(library_version(), "2.0.0") != 0)
 		return 3;
 	std::printf("consumer: vapicvm %s, %s, %s\n", library_version(), tier->to_string().c_str(),
 		    sys.error().message().c_str());

@@ -36,7 +36,7 @@ check "cmake consumer runs (shared, static)" sh -c "
 	! ldd '$tmp/cmake/consumer_static' | grep -q libvapicvm"
 check "pkg-config build and run (shared)" sh -c "
 	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
-	test \"\$(pkg-config --modversion vapicvm)\" = 1.0.0 &&
+	test \"\$(pkg-config --modversion vapicvm)\" = 2.0.0 &&
 	g++ -std=c++20 -Wall -Wextra -Wpedantic -Werror -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
 	LD_LIBRARY_PATH='$prefix/lib' '$tmp/pc'"
 check "pkg-config build and run (static)" sh -c "
@@ -50,7 +50,7 @@ check "pkg-config Cflags: a plain -I, no -isystem" sh -c "
 check "installed files" sh -c "
 	test -f '$prefix/include/vapicvm/vapicvm.hpp' && test -f '$prefix/include/linux/vapicvm.h' &&
 	test -f '$prefix/include/vapicvm/vmm/vmm.hpp' &&
-	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.1' &&
-	objdump -p '$prefix/lib/libvapicvm.so.1.0.0' | grep -q 'SONAME.*libvapicvm.so.1' &&
+	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.2' &&
+	objdump -p '$prefix/lib/libvapicvm.so.2.0.0' | grep -q 'SONAME.*libvapicvm.so.2' &&
 	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version"
 exit $failed
