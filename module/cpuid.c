@@ -12,13 +12,13 @@
 #include <asm/processor.h>
 #include <asm/tsc.h>
 
+#include "capabilities.h"
 #include "cpuid.h"
 #include "lapic.h"
 #include "run.h"
 #include "vcpu.h"
-#include "vm.h"
 #include "vcpu_regs.h"
-#include "capabilities.h"
+#include "vm.h"
 
 /* CPUID.1:ECX */
 #define F1_ECX_ALLOWED	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | BIT(17) | BIT(19) | \

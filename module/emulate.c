@@ -10,10 +10,8 @@
 #include "lapic.h"
 #include "run.h"
 #include "vcpu.h"
-#include "vm.h"
 #include "vcpu_regs.h"
-
-int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
+#include "vm.h"
 
 unsigned long vcpu_reg_read(struct vapicvm_vcpu *vcpu, int reg)
 {

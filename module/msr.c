@@ -18,8 +18,8 @@
 #include "msr.h"
 #include "run.h"
 #include "vcpu.h"
-#include "vm.h"
 #include "vcpu_regs.h"
+#include "vm.h"
 
 /* IA32_FEATURE_CONTROL as the guest sees it: locked, VMX not enabled. */
 #define GUEST_FEATURE_CONTROL		FEAT_CTL_LOCKED
