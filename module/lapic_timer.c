@@ -18,6 +18,21 @@
 
 #define APIC_BUS_CYCLE_NS	1	/* a 1 GHz APIC timer clock, as KVM's */
 
+/*
+ * The shortest period of a periodic timer.  TMICT=1 at divide 1 would
+ * otherwise re-arm a hard-IRQ hrtimer every nanosecond on a host CPU for as
+ * long as the VM lives, whether the guest runs or not (the LVT may even be
+ * masked).  200 us, KVM's min_timer_period_us.
+ */
+#define LAPIC_TIMER_MIN_PERIOD_NS	200000ULL
+
+/*
+ * The farthest expiry armed, from now: guest- and userspace-chosen times
+ * (TSC deadlines, SET_LAPIC's remaining time) saturate here rather than
+ * overflow a ktime_t into the past.  About 36 years.
+ */
+#define LAPIC_TIMER_MAX_NS		((u64)KTIME_MAX / 256)
+
 u32 lapic_timer_mode(struct vapicvm_lapic *apic)
 {
 	return lapic_reg_read(apic, LAPIC_LVTT) & LAPIC_TIMER_MODE_MASK;
@@ -75,11 +90,14 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 	if (!count || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		return;
 	period = (u64)count * lapic_divide(apic) * APIC_BUS_CYCLE_NS;
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC)
+		period = max(period, LAPIC_TIMER_MIN_PERIOD_NS);
 	if (remaining_ns == LAPIC_TIMER_EXPIRED) {
 		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
 			return;
 		remaining_ns = 0;
 	}
+	remaining_ns = min(remaining_ns, LAPIC_TIMER_MAX_NS);
 	WRITE_ONCE(apic->timer_period_ns, period);
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), remaining_ns ?: period),
 		      HRTIMER_MODE_ABS_HARD);
@@ -95,7 +113,23 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
 	if (remaining < 0)
 		remaining = 0;
-	return div64_u64(remaining, lapic_divide(apic) * APIC_BUS_CYCLE_NS);
+	/* A period stretched to the floor still counts down from TMICT. */
+	return min_t(u64, div64_u64(remaining, lapic_divide(apic) * APIC_BUS_CYCLE_NS),
+		     lapic_reg_read(apic, LAPIC_TMICT));
+}
+
+/*
+ * Guest TSC ticks to nanoseconds, saturated: delta * 10^6 / tsc_khz has a
+ * quotient wider than 64 bits for a far deadline on a TSC below 1 GHz, and
+ * the division would fault (#DE) in the host.
+ */
+static u64 tsc_delta_to_ns(u64 delta)
+{
+	u32 khz = tsc_khz ?: 1000000;
+
+	if (delta / khz >= LAPIC_TIMER_MAX_NS / 1000000)
+		return LAPIC_TIMER_MAX_NS;
+	return mul_u64_u32_div(delta, 1000000, khz);
 }
 
 static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
@@ -123,7 +157,7 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 	if (!deadline)
 		return;
 	now = guest_tsc(vcpu);
-	ns = deadline > now ? mul_u64_u32_div(deadline - now, 1000000, tsc_khz ?: 1000000) : 0;
+	ns = deadline > now ? tsc_delta_to_ns(deadline - now) : 0;
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns), HRTIMER_MODE_ABS_HARD);
 }
 

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a guest or a caller must not be able to do to the host through the
+ * local APIC timer, on every APIC-virtualization tier.
+ *
+ * - A periodic timer with the shortest count (TMICT=1 at divide 1, a 1 ns
+ *   period at the 1 GHz timer clock) must not become a hard-IRQ hrtimer
+ *   re-armed every nanosecond on a host CPU: the period has a floor of
+ *   200 us, as KVM's min_timer_period_us.  Checked through the guest's xAPIC
+ *   MMIO, its x2APIC MSRs and userspace's SET_LAPIC, with the LVT masked
+ *   (the host would pay and the guest see nothing) and unmasked.  The
+ *   measure is the vCPU's external-interrupt exits over a stretch of guest
+ *   time: the timer's hrtimer fires on the CPU the vCPU runs on.
+ * - A TSC deadline at the end of time (~0 by WRMSR, SET_MSRS or SET_LAPIC)
+ *   must be armed without the host's TSC-to-nanoseconds conversion
+ *   overflowing (on a TSC below 1 GHz its quotient does not fit in 64 bits
+ *   and the division faults), and must read back as written.
+ */
+#include "kselftest_harness.h"
+#include "apic.h"
+
+#define VEC_TIMER		0x50
+#define SPIN_NS			10000000ULL	/* 10 ms of guest time */
+#define MIN_PERIOD_NS		200000ULL	/* the floor: KVM's 200 us */
+/* Host interrupts that are not the timer's over SPIN_NS: ticks, IPIs. */
+#define OTHER_EXITS		200
+
+FIXTURE(isolation) {
+	struct vm *vm;
+	uint32_t apicv;
+	uint64_t tsc_khz;
+};
+
+APIC_TIER_FIXTURE(isolation);
+
+FIXTURE_SETUP(isolation)
+{
+	APIC_TIER_SETUP();
+	self->tsc_khz = ioctl(self->vm->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_TSC_KHZ);
+	ASSERT_GT(self->tsc_khz, 0);
+}
+
+static volatile uint32_t ticks;
+
+static void timer_handler(struct ex_regs *regs)
+{
+	ticks++;
+	apic_eoi();
+}
+
+static void spin_tsc(uint64_t tsc_ticks)
+{
+	uint64_t t0 = guest_rdtsc();
+
+	while (guest_rdtsc() - t0 < tsc_ticks)
+		__asm__ volatile("pause");
+}
+
+/* ---------------------------------------------------------------- */
+
+/* args: bit 0 x2APIC, bit 1 masked, bits 63:2 the spin in TSC ticks */
+static void guest_periodic_min(uint64_t arg)
+{
+	uint32_t lvtt = VEC_TIMER | LVT_PERIODIC | (arg & 2 ? LVT_MASKED : 0);
+
+	guest_x2apic = arg & 1;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+	apic_write(REG_LVTT, lvtt);
+	apic_write(REG_TMICT, 1);
+	GUEST_SYNC(1);
+	spin_tsc(arg >> 2);
+	/* The count still runs down from TMICT, however long the period. */
+	GUEST_ASSERT(apic_read(REG_TMCCT) <= 1);
+	GUEST_SYNC_ARGS(2, ticks);
+	apic_write(REG_TMICT, 0);
+	GUEST_DONE();
+}
+
+/*
+ * Run from the SYNC(1) after the timer is armed to SYNC(2); the timer's
+ * interrupts in between are at most one per floor period, on the host as
+ * in the guest.
+ */
+static void expect_floor(struct __test_metadata *_metadata, struct vcpu *vcpu, bool masked)
+{
+	uint64_t before = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EXTINT), exits;
+	uint64_t max_ticks = SPIN_NS / MIN_PERIOD_NS + 2;
+	struct ucall uc;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(2, uc.args[0]);
+	exits = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EXTINT) - before;
+	TH_LOG("%s periodic timer at TMICT=1: %lu guest interrupts, %lu external-interrupt exits",
+	       masked ? "masked" : "unmasked", (unsigned long)uc.args[1], (unsigned long)exits);
+	EXPECT_LE(exits, max_ticks + OTHER_EXITS) TH_LOG("the host paid for a 1 ns period");
+	if (masked) {
+		EXPECT_EQ(0, uc.args[1]);
+	} else {
+		EXPECT_LE(uc.args[1], max_ticks);
+	}
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+static void periodic_min(struct __test_metadata *_metadata, FIXTURE_DATA(isolation) *self,
+			 bool x2, bool masked)
+{
+	uint64_t spin = SPIN_NS * self->tsc_khz / 1000000;
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic_min,
+					(spin << 2) | (masked ? 2 : 0) | x2);
+
+	ticks = 0;
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	expect_floor(_metadata, vcpu, masked);
+}
+
+TEST_F(isolation, periodic_min_count_xapic)
+{
+	periodic_min(_metadata, self, false, false);
+}
+
+TEST_F(isolation, periodic_min_count_x2apic)
+{
+	periodic_min(_metadata, self, true, false);
+}
+
+TEST_F(isolation, periodic_min_count_masked_xapic)
+{
+	periodic_min(_metadata, self, false, true);
+}
+
+TEST_F(isolation, periodic_min_count_masked_x2apic)
+{
+	periodic_min(_metadata, self, true, true);
+}
+
+/* The guest only spins: userspace armed the timer through SET_LAPIC. */
+static void guest_spin(uint64_t spin)
+{
+	guest_sti();
+	GUEST_SYNC(1);
+	spin_tsc(spin);
+	GUEST_SYNC_ARGS(2, ticks);
+	GUEST_DONE();
+}
+
+TEST_F(isolation, periodic_min_count_set_lapic)
+{
+	uint64_t spin = SPIN_NS * self->tsc_khz / 1000000;
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_spin, spin);
+	struct vapicvm_lapic_state s;
+
+	ticks = 0;
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s);
+	*(uint32_t *)(s.regs + REG_SVR) = SVR_ENABLE | 0xff;
+	*(uint32_t *)(s.regs + REG_TDCR) = 0xb;
+	*(uint32_t *)(s.regs + REG_LVTT) = VEC_TIMER | LVT_PERIODIC | LVT_MASKED;
+	*(uint32_t *)(s.regs + REG_TMICT) = 1;
+	s.timer_remaining_ns = 1;
+	s.intr_status = 0;
+	vcpu_ioctl(vcpu, VAPICVM_SET_LAPIC, &s);
+	expect_floor(_metadata, vcpu, true);
+}
+
+/* ---------------------------------------------------------------- */
+
+static void guest_far_deadline(uint64_t x2)
+{
+	guest_x2apic = x2;
+	apic_enable();
+	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	guest_wrmsr(MSR_TSC_DEADLINE, ~0ULL);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), ~0ULL);
+	guest_wrmsr(MSR_TSC_DEADLINE, ~0ULL >> 1);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), ~0ULL >> 1);
+	GUEST_SYNC(1);
+	/* Userspace armed it at ~0 again. */
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), ~0ULL);
+	GUEST_SYNC(2);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), ~0ULL);
+	guest_wrmsr(MSR_TSC_DEADLINE, 0);
+	GUEST_DONE();
+}
+
+static void far_deadline(struct __test_metadata *_metadata, FIXTURE_DATA(isolation) *self,
+			 bool x2)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_far_deadline, x2);
+	struct vapicvm_lapic_state s;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vcpu_set_msr(vcpu, MSR_TSC_DEADLINE, ~0ULL);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vcpu_ioctl(vcpu, VAPICVM_GET_LAPIC, &s);
+	EXPECT_EQ(~0ULL, s.tsc_deadline);
+	s.tsc_deadline = ~0ULL;
+	s.intr_status = 0;
+	vcpu_ioctl(vcpu, VAPICVM_SET_LAPIC, &s);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+TEST_F(isolation, tsc_deadline_at_end_of_time_xapic)
+{
+	far_deadline(_metadata, self, false);
+}
+
+TEST_F(isolation, tsc_deadline_at_end_of_time_x2apic)
+{
+	far_deadline(_metadata, self, true);
+}
+
+TEST_HARNESS_MAIN
