@@ -20,6 +20,16 @@
 #define vapicvm_class_create(name) class_create(THIS_MODULE, name)
 #endif
 
+/*
+ * asm goto with outputs (VMREAD with its fault fixup): the kernel's wrapper
+ * carries the workarounds for GCC bugs 98619 and 113921 (such an asm not
+ * treated as volatile, hence merged or moved across VM entries, and
+ * miscompiled); a kernel without the wrapper gets the volatile part.
+ */
+#ifndef asm_goto_output
+#define asm_goto_output(x...) asm volatile goto(x)
+#endif
+
 #include <asm/apic.h>
 
 /*

@@ -40,11 +40,12 @@ static u32 vm_instruction_error(void)
 {
 	unsigned long error = 0;
 
-	asm goto("1: vmread %[field], %[error]\n\t"
-		 "jbe %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fail])
-		 : [error] "=r"(error) : [field] "r"((unsigned long)VM_INSTRUCTION_ERROR)
-		 : "cc" : fail);
+	asm_goto_output("1: vmread %[field], %[error]\n\t"
+			"jbe %l[fail]\n\t"
+			_ASM_EXTABLE(1b, %l[fail])
+			: [error] "=r"(error)
+			: [field] "r"((unsigned long)VM_INSTRUCTION_ERROR)
+			: "cc" : fail);
 	return error;
 fail:
 	return 0;

@@ -21,6 +21,8 @@
 #include <linux/compiler.h>
 #include <asm/asm.h>
 
+#include "compat.h"
+
 /* What failed, for the one report vmx_insn_failed() makes. */
 enum vmx_insn {
 	VMX_INSN_VMREAD,
@@ -100,10 +102,10 @@ static __always_inline unsigned long __vmcs_readl(unsigned long field)
 {
 	unsigned long value;
 
-	asm goto("1: vmread %[field], %[value]\n\t"
-		 "jbe %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : [value] "=r"(value) : [field] "r"(field) : "cc" : fail, fault);
+	asm_goto_output("1: vmread %[field], %[value]\n\t"
+			"jbe %l[fail]\n\t"
+			_ASM_EXTABLE(1b, %l[fault])
+			: [value] "=r"(value) : [field] "r"(field) : "cc" : fail, fault);
 	return value;
 fail:
 	vmx_insn_failed(VMX_INSN_VMREAD, false, field, 0);
