@@ -4,33 +4,10 @@
  * operation, the other's VM creation fails with EBUSY, and nothing crashes.
  * The bench ships KVM's modules for the running kernel in KVM_MODULE_DIR.
  */
-#include <sys/syscall.h>
-
 #include "kselftest_harness.h"
 #include "vapicvm_util.h"
 
-#define KVM_MODULE_DIR		"/lib/vapicvm-bench/kvm"
 #define KVM_CREATE_VM_IOCTL	_IO(0xAE, 0x01)
-
-static int load_module(const char *name)
-{
-	char path[256];
-	int fd, r;
-
-	snprintf(path, sizeof(path), "%s/%s.ko", KVM_MODULE_DIR, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	r = r && errno != EEXIST ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-static void unload_module(const char *name)
-{
-	syscall(SYS_delete_module, name, O_NONBLOCK);
-}
 
 FIXTURE(kvm) {
 	int dev;
@@ -39,11 +16,8 @@ FIXTURE(kvm) {
 
 FIXTURE_SETUP(kvm)
 {
-	TEST_REQUIRE(!access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK),
-		     "KVM modules for this kernel are not available");
-	ASSERT_EQ(0, load_module("irqbypass"));
-	ASSERT_EQ(0, load_module("kvm"));
-	ASSERT_EQ(0, load_module("kvm-intel")) TH_LOG("kvm_intel did not load");
+	TEST_REQUIRE(kvm_modules_available(), "KVM modules for this kernel are not available");
+	ASSERT_EQ(0, load_kvm_modules());
 	self->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->kvm, 0);
 	self->dev = open_dev();
@@ -55,9 +29,7 @@ FIXTURE_TEARDOWN(kvm)
 		close(self->kvm);
 	if (self->dev >= 0)
 		close(self->dev);
-	unload_module("kvm_intel");
-	unload_module("kvm");
-	unload_module("irqbypass");
+	unload_kvm_modules();
 }
 
 TEST_F(kvm, kvm_busy_while_vapicvm_vm_exists)

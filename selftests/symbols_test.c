@@ -12,31 +12,14 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <string.h>
-#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "vapicvm_util.h"
 
-#define KVM_MODULE_DIR	"/lib/vapicvm-bench/kvm"
 #ifndef MODULE_FILE
 #define MODULE_FILE	"/lib/vapicvm-bench/vapicvm.ko"
 #endif
 #define MAX_SYMS	(1 << 20)
-
-static int load_module(const char *name)
-{
-	char path[256];
-	int fd, r;
-
-	snprintf(path, sizeof(path), "%s/%s.ko", KVM_MODULE_DIR, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	r = r && errno != EEXIST ? -errno : 0;
-	close(fd);
-	return r;
-}
 
 struct sym {
 	char name[128];
@@ -102,10 +85,8 @@ TEST(global_symbols_are_unique)
 	size_t n = 0, i, ours = 0, clashes = 0;
 	FILE *f;
 
-	if (access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK) == 0) {
-		ASSERT_EQ(0, load_module("irqbypass"));
-		ASSERT_EQ(0, load_module("kvm"));
-		ASSERT_EQ(0, load_module("kvm-intel"));
+	if (kvm_modules_available()) {
+		ASSERT_EQ(0, load_kvm_modules());
 	} else {
 		TH_LOG("KVM's modules are not available: checking against the kernel only");
 	}
@@ -141,9 +122,7 @@ TEST(global_symbols_are_unique)
 		clashes++;
 	}
 	EXPECT_EQ(0, clashes);
-	syscall(SYS_delete_module, "kvm_intel", O_NONBLOCK);
-	syscall(SYS_delete_module, "kvm", O_NONBLOCK);
-	syscall(SYS_delete_module, "irqbypass", O_NONBLOCK);
+	unload_kvm_modules();
 }
 
 TEST_HARNESS_MAIN

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 
+#include <sys/syscall.h>
+
 #include "vapicvm_util.h"
 
 #define KSFT_SKIP	4	/* kselftest.h's exit status of a skipped program */
@@ -69,6 +71,49 @@ long read_sysfs_long(const char *path)
 		v = strtol(buf, NULL, 0);
 	close(fd);
 	return v;
+}
+
+bool kvm_modules_available(void)
+{
+	return !access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK);
+}
+
+static int load_module(const char *name)
+{
+	char path[256];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/%s.ko", KVM_MODULE_DIR, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = syscall(SYS_finit_module, fd, "", 0);
+	r = r && errno != EEXIST ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int load_kvm_modules(void)
+{
+	static const char *const names[] = { "irqbypass", "kvm", "kvm-intel" };
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		r = load_module(names[i]);
+		if (r) {
+			fprintf(stderr, "# %s did not load: %s\n", names[i], strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+void unload_kvm_modules(void)
+{
+	syscall(SYS_delete_module, "kvm_intel", O_NONBLOCK);
+	syscall(SYS_delete_module, "kvm", O_NONBLOCK);
+	syscall(SYS_delete_module, "irqbypass", O_NONBLOCK);
 }
 
 const char *exit_reason_str(uint32_t reason)

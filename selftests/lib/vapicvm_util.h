@@ -142,6 +142,13 @@ static struct __test_metadata *const _metadata __attribute__((unused));
 
 int open_dev(void);
 long read_sysfs_long(const char *path);
+
+/* KVM's modules for the running kernel, as the bench ships them. */
+#define KVM_MODULE_DIR		"/lib/vapicvm-bench/kvm"
+bool kvm_modules_available(void);
+/* irqbypass, kvm and kvm-intel (already loaded is fine): 0, or -errno. */
+int load_kvm_modules(void);
+void unload_kvm_modules(void);
 int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv);
 
 /* ------------------------------------------------------------------ */
