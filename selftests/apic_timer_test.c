@@ -82,9 +82,7 @@ static void guest_oneshot(uint64_t x2)
 	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);
 	GUEST_SYNC_ARGS(1, t0, tick_tsc[0], cur);
 	/* It does not fire again. */
-	t0 = guest_rdtsc();
-	while (guest_rdtsc() - t0 < 4000000ULL)
-		__asm__ volatile("pause");
+	guest_spin_tsc(4000000ULL);
 	GUEST_ASSERT_EQ(ticks, 1);
 	GUEST_DONE();
 }
@@ -133,9 +131,7 @@ static void guest_periodic(void)
 	/* Initial count 0 stops it. */
 	apic_write(REG_TMICT, 0);
 	n = ticks;
-	t0 = guest_rdtsc();
-	while (guest_rdtsc() - t0 < 20000000ULL)
-		__asm__ volatile("pause");
+	guest_spin_tsc(20000000ULL);
 	GUEST_ASSERT(ticks <= n + 1);
 	GUEST_DONE();
 }
@@ -191,17 +187,13 @@ static void guest_tsc_deadline(uint64_t tsc_per_ms)
 	wait_ticks(2);
 	guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + tsc_per_ms);
 	guest_wrmsr(MSR_TSC_DEADLINE, 0);
-	t0 = guest_rdtsc();
-	while (guest_rdtsc() - t0 < 3 * tsc_per_ms)
-		__asm__ volatile("pause");
+	guest_spin_tsc(3 * tsc_per_ms);
 	GUEST_ASSERT_EQ(ticks, 2);
 	/* Leaving TSC-deadline mode disarms and the MSR reads 0. */
 	guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + tsc_per_ms);
 	apic_write(REG_LVTT, VEC_TIMER);
 	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), 0);
-	t0 = guest_rdtsc();
-	while (guest_rdtsc() - t0 < 3 * tsc_per_ms)
-		__asm__ volatile("pause");
+	guest_spin_tsc(3 * tsc_per_ms);
 	GUEST_ASSERT_EQ(ticks, 2);
 	GUEST_DONE();
 }
@@ -222,17 +214,13 @@ TEST_F(apic, tsc_deadline)
 
 static void guest_masked(void)
 {
-	uint64_t t0;
-
 	guest_x2apic = false;
 	apic_enable();
 	guest_sti();
 	apic_write(REG_TDCR, 0xb);
 	apic_write(REG_LVTT, VEC_TIMER | LVT_MASKED);
 	apic_write(REG_TMICT, 100000);	/* 100 us */
-	t0 = guest_rdtsc();
-	while (guest_rdtsc() - t0 < 10000000ULL)
-		__asm__ volatile("pause");
+	guest_spin_tsc(10000000ULL);
 	GUEST_ASSERT_EQ(ticks, 0);
 	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);	/* it still counted down */
 	GUEST_DONE();

@@ -48,14 +48,6 @@ static void timer_handler(struct ex_regs *regs)
 	apic_eoi();
 }
 
-static void spin_tsc(uint64_t tsc_ticks)
-{
-	uint64_t t0 = guest_rdtsc();
-
-	while (guest_rdtsc() - t0 < tsc_ticks)
-		__asm__ volatile("pause");
-}
-
 /* ---------------------------------------------------------------- */
 
 /* args: bit 0 x2APIC, bit 1 masked, bits 63:2 the spin in TSC ticks */
@@ -70,7 +62,7 @@ static void guest_periodic_min(uint64_t arg)
 	apic_write(REG_LVTT, lvtt);
 	apic_write(REG_TMICT, 1);
 	GUEST_SYNC(1);
-	spin_tsc(arg >> 2);
+	guest_spin_tsc(arg >> 2);
 	/* The count still runs down from TMICT, however long the period. */
 	GUEST_ASSERT(apic_read(REG_TMCCT) <= 1);
 	GUEST_SYNC_ARGS(2, ticks);
@@ -141,7 +133,7 @@ static void guest_spin(uint64_t spin)
 {
 	guest_sti();
 	GUEST_SYNC(1);
-	spin_tsc(spin);
+	guest_spin_tsc(spin);
 	GUEST_SYNC_ARGS(2, ticks);
 	GUEST_DONE();
 }

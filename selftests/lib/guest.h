@@ -112,6 +112,15 @@ static inline uint64_t guest_rdtsc(void)
 	return lo | ((uint64_t)hi << 32);
 }
 
+/* Busy-wait (with PAUSE) until ticks of the guest's TSC have passed. */
+static inline void guest_spin_tsc(uint64_t ticks)
+{
+	uint64_t t0 = guest_rdtsc();
+
+	while (guest_rdtsc() - t0 < ticks)
+		__asm__ volatile("pause");
+}
+
 static inline void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b,
 			       uint32_t *c, uint32_t *d)
 {
