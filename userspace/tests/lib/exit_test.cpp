@@ -14,6 +14,20 @@ namespace
 struct FakeRunPage {
 	alignas(4096) std::uint8_t bytes[4096] = {};
 	vapicvm_run *run() { return reinterpret_cast<vapicvm_run *>(bytes); }
+
+	/* The run page of a port I/O exit, data at the usual offset. */
+	vapicvm_run *io(std::uint8_t direction, std::uint8_t size, std::uint16_t port,
+			std::uint32_t count)
+	{
+		auto *r = run();
+		r->exit_reason = VAPICVM_EXIT_IO;
+		r->io.direction = direction;
+		r->io.size = size;
+		r->io.port = port;
+		r->io.count = count;
+		r->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+		return r;
+	}
 };
 
 template <typename T>
@@ -28,13 +42,7 @@ T &expect_alt(Result<VcpuExit> &r)
 TEST(DecodeExit, IoOut)
 {
 	FakeRunPage p;
-	auto *run = p.run();
-	run->exit_reason = VAPICVM_EXIT_IO;
-	run->io.direction = VAPICVM_EXIT_IO_OUT;
-	run->io.size = 2;
-	run->io.port = 0x3f8;
-	run->io.count = 1;
-	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto *run = p.io(VAPICVM_EXIT_IO_OUT, 2, 0x3f8, 1);
 	std::uint16_t v = 0x1234;
 	std::memcpy(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, &v, 2);
 	auto r = decode_exit(run, sizeof(p.bytes));
@@ -50,13 +58,7 @@ TEST(DecodeExit, IoOut)
 TEST(DecodeExit, IoInFillsTheRunPage)
 {
 	FakeRunPage p;
-	auto *run = p.run();
-	run->exit_reason = VAPICVM_EXIT_IO;
-	run->io.direction = VAPICVM_EXIT_IO_IN;
-	run->io.size = 1;
-	run->io.port = 0x3fd;
-	run->io.count = 1;
-	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto *run = p.io(VAPICVM_EXIT_IO_IN, 1, 0x3fd, 1);
 	auto r = decode_exit(run, sizeof(p.bytes));
 	auto &io = expect_alt<IoIn>(r);
 	io.complete(0x60);
@@ -67,12 +69,7 @@ TEST(DecodeExit, IoInFillsTheRunPage)
 TEST(DecodeExit, IoRepeatedAccesses)
 {
 	FakeRunPage p;
-	auto *run = p.run();
-	run->exit_reason = VAPICVM_EXIT_IO;
-	run->io.direction = VAPICVM_EXIT_IO_IN;
-	run->io.size = 4;
-	run->io.count = 3;
-	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto *run = p.io(VAPICVM_EXIT_IO_IN, 4, 0, 3);
 	auto r = decode_exit(run, sizeof(p.bytes));
 	auto &io = expect_alt<IoIn>(r);
 	EXPECT_EQ(12u, io.data.size());
@@ -88,11 +85,7 @@ TEST(DecodeExit, IoRepeatedAccesses)
 TEST(DecodeExit, MalformedIoIsEproto)
 {
 	FakeRunPage p;
-	auto *run = p.run();
-	run->exit_reason = VAPICVM_EXIT_IO;
-	run->io.direction = VAPICVM_EXIT_IO_OUT;
-	run->io.size = 4;
-	run->io.count = 1;
+	auto *run = p.io(VAPICVM_EXIT_IO_OUT, 4, 0, 1);
 	run->io.data_offset = 4094; /* crosses the end of the page */
 	auto r = decode_exit(run, sizeof(p.bytes));
 	ASSERT_FALSE(r);
@@ -227,12 +220,7 @@ static_assert(!writable_data<IoOut> && !writable_data<MmioWrite>);
 TEST(DecodeExit, OutIsReadOnly)
 {
 	FakeRunPage p;
-	auto *run = p.run();
-	run->exit_reason = VAPICVM_EXIT_IO;
-	run->io.direction = VAPICVM_EXIT_IO_OUT;
-	run->io.size = 1;
-	run->io.count = 3; /* OUTSB with REP */
-	run->io.data_offset = VAPICVM_RUN_IO_DATA_OFFSET;
+	auto *run = p.io(VAPICVM_EXIT_IO_OUT, 1, 0, 3); /* OUTSB with REP */
 	std::memcpy(p.bytes + VAPICVM_RUN_IO_DATA_OFFSET, "abc", 3);
 	auto r = decode_exit(run, sizeof(p.bytes));
 	auto &out = expect_alt<IoOut>(r);
