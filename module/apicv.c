@@ -475,8 +475,8 @@ static void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new)
 	if ((new & LAPIC_BASE_EN) && !(new & LAPIC_BASE_EXTD) && base != vm->apic_access_gpa) {
 		mutex_lock(&vm->lock);
 		ept_unmap_range(&vm->ept, base, PAGE_SIZE);
-		mutex_unlock(&vm->lock);
 		vm_flush_tlbs(vm);
+		mutex_unlock(&vm->lock);
 	}
 	if (vm->apic_access_page)
 		vm_update_apic_access(vm);

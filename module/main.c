@@ -48,6 +48,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return cpu_has_vpid();
 	case VAPICVM_CAP_STATS:
 		return VAPICVM_STAT_NR;
+	case VAPICVM_CAP_VM_STATS:
+		return VAPICVM_VM_STAT_NR;
 	case VAPICVM_CAP_TSC_KHZ:
 		return tsc_khz;
 	default:

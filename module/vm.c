@@ -58,6 +58,8 @@ static void invept_this_cpu(void *data)
  */
 void vm_flush_tlbs(struct vapicvm_vm *vm)
 {
+	vm->stats[VAPICVM_VM_STAT_TLB_FLUSHES]++;
+	vm->stats[VAPICVM_VM_STAT_TLB_FLUSH_IPIS] += num_online_cpus() - 1;
 	on_each_cpu(invept_this_cpu, vm, 1);
 }
 
@@ -407,6 +409,35 @@ static int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
 	return lapic_route(vm, NULL, icr, dest, false);
 }
 
+/* The VM's counters, and the levels computed now (VAPICVM_GET_VM_STATS). */
+static long vm_ioctl_stats(struct vapicvm_vm *vm, void __user *argp)
+{
+	u64 stats[VAPICVM_VM_STAT_NR];
+	struct vapicvm_stats hdr;
+	unsigned int i;
+	u32 n;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	memcpy(stats, vm->stats, sizeof(stats));
+	stats[VAPICVM_VM_STAT_EPT_TABLES] = vm->ept.nr_tables;
+	stats[VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID] = 0;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (!vm->vcpus[i]->vpid)
+			stats[VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID]++;
+	mutex_unlock(&vm->lock);
+	n = min_t(u32, hdr.n, VAPICVM_VM_STAT_NR);
+	if (copy_to_user(argp + sizeof(hdr), stats, n * sizeof(u64)))
+		return -EFAULT;
+	hdr.n = n;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)))
+		return -EFAULT;
+	return 0;
+}
+
 static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 {
 	struct vapicvm_vm *vm = filp->private_data;
@@ -448,6 +479,8 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 			return -EFAULT;
 		return vm_signal_msi(vm, &msi);
 	}
+	case VAPICVM_GET_VM_STATS:
+		return vm_ioctl_stats(vm, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -15,6 +15,7 @@
 #ifndef VAPICVM_VM_H
 #define VAPICVM_VM_H
 
+#include <linux/cpumask.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
@@ -65,6 +66,9 @@ struct vapicvm_vm {
 
 	struct vapicvm_vcpu *vcpus[VAPICVM_MAX_VCPUS];
 	unsigned int nr_vcpus;	/* written under lock, read locklessly */
+
+	/* VAPICVM_VM_STAT_* counters, written under lock. */
+	u64 stats[VAPICVM_VM_STAT_NR];
 };
 
 int vapicvm_create_vm(const struct vapicvm_create_vm *params);
@@ -74,6 +78,7 @@ void vapicvm_vm_put(struct vapicvm_vm *vm);
 int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
 int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
 struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn);
+/* Every vCPU drops its EPT translations before it next runs; under lock. */
 void vm_flush_tlbs(struct vapicvm_vm *vm);
 int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa);
 

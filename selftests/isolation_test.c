@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What a guest or a caller must not be able to do to the host through the
- * local APIC timer, on every APIC-virtualization tier.
+ * What a guest or a caller must not be able to do to the host through its
+ * local APIC, on every APIC-virtualization tier.
  *
  * - A periodic timer with the shortest count (TMICT=1 at divide 1, a 1 ns
  *   period at the 1 GHz timer clock) must not become a hard-IRQ hrtimer
@@ -15,7 +15,18 @@
  *   must be armed without the host's TSC-to-nanoseconds conversion
  *   overflowing (on a TSC below 1 GHz its quotient does not fit in 64 bits
  *   and the division faults), and must read back as written.
+ * - A guest moving its APIC base to a new place again and again must not
+ *   grow the host's memory (the APIC-access page follows the base through
+ *   the VM's EPT, and the tables its old places needed must go) nor
+ *   interrupt host CPUs that run nothing of this VM.  Measured by the VM's
+ *   own counters (VAPICVM_GET_VM_STATS).
+ * - One user must not be able to take every VPID: past its share, its
+ *   vCPUs run without one (flushing on every entry, which the VM's counters
+ *   say), and another user's vCPU still gets its own.
  */
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "kselftest_harness.h"
 #include "apic.h"
 
@@ -203,6 +214,116 @@ TEST_F(isolation, tsc_deadline_at_end_of_time_xapic)
 TEST_F(isolation, tsc_deadline_at_end_of_time_x2apic)
 {
 	far_deadline(_metadata, self, true);
+}
+
+/* ---------------------------------------------------------------- */
+
+#define RELOCATIONS		1024
+#define RELOCATION_START	(4ULL << 30)	/* above RAM, each in its own 2 MiB */
+#define RELOCATION_STRIDE	(2ULL << 20)
+
+static void guest_relocate_apic(void)
+{
+	uint64_t base = guest_rdmsr(MSR_APIC_BASE), flags = base & 0xfff;
+	uint32_t i;
+
+	GUEST_SYNC(1);
+	for (i = 0; i < RELOCATIONS; i++)
+		guest_wrmsr(MSR_APIC_BASE, RELOCATION_START + i * RELOCATION_STRIDE + flags);
+	guest_wrmsr(MSR_APIC_BASE, base);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_APIC_BASE), base);
+	GUEST_DONE();
+}
+
+TEST_F(isolation, apic_base_relocation_is_bounded)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_relocate_apic, 0);
+	uint64_t tables, flushes, ipis;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	tables = vm_stat(self->vm, VAPICVM_VM_STAT_EPT_TABLES);
+	flushes = vm_stat(self->vm, VAPICVM_VM_STAT_TLB_FLUSHES);
+	ipis = vm_stat(self->vm, VAPICVM_VM_STAT_TLB_FLUSH_IPIS);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	tables = vm_stat(self->vm, VAPICVM_VM_STAT_EPT_TABLES) - tables;
+	flushes = vm_stat(self->vm, VAPICVM_VM_STAT_TLB_FLUSHES) - flushes;
+	ipis = vm_stat(self->vm, VAPICVM_VM_STAT_TLB_FLUSH_IPIS) - ipis;
+	TH_LOG("%d APIC-base moves: EPT tables %+ld, %lu TLB flushes, %lu host CPUs interrupted",
+	       RELOCATIONS, (long)tables, (unsigned long)flushes, (unsigned long)ipis);
+	/* The way back to the first base may keep its own path of tables. */
+	EXPECT_LE((int64_t)tables, 3) TH_LOG("the EPT kept the tables of old APIC bases");
+	/* The only vCPU is the one moving: no other CPU holds this VM's TLB. */
+	EXPECT_EQ(0, ipis) TH_LOG("TLB flushes interrupted CPUs that run nothing of this VM");
+}
+
+/* ---------------------------------------------------------------- */
+
+#define VPID_SHARE	1024	/* a quarter of the module's 4096 VPIDs */
+#define NOBODY		65534
+
+/* The vCPUs of nr_vms VMs of max_vcpus each that have no VPID. */
+static uint64_t vcpus_without_vpid(struct vm **vms, int nr_vms)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < nr_vms; i++)
+		n += vm_stat(vms[i], VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID);
+	return n;
+}
+
+TEST(vpids_are_shared_out_per_user)
+{
+	int max_vcpus, nr_vms, i, j, done[2], go[2], status;
+	struct rlimit files = { 8192, 8192 };
+	struct vm *probe = vm_create_bare(0, 0), *mine;
+	pid_t pid;
+	char c;
+
+	TEST_REQUIRE(ioctl(probe->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_VPID) > 0,
+		     "no VPIDs on this CPU");
+	max_vcpus = ioctl(probe->fd, VAPICVM_CHECK_EXTENSION, VAPICVM_CAP_MAX_VCPUS);
+	vm_free(probe);
+	ASSERT_GT(max_vcpus, 0);
+	nr_vms = VPID_SHARE / max_vcpus + 1;
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &files));
+	ASSERT_EQ(0, pipe(done));
+	ASSERT_EQ(0, pipe(go));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		/* One user creates a share and one VM more of vCPUs. */
+		struct vm **vms = calloc(nr_vms, sizeof(*vms));
+		uint64_t without;
+
+		for (i = 0; i < nr_vms; i++)
+			vms[i] = vm_create_bare(0, 0);
+		TEST_ASSERT(!setgid(NOBODY) && !setuid(NOBODY), "setuid(nobody)");
+		for (i = 0; i < nr_vms; i++)
+			for (j = 0; j < max_vcpus; j++)
+				TEST_ASSERT(__vm_ioctl(vms[i], VAPICVM_CREATE_VCPU,
+						       (void *)(uintptr_t)j) >= 0,
+					    "CREATE_VCPU %d of VM %d: %s", j, i, strerror(errno));
+		without = vcpus_without_vpid(vms, nr_vms);
+		printf("# one user, %d vCPUs: %lu without a VPID\n", nr_vms * max_vcpus,
+		       (unsigned long)without);
+		c = without == (uint64_t)(nr_vms * max_vcpus - VPID_SHARE) ? 'y' : 'n';
+		TEST_ASSERT(write(done[1], &c, 1) == 1, "write");
+		/* Hold the VPIDs until the other user has tried. */
+		TEST_ASSERT(read(go[0], &c, 1) == 1, "read");
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	EXPECT_EQ('y', c) TH_LOG("one user's vCPUs took more than its share of VPIDs");
+	/* Another user (root here) still gets a VPID. */
+	mine = vm_create_bare(0, 0);
+	vm_add_vcpu_bare(mine, 0);
+	EXPECT_EQ(0, vm_stat(mine, VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID));
+	vm_free(mine);
+	ASSERT_EQ(1, write(go[1], "x", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

@@ -2,10 +2,16 @@
 /*
  * Memory slots while the VM exists: adding, moving, deleting and re-adding
  * slots as the guest uses them (also from another thread while the vCPU
- * runs), and the slot layouts SET_USER_MEMORY_REGION must refuse.
+ * runs), the slot layouts SET_USER_MEMORY_REGION must refuse, and the
+ * locked-memory limit a slot is charged to.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "vapicvm_util.h"
@@ -504,6 +510,156 @@ TEST(bad_slot_arguments)
 	EXPECT_SLOT_ERRNO(vm, SLOT, 0, GPA_A, SLOT_SIZE, ~0ULL << 12, EFAULT);
 	vm_free(vm);
 	munmap(m, SLOT_SIZE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Locked memory                                                       */
+/* ------------------------------------------------------------------ */
+
+#define NOBODY		65534
+#define MIB		(1ULL << 20)
+
+static uint64_t locked_kb(void)
+{
+	char line[128];
+	unsigned long kb = ~0UL;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	TEST_ASSERT(kb != ~0UL, "no VmLck in /proc/self/status");
+	return kb;
+}
+
+/*
+ * Leave root for an owner without CAP_IPC_LOCK whose RLIMIT_MEMLOCK allows
+ * `room` bytes beyond what it has locked now (the VM's RAM slot, charged
+ * while root).
+ */
+static void become_unprivileged(uint64_t room)
+{
+	uint64_t limit = locked_kb() * 1024 + room;
+	struct rlimit rl = { limit, limit };
+
+	TEST_ASSERT(!setrlimit(RLIMIT_MEMLOCK, &rl), "setrlimit(RLIMIT_MEMLOCK)");
+	TEST_ASSERT(!setgid(NOBODY) && !setuid(NOBODY), "setuid(nobody)");
+}
+
+TEST(memlock_limit_charges_slots)
+{
+	struct vm *vm = vm_create();
+	uint8_t *m = mmap(NULL, 4 * MIB, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint64_t before;
+
+	ASSERT_NE(MAP_FAILED, m);
+	become_unprivileged(3 * MIB);
+	before = locked_kb();
+	/* 2 MiB fits the limit and is charged at once, untouched. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_A, 2 * MIB, m);
+	EXPECT_EQ(before + 2048, locked_kb());
+	/* 2 MiB more does not; the refusal charges nothing. */
+	EXPECT_SLOT_ERRNO(vm, SLOT + 1, 0, GPA_B, 2 * MIB, m + 2 * MIB, ENOMEM);
+	EXPECT_EQ(before + 2048, locked_kb());
+	/* A move keeps its charge, it is not charged twice. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_C, 2 * MIB, m);
+	EXPECT_EQ(before + 2048, locked_kb());
+	/* Deleting gives the charge back: now 3 MiB fits. */
+	vm_set_memory_region(vm, SLOT, 0, GPA_C, 0, m);
+	EXPECT_EQ(before, locked_kb());
+	vm_set_memory_region(vm, SLOT + 1, 0, GPA_B, 3 * MIB, m);
+	EXPECT_EQ(before + 3072, locked_kb());
+	vm_free(vm);
+	munmap(m, 4 * MIB);
+}
+
+#define CGROUP_ROOT	"/sys/fs/cgroup"
+#define CGROUP_LIMIT	(96 * MIB)
+#define HUGE_SLOT	(64ULL << 30)	/* its page array alone: 128 MiB */
+
+static bool write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static uint64_t read_u64(const char *path)
+{
+	unsigned long long v = ~0ULL;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = ~0ULL;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * In a memory cgroup: a slot over the locked-memory limit is refused
+ * before anything is allocated for it, however big (the memory cgroup's
+ * peak does not move).  Exit status: 0 ok, 1 the call succeeded or gave the
+ * wrong errno, 2 the peak moved.
+ */
+static int huge_slot_in_cgroup(const char *cg)
+{
+	char path[256], pid[32];
+	uint64_t peak;
+	struct vm *vm;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	if (!write_file(path, pid))
+		return 3;
+	vm = vm_create();
+	become_unprivileged(MIB);
+	snprintf(path, sizeof(path), "%s/memory.peak", cg);
+	peak = read_u64(path);
+	errno = 0;
+	r = __vm_set_memory_region(vm, SLOT, 0, 1ULL << 40, HUGE_SLOT, 1ULL << 44);
+	if (r != -1 || errno != ENOMEM)
+		return 1;
+	if (read_u64(path) > peak + 4 * MIB)
+		return 2;
+	return 0;
+}
+
+TEST(memlock_refusal_allocates_nothing)
+{
+	char cg[128], max[160], limit[32];
+	int status;
+	pid_t pid;
+
+	if (access(CGROUP_ROOT "/cgroup.controllers", F_OK))
+		ASSERT_EQ(0, mount("cgroup2", CGROUP_ROOT, "cgroup2", 0, NULL));
+	ASSERT_TRUE(write_file(CGROUP_ROOT "/cgroup.subtree_control", "+memory"));
+	snprintf(cg, sizeof(cg), CGROUP_ROOT "/vapicvm-memlock-%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	snprintf(max, sizeof(max), "%s/memory.max", cg);
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)CGROUP_LIMIT);
+	ASSERT_TRUE(write_file(max, limit));
+
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid)
+		_exit(huge_slot_in_cgroup(cg));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	rmdir(cg);
+	ASSERT_TRUE(WIFEXITED(status))
+		TH_LOG("killed by signal %d: the memory cgroup ran out (OOM)", WTERMSIG(status));
+	EXPECT_NE(1, WEXITSTATUS(status)) TH_LOG("a slot over RLIMIT_MEMLOCK was not refused with ENOMEM");
+	EXPECT_NE(2, WEXITSTATUS(status)) TH_LOG("memory was allocated for a refused slot");
+	EXPECT_NE(3, WEXITSTATUS(status)) TH_LOG("could not join the memory cgroup");
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

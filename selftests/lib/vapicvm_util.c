@@ -470,6 +470,18 @@ uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
 	return s.c[stat];
 }
 
+uint64_t vm_stat(struct vm *vm, enum vapicvm_vm_stat stat)
+{
+	struct {
+		struct vapicvm_stats hdr;
+		uint64_t c[VAPICVM_VM_STAT_NR];
+	} s = { .hdr.n = VAPICVM_VM_STAT_NR };
+
+	vm_ioctl(vm, VAPICVM_GET_VM_STATS, &s.hdr);
+	TEST_ASSERT(s.hdr.n == VAPICVM_VM_STAT_NR, "GET_VM_STATS filled %u counters", s.hdr.n);
+	return s.c[stat];
+}
+
 /* ------------------------------------------------------------------ */
 /* ucalls                                                              */
 /* ------------------------------------------------------------------ */

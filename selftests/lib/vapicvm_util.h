@@ -224,6 +224,8 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat);
+/* One of the VM's counters or levels (VAPICVM_GET_VM_STATS). */
+uint64_t vm_stat(struct vm *vm, enum vapicvm_vm_stat stat);
 /* A counter's name, from the table in the UAPI header. */
 const char *stat_name(enum vapicvm_stat stat);
 /* One line of the vCPU's non-zero counters, read without stopping it. */

@@ -128,6 +128,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_UNRESTRICTED_GUEST	15 /* real mode runs natively: 1 */
 #define VAPICVM_CAP_STATS		16 /* per-vCPU exit counters: number of counters */
 #define VAPICVM_CAP_TSC_KHZ		17 /* the guest TSC's frequency in kHz */
+#define VAPICVM_CAP_VM_STATS		18 /* per-VM counters: number of counters */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -138,6 +139,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CREATE_VCPU		_IO(VAPICVMIO, 0x41)
 #define VAPICVM_GET_APICV		_IOR(VAPICVMIO, 0x42, struct vapicvm_apicv_info)
 #define VAPICVM_SIGNAL_MSI		_IOW(VAPICVMIO, 0x43, struct vapicvm_msi)
+#define VAPICVM_GET_VM_STATS		_IOWR(VAPICVMIO, 0x44, struct vapicvm_stats)
 
 /* struct vapicvm_userspace_memory_region.flags */
 #define VAPICVM_MEM_READONLY		(1U << 1)
@@ -349,6 +351,25 @@ enum vapicvm_stat {
 	VAPICVM_STATS(__VAPICVM_STAT_ENUM)
 #undef __VAPICVM_STAT_ENUM
 	VAPICVM_STAT_NR
+};
+
+/*
+ * Per-VM counters and levels, one table: X(ID, name, description), read
+ * with VAPICVM_GET_VM_STATS into the same struct vapicvm_stats;
+ * VAPICVM_CAP_VM_STATS gives their number.  Rows are only ever appended.
+ */
+#define VAPICVM_VM_STATS(X)						\
+	X(EPT_TABLES, "ept_tables", "EPT paging-structure pages held now")	\
+	X(TLB_FLUSHES, "tlb_flushes", "EPT invalidations asked of every vCPU")	\
+	X(TLB_FLUSH_IPIS, "tlb_flush_ipis", "host CPUs interrupted for them")	\
+	X(VCPUS_WITHOUT_VPID, "vcpus_without_vpid",				\
+	  "vCPUs without a VPID of their own: they flush on every entry")
+
+enum vapicvm_vm_stat {
+#define __VAPICVM_VM_STAT_ENUM(id, name, desc) VAPICVM_VM_STAT_##id,
+	VAPICVM_VM_STATS(__VAPICVM_VM_STAT_ENUM)
+#undef __VAPICVM_VM_STAT_ENUM
+	VAPICVM_VM_STAT_NR
 };
 
 struct vapicvm_stats {
