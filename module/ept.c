@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The EPT hierarchy of a VM.  Tables are allocated on demand, one page per
- * table, and freed when the VM goes away; leaves point at pinned guest
- * pages (see vm.c) or at the VM's APIC-access page.
+ * table; a table an unmap leaves empty is unlinked and freed after the next
+ * TLB flush, so that mappings that move (the APIC-access page follows the
+ * guest's APIC base) cannot grow the hierarchy without bound.  Leaves point
+ * at pinned guest pages (see vm.c) or at the VM's APIC-access page.
  */
 #include <linux/gfp.h>
 #include <linux/io.h>
@@ -27,6 +29,7 @@ static u64 *ept_alloc_table(struct vapicvm_ept *ept)
 int ept_init(struct vapicvm_ept *ept)
 {
 	ept->nr_tables = 0;
+	INIT_LIST_HEAD(&ept->detached);
 	ept->root = ept_alloc_table(ept);
 	if (!ept->root)
 		return -ENOMEM;
@@ -48,8 +51,10 @@ static void ept_free_table(u64 *table, int level)
 
 void ept_destroy(struct vapicvm_ept *ept)
 {
-	if (ept->root)
-		ept_free_table(ept->root, 3);
+	if (!ept->root)
+		return;		/* ept_init() failed or never ran */
+	ept_free_detached(ept);
+	ept_free_table(ept->root, 3);
 	ept->root = NULL;
 	ept->nr_tables = 0;
 }
@@ -92,20 +97,65 @@ int ept_map_page(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags)
 	return 0;
 }
 
+static bool ept_table_empty(const u64 *table)
+{
+	int i;
+
+	for (i = 0; i < EPT_ENTRIES; i++)
+		if (READ_ONCE(table[i]))
+			return false;
+	return true;
+}
+
+/* Unlink the tables on gpa's path that hold nothing any more, bottom up. */
+static void ept_prune(struct vapicvm_ept *ept, u64 gpa)
+{
+	u64 *path[4];
+	int level;
+
+	path[3] = ept->root;
+	for (level = 3; level > 0; level--) {
+		u64 entry = READ_ONCE(path[level][EPT_INDEX(gpa, level)]);
+
+		if (!(entry & EPT_RWX))
+			return;
+		path[level - 1] = phys_to_virt(entry & EPT_ADDR_MASK);
+	}
+	for (level = 0; level < 3 && ept_table_empty(path[level]); level++) {
+		WRITE_ONCE(path[level + 1][EPT_INDEX(gpa, level + 1)], 0);
+		list_add(&virt_to_page(path[level])->lru, &ept->detached);
+		ept->nr_tables--;
+	}
+}
+
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size)
 {
 	u64 end = gpa + size;
 
 	while (gpa < end) {
 		u64 *pt = ept_walk(ept, gpa, false);
+		u64 next_pt = (gpa | (BIT_ULL(EPT_LEVEL_SHIFT(1)) - 1)) + 1;
 
 		if (!pt) {
 			/* Nothing mapped in this 2 MiB region: skip it. */
-			gpa = (gpa | (BIT_ULL(EPT_LEVEL_SHIFT(1)) - 1)) + 1;
+			gpa = next_pt;
 			continue;
 		}
 		WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], 0);
 		gpa += PAGE_SIZE;
+		/* Once per table: the last page of it in the range. */
+		if (gpa == next_pt || gpa >= end)
+			ept_prune(ept, gpa - PAGE_SIZE);
+	}
+}
+
+void ept_free_detached(struct vapicvm_ept *ept)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, &ept->detached, lru) {
+		list_del(&page->lru);
+		__free_page(page);
 	}
 }
 

@@ -7,6 +7,7 @@
 #ifndef VAPICVM_EPT_H
 #define VAPICVM_EPT_H
 
+#include <linux/list.h>
 #include <linux/types.h>
 
 #define EPT_READ		BIT_ULL(0)
@@ -30,14 +31,22 @@ struct vapicvm_ept {
 	u64 *root;		/* the PML4 table */
 	u64 eptp;
 	unsigned long nr_tables;
+	/*
+	 * Tables an unmap left empty, already unlinked: a CPU may still hold
+	 * them in its paging-structure caches until the next INVEPT, so they
+	 * are freed only after it (ept_free_detached()).
+	 */
+	struct list_head detached;
 };
 
 int ept_init(struct vapicvm_ept *ept);
 void ept_destroy(struct vapicvm_ept *ept);
 /* Install gpa -> hpa (both page aligned) with EPT_* permission and type bits. */
 int ept_map_page(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
-/* Remove every leaf in [gpa, gpa + size). */
+/* Remove every leaf in [gpa, gpa + size), and unlink the tables left empty. */
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size);
+/* Free the unlinked tables: only after an INVEPT on every CPU. */
+void ept_free_detached(struct vapicvm_ept *ept);
 /* The leaf entry for gpa, or 0. */
 u64 ept_lookup(struct vapicvm_ept *ept, u64 gpa);
 

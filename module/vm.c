@@ -24,6 +24,8 @@
 #include "vm.h"
 #include "vmx_enable.h"
 
+static atomic64_t vm_ids = ATOMIC64_INIT(0);
+
 static int apicv_validate(u32 requested)
 {
 	if (requested & ~VAPICVM_APICV_ALL)
@@ -39,6 +41,47 @@ static int apicv_validate(u32 requested)
 /* TLB flushes                                                         */
 /* ------------------------------------------------------------------ */
 
+static void vm_flush_ack(void *unused)
+{
+}
+
+/*
+ * Make every vCPU of the VM flush its cached EPT translations before its
+ * next VM entry, and wait until none still runs in the guest with stale
+ * ones.  Only the CPUs where a vCPU of this VM is in guest mode are
+ * interrupted (the IPI is an external-interrupt exit; the ack comes once
+ * that vCPU is out of the guest, and it cannot re-enter without honouring
+ * the request).  Other CPUs need nothing: a vCPU that comes to one has the
+ * request pending, or flushes because it moved there (vcpu_vmcs.c).  Many
+ * flushes before a vCPU's next entry cost it one INVEPT.  After this, no
+ * CPU can reach the EPT tables an unmap unlinked: they are freed.
+ */
+void vm_flush_tlbs(struct vapicvm_vm *vm)
+{
+	unsigned int i;
+	int me;
+
+	lockdep_assert_held(&vm->lock);
+	cpumask_clear(vm->flush_cpus);
+	me = get_cpu();
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		struct vapicvm_vcpu *vcpu = vm->vcpus[i];
+		int cpu;
+
+		vcpu_make_request(vcpu, VCPU_REQ_TLB_FLUSH);
+		/* Pairs with the barrier after a vCPU's IN_GUEST_MODE (run.c). */
+		smp_mb__after_atomic();
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu >= 0 && cpu != me && READ_ONCE(vcpu->mode) != OUTSIDE_GUEST_MODE)
+			__cpumask_set_cpu(cpu, vm->flush_cpus);
+	}
+	smp_call_function_many(vm->flush_cpus, vm_flush_ack, NULL, true);
+	put_cpu();
+	vm->stats[VAPICVM_VM_STAT_TLB_FLUSHES]++;
+	vm->stats[VAPICVM_VM_STAT_TLB_FLUSH_IPIS] += cpumask_weight(vm->flush_cpus);
+	ept_free_detached(&vm->ept);
+}
+
 static void invept_this_cpu(void *data)
 {
 	struct vapicvm_vm *vm = data;
@@ -49,18 +92,6 @@ static void invept_this_cpu(void *data)
 		__invept(INVEPT_SINGLE_CONTEXT, vm->ept.eptp);
 	else
 		__invept(INVEPT_ALL_CONTEXT, 0);
-}
-
-/*
- * Invalidate every CPU's cached translations for this VM's EPT.  A vCPU
- * running in the guest takes the IPI as an external-interrupt exit, so it
- * cannot use a stale translation after this returns.
- */
-void vm_flush_tlbs(struct vapicvm_vm *vm)
-{
-	vm->stats[VAPICVM_VM_STAT_TLB_FLUSHES]++;
-	vm->stats[VAPICVM_VM_STAT_TLB_FLUSH_IPIS] += num_online_cpus() - 1;
-	on_each_cpu(invept_this_cpu, vm, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -186,25 +217,26 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 	if (old && old->base_gfn == base_gfn && old->flags == mem->flags)
 		goto out;	/* nothing changes */
 
-	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-	if (!slot) {
-		r = -ENOMEM;
-		goto out;
-	}
-	slot->pages = kvcalloc(npages, sizeof(*slot->pages), GFP_KERNEL_ACCOUNT);
-	if (!slot->pages) {
-		kfree(slot);
-		r = -ENOMEM;
-		goto out;
-	}
-	/* A move keeps its charge; a new slot must fit the locked-memory limit. */
+	/*
+	 * A move keeps its charge; a new slot must fit the locked-memory limit,
+	 * checked before anything is allocated for it (its page array alone
+	 * may be 512 MiB).
+	 */
 	if (!old) {
 		r = memslot_account(vm, npages, true);
-		if (r) {
-			kvfree(slot->pages);
-			kfree(slot);
+		if (r)
 			goto out;
-		}
+	}
+	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
+	if (slot)
+		slot->pages = kvcalloc(npages, sizeof(*slot->pages),
+				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!slot || !slot->pages) {
+		kfree(slot);
+		if (!old)
+			memslot_account(vm, npages, false);
+		r = -ENOMEM;
+		goto out;
 	}
 	slot->id = mem->slot;
 	slot->flags = mem->flags;
@@ -354,8 +386,12 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 		if (vm->vcpus[i])
 			vcpu_destroy(vm->vcpus[i]);
 	ept_destroy(&vm->ept);
-	/* No EPT left: no CPU may hold a translation to the pages below. */
-	vm_flush_tlbs(vm);
+	/*
+	 * No vCPU left to honour a request: flush every CPU, so that no CPU
+	 * holds a translation to the pages below, nor one a new VM whose EPT
+	 * root lands on the same page could use.
+	 */
+	on_each_cpu(invept_this_cpu, vm, 1);
 	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
 		if (vm->slots[i]) {
 			memslot_unpin(vm->slots[i]);
@@ -365,6 +401,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	}
 	if (vm->apic_access_page)
 		__free_page(vm->apic_access_page);
+	free_cpumask_var(vm->flush_cpus);
 	if (vm->mm)
 		mmdrop(vm->mm);
 	kfree(vm);
@@ -523,12 +560,17 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 		return -ENOMEM;
 	}
 	refcount_set(&vm->users, 1);
+	vm->id = atomic64_inc_return(&vm_ids);
 	mutex_init(&vm->lock);
 	vm->apicv = apicv;
 	vm->apic_access_gpa = ~0ULL;
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
+	if (!zalloc_cpumask_var(&vm->flush_cpus, GFP_KERNEL_ACCOUNT)) {
+		r = -ENOMEM;
+		goto err;
+	}
 	r = ept_init(&vm->ept);
 	if (r)
 		goto err;

@@ -48,6 +48,7 @@ struct vapicvm_memslot {
 
 struct vapicvm_vm {
 	refcount_t users;	/* the VM fd and each vCPU fd */
+	u64 id;			/* unique while the module is loaded */
 	struct mm_struct *mm;	/* the creator's: guest memory lives there */
 	struct mutex lock;
 	u32 apicv;		/* VAPICVM_APICV_* in use */
@@ -69,6 +70,7 @@ struct vapicvm_vm {
 
 	/* VAPICVM_VM_STAT_* counters, written under lock. */
 	u64 stats[VAPICVM_VM_STAT_NR];
+	cpumask_var_t flush_cpus;	/* vm_flush_tlbs()'s, under lock */
 };
 
 int vapicvm_create_vm(const struct vapicvm_create_vm *params);
