@@ -10,9 +10,11 @@
 
 #include <linux/anon_inodes.h>
 #include <linux/bitmap.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/io.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "capabilities.h"
 #include "cpuid.h"
@@ -28,33 +30,62 @@
 /* ------------------------------------------------------------------ */
 
 #define VAPICVM_NR_VPIDS	4096
+/*
+ * No user may take more than a quarter of the VPIDs: its vCPUs past that
+ * run without one (each VM entry and exit then flushes their TLB entries,
+ * and the VM's counters say how many), so that one user cannot leave the
+ * others none.
+ */
+#define VPID_SHARE		(VAPICVM_NR_VPIDS / 4)
+
 static DECLARE_BITMAP(vpid_bitmap, VAPICVM_NR_VPIDS);
-static DEFINE_SPINLOCK(vpid_lock);
+static DEFINE_MUTEX(vpid_lock);
+static DEFINE_XARRAY(vpids_held);	/* uid -> how many VPIDs it holds */
 
-/* VPID 0 is the host's; 0 also means "no VPID": every entry then flushes. */
-static u16 vpid_alloc(void)
+static unsigned long vpids_held_by(kuid_t uid)
 {
-	unsigned long vpid;
+	void *entry = xa_load(&vpids_held, __kuid_val(uid));
 
-	if (!cpu_has_vpid())
-		return 0;
-	spin_lock(&vpid_lock);
-	vpid = find_first_zero_bit(vpid_bitmap, VAPICVM_NR_VPIDS);
-	if (vpid < VAPICVM_NR_VPIDS)
-		__set_bit(vpid, vpid_bitmap);
-	else
-		vpid = 0;
-	spin_unlock(&vpid_lock);
-	return vpid;
+	return entry ? xa_to_value(entry) : 0;
 }
 
-static void vpid_free(u16 vpid)
+/* VPID 0 is the host's; 0 also means "no VPID": every entry then flushes. */
+static void vpid_alloc(struct vapicvm_vcpu *vcpu)
 {
-	if (!vpid)
+	unsigned long vpid, held;
+
+	vcpu->vpid = 0;
+	if (!cpu_has_vpid())
 		return;
-	spin_lock(&vpid_lock);
-	__clear_bit(vpid, vpid_bitmap);
-	spin_unlock(&vpid_lock);
+	vcpu->vpid_owner = current_uid();
+	mutex_lock(&vpid_lock);
+	held = vpids_held_by(vcpu->vpid_owner);
+	vpid = find_first_zero_bit(vpid_bitmap, VAPICVM_NR_VPIDS);
+	if (held < VPID_SHARE && vpid < VAPICVM_NR_VPIDS &&
+	    !xa_is_err(xa_store(&vpids_held, __kuid_val(vcpu->vpid_owner),
+				xa_mk_value(held + 1), GFP_KERNEL_ACCOUNT))) {
+		__set_bit(vpid, vpid_bitmap);
+		vcpu->vpid = vpid;
+	}
+	mutex_unlock(&vpid_lock);
+}
+
+static void vpid_free(struct vapicvm_vcpu *vcpu)
+{
+	unsigned long held;
+
+	if (!vcpu->vpid)
+		return;
+	mutex_lock(&vpid_lock);
+	__clear_bit(vcpu->vpid, vpid_bitmap);
+	held = vpids_held_by(vcpu->vpid_owner);
+	if (held > 1)
+		xa_store(&vpids_held, __kuid_val(vcpu->vpid_owner), xa_mk_value(held - 1),
+			 GFP_KERNEL);	/* replaces an entry: allocates nothing */
+	else
+		xa_erase(&vpids_held, __kuid_val(vcpu->vpid_owner));
+	mutex_unlock(&vpid_lock);
+	vcpu->vpid = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -109,7 +140,7 @@ void vcpu_destroy(struct vapicvm_vcpu *vcpu)
 	lapic_destroy(vcpu);
 	if (vcpu->vpid && cpu_has_invvpid_single())
 		on_each_cpu(vcpu_flush_vpid_this_cpu, vcpu, 1);
-	vpid_free(vcpu->vpid);
+	vpid_free(vcpu);
 	fpu_free_guest_fpstate(&vcpu->guest_fpu);
 	kfree(vcpu->cpuid);
 	if (vcpu->msr_bitmap)
@@ -149,9 +180,15 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 		goto err_free;
 	*(u32 *)vcpu->vmcs = vmx_caps.revision_id;
 	vcpu->vmcs_phys = virt_to_phys(vcpu->vmcs);
+	/*
+	 * A new VMCS region is VMCLEARed before its first VMPTRLD, which
+	 * initializes the CPU's view of it, launch state "clear" included
+	 * (Vol. 3C 25.11.3).  Every CPU is in VMX operation while a VM exists.
+	 */
+	vmcs_clear_phys(vcpu->vmcs_phys);
 	if (!fpu_alloc_guest_fpstate(&vcpu->guest_fpu))
 		goto err_free;
-	vcpu->vpid = vpid_alloc();
+	vpid_alloc(vcpu);
 	msr_bitmap_init(vcpu);
 	r = lapic_create(vcpu);
 	if (r)

@@ -65,7 +65,10 @@ struct vapicvm_vcpu {
 	bool vmx_insn_failed;	/* a VMX instruction failed on this VMCS */
 	struct preempt_notifier preempt_notifier;
 	unsigned long host_rsp;	/* HOST_RSP last written */
-	u16 vpid;
+	u64 host_debugctl;	/* the host's IA32_DEBUGCTL when loaded */
+	bool l1d_flush_pending;	/* host work since the last entry (L1TF) */
+	u16 vpid;		/* 0: none, see vpid_alloc() */
+	kuid_t vpid_owner;	/* the user its VPID is counted against */
 
 	/* Controls currently in the VMCS, cached to avoid VMREADs. */
 	u32 pin_ctls, cpu_ctls, cpu2_ctls, entry_ctls, exit_ctls;
