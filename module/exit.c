@@ -44,6 +44,9 @@ static int handle_exception_nmi(struct vapicvm_vcpu *vcpu)
 		/* #AC: reflected; intercepted only so it cannot loop forever. */
 		vcpu_queue_exception(vcpu, 17, true, vmcs_read32(VM_EXIT_INTR_ERROR_CODE));
 		return 1;
+	case 18:
+		/* #MC: the host's handler ran already (run.c); the guest goes on. */
+		return 1;
 	default:
 		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT);
 	}
@@ -152,7 +155,14 @@ static int handle_cr_access(struct vapicvm_vcpu *vcpu)
 			if ((val & X86_CR0_PG) && !(old & X86_CR0_PG) &&
 			    (vcpu->efer & EFER_LME) && !(vcpu_read_cr4(vcpu) & X86_CR4_PAE))
 				goto gp;
+			/* PCIDE needs IA-32e mode: paging cannot go while it is set. */
+			if (!(val & X86_CR0_PG) && (old & X86_CR0_PG) &&
+			    (vcpu_read_cr4(vcpu) & X86_CR4_PCIDE))
+				goto gp;
 			vcpu_set_cr0(vcpu, val);
+			/* The paging mode changed: no translation of the old one may be used. */
+			if ((val ^ old) & (X86_CR0_PG | X86_CR0_WP))
+				vcpu_make_request(vcpu, VCPU_REQ_TLB_FLUSH);
 			break;
 		case 4:
 			old = vcpu_read_cr4(vcpu);
@@ -160,7 +170,14 @@ static int handle_cr_access(struct vapicvm_vcpu *vcpu)
 				goto gp;
 			if ((vcpu->efer & EFER_LMA) && !(val & X86_CR4_PAE))
 				goto gp;
+			/* PCIDE is set only in IA-32e mode, with PCID 0 current. */
+			if ((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+			    (!(vcpu->efer & EFER_LMA) || (vmcs_readl(GUEST_CR3) & 0xfff)))
+				goto gp;
 			vcpu_set_cr4(vcpu, val);
+			/* As MOV to CR4 does on a CPU (Vol. 3A 4.10.4.1). */
+			if (val != old)
+				vcpu_make_request(vcpu, VCPU_REQ_TLB_FLUSH);
 			break;
 		case 8:
 			if (val & ~0xfUL)
@@ -315,6 +332,7 @@ static int handle_ept_violation(struct vapicvm_vcpu *vcpu)
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	int r;
 
+	vcpu->l1d_flush_pending = true;	/* host memory is touched for it */
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION);
 	vcpu->exit_qual = qual;
 	/*

@@ -16,6 +16,7 @@
 #include "capabilities.h"
 #include "compat.h"
 #include "cpuid.h"
+#include "mitigations.h"
 #include "main.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -142,9 +143,16 @@ static ssize_t vmx_cpus_show(struct device *dev, struct device_attribute *attr, 
 }
 static DEVICE_ATTR_RO(vmx_cpus);
 
+static ssize_t mitigations_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return mitigations_format(buf);
+}
+static DEVICE_ATTR_RO(mitigations);
+
 static struct attribute *vapicvm_dev_attrs[] = {
 	&dev_attr_vms.attr,
 	&dev_attr_vmx_cpus.attr,
+	&dev_attr_mitigations.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(vapicvm_dev);
@@ -171,9 +179,12 @@ static int __init vapicvm_init(void)
 	r = vmx_enable_init();
 	if (r)
 		return r;
-	r = vcpu_module_init();
+	r = mitigations_init();
 	if (r)
 		goto err_enable;
+	r = vcpu_module_init();
+	if (r)
+		goto err_mitigations;
 	r = misc_register(&vapicvm_dev);
 	if (r) {
 		pr_err("cannot register /dev/vapicvm: %d\n", r);
@@ -183,6 +194,8 @@ static int __init vapicvm_init(void)
 
 err_vm:
 	vcpu_module_exit();
+err_mitigations:
+	mitigations_exit();
 err_enable:
 	vmx_enable_exit();
 	return r;
@@ -192,6 +205,7 @@ static void __exit vapicvm_exit(void)
 {
 	misc_deregister(&vapicvm_dev);
 	vcpu_module_exit();
+	mitigations_exit();
 	vmx_enable_exit();
 }
 

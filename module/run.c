@@ -16,10 +16,12 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 #include <asm/fpu/xstate.h>
+#include <asm/mce.h>
 #include <asm/mmu_context.h>
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 
 #include "apicv.h"
 #include "capabilities.h"
@@ -27,6 +29,7 @@
 #include "emulate.h"
 #include "exit.h"
 #include "lapic.h"
+#include "mitigations.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -241,6 +244,20 @@ static void vcpu_save_idt_vectoring(struct vapicvm_vcpu *vcpu)
 /* Interrupts and NMIs that arrived while the guest ran                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A machine check taken while the guest ran (an #MC exit, or one during VM
+ * entry) is the host's: its handler runs as if the check had interrupted
+ * user mode, as KVM does, and the guest never sees it.
+ */
+static void vcpu_host_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+
+	do_machine_check(&regs);
+#endif
+}
+
 static void handle_exit_irqoff(struct vapicvm_vcpu *vcpu)
 {
 	u32 reason = EXIT_REASON_BASIC(vcpu->exit_reason);
@@ -259,7 +276,10 @@ static void handle_exit_irqoff(struct vapicvm_vcpu *vcpu)
 	} else if (reason == EXIT_REASON_EXCEPTION_NMI) {
 		info = vmcs_read32(VM_EXIT_INTR_INFO);
 		vcpu->exit_intr_info = info;
-		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+		    (info & INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+			vcpu_host_machine_check();
+		else if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
 			vapicvm_do_interrupt_irqoff((unsigned long)vapicvm_host_nmi_entry);
 	}
 }
@@ -370,6 +390,12 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 		vcpu_handle_requests(vcpu);
 
 	preempt_disable();
+	/* Switched in on a CPU going offline (vcpu_vmcs.c): move off it first. */
+	if (unlikely(vcpu->cpu != smp_processor_id())) {
+		preempt_enable();
+		schedule();
+		return 1;
+	}
 	vcpu_prepare_switch_to_guest(vcpu);
 	local_irq_disable();
 
@@ -428,8 +454,13 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 		}
 	}
 
+	mitigations_before_entry(vcpu);
 	fail = __vapicvm_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
+	mitigations_after_exit(vcpu);
 
+	/* VM exit cleared it (Vol. 3C 28.5.1): the host's branch tracing, LBRs. */
+	if (vcpu->host_debugctl)
+		update_debugctlmsr(vcpu->host_debugctl);
 	if (xcr0_switched)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
 	/* VM exit left DR7 at 0x400: put the host's breakpoints back, if any. */
@@ -449,6 +480,8 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	vcpu->launched = true;
 	vcpu->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	if (unlikely(vcpu->exit_reason & EXIT_REASON_FAILED_ENTRY)) {
+		if (EXIT_REASON_BASIC(vcpu->exit_reason) == EXIT_REASON_MCE_DURING_VMENTRY)
+			vcpu_host_machine_check();
 		local_irq_enable();
 		preempt_enable();
 		return vcpu_fail_entry(vcpu);

@@ -15,19 +15,31 @@
  * CR0 bits whose guest writes exit: PE/PG change the paging mode (EFER.LMA,
  * the IA-32e entry control, PDPTRs), NE is forced on by VMX while the guest
  * may believe it clear, CD/NW because the guest's cache control must not
- * reach the host's memory types through EPT.
+ * reach the host's memory types through EPT.  The rest (MP, EM, TS, WP, AM)
+ * only change how the guest's own instructions behave and are switched by
+ * VMX with the rest of CR0; CR0 defines no other bit (setting one of bits
+ * 63:32 is #GP).
  */
 #define VCPU_CR0_HOST_OWNED	(X86_CR0_PE | X86_CR0_PG | X86_CR0_NE | X86_CR0_CD | \
 				 X86_CR0_NW | X86_CR0_ET)
 
 /*
- * CR4 bits whose guest writes exit: VMXE is forced on by VMX and hidden
- * (no nested VMX), PAE changes the paging mode, and features vapicvm does
- * not virtualize (5-level paging, SMX, protection keys, CET) stay clear.
+ * CR4 bits the guest owns, whose writes do not exit: each only changes how
+ * the guest's own instructions behave, and VMX switches it with the rest of
+ * CR4 at every entry and exit.  (PGE is here because guests toggle it to
+ * flush their TLB.)  Every other bit is host-owned and its writes exit to
+ * be checked, because it changes the paging mode (PAE, PCIDE, LA57), is
+ * VMX's own (VMXE), needs the vCPU's CPUID to offer it, or enables state
+ * vapicvm does not switch: including any bit a newer CPU defines (KL, PKS,
+ * UINTR, LASS, LAM, FRED...), which thus can never be enabled behind the
+ * module's back, whatever CPU it runs on.
  */
+#define VCPU_CR4_GUEST_OWNED	(X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PGE | \
+				 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT)
+#define VCPU_CR4_HOST_OWNED	(~(unsigned long)VCPU_CR4_GUEST_OWNED)
+/* Known bits vapicvm does not virtualize: they stay clear (#GP). */
 #define VCPU_CR4_UNSUPPORTED	(X86_CR4_LA57 | X86_CR4_SMXE | X86_CR4_PKE | X86_CR4_CET | \
 				 X86_CR4_VMXE)
-#define VCPU_CR4_HOST_OWNED	(X86_CR4_PAE | VCPU_CR4_UNSUPPORTED)
 #define VCPU_CR4_RESERVED	(~(unsigned long)(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | \
 				 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE |	  \
 				 X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR |		  \

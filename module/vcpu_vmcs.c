@@ -15,19 +15,23 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <asm/cpu_entry_area.h>
+#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/msr.h>
 #include <asm/segment.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 
 #include "apicv.h"
 #include "capabilities.h"
+#include "mitigations.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 #include "vcpu_vmcs.h"
 #include "vmenter.h"
+#include "vmx_enable.h"
 
 /* ------------------------------------------------------------------ */
 /* Loading the VMCS on a CPU                                           */
@@ -45,6 +49,19 @@ static void vcpu_load_on_cpu(struct vapicvm_vcpu *vcpu, int cpu)
 	unsigned long sysenter_esp;
 	u64 gs_base;
 
+	/*
+	 * A CPU going offline leaves VMX before the scheduler has moved every
+	 * task off it: vapicvm's hotplug state can only be a dynamic online
+	 * one, and the states past the scheduler's are KVM's own.  A vCPU
+	 * switched in there stays unloaded (no VMPTRLD, which would fault);
+	 * its thread moves on at its next schedule (vapicvm_vcpu_load(), the
+	 * run loop), and a VMX instruction it reaches before that fails, into
+	 * an internal error for this vCPU, never silently.
+	 */
+	if (unlikely(!vmx_is_on_this_cpu())) {
+		vmx_ops_set_loaded_vcpu(vcpu);
+		return;
+	}
 	if (!vmcs_load_phys(vcpu->vmcs_phys)) {
 		/* Reported; the run loop sees vcpu->vmx_insn_failed. */
 		WRITE_ONCE(vcpu->vmx_insn_failed, true);
@@ -59,6 +76,9 @@ static void vcpu_load_on_cpu(struct vapicvm_vcpu *vcpu, int cpu)
 	vmcs_writel(HOST_GS_BASE, gs_base);
 	rdmsrl(MSR_IA32_SYSENTER_ESP, sysenter_esp);
 	vmcs_writel(HOST_IA32_SYSENTER_ESP, sysenter_esp);
+	mitigations_vcpu_load(vcpu);
+	/* VM exit clears IA32_DEBUGCTL: run.c puts this value back. */
+	vcpu->host_debugctl = get_debugctlmsr();
 	if (vcpu->last_cpu != cpu) {
 		/* This CPU may hold stale translations tagged with our VPID. */
 		set_bit(VCPU_REQ_TLB_FLUSH, &vcpu->requests);
@@ -69,10 +89,9 @@ static void vcpu_load_on_cpu(struct vapicvm_vcpu *vcpu, int cpu)
 static void vcpu_unload_from_cpu(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_prepare_switch_to_host(vcpu);
-	if (vcpu->cpu >= 0) {
+	if (vcpu->cpu >= 0)
 		vmcs_clear_phys(vcpu->vmcs_phys);
-		vmx_ops_set_loaded_vcpu(NULL);
-	}
+	vmx_ops_set_loaded_vcpu(NULL);
 	vcpu->launched = false;
 	vcpu->cpu = -1;
 }
@@ -103,6 +122,9 @@ void vapicvm_vcpu_load(struct vapicvm_vcpu *vcpu)
 	preempt_notifier_register(&vcpu->preempt_notifier);
 	vcpu_load_on_cpu(vcpu, cpu);
 	put_cpu();
+	/* On a CPU going offline: the next schedule moves the thread off it. */
+	while (unlikely(READ_ONCE(vcpu->cpu) < 0 && !READ_ONCE(vcpu->vmx_insn_failed)))
+		schedule();
 }
 
 void vapicvm_vcpu_put(struct vapicvm_vcpu *vcpu)
@@ -180,9 +202,10 @@ void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu)
 	/*
 	 * #DB and #AC are intercepted and reflected: a guest could otherwise
 	 * make their delivery loop forever and hang the host CPU
-	 * (CVE-2015-8104, CVE-2015-5307).
+	 * (CVE-2015-8104, CVE-2015-5307).  #MC is intercepted because a
+	 * machine check is the host's, whatever context it hit (run.c).
 	 */
-	vmcs_write32(EXCEPTION_BITMAP, BIT(1) | BIT(17));
+	vmcs_write32(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(CR3_TARGET_COUNT, 0);

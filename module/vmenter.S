@@ -73,6 +73,8 @@ SYM_FUNC_START(__vapicvm_vcpu_run)
 	mov	VCPU_R13(%rax), %r13
 	mov	VCPU_R14(%rax), %r14
 	mov	VCPU_R15(%rax), %r15
+	/* Clear CPU buffers where the kernel asks (VERW clobbers ZF). */
+	VM_CLEAR_CPU_BUFFERS
 	test	%bl, %bl
 	mov	VCPU_RBX(%rax), %rbx
 	mov	VCPU_RAX(%rax), %rax	/* last: this kills @regs */
@@ -125,6 +127,8 @@ SYM_INNER_LABEL(vapicvm_vmexit, SYM_L_GLOBAL)
 	/* Refill the return stack buffer before the first unbalanced RET. */
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
 			   X86_FEATURE_RSB_VMEXIT_LITE
+	/* And the branch history the guest left, where BHI needs it. */
+	CLEAR_BRANCH_HISTORY_VMEXIT
 	mov	%rbx, %rax
 	pop	%rdi			/* @regs */
 	pop	%rbx

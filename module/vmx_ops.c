@@ -6,8 +6,9 @@
  * a caller can cause, so it is reported once with everything needed to find
  * it, and the vCPU whose VMCS was current on this CPU is marked so that its
  * RUN ends in an internal-error exit instead of entering a guest whose
- * state was not written.  While VMX is being torn down for a reboot a
- * fault is expected and reported by nobody.
+ * state was not written.  While VMX is being torn down for a reboot, or
+ * on a CPU going offline, a fault is expected and reported by nobody (the
+ * vCPU is still marked).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -58,7 +59,8 @@ noinline void vmx_insn_failed(enum vmx_insn insn, bool fault, unsigned long arg0
 
 	if (vcpu)
 		WRITE_ONCE(vcpu->vmx_insn_failed, true);
-	if (fault && vmx_is_rebooting())
+	/* VMX left for a reboot, or by a CPU going offline: expected. */
+	if (fault && (vmx_is_rebooting() || !vmx_is_on_this_cpu()))
 		return;
 	if (fault)
 		WARN_ONCE(1, "%s(%#lx, %#lx) faulted: VMX is off on CPU %d\n",

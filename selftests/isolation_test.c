@@ -20,6 +20,9 @@
  *   the VM's EPT, and the tables its old places needed must go) nor
  *   interrupt host CPUs that run nothing of this VM.  Measured by the VM's
  *   own counters (VAPICVM_GET_VM_STATS).
+ * - A guest must not be able to set a CR4 bit vapicvm does not virtualize,
+ *   whatever the CPU under it supports (on newer CPUs: KL, PKS, UINTR,
+ *   LASS, LAM, FRED...): the write is #GP and CR4 stays as it was.
  * - One user must not be able to take every VPID: past its share, its
  *   vCPUs run without one (flushing on every entry, which the VM's counters
  *   say), and another user's vCPU still gets its own.
@@ -254,6 +257,64 @@ TEST_F(isolation, apic_base_relocation_is_bounded)
 	EXPECT_LE((int64_t)tables, 3) TH_LOG("the EPT kept the tables of old APIC bases");
 	/* The only vCPU is the one moving: no other CPU holds this VM's TLB. */
 	EXPECT_EQ(0, ipis) TH_LOG("TLB flushes interrupted CPUs that run nothing of this VM");
+}
+
+/* ---------------------------------------------------------------- */
+
+/* The CR4 bits a vCPU may have (SDM names); every other one is #GP. */
+#define CR4_VIRTUALIZED	0x370fffULL	/* VME..OSXMMEXCPT, UMIP, FSGSBASE, PCIDE,
+					   OSXSAVE, SMEP, SMAP */
+
+static volatile uint64_t gp_count;
+
+static void gp_skip_mov_cr4(struct ex_regs *regs)
+{
+	gp_count++;
+	regs->rip += 3;		/* mov %rax, %cr4 */
+}
+
+static inline uint64_t guest_read_cr4(void)
+{
+	uint64_t cr4;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	return cr4;
+}
+
+static void guest_cr4_unknown_bits(void)
+{
+	uint64_t cr4 = guest_read_cr4(), after;
+	int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		if (CR4_VIRTUALIZED & (1ULL << bit))
+			continue;
+		gp_count = 0;
+		__asm__ volatile(".byte 0x0f, 0x22, 0xe0" : : "a"(cr4 | (1ULL << bit)) : "memory");
+		after = guest_read_cr4();
+		if (gp_count != 1 || after != cr4)
+			GUEST_SYNC_ARGS(1, bit, gp_count, after);
+	}
+	GUEST_DONE();
+}
+
+TEST(cr4_bits_not_virtualized_stay_clear)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_cr4_unknown_bits, 0);
+	struct ucall uc;
+	uint64_t r;
+	int bad = 0;
+
+	vm_install_handler(vm, 13, gp_skip_mov_cr4);
+	while ((r = vcpu_run_ucall(vcpu, &uc)) == UCALL_SYNC) {
+		TH_LOG("CR4 bit %lu: %lu #GP, CR4 %#lx after", (unsigned long)uc.args[1],
+		       (unsigned long)uc.args[2], (unsigned long)uc.args[3]);
+		bad++;
+	}
+	EXPECT_EQ(UCALL_DONE, r);
+	EXPECT_EQ(0, bad) TH_LOG("a guest set CR4 bits vapicvm does not virtualize");
+	vm_free(vm);
 }
 
 /* ---------------------------------------------------------------- */
