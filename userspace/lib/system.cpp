@@ -49,6 +49,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "STATS";
 	case Capability::TscKhz:
 		return "TSC_KHZ";
+	case Capability::VmStats:
+		return "VM_STATS";
 	}
 	return "?";
 }

@@ -1,12 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <sys/mman.h>
 
+#include <iterator>
+
 #include "vapicvm/vm.hpp"
 
+#include "flex_buffer.hpp"
 #include "ioctl.hpp"
 
 namespace vapicvm
 {
+
+namespace
+{
+struct VmStatInfo {
+	std::string_view name;
+	std::string_view description;
+};
+constexpr VmStatInfo vm_stat_info[] = {
+#define VAPICVM_LIB_VM_STAT(id, name, desc) {name, desc},
+	VAPICVM_VM_STATS(VAPICVM_LIB_VM_STAT)
+#undef VAPICVM_LIB_VM_STAT
+};
+static_assert(std::size(vm_stat_info) == VAPICVM_VM_STAT_NR);
+} // namespace
+
+std::string_view VmStats::name(std::size_t i) noexcept
+{
+	return i < std::size(vm_stat_info) ? vm_stat_info[i].name : std::string_view();
+}
+
+std::string_view VmStats::description(std::size_t i) noexcept
+{
+	return i < std::size(vm_stat_info) ? vm_stat_info[i].description : std::string_view();
+}
+
+Result<VmStats> Vm::stats() const
+{
+	vapicvm_stats hdr{};
+	hdr.n = VAPICVM_VM_STAT_NR;
+	detail::FlexBuffer<vapicvm_stats, std::uint64_t> buf(hdr, {}, VAPICVM_VM_STAT_NR);
+	if (::ioctl(fd_.get(), VAPICVM_GET_VM_STATS, buf.data()) < 0)
+		return Error::last("VAPICVM_GET_VM_STATS");
+	return buf.entries(buf.header().n, "VAPICVM_GET_VM_STATS").transform([](auto &&v) {
+		return VmStats{std::move(v)};
+	});
+}
 
 Result<int> Vm::check_extension(Capability cap) const
 {

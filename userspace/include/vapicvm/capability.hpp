@@ -29,6 +29,7 @@ enum class Capability : std::uint32_t {
 	UnrestrictedGuest = VAPICVM_CAP_UNRESTRICTED_GUEST,
 	Stats = VAPICVM_CAP_STATS,
 	TscKhz = VAPICVM_CAP_TSC_KHZ,
+	VmStats = VAPICVM_CAP_VM_STATS,
 };
 
 std::string_view capability_name(Capability c) noexcept;

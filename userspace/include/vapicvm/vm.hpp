@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include <linux/vapicvm.h>
@@ -44,6 +45,19 @@ struct ApicvInfo {
 	std::uint64_t apic_access_gpa = 0;
 };
 
+/* Per-VM counters and levels, indexed by enum vapicvm_vm_stat. */
+struct VmStats {
+	std::vector<std::uint64_t> counters;
+
+	std::uint64_t operator[](vapicvm_vm_stat s) const noexcept
+	{
+		return std::size_t(s) < counters.size() ? counters[s] : 0;
+	}
+	/* From the UAPI table: "ept_tables", ...; "" past VAPICVM_VM_STAT_NR. */
+	static std::string_view name(std::size_t index) noexcept;
+	static std::string_view description(std::size_t index) noexcept;
+};
+
 class Vm
 {
 public:
@@ -78,6 +92,9 @@ public:
 
 	/* Deliver an MSI to the in-kernel local APICs. */
 	Result<void> signal_msi(const Msi &msi);
+
+	/* The VM's counters (VAPICVM_GET_VM_STATS). */
+	Result<VmStats> stats() const;
 
 private:
 	friend class System;

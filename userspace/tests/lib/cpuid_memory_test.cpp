@@ -203,6 +203,21 @@ TEST(Stats, Names)
 	EXPECT_EQ(0u, s[VAPICVM_STAT_TIMER_FIRED]);
 }
 
+TEST(Stats, VmNames)
+{
+	EXPECT_EQ("ept_tables", VmStats::name(VAPICVM_VM_STAT_EPT_TABLES));
+	EXPECT_EQ("vcpus_without_vpid", VmStats::name(VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID));
+	EXPECT_EQ("", VmStats::name(VAPICVM_VM_STAT_NR));
+	EXPECT_EQ("", VmStats::description(VAPICVM_VM_STAT_NR));
+	for (std::size_t i = 0; i < VAPICVM_VM_STAT_NR; i++) {
+		EXPECT_FALSE(VmStats::name(i).empty()) << i;
+		EXPECT_FALSE(VmStats::description(i).empty()) << i;
+	}
+	VmStats s{{7}};
+	EXPECT_EQ(7u, s[VAPICVM_VM_STAT_EPT_TABLES]);
+	EXPECT_EQ(0u, s[VAPICVM_VM_STAT_TLB_FLUSHES]);
+}
+
 TEST(Lapic, RegisterAccess)
 {
 	LapicState s;
