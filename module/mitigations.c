@@ -3,8 +3,8 @@
  * Transient-execution mitigations around VM entry and exit.
  *
  * Three of them live in vmenter.S as alternatives the kernel patches from
- * its own choice: VERW before entry (X86_FEATURE_CLEAR_CPU_BUF_VM: MDS,
- * TAA, MMIO stale data, RFDS, TSA), the RSB refill after exit
+ * its own choice: VERW before entry (X86_FEATURE_CLEAR_CPU_BUF: MDS, TAA,
+ * MMIO stale data, RFDS), the RSB refill after exit
  * (X86_FEATURE_RSB_VMEXIT/_LITE) and the branch-history clearing loop
  * after exit (X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT: BHI).  The rest are
  * here: the L1D flush before entry (L1TF), IBPB when a CPU goes from one
@@ -134,7 +134,7 @@ ssize_t mitigations_format(char *buf)
 
 #define SHOW(name, on, how)							\
 	(n += sysfs_emit_at(buf, n, "%s: %s\n", name, (on) ? "on (" how ")" : "off"))
-	SHOW("verw_before_entry", boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF_VM),
+	SHOW("verw_before_entry", boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF),
 	     "MDS, TAA, MMIO stale data, RFDS");
 	n += sysfs_emit_at(buf, n, "l1d_flush_before_entry: %s%s\n",
 			   l1d_flush_names[m->l1d_flush],

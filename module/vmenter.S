@@ -73,8 +73,8 @@ SYM_FUNC_START(__vapicvm_vcpu_run)
 	mov	VCPU_R13(%rax), %r13
 	mov	VCPU_R14(%rax), %r14
 	mov	VCPU_R15(%rax), %r15
-	/* Clear CPU buffers where the kernel asks (VERW clobbers ZF). */
-	VM_CLEAR_CPU_BUFFERS
+	/* Clear CPU buffers where the kernel does (VERW clobbers ZF). */
+	CLEAR_CPU_BUFFERS
 	test	%bl, %bl
 	mov	VCPU_RBX(%rax), %rbx
 	mov	VCPU_RAX(%rax), %rax	/* last: this kills @regs */

@@ -44,6 +44,20 @@ static const char *vapicvm_says(char *list, const char *name)
 	return strncmp(line + strlen(name) + 2, "on", 2) ? "off" : "on";
 }
 
+/* Whether the last "key=value" of the command line has this value. */
+static bool last_setting_is(const char *cmdline, const char *key, const char *value)
+{
+	const char *p = cmdline, *last = NULL;
+
+	while ((p = strstr(p, key))) {
+		if (p == cmdline || p[-1] == ' ')
+			last = p + strlen(key);
+		p += strlen(key);
+	}
+	return last && !strncmp(last, value, strlen(value)) &&
+	       (last[strlen(value)] == ' ' || !last[strlen(value)]);
+}
+
 static void print_vulnerabilities(void)
 {
 	static const char *const bugs[] = {
@@ -81,10 +95,14 @@ TEST(mitigations_follow_the_host_kernel)
 	       vuln_says("tsx_async_abort", "Clear CPU buffers") ||
 	       vuln_says("mmio_stale_data", "Clear CPU buffers") ||
 	       vuln_says("reg_file_data_sampling", "Clear Register File");
-	/* L1TF's host side (PTE inversion) is always on; its VMX side unless off. */
+	/*
+	 * L1TF's host side (PTE inversion) is always on; its VMX side unless
+	 * turned off (the last of the command line's settings counts).
+	 */
 	read_line("/proc/cmdline", cmdline, sizeof(cmdline));
 	l1d = vuln_says("l1tf", "Mitigation") && !vuln_says("l1tf", "VMX: flush not necessary") &&
-	      !strstr(cmdline, "l1tf=off") && !strstr(cmdline, "mitigations=off");
+	      !last_setting_is(cmdline, "l1tf=", "off") &&
+	      !last_setting_is(cmdline, "mitigations=", "off");
 	ibpb = vuln_says("spectre_v2", "IBPB: conditional") ||
 	       vuln_says("spectre_v2", "IBPB: always-on");
 	vmscape = vuln_says("vmscape", "IBPB before exit to userspace");
