@@ -31,9 +31,12 @@
  * threads can always be stopped, every VM goes away (the module's VM count
  * back to 0) and memory is given back.
  *
- * Seeded and reproducible: the seed is printed; SEED=<n> replays it.
- * FUZZ_STEPS (VMs per tier) and FUZZ_OPS (operations per vCPU and VM)
- * change the amount of work.
+ * Seeded: the seed is printed (one for the program, time-derived unless
+ * SEED=<n> gives it).  A seed fixes each vCPU's sequence of operations and
+ * values on every tier; the interleaving of the two vCPUs and the timing
+ * of interrupts are the host's.  FUZZ_STEPS (VMs per tier, default 8) and
+ * FUZZ_OPS (operations per vCPU and VM, default 3000) set the amount of
+ * work: about 20-25 s of wall time per tier on the 2-CPU bench machine.
  */
 #include <signal.h>
 #include <time.h>
@@ -671,12 +674,12 @@ static const uint8_t interesting[][4] = {
  */
 static uint64_t rnd_pointer(struct fuzz_cpu *c)
 {
-	switch (rnd_below(c, 32)) {
-	case 0:
+	switch (rnd_below(c, 128)) {
+	case 0: case 1:
 		return APIC_DEFAULT_GPA + (rnd_below(c, 0x100) << 4);
-	case 1:
-		return 0xc0000000ULL + rnd_below(c, 0x10000000);	/* MMIO: no slot */
-	case 2: case 3: case 4: case 5:
+	case 2:
+		return 0xc0000000ULL + rnd_below(c, 0x200000);	/* MMIO: no slot */
+	case 3 ... 18:
 		return rnd(c);
 	default:
 		return FUZZ_SCRATCH + 0x40000 + rnd_below(c, 0x40000);
@@ -916,8 +919,19 @@ static void fuzz_setup_memory(struct vm *vm)
 			a = ((uint64_t)i << 30) | ((uint64_t)j << 21);
 			if (a == FUZZ_USER)
 				pd[j] |= 4;
-			if (a >= VM_MEM_SIZE)
+			if (a < VM_MEM_SIZE)
+				continue;
+			/*
+			 * Beyond RAM: the APIC's pages and one page of MMIO no
+			 * slot backs stay mapped, not executable; the rest is
+			 * not present, so that a random displacement faults in
+			 * the guest rather than reaching MMIO with an
+			 * instruction the decoder does not know.
+			 */
+			if (a == 0xc0000000ULL || a == 0xfec00000ULL || a == 0xfee00000ULL)
 				pd[j] |= 1ULL << 63;
+			else
+				pd[j] &= ~1ULL;
 		}
 	}
 
@@ -1126,7 +1140,7 @@ static long mem_available_kb(void)
 	return best;
 }
 
-#define STALL_MS	500	/* no operation for this long: put the vCPU back */
+#define STALL_MS	100	/* no operation for this long: put the vCPU back */
 #define MAX_REBOOTS	20	/* watchdog reboots per VM before it is given up */
 #define STEP_MS		20000	/* one VM's run at most */
 
@@ -1268,19 +1282,23 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	return s && *s ? strtoull(s, NULL, 0) : def;
 }
 
-static uint64_t fuzz_seed(void)
-{
-	static uint64_t seed;
+static uint64_t fuzz_seed_value;
 
-	if (!seed)
-		seed = env_u64("SEED", 0);
-	if (!seed) {
+/* One seed for the program (every tier's test is a child of this process). */
+static void __attribute__((constructor)) fuzz_seed_init(void)
+{
+	fuzz_seed_value = env_u64("SEED", 0);
+	if (!fuzz_seed_value) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = (ts.tv_sec * 1000000007ULL) ^ ts.tv_nsec ^ getpid();
+		fuzz_seed_value = (ts.tv_sec * 1000000007ULL) ^ ts.tv_nsec ^ getpid();
 	}
-	return seed;
+}
+
+static uint64_t fuzz_seed(void)
+{
+	return fuzz_seed_value;
 }
 
 TEST_F_TIMEOUT(fuzz, two_vcpus, 300)
@@ -1346,7 +1364,12 @@ TEST_F_TIMEOUT(fuzz, two_vcpus, 300)
 	TH_LOG("MemAvailable %ld kB after the first VM, %ld kB after the last", mem0, mem1);
 	EXPECT_GT(t.ops, 0);
 	/* Guest memory is pinned while used and returned with the VM. */
-	EXPECT_LT(mem0 - mem1, 8192) TH_LOG("memory not given back");
+	/*
+	 * Loose: freed pages come back lazily (per-CPU lists); VmLck above
+	 * is the exact check.  A VM's worth of guest memory leaked per VM
+	 * would still show.
+	 */
+	EXPECT_LT(mem0 - mem1, 32768) TH_LOG("memory not given back");
 }
 
 TEST_HARNESS_MAIN
