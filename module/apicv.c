@@ -116,6 +116,20 @@ static void inject_update_tpr_threshold(struct vapicvm_vcpu *vcpu, int irr)
 	}
 }
 
+/*
+ * Before every entry, whatever is injected: the model may have lowered the
+ * TPR (an emulated TPR write, INIT, SET_LAPIC) below the threshold of an
+ * earlier entry, and an entry that injects an exception, an NMI or an
+ * ExtINT first does not reach inject_pending().  Without virtual-interrupt
+ * delivery and with "virtualize APIC accesses" off, VM entry fails on a
+ * threshold above VTPR[7:4] (Vol. 3C 26.2.1.1).
+ */
+void apicv_sync_tpr_threshold(struct vapicvm_vcpu *vcpu)
+{
+	if ((vcpu->cpu_ctls & CPU_TPR_SHADOW) && !(vcpu->cpu2_ctls & SEC_VIRT_INTR_DELIVERY))
+		inject_update_tpr_threshold(vcpu, lapic_highest_irr(vcpu->lapic));
+}
+
 static bool inject_extint(struct vapicvm_vcpu *vcpu)
 {
 	if (!vcpu->extint_pending)

@@ -46,6 +46,8 @@ const struct apicv_tier *apicv_select_tier(u32 apicv);
 void apicv_setup_controls(struct vapicvm_vcpu *vcpu);
 void apicv_setup_vmcs(struct vapicvm_vcpu *vcpu);
 void apicv_inject_pending(struct vapicvm_vcpu *vcpu);
+/* Keep the TPR threshold at or below the TPR, before every entry. */
+void apicv_sync_tpr_threshold(struct vapicvm_vcpu *vcpu);
 /* VCPU_REQ_APIC_MODE: controls that follow the APIC's mode and base. */
 void apicv_update_mode(struct vapicvm_vcpu *vcpu);
 /* VCPU_REQ_EOI_BITMAP: the EOI-exit bitmap from TMR. */

@@ -197,6 +197,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 {
 	u32 info = vcpu->idt_vectoring_info;
 
+	apicv_sync_tpr_threshold(vcpu);
 	if (info & INTR_INFO_VALID) {
 		vcpu->idt_vectoring_info = 0;
 		inject_event(info & ~INTR_INFO_NMI_UNBLOCK_IRET, vcpu->idt_vectoring_error,

@@ -725,4 +725,45 @@ TEST_F(apic, userspace_msi_and_lint_injection)
 	vm_assert_lapic_consistent(self->vm);
 }
 
+/*
+ * The TPR threshold follows the TPR on every entry, also one that injects
+ * something else first.  Found by guest_fuzz_test: with the TPR shadow and
+ * no virtual-interrupt delivery, an emulated TPR write (x2APIC MSR 0x808
+ * without x2APIC virtualization) lowered the TPR below the threshold of
+ * the previous entry while an ExtINT waited for IF=1, and VM entry failed
+ * (invalid control field: threshold above VTPR[7:4]).
+ */
+#define VEC_BLOCKED	0x50
+#define VEC_SELF_EXTINT	0x47
+
+static void guest_tpr_drop_with_extint(void)
+{
+	guest_x2apic = true;
+	apic_enable();
+	x2apic_write(REG_TPR, 0xf0);
+	GUEST_SYNC(1);		/* VEC_BLOCKED pending under the TPR: a threshold of 5 */
+	guest_cli();
+	/* An ExtINT to itself waits for IF=1; then the TPR drops to 0. */
+	x2apic_write(REG_ICR, ICR_SELF | (7 << 8) | VEC_SELF_EXTINT);
+	x2apic_write(REG_TPR, 0);
+	__asm__ volatile("pause");
+	guest_sti();
+	__asm__ volatile("nop; nop");
+	GUEST_ASSERT_EQ(irq_count[VEC_SELF_EXTINT], 1);
+	GUEST_ASSERT_EQ(irq_count[VEC_BLOCKED], 1);
+	GUEST_DONE();
+}
+
+TEST_F(apic, tpr_drop_while_extint_waits)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_drop_with_extint, 0);
+
+	install_counters(self->vm);
+	vm_install_handler(self->vm, VEC_SELF_EXTINT, extint_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vm_send_msi(self->vm, 0, VEC_BLOCKED, false);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	vm_assert_lapic_consistent(self->vm);
+}
+
 TEST_HARNESS_MAIN
