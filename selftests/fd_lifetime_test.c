@@ -299,6 +299,103 @@ TEST(process_killed_while_running)
 	close(p[0]);
 }
 
+/*
+ * A VMM killed while both vCPUs of its VM run in guest mode, with no VM
+ * exit of their own (a PAUSE loop, or CR4.PGE toggles: whole-TLB flushes
+ * the guest owns), is reaped and its VM freed within a bound: SIGKILL gets
+ * each vCPU thread out of the guest.
+ */
+static volatile uint64_t guest_loops[2];
+static uint64_t toggle_pge;
+
+static void guest_loop(uint64_t id)
+{
+	uint64_t cr4;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	for (;;) {
+		if (toggle_pge) {
+			__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ULL << 7)) : "memory");
+			__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+		} else {
+			__asm__ volatile("pause" ::: "memory");
+		}
+		guest_loops[id]++;
+	}
+}
+
+static void child_vcpus_in_guest(int ready_fd, bool pge)
+{
+	struct vm *vm = vm_create();
+	volatile uint64_t *loops = addr_gpa2hva(vm, (uint64_t)(uintptr_t)guest_loops);
+	struct spinner s[2];
+	pthread_t t[2];
+	int i, ms;
+
+	toggle_pge = pge;
+	sync_global_to_guest(vm, toggle_pge);
+	for (i = 0; i < 2; i++) {
+		s[i] = (struct spinner){ .fd = vm_add_vcpu(vm, i, guest_loop, i)->fd };
+		TEST_ASSERT(!pthread_create(&t[i], NULL, spinner_fn, &s[i]), "pthread_create");
+	}
+	/* Both guests run: their counters move. */
+	for (ms = 0; ms < 20000 && (loops[0] < 1000 || loops[1] < 1000); ms++)
+		usleep(1000);
+	TEST_ASSERT(loops[0] >= 1000 && loops[1] >= 1000, "the guests did not run: %lu %lu",
+		    loops[0], loops[1]);
+	TEST_ASSERT(write(ready_fd, "r", 1) == 1, "write");
+	for (;;)
+		pause();
+}
+
+#define KILL_REAP_MS	5000
+
+static void killed_with_vcpus_in_guest(struct __test_metadata *_metadata, bool pge)
+{
+	struct timespec t0, t1;
+	int p[2], status, ms;
+	pid_t pid, r = 0;
+	char c;
+
+	ASSERT_EQ(0, wait_vms(0));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		child_vcpus_in_guest(p[1], pge);
+		_exit(1);
+	}
+	close(p[1]);
+	ASSERT_EQ(1, read(p[0], &c, 1)) TH_LOG("the child's guests never ran");
+	close(p[0]);
+	EXPECT_EQ(1, vms());
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	for (ms = 0; ms < KILL_REAP_MS; ms++) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r)
+			break;
+		usleep(1000);
+	}
+	ASSERT_EQ(pid, r) TH_LOG("the killed VMM was not reaped within %d ms", KILL_REAP_MS);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_EQ(0, wait_vms(0)) TH_LOG("the VM outlived its process");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("reaped and freed %ld ms after SIGKILL",
+	       (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+}
+
+TEST(killed_with_two_vcpus_pausing_in_guest)
+{
+	killed_with_vcpus_in_guest(_metadata, false);
+}
+
+TEST(killed_with_two_vcpus_toggling_cr4_pge)
+{
+	killed_with_vcpus_in_guest(_metadata, true);
+}
+
 /* A process that exits normally with live VMs and vCPUs, fds never closed. */
 TEST(process_exits_without_closing)
 {

@@ -208,6 +208,75 @@ TEST(signal_from_another_thread)
 	vm_free(vm);
 }
 
+/*
+ * Two vCPUs of one VM in guest mode on their own threads (on both host CPUs
+ * when there are two), with no VM exit of their own: one in guest_spin(),
+ * the other toggling CR4.PGE, a whole-TLB flush the guest owns.  A signal
+ * to either thread ends its RUN with EINTR, every round.
+ */
+static volatile uint64_t pge_flips;
+
+static void guest_spin_pge(void)
+{
+	uint64_t cr4;
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	while (!spin_stop) {
+		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ULL << 7)) : "memory");
+		__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+		pge_flips++;
+	}
+	GUEST_DONE();
+}
+
+#define SIGNAL_ROUNDS	10
+
+TEST(signal_reaches_each_of_two_spinning_vcpus)
+{
+	struct vm *vm = vm_create();
+	struct runner r[2] = {
+		{ .vcpu = vm_add_vcpu(vm, 0, guest_spin, 0) },
+		{ .vcpu = vm_add_vcpu(vm, 1, guest_spin_pge, 0) },
+	};
+	unsigned int sent[2] = { 0, 0 };
+	uint64_t flips;
+	pthread_t t[2];
+	int i, round;
+
+	install(SIGUSR1);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, runner_fn, &r[i]));
+	for (i = 0; i < 2; i++)
+		while (!r[i].started)
+			usleep(1000);
+	for (round = 0; round < SIGNAL_ROUNDS; round++) {
+		for (i = 0; i < 2; i++) {
+			int before = r[i].eintr, n;
+
+			/* One that lands between two RUNs ends none: send until one does. */
+			for (n = 0; n < 2000 && r[i].eintr == before; n++) {
+				ASSERT_EQ(0, pthread_kill(t[i], SIGUSR1));
+				sent[i]++;
+				usleep(1000);
+			}
+			ASSERT_GT(r[i].eintr, before)
+				TH_LOG("vCPU %d: 2000 signals, none ended RUN (round %d)", i, round);
+		}
+	}
+	stop_guest(vm);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_EQ(UCALL_DONE, r[i].last_cmd);
+		EXPECT_GE(r[i].eintr, SIGNAL_ROUNDS);
+	}
+	flips = *(volatile uint64_t *)addr_gpa2hva(vm, (uint64_t)(uintptr_t)&pge_flips);
+	EXPECT_GT(guest_count(vm), 0);
+	EXPECT_GT(flips, 0);
+	TH_LOG("EINTR %d and %d from %u and %u signals; %lu spins, %lu CR4.PGE toggle pairs",
+	       r[0].eintr, r[1].eintr, sent[0], sent[1], guest_count(vm), flips);
+	vm_free(vm);
+}
+
 /* ------------------------------------------------------------------ */
 /* immediate_exit                                                      */
 /* ------------------------------------------------------------------ */
