@@ -89,6 +89,8 @@ log "configuring Bochs 3.0"
 log "building Bochs 3.0 (about a minute on 2 cores)"
 make -j"$(nproc)" >make.log 2>&1 || { tail -n 30 make.log >&2; exit 1; }
 mkdir -p "$OUT/bin"
-cp bochs "$OUT/bin/bochs"
+# Replace, never overwrite: a running emulator keeps its own copy.
+cp bochs "$OUT/bin/bochs.new"
+mv -f "$OUT/bin/bochs.new" "$OUT/bin/bochs"
 echo "$PATCH_ID" > "$STAMP"
 echo "$OUT/bin/bochs"
