@@ -97,17 +97,14 @@ static int memslot_account(struct vapicvm_vm *vm, u64 npages, bool inc)
 
 static void memslot_unpin(struct vapicvm_memslot *slot)
 {
-	u64 i;
+	struct page *page;
+	unsigned long idx;
 
-	if (!slot->pages)
-		return;
-	for (i = 0; i < slot->npages; i++) {
-		if (slot->pages[i])
-			unpin_user_pages_dirty_lock(&slot->pages[i], 1,
-						    !(slot->flags & VAPICVM_MEM_READONLY));
+	xa_for_each(&slot->pages, idx, page) {
+		unpin_user_pages_dirty_lock(&page, 1, !(slot->flags & VAPICVM_MEM_READONLY));
+		cond_resched();
 	}
-	kvfree(slot->pages);
-	slot->pages = NULL;
+	xa_destroy(&slot->pages);
 }
 
 /*
@@ -189,17 +186,11 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 		r = -ENOMEM;
 		goto out;
 	}
-	slot->pages = kvcalloc(npages, sizeof(*slot->pages), GFP_KERNEL_ACCOUNT);
-	if (!slot->pages) {
-		kfree(slot);
-		r = -ENOMEM;
-		goto out;
-	}
+	xa_init(&slot->pages);
 	/* A move keeps its charge; a new slot must fit the locked-memory limit. */
 	if (!old) {
 		r = memslot_account(vm, npages, true);
 		if (r) {
-			kvfree(slot->pages);
 			kfree(slot);
 			goto out;
 		}
@@ -250,7 +241,7 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		goto out;
 	}
 	idx = gfn - slot->base_gfn;
-	page = slot->pages[idx];
+	page = xa_load(&slot->pages, idx);
 	if (!page) {
 		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
 		int n;
@@ -269,7 +260,11 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 			r = -EFAULT;
 			goto out;
 		}
-		slot->pages[idx] = page;
+		r = xa_err(xa_store(&slot->pages, idx, page, GFP_KERNEL_ACCOUNT));
+		if (r) {
+			unpin_user_page(page);
+			goto out;
+		}
 	}
 	r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(page),
 			 (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB);
@@ -298,7 +293,7 @@ int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 		if (slot) {
 			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
 
-			page = slot->pages[idx];
+			page = xa_load(&slot->pages, idx);
 			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
 		}
 		if (page)
