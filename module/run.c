@@ -185,12 +185,8 @@ bool vcpu_interrupt_allowed(struct vapicvm_vcpu *vcpu)
 		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-/*
- * Before each entry (interrupts off): re-inject what an exit interrupted,
- * then an exception, an NMI, and the local APIC's interrupts, in the
- * architectural priority order.  At most one event is injected.
- */
-static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
+/* A re-injected event, a queued exception or an NMI: true if one goes in. */
+static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
 {
 	u32 info = vcpu->idt_vectoring_info;
 
@@ -198,7 +194,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 		vcpu->idt_vectoring_info = 0;
 		inject_event(info & ~INTR_INFO_NMI_UNBLOCK_IRET, vcpu->idt_vectoring_error,
 			     vcpu->idt_vectoring_insn_len);
-		return;
+		return true;
 	}
 	if (vcpu->exception_pending) {
 		vcpu->exception_pending = false;
@@ -206,7 +202,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 		if (vcpu->exception_has_error && exception_has_error_code(vcpu->exception_vector))
 			info |= INTR_INFO_DELIVER_CODE;
 		inject_event(info, vcpu->exception_error, 0);
-		return;
+		return true;
 	}
 	if (vcpu->nmi_pending) {
 		u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
@@ -216,11 +212,25 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 			vcpu->nmi_pending = false;
 			vcpu_set_nmi_window(vcpu, false);
 			inject_event(INTR_INFO_VALID | INTR_TYPE_NMI | 2, 0, 0);
-			return;
+			return true;
 		}
 		vcpu_set_nmi_window(vcpu, true);
 	}
-	apicv_inject_pending(vcpu);
+	return false;
+}
+
+/*
+ * Before each entry (interrupts off): re-inject what an exit interrupted,
+ * then an exception, an NMI, and the local APIC's interrupts, in the
+ * architectural priority order.  At most one event is injected.
+ */
+static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
+{
+	/* The APIC's side of the VMCS must be valid for this entry either way. */
+	if (vcpu_inject_priority_event(vcpu))
+		apicv_inject_blocked(vcpu);
+	else
+		apicv_inject_pending(vcpu);
 }
 
 /* After an exit: an event the exit interrupted must be delivered again. */
