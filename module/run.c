@@ -138,18 +138,32 @@ void vcpu_queue_exception(struct vapicvm_vcpu *vcpu, u8 vector, bool has_error, 
 	vcpu->exception_error = error;
 }
 
-static void inject_event(u32 info, u32 error, u32 insn_len)
-{
-	vmcs_write32(VM_ENTRY_INTR_INFO, info);
-	if (info & INTR_INFO_DELIVER_CODE)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, insn_len);
-}
-
 static bool exception_has_error_code(u8 v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+}
+
+/*
+ * VM entry requires the deliver-error-code bit to be set exactly for a
+ * hardware exception that has an error code, in protected mode: real mode
+ * (an unrestricted guest with CR0.PE=0) pushes none.  The mode is the
+ * guest's now: userspace may have changed it (SET_SREGS) since an event
+ * was queued or captured for re-injection; a code never captured is 0.
+ */
+static void inject_event(u32 info, u32 error, u32 insn_len)
+{
+	bool code = (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+		    exception_has_error_code(info & INTR_INFO_VECTOR_MASK) &&
+		    (vmcs_readl(GUEST_CR0) & X86_CR0_PE);
+
+	if (!(info & INTR_INFO_DELIVER_CODE))
+		error = 0;
+	info = code ? info | INTR_INFO_DELIVER_CODE : info & ~INTR_INFO_DELIVER_CODE;
+	vmcs_write32(VM_ENTRY_INTR_INFO, info);
+	if (code)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, insn_len);
 }
 
 void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on)
