@@ -383,6 +383,25 @@ static int vcpu_vmx_error(struct vapicvm_vcpu *vcpu, u32 error)
 	return 0;
 }
 
+/*
+ * The entry did not happen (VMfail, or a VM entry that failed on the guest
+ * state, which leaves the VM-entry interruption information valid): the
+ * event it was to inject is still pending.  Take it back from the VMCS, to
+ * be injected again at the next entry as the guest's mode then asks
+ * (inject_event()), not left there behind the run loop's back.
+ */
+static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO);
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vcpu->idt_vectoring_info = info;
+	vcpu->idt_vectoring_error = vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE);
+	vcpu->idt_vectoring_insn_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
+}
+
 static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
@@ -465,6 +484,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	if (unlikely(fail)) {
 		u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
 
+		vcpu_cancel_injection(vcpu);
 		local_irq_enable();
 		preempt_enable();
 		pr_warn_ratelimited("VM entry failed: VM-instruction error %u\n", error);
@@ -473,6 +493,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	vcpu->launched = true;
 	vcpu->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	if (unlikely(vcpu->exit_reason & EXIT_REASON_FAILED_ENTRY)) {
+		vcpu_cancel_injection(vcpu);
 		local_irq_enable();
 		preempt_enable();
 		return vcpu_fail_entry(vcpu);
