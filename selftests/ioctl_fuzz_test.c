@@ -149,6 +149,9 @@ static struct {
 static uint8_t *ro_area;	/* RO_PAGES read-only pages of random bytes */
 #define RO_PAGES	4
 static uint8_t *none_area;	/* PROT_NONE */
+/* Memory for the slots of VMs without guest RAM: guests may write it. */
+#define SCRATCH_PAGES	16
+static uint8_t *scratch_area;
 
 static void report(uint64_t seed, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -918,10 +921,11 @@ static void fill_memory_region(struct thread *t, struct vapicvm_userspace_memory
 	case 0:
 	case 1:
 	case 2:
-		m->userspace_addr = mem ? mem : (uint64_t)(uintptr_t)t->buf;
+		m->userspace_addr = (uint64_t)(uintptr_t)(mem ? g->mem : scratch_area);
 		break;
 	case 3:
-		m->userspace_addr = mem ? mem + PAGE * rnd_below(&t->rng, 16) : 0;
+		m->userspace_addr = (uint64_t)(uintptr_t)(mem ? g->mem : scratch_area) +
+				    PAGE * rnd_below(&t->rng, SCRATCH_PAGES);
 		break;
 	case 4:
 		m->userspace_addr = (uint64_t)(uintptr_t)(one_in(&t->rng, 2) ? ro_area : none_area);
@@ -1753,7 +1757,10 @@ static void setup_globals(void)
 	ro_area = mmap(NULL, RO_PAGES * PAGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	none_area = mmap(NULL, 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_ASSERT(ro_area != MAP_FAILED && none_area != MAP_FAILED, "mmap");
+	scratch_area = mmap(NULL, SCRATCH_PAGES * PAGE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(ro_area != MAP_FAILED && none_area != MAP_FAILED &&
+		    scratch_area != MAP_FAILED, "mmap");
 	for (i = 0; i < (int)(RO_PAGES * PAGE / 8); i++)
 		((uint64_t *)ro_area)[i] = rnd(&(uint64_t){ 0x1234 + i });
 	TEST_ASSERT(!mprotect(ro_area, RO_PAGES * PAGE, PROT_READ), "mprotect");
@@ -1834,6 +1841,22 @@ static long wait_sysfs(const char *name, long want)
 	return v;
 }
 
+/* The locked memory charged to this process (kB): slots are charged there. */
+static long vm_locked_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
 /* Milliseconds (no floating point: the test is built without SSE). */
 static unsigned long now_ms(void)
 {
@@ -1862,6 +1885,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	unsigned long total = env_calls ? strtoul(env_calls, NULL, 0) : DEFAULT_CALLS;
 	unsigned long last = 0, sweep_calls;
 	unsigned long t0, last_progress, ms;
+	long locked_kb;
 	bool stalled = false;
 	uint64_t seed;
 	int i;
@@ -1879,6 +1903,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	       (unsigned long)seed, total, NR_THREADS);
 	fflush(stdout);
 	ASSERT_EQ(0, wait_sysfs(VAPICVM_SYSFS "vms", 0));
+	locked_kb = vm_locked_kb();
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
 	setup_globals();
@@ -1950,6 +1975,8 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	EXPECT_LE(total, atomic_load(&calls));
 	EXPECT_EQ(0, wait_sysfs(VAPICVM_SYSFS "vms", 0)) TH_LOG("a VM outlived its fds");
 	EXPECT_EQ(0, wait_sysfs(VAPICVM_SYSFS "vmx_cpus", 0));
+	/* Every slot's charge went back with its VM. */
+	EXPECT_EQ(locked_kb, vm_locked_kb());
 }
 
 TEST_HARNESS_MAIN
