@@ -151,8 +151,10 @@ static void inject_pending(struct vapicvm_vcpu *vcpu)
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	int irr;
 
-	if (inject_extint(vcpu))
+	if (inject_extint(vcpu)) {
+		inject_update_tpr_threshold(vcpu, lapic_highest_irr(apic));
 		return;
+	}
 	irr = lapic_highest_irr(apic);
 	if (irr >= 0 && (irr & 0xf0) > (lapic_ppr(apic) & 0xf0)) {
 		if (vcpu_interrupt_allowed(vcpu)) {
@@ -171,6 +173,22 @@ static void inject_pending(struct vapicvm_vcpu *vcpu)
 	inject_update_tpr_threshold(vcpu, irr);
 }
 
+/*
+ * An exception or NMI goes in at this entry: an interrupt that is pending
+ * waits for the next window, and the TPR threshold must still fit the TPR,
+ * which userspace may have lowered since the last entry (VM entry checks
+ * threshold <= VTPR[7:4] unless APIC accesses are virtualized).
+ */
+static void inject_blocked(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	int irr = lapic_highest_irr(apic);
+
+	vcpu_set_intr_window(vcpu, vcpu->extint_pending ||
+			     (irr >= 0 && (irr & 0xf0) > (lapic_ppr(apic) & 0xf0)));
+	inject_update_tpr_threshold(vcpu, irr);
+}
+
 static void kick_notify(struct vapicvm_vcpu *target, bool level)
 {
 	vcpu_kick(target);
@@ -179,6 +197,7 @@ static void kick_notify(struct vapicvm_vcpu *target, bool level)
 static const struct apicv_tier tier_event_injection = {
 	.name = "event-injection",
 	.inject_pending = inject_pending,
+	.inject_blocked = inject_blocked,
 	.notify = kick_notify,
 	.base_changed = apicv_base_changed,
 };
@@ -220,6 +239,14 @@ static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
 		vcpu_set_intr_window(vcpu, false);
 }
 
+/* An exception or NMI goes in: RVI/SVI stay current, an ExtINT waits. */
+static void vid_inject_blocked(struct vapicvm_vcpu *vcpu)
+{
+	if (vcpu->lapic->hw.intr_status_dirty)
+		vid_write_intr_status(vcpu);
+	vcpu_set_intr_window(vcpu, vcpu->extint_pending);
+}
+
 /* Any context: the VMCS need not be loaded, so only note it. */
 static void vid_irr_isr_changed(struct vapicvm_vcpu *vcpu)
 {
@@ -243,6 +270,7 @@ static const struct apicv_tier tier_vid = {
 	.name = "virtual-interrupt-delivery",
 	.setup_vmcs = vid_setup_vmcs,
 	.inject_pending = vid_inject_pending,
+	.inject_blocked = vid_inject_blocked,
 	.notify = kick_notify,
 	.base_changed = apicv_base_changed,
 	.irr_isr_changed = vid_irr_isr_changed,
@@ -284,6 +312,7 @@ static const struct apicv_tier tier_posted = {
 	.name = "posted-interrupts",
 	.setup_vmcs = posted_setup_vmcs,
 	.inject_pending = vid_inject_pending,
+	.inject_blocked = vid_inject_blocked,
 	.notify = posted_notify,
 	.base_changed = apicv_base_changed,
 	.irr_isr_changed = vid_irr_isr_changed,
@@ -303,6 +332,11 @@ const struct apicv_tier *apicv_select_tier(u32 apicv)
 void apicv_inject_pending(struct vapicvm_vcpu *vcpu)
 {
 	vcpu->lapic->tier->inject_pending(vcpu);
+}
+
+void apicv_inject_blocked(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->lapic->tier->inject_blocked(vcpu);
 }
 
 /* ------------------------------------------------------------------ */

@@ -20,6 +20,11 @@ struct apicv_tier {
 	void (*setup_vmcs)(struct vapicvm_vcpu *vcpu);
 	/* Before VM entry, interrupts off: present pending interrupts. */
 	void (*inject_pending)(struct vapicvm_vcpu *vcpu);
+	/*
+	 * Before VM entry, instead of inject_pending, when an exception or an
+	 * NMI goes in: pending interrupts wait for a window.
+	 */
+	void (*inject_blocked)(struct vapicvm_vcpu *vcpu);
 	/* A vCPU's PIR has new bits: make it notice (any context). */
 	void (*notify)(struct vapicvm_vcpu *target, bool level);
 	/* IA32_APIC_BASE changed (any tier: the xAPIC window moved). */
@@ -48,6 +53,7 @@ void apicv_setup_vmcs(struct vapicvm_vcpu *vcpu);
 void apicv_inject_pending(struct vapicvm_vcpu *vcpu);
 /* Keep the TPR threshold at or below the TPR, before every entry. */
 void apicv_sync_tpr_threshold(struct vapicvm_vcpu *vcpu);
+void apicv_inject_blocked(struct vapicvm_vcpu *vcpu);
 /* VCPU_REQ_APIC_MODE: controls that follow the APIC's mode and base. */
 void apicv_update_mode(struct vapicvm_vcpu *vcpu);
 /* VCPU_REQ_EOI_BITMAP: the EOI-exit bitmap from TMR. */

@@ -20,6 +20,16 @@
 #define vapicvm_class_create(name) class_create(THIS_MODULE, name)
 #endif
 
+/* vma->vm_flags is written through vm_flags_set() from 6.3 on. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define vapicvm_vm_flags_set(vma, flags) vm_flags_set(vma, flags)
+#else
+static inline void vapicvm_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
 /*
  * asm goto with outputs (VMREAD with its fault fixup): the kernel's wrapper
  * carries the workarounds for GCC bugs 98619 and 113921 (such an asm not

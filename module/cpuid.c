@@ -93,9 +93,14 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 		x->eax = min_t(u32, x->eax, 0x16);
 		break;
 	case 1:
+		/* The initial APIC ID is the vCPU's (filled in at CPUID), not this CPU's. */
+		x->ebx &= 0x00ffffff;
 		x->ecx = (x->ecx & F1_ECX_ALLOWED) | F1_ECX_X2APIC | F1_ECX_TSC_DEADLINE |
 			 F1_ECX_HYPERVISOR;
 		x->edx = (x->edx & F1_EDX_ALLOWED) | F1_EDX_APIC;
+		break;
+	case 0xb:
+		x->edx = 0;	/* the x2APIC ID: the vCPU's, as above */
 		break;
 	case 5: case 6: case 8: case 9: case 0xa: case 0xc: case 0xe: case 0xf:
 	case 0x10: case 0x11: case 0x12: case 0x13: case 0x14:

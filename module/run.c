@@ -141,18 +141,32 @@ void vcpu_queue_exception(struct vapicvm_vcpu *vcpu, u8 vector, bool has_error, 
 	vcpu->exception_error = error;
 }
 
-static void inject_event(u32 info, u32 error, u32 insn_len)
-{
-	vmcs_write32(VM_ENTRY_INTR_INFO, info);
-	if (info & INTR_INFO_DELIVER_CODE)
-		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
-	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, insn_len);
-}
-
 static bool exception_has_error_code(u8 v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+}
+
+/*
+ * VM entry requires the deliver-error-code bit to be set exactly for a
+ * hardware exception that has an error code, in protected mode: real mode
+ * (an unrestricted guest with CR0.PE=0) pushes none.  The mode is the
+ * guest's now: userspace may have changed it (SET_SREGS) since an event
+ * was queued or captured for re-injection; a code never captured is 0.
+ */
+static void inject_event(u32 info, u32 error, u32 insn_len)
+{
+	bool code = (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+		    exception_has_error_code(info & INTR_INFO_VECTOR_MASK) &&
+		    (vmcs_readl(GUEST_CR0) & X86_CR0_PE);
+
+	if (!(info & INTR_INFO_DELIVER_CODE))
+		error = 0;
+	info = code ? info | INTR_INFO_DELIVER_CODE : info & ~INTR_INFO_DELIVER_CODE;
+	vmcs_write32(VM_ENTRY_INTR_INFO, info);
+	if (code)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, insn_len);
 }
 
 void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on)
@@ -188,12 +202,8 @@ bool vcpu_interrupt_allowed(struct vapicvm_vcpu *vcpu)
 		 (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-/*
- * Before each entry (interrupts off): re-inject what an exit interrupted,
- * then an exception, an NMI, and the local APIC's interrupts, in the
- * architectural priority order.  At most one event is injected.
- */
-static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
+/* A re-injected event, a queued exception or an NMI: true if one goes in. */
+static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
 {
 	u32 info = vcpu->idt_vectoring_info;
 
@@ -202,7 +212,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 		vcpu->idt_vectoring_info = 0;
 		inject_event(info & ~INTR_INFO_NMI_UNBLOCK_IRET, vcpu->idt_vectoring_error,
 			     vcpu->idt_vectoring_insn_len);
-		return;
+		return true;
 	}
 	if (vcpu->exception_pending) {
 		vcpu->exception_pending = false;
@@ -210,7 +220,7 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 		if (vcpu->exception_has_error && exception_has_error_code(vcpu->exception_vector))
 			info |= INTR_INFO_DELIVER_CODE;
 		inject_event(info, vcpu->exception_error, 0);
-		return;
+		return true;
 	}
 	if (vcpu->nmi_pending) {
 		u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
@@ -220,11 +230,25 @@ static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 			vcpu->nmi_pending = false;
 			vcpu_set_nmi_window(vcpu, false);
 			inject_event(INTR_INFO_VALID | INTR_TYPE_NMI | 2, 0, 0);
-			return;
+			return true;
 		}
 		vcpu_set_nmi_window(vcpu, true);
 	}
-	apicv_inject_pending(vcpu);
+	return false;
+}
+
+/*
+ * Before each entry (interrupts off): re-inject what an exit interrupted,
+ * then an exception, an NMI, and the local APIC's interrupts, in the
+ * architectural priority order.  At most one event is injected.
+ */
+static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
+{
+	/* The APIC's side of the VMCS must be valid for this entry either way. */
+	if (vcpu_inject_priority_event(vcpu))
+		apicv_inject_blocked(vcpu);
+	else
+		apicv_inject_pending(vcpu);
 }
 
 /* After an exit: an event the exit interrupted must be delivered again. */
@@ -380,6 +404,25 @@ static int vcpu_vmx_error(struct vapicvm_vcpu *vcpu, u32 error)
 	return 0;
 }
 
+/*
+ * The entry did not happen (VMfail, or a VM entry that failed on the guest
+ * state, which leaves the VM-entry interruption information valid): the
+ * event it was to inject is still pending.  Take it back from the VMCS, to
+ * be injected again at the next entry as the guest's mode then asks
+ * (inject_event()), not left there behind the run loop's back.
+ */
+static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_ENTRY_INTR_INFO);
+
+	if (!(info & INTR_INFO_VALID))
+		return;
+	vcpu->idt_vectoring_info = info;
+	vcpu->idt_vectoring_error = vmcs_read32(VM_ENTRY_EXCEPTION_ERROR_CODE);
+	vcpu->idt_vectoring_insn_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
+}
+
 static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
@@ -473,6 +516,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	if (unlikely(fail)) {
 		u32 error = vmcs_read32(VM_INSTRUCTION_ERROR);
 
+		vcpu_cancel_injection(vcpu);
 		local_irq_enable();
 		preempt_enable();
 		pr_warn_ratelimited("VM entry failed: VM-instruction error %u\n", error);
@@ -481,6 +525,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	vcpu->launched = true;
 	vcpu->exit_reason = vmcs_read32(VM_EXIT_REASON);
 	if (unlikely(vcpu->exit_reason & EXIT_REASON_FAILED_ENTRY)) {
+		vcpu_cancel_injection(vcpu);
 		if (EXIT_REASON_BASIC(vcpu->exit_reason) == EXIT_REASON_MCE_DURING_VMENTRY)
 			vcpu_host_machine_check();
 		local_irq_enable();

@@ -12,6 +12,7 @@
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
 
+#include "compat.h"
 #include "cpuid.h"
 #include "lapic.h"
 #include "msr.h"
@@ -44,6 +45,12 @@ static int vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1 || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	vma->vm_ops = &vcpu_vm_ops;
+	/*
+	 * One page, for good: neither mremap() nor a mapping of the next
+	 * offset placed right after it (which the kernel would merge into
+	 * this one without asking us) may grow it.
+	 */
+	vapicvm_vm_flags_set(vma, VM_DONTEXPAND);
 	return 0;
 }
 

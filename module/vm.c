@@ -130,17 +130,14 @@ static int memslot_account(struct vapicvm_vm *vm, u64 npages, bool inc)
 
 static void memslot_unpin(struct vapicvm_memslot *slot)
 {
-	u64 i;
+	struct page *page;
+	unsigned long idx;
 
-	if (!slot->pages)
-		return;
-	for (i = 0; i < slot->npages; i++) {
-		if (slot->pages[i])
-			unpin_user_pages_dirty_lock(&slot->pages[i], 1,
-						    !(slot->flags & VAPICVM_MEM_READONLY));
+	xa_for_each(&slot->pages, idx, page) {
+		unpin_user_pages_dirty_lock(&page, 1, !(slot->flags & VAPICVM_MEM_READONLY));
+		cond_resched();
 	}
-	kvfree(slot->pages);
-	slot->pages = NULL;
+	xa_destroy(&slot->pages);
 }
 
 /*
@@ -219,8 +216,7 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 
 	/*
 	 * A move keeps its charge; a new slot must fit the locked-memory limit,
-	 * checked before anything is allocated for it (its page array alone
-	 * may be 512 MiB).
+	 * checked before anything is allocated for it.
 	 */
 	if (!old) {
 		r = memslot_account(vm, npages, true);
@@ -228,16 +224,13 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 			goto out;
 	}
 	slot = kzalloc(sizeof(*slot), GFP_KERNEL_ACCOUNT);
-	if (slot)
-		slot->pages = kvcalloc(npages, sizeof(*slot->pages),
-				       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!slot || !slot->pages) {
-		kfree(slot);
+	if (!slot) {
 		if (!old)
 			memslot_account(vm, npages, false);
 		r = -ENOMEM;
 		goto out;
 	}
+	xa_init(&slot->pages);
 	slot->id = mem->slot;
 	slot->flags = mem->flags;
 	slot->base_gfn = base_gfn;
@@ -284,7 +277,7 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		goto out;
 	}
 	idx = gfn - slot->base_gfn;
-	page = slot->pages[idx];
+	page = xa_load(&slot->pages, idx);
 	if (!page) {
 		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
 		int n;
@@ -303,7 +296,11 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 			r = -EFAULT;
 			goto out;
 		}
-		slot->pages[idx] = page;
+		r = xa_err(xa_store(&slot->pages, idx, page, GFP_KERNEL_ACCOUNT));
+		if (r) {
+			unpin_user_page(page);
+			goto out;
+		}
 	}
 	r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(page),
 			 (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB);
@@ -332,7 +329,7 @@ int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 		if (slot) {
 			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
 
-			page = slot->pages[idx];
+			page = xa_load(&slot->pages, idx);
 			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
 		}
 		if (page)

@@ -19,6 +19,7 @@
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 #include <uapi/linux/vapicvm.h>
 #include "ept.h"
@@ -43,7 +44,12 @@ struct vapicvm_memslot {
 	u64 base_gfn;
 	u64 npages;
 	unsigned long userspace_addr;
-	struct page **pages;	/* pinned backing pages, NULL until touched */
+	/*
+	 * Pinned backing pages by index in the slot, present once touched:
+	 * sparse, so a slot costs memory for what the guest uses, not for its
+	 * size.
+	 */
+	struct xarray pages;
 };
 
 struct vapicvm_vm {

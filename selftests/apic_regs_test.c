@@ -170,6 +170,59 @@ TEST_F(apic, tpr_threshold_delivers_when_tpr_drops)
 
 /* ---------------------------------------------------------------- */
 
+static volatile uint32_t nmi_count;
+
+static void count_nmi(struct ex_regs *regs)
+{
+	nmi_count++;
+}
+
+static void guest_tpr_lowered_by_host(void)
+{
+	int i;
+
+	guest_x2apic = false;
+	apic_enable();
+	__asm__ volatile("mov %0, %%cr8" : : "r"(15ULL));
+	guest_sti();
+	GUEST_SYNC(1);			/* the host sends vector 0x50 now */
+	GUEST_SYNC(2);			/* the host lowers CR8 to 0 and sends an NMI */
+	/* Exits, in case the NMI went in alone: the interrupt follows. */
+	for (i = 0; i < 1000 && !irq_count[VEC_THRESHOLD]; i++)
+		guest_cpuid(0, 0, &(uint32_t){ 0 }, &(uint32_t){ 0 }, &(uint32_t){ 0 },
+			    &(uint32_t){ 0 });
+	GUEST_ASSERT_EQ(nmi_count, 1);
+	GUEST_ASSERT_EQ(irq_count[VEC_THRESHOLD], 1);
+	GUEST_DONE();
+}
+
+/*
+ * An interrupt blocked by the TPR sets the TPR threshold; the host then
+ * lowers the TPR (SET_SREGS) and an NMI goes in at the next entry: VM
+ * entry must not fail (threshold above the new TPR), and the interrupt is
+ * delivered after the NMI.
+ */
+TEST_F(apic, host_lowers_tpr_while_an_nmi_goes_in)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tpr_lowered_by_host, 0);
+	struct vapicvm_msi nmi = { .address_lo = 0xfee00000, .data = 0x400 };
+	struct vapicvm_sregs sregs;
+
+	vm_install_handler(self->vm, VEC_THRESHOLD, count_and_eoi);
+	vm_install_handler(self->vm, 2, count_nmi);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vm_send_msi(self->vm, 0, VEC_THRESHOLD, false);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cr8 = 0;
+	vcpu_set_sregs(vcpu, &sregs);
+	ASSERT_EQ(1, __vm_ioctl(self->vm, VAPICVM_SIGNAL_MSI, &nmi));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	vm_assert_lapic_consistent(self->vm);
+}
+
+/* ---------------------------------------------------------------- */
+
 #define VEC_PPR 0x80
 
 static void ppr_handler(struct ex_regs *regs)

@@ -5,6 +5,7 @@
  * feature bits filtered to what vapicvm virtualizes, the fields filled in
  * per vCPU and per state, and RDTSCP/RDPID, which vapicvm does not offer.
  */
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
@@ -150,6 +151,53 @@ TEST(supported_cpuid)
 }
 
 /* The default table is the supported one, as the guest sees it. */
+/*
+ * The table is the same for every call, whichever host CPU runs it: the
+ * host's APIC IDs (leaf 1 EBX[31:24], leaf 0xb EDX) are not in it.
+ */
+TEST(supported_cpuid_same_on_every_cpu)
+{
+	static struct cpuid_table first, t;
+	int dev = open_dev(), cpu, ncpus = 0, diff;
+	cpu_set_t all, one;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		struct vapicvm_cpuid_entry *e;
+		unsigned int i;
+
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+		get_supported(_metadata, dev, ncpus++ ? &t : &first);
+		if (ncpus == 1) {
+			e = find(&first, 1, 0);
+			ASSERT_TRUE(e != NULL);
+			EXPECT_EQ(0, e->ebx >> 24) TH_LOG("CPU %d: leaf 1 EBX %#x", cpu, e->ebx);
+			for (i = 0; i < 2; i++) {
+				e = find(&first, 0xb, i);
+				if (e)
+					EXPECT_EQ(0, e->edx) TH_LOG("CPU %d: leaf 0xb.%u EDX", cpu, i);
+			}
+			continue;
+		}
+		ASSERT_EQ(first.hdr.nent, t.hdr.nent);
+		for (i = 0, diff = 0; i < t.hdr.nent; i++) {
+			if (memcmp(&first.e[i], &t.e[i], sizeof(t.e[i]))) {
+				TH_LOG("CPU %d: leaf %#x.%u differs", cpu, t.e[i].function,
+				       t.e[i].index);
+				diff++;
+			}
+		}
+		EXPECT_EQ(0, diff);
+	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	TH_LOG("%d CPUs compared", ncpus);
+	close(dev);
+}
+
 TEST(default_table)
 {
 	static struct cpuid_table t;

@@ -399,6 +399,34 @@ TEST(vcpu_mmap_rules)
 	vm_free(vm);
 }
 
+/*
+ * The same rules for a mapping placed right after a run page, where the
+ * kernel would rather extend the existing mapping than ask the file: the
+ * run page stays one page, whatever mmap() or mremap() asks.
+ */
+TEST(vcpu_mmap_rules_next_to_a_run_page)
+{
+	struct vm *vm = vm_create_bare(0, 0);
+	int fd = ioctl(vm->fd, VAPICVM_CREATE_VCPU, 0);
+	char *area = mmap(NULL, 3 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(area != MAP_FAILED);
+	p = mmap(area + 4096, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	ASSERT_TRUE(p == area + 4096);
+	ASSERT_EQ(0, munmap(area + 2 * 4096, 4096));
+	errno = 0;
+	EXPECT_TRUE(mmap(area + 2 * 4096, 4096, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 4096) == MAP_FAILED)
+		TH_LOG("offset 4096 after the run page");
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_TRUE(mremap(p, 4096, 2 * 4096, 0) == MAP_FAILED) TH_LOG("mremap() grew it");
+	munmap(area, 3 * 4096);
+	close(fd);
+	vm_free(vm);
+}
+
 /* ------------------------------------------------------------------ */
 /* Another process                                                     */
 /* ------------------------------------------------------------------ */

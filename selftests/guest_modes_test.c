@@ -37,6 +37,133 @@ TEST(real_mode)
 	vm_free(vm);
 }
 
+/*
+ * An exception the hypervisor raises in real mode (unrestricted guest): #GP
+ * for an MSR that is not virtualized.  Real mode pushes no error code, and
+ * VM entry refuses to deliver one there.
+ */
+TEST(gp_raised_by_the_hypervisor_in_real_mode)
+{
+	/* mov $0x12345,%ecx; rdmsr; hlt */
+	static const uint8_t code[] = { 0x66, 0xb9, 0x45, 0x23, 0x01, 0x00, 0x0f, 0x32, 0xf4 };
+	/* The #GP handler at 0000:7100: mov $0x42,%al; out %al,$0x80; cli; hlt */
+	static const uint8_t handler[] = { 0xb0, 0x42, 0xe6, 0x80, 0xfa, 0xf4 };
+	static const uint16_t ivt_gp[2] = { CODE_GPA + 0x100, 0 };
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+	struct vapicvm_regs r;
+
+	put_code(vm, code, sizeof(code));
+	memcpy(addr_gpa2hva(vm, CODE_GPA + 0x100), handler, sizeof(handler));
+	memcpy(addr_gpa2hva(vm, 13 * 4), ivt_gp, sizeof(ivt_gp));
+	vcpu_setup_real_mode(vcpu, CODE_GPA >> 4, 0);
+
+	vcpu_expect_out(vcpu, 0x80, 1, 0x42);
+	vcpu_get_regs(vcpu, &r);
+	/* FLAGS, CS and IP on the stack (SP was 0), no error code. */
+	EXPECT_EQ(0xfffa, r.rsp & 0xffff);
+	vm_free(vm);
+}
+
+/*
+ * Real mode: RDMSR of an MSR that is not virtualized raises #GP, whose
+ * delivery fails on its stack (0x30000, MMIO: guest RAM is below 128 KiB
+ * and from 1 MiB on), so RUN returns with the #GP captured for
+ * re-injection.  Also puts a 32-bit #GP handler at 0x7100 (mov $0x42,%al;
+ * out %al,$0x80; cli; hlt) and an IDT for it at 0x1000.
+ */
+static void gp_captured_in_real_mode(struct __test_metadata *_metadata, struct vm *vm,
+				     struct vcpu *vcpu)
+{
+	/* mov $0x3000,%ax; mov %ax,%ss; mov $0x100,%sp; mov $0x12345,%ecx; rdmsr; hlt */
+	static const uint8_t code[] = { 0xb8, 0x00, 0x30, 0x8e, 0xd0, 0xbc, 0x00, 0x01,
+					0x66, 0xb9, 0x45, 0x23, 0x01, 0x00, 0x0f, 0x32, 0xf4 };
+	static const uint8_t handler[] = { 0xb0, 0x42, 0xe6, 0x80, 0xfa, 0xf4 };
+	/* An interrupt gate to GDT_CODE32:0x7100. */
+	static const uint32_t gate[2] = { (GDT_CODE32 << 16) | (CODE_GPA + 0x100), 0x8e00 };
+
+	vm_set_memory_region(vm, 0, 0, 0, 0, NULL);
+	vm_set_memory_region(vm, 0, 0, 0, 0x20000, vm->mem);
+	vm_set_memory_region(vm, 1, 0, 0x100000, vm->mem_size - 0x100000, vm->mem + 0x100000);
+	put_code(vm, code, sizeof(code));
+	memcpy(addr_gpa2hva(vm, CODE_GPA + 0x100), handler, sizeof(handler));
+	memcpy(addr_gpa2hva(vm, 0x1000 + 13 * 8), gate, sizeof(gate));
+	vcpu_setup_real_mode(vcpu, CODE_GPA >> 4, 0);
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_INTERNAL_ERROR, vcpu->run->exit_reason)
+		TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
+	ASSERT_EQ(VAPICVM_INTERNAL_ERROR_DELIVERY_EV, vcpu->run->internal.suberror)
+		TH_LOG("suberror %u, data[0] %#llx", vcpu->run->internal.suberror,
+		       (unsigned long long)vcpu->run->internal.data[0]);
+}
+
+/* 32-bit protected mode at hlt, with the IDT and a stack at 0x8000. */
+static void protected_mode_with_idt(struct vcpu *vcpu)
+{
+	struct vapicvm_sregs s;
+	struct vapicvm_regs r;
+
+	vcpu_setup_protected_mode(vcpu, CODE_GPA + 0x10);
+	vcpu_get_sregs(vcpu, &s);
+	s.idt.base = 0x1000;
+	s.idt.limit = 0x7ff;
+	vcpu_set_sregs(vcpu, &s);
+	vcpu_get_regs(vcpu, &r);
+	r.rsp = 0x8000;
+	vcpu_set_regs(vcpu, &r);
+}
+
+/* The captured #GP reaches the 32-bit handler, with an error code. */
+static void expect_gp_in_protected_mode(struct __test_metadata *_metadata, struct vcpu *vcpu)
+{
+	struct vapicvm_regs r;
+
+	vcpu_expect_out(vcpu, 0x80, 1, 0x42);
+	vcpu_get_regs(vcpu, &r);
+	/* EFLAGS, CS, EIP and the error code on the stack. */
+	EXPECT_EQ(0x8000 - 16, r.rsp);
+}
+
+/*
+ * The #GP captured in real mode, re-injected after userspace switched the
+ * vCPU to protected mode: there it is delivered with an error code (0), as
+ * VM entry demands.
+ */
+TEST(real_mode_exception_reinjected_in_protected_mode)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+
+	gp_captured_in_real_mode(_metadata, vm, vcpu);
+	protected_mode_with_idt(vcpu);
+	expect_gp_in_protected_mode(_metadata, vcpu);
+	vm_free(vm);
+}
+
+/*
+ * A VM entry that fails on the guest state (CR0.PG without CR0.PE) while
+ * it injects an event: the event stays pending, and is delivered once
+ * userspace has made the state valid (here: protected mode).
+ */
+TEST(event_pending_across_a_failed_entry)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+	struct vapicvm_sregs s;
+
+	gp_captured_in_real_mode(_metadata, vm, vcpu);
+	vcpu_get_sregs(vcpu, &s);
+	s.cr0 |= 0x80000000;
+	vcpu_set_sregs(vcpu, &s);
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_FAIL_ENTRY, vcpu->run->exit_reason)
+		TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
+	protected_mode_with_idt(vcpu);
+	expect_gp_in_protected_mode(_metadata, vcpu);
+	vm_free(vm);
+}
+
 TEST(protected_mode_32bit)
 {
 	/* mov $0xdeadbeef,%eax; out %eax,$0x20; cli; hlt */

@@ -486,6 +486,43 @@ TEST(existing_slot_keeps_its_memory)
 	munmap(m, 2 * SLOT_SIZE);
 }
 
+#define HUGE_SLOT_SIZE	(1ULL << 38)	/* the largest slot: 256 GiB */
+#define HUGE_SLOTS	4
+
+static void guest_touch_huge_slot(void)
+{
+	*(volatile uint64_t *)GPA_A = PATTERN | 1;
+	*(volatile uint64_t *)(GPA_A + 0x80000000ULL) = PATTERN | 2;
+	GUEST_DONE();
+}
+
+/*
+ * A slot costs kernel memory for the pages the guest touches, not for its
+ * size: four of the largest slots (whose page arrays alone would take 2 GiB
+ * if they were dense) on a machine with less memory than that.
+ */
+TEST(largest_slots_cost_only_what_the_guest_touches)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_touch_huge_slot, 0);
+	uint64_t *m = mmap(NULL, HUGE_SLOT_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int i;
+
+	ASSERT_TRUE(m != MAP_FAILED);
+	for (i = 0; i < HUGE_SLOTS; i++)
+		ASSERT_EQ(0, __vm_set_memory_region(vm, SLOT + i, 0, GPA_A + i * HUGE_SLOT_SIZE,
+						    HUGE_SLOT_SIZE, (uint64_t)(uintptr_t)m))
+			TH_LOG("slot %d: %s", SLOT + i, strerror(errno));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(PATTERN | 1, m[0]);
+	EXPECT_EQ(PATTERN | 2, m[0x80000000ULL / 8]);
+	for (i = 0; i < HUGE_SLOTS; i++)
+		EXPECT_EQ(0, __vm_set_memory_region(vm, SLOT + i, 0, 0, 0, 0));
+	vm_free(vm);
+	munmap(m, HUGE_SLOT_SIZE);
+}
+
 TEST(bad_slot_arguments)
 {
 	struct vm *vm = vm_create();
