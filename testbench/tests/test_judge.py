@@ -220,7 +220,9 @@ KERNEL_LINES = {
     r"hard LOCKUP": "[   30.108] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1",
     r"KASAN": logs.KASAN_REPORT[1],
     r"UBSAN": "[    4.110] UBSAN: shift-out-of-bounds in module/lapic.c:88:20",
-    r"lockdep": "[    4.111] INFO: lockdep is turned off.",
+    r"lockdep( is| bfs|:| annotation)": "[    4.111] INFO: lockdep is turned off.",
+    r"locking correctness validator":
+        "[    4.111] turning off the locking correctness validator.",
     r"possible (recursive|circular) locking":
         "[    4.112] WARNING: possible circular locking dependency detected",
     r"blocked for more than":

@@ -41,7 +41,10 @@ KERNEL_PROBLEMS = (
     r"hard LOCKUP",
     r"KASAN",
     r"UBSAN",
-    r"lockdep",
+    # Not "lockdep" alone: the debug kernel boots with "RCU lockdep
+    # checking is enabled."
+    r"lockdep( is| bfs|:| annotation)",
+    r"locking correctness validator",
     r"possible (recursive|circular) locking",
     r"blocked for more than",
     r"unchecked MSR access",
