@@ -17,11 +17,17 @@
 #include <linux/slab.h>
 #include <linux/timer.h>
 
-/* KASAN: a read one byte past a kmalloc()ed object. */
+/*
+ * KASAN: a read one byte past a kmalloc()ed object.  Larger than a page, so
+ * that KFENCE never serves it (a KFENCE object's slack is readable: no
+ * report).
+ */
+#define PLANTED_SIZE 5000
+
 static noinline void planted_kasan(void)
 {
-	volatile size_t index = 8;
-	char *p = kmalloc(8, GFP_KERNEL);
+	volatile size_t index = PLANTED_SIZE;
+	char *p = kmalloc(PLANTED_SIZE, GFP_KERNEL);
 
 	if (!p)
 		return;
@@ -87,16 +93,20 @@ static int __init planted_warn_init(void)
 {
 	WARN(1, "planted warning: the bench must report this run as failed\n");
 	pr_err("BUG: KASAN: planted-report in planted_warn_init: the bench must report this run as failed\n");
-	if (IS_ENABLED(CONFIG_KASAN))
-		planted_kasan();
-	if (IS_ENABLED(CONFIG_UBSAN_SHIFT))
-		planted_ubsan();
-	if (IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
-		planted_atomic_sleep();
+	/*
+	 * lockdep first: a KASAN report taints the kernel as unreliable for
+	 * lock debugging, and lockdep turns itself off.
+	 */
 	if (IS_ENABLED(CONFIG_PROVE_LOCKING))
 		planted_lock_order();
+	if (IS_ENABLED(CONFIG_DEBUG_ATOMIC_SLEEP))
+		planted_atomic_sleep();
 	if (IS_ENABLED(CONFIG_DEBUG_OBJECTS_TIMERS))
 		planted_freed_timer();
+	if (IS_ENABLED(CONFIG_UBSAN_SHIFT))
+		planted_ubsan();
+	if (IS_ENABLED(CONFIG_KASAN))
+		planted_kasan();
 	return 0;
 }
 
