@@ -28,14 +28,12 @@ MODULE_SOURCES = ("Kbuild", "module", "uapi")
 @dataclass(frozen=True)
 class Flavour:
     """A kind of kernel: the script that makes it (testbench/<script>,
-    whose last output line is its directory), the words it adds to the
-    kernel command line, and the selftests a check runs on its machines
-    (None: all of them)."""
+    whose last output line is its directory) and the words it adds to the
+    kernel command line."""
 
     name: str
     script: str
     cmdline: str = ""
-    check_tests: tuple = None
 
 
 DEBIAN = "debian"
