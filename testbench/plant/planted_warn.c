@@ -9,6 +9,7 @@
  */
 #include <linux/module.h>
 #include <linux/bug.h>
+#include <linux/compiler.h>
 #include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
@@ -26,20 +27,22 @@
 
 static noinline void planted_kasan(void)
 {
-	volatile size_t index = PLANTED_SIZE;
+	size_t index = PLANTED_SIZE;
 	char *p = kmalloc(PLANTED_SIZE, GFP_KERNEL);
 
 	if (!p)
 		return;
-	pr_info("planted: byte past the object: %d\n", ((volatile char *)p)[index]);
+	OPTIMIZER_HIDE_VAR(index);
+	pr_info("planted: byte past the object: %d\n", READ_ONCE(p[index]));
 	kfree(p);
 }
 
 /* UBSAN: a shift of an int by more than its width. */
 static noinline void planted_ubsan(void)
 {
-	volatile int shift = 40;
+	int shift = 40;
 
+	OPTIMIZER_HIDE_VAR(shift);
 	pr_info("planted: 1 << 40 = %d\n", 1 << shift);
 }
 
