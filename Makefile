@@ -8,6 +8,7 @@
 #   make userspace        the C++ library and tools
 #   make selftests        the selftest binaries
 #   make check            set up and run every test (emulated Intel machine)
+#   make check-debug      every test on the debug-kernel machine only
 #   make bench-unit-tests the bench's own unit tests (Python, no emulator)
 #   make run              set up and run the main job: boot a guest through vapicvm
 #   make style            checkpatch --strict, clang-format, the bench's Python
@@ -40,6 +41,11 @@ unit-tests:
 check:
 	testbench/bench.sh check
 
+# The debug kernel's machine alone (KASAN, lockdep, UBSAN, KFENCE, ...):
+# make check boots it too, beside the others.
+check-debug:
+	CONFIGS=skylake-2-debug testbench/bench.sh check
+
 bench-unit-tests:
 	cd testbench && python3 -m unittest discover -s tests -t .
 
@@ -53,12 +59,13 @@ install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 clean:
-	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench
+	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench $(BUILD)/module-*
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.ko *.mod *.mod.c *.o module/*.o module/.*.cmd .*.cmd Module.symvers modules.order
 
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all module module-clean sparse userspace selftests unit-tests check bench-unit-tests run style \
+.PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
+	bench-unit-tests run style \
 	install clean distclean

@@ -4,7 +4,7 @@
 import unittest
 from pathlib import Path
 
-from vapicvm_bench import boot, image
+from vapicvm_bench import boot, image, kernels
 
 
 class Machines(unittest.TestCase):
@@ -15,6 +15,20 @@ class Machines(unittest.TestCase):
         self.assertEqual(machines, [boot.Machine("cnl-1", "corei3_cnl", 1),
                                     boot.Machine("skylake-2", "corei7_skylake_x", 2),
                                     boot.Machine("big", "corei7_skylake_x", 4)])
+
+    def test_flavour(self):
+        machines = boot.parse_machines("skylake-2-debug k:corei3_cnl:1:debug")
+        self.assertEqual(machines, [boot.Machine("skylake-2-debug", "corei7_skylake_x", 2,
+                                                 kernels.DEBUG),
+                                    boot.Machine("k", "corei3_cnl", 1, kernels.DEBUG)])
+        self.assertEqual(boot.parse_machines("x:corei3_cnl:1")[0].flavour, kernels.DEBIAN)
+        with self.assertRaisesRegex(ValueError, "unknown kernel flavour fast"):
+            boot.parse_machines("x:corei3_cnl:1:fast")
+
+    def test_other_flavours_start_first(self):
+        machines = boot.parse_machines("skylake-1 skylake-2-debug cnl-1")
+        self.assertEqual([m.name for m in boot.start_order(machines)],
+                         ["skylake-2-debug", "skylake-1", "cnl-1"])
 
     def test_unknown_name(self):
         with self.assertRaisesRegex(ValueError, "unknown config skylake-3"):

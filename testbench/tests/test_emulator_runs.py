@@ -62,11 +62,14 @@ class EmulatorRun(unittest.TestCase):
         self.assertEqual((out / "bochs_rc").read_text(), f"{boot.TIMEOUT_RC}\n")
 
     def test_boot_all_in_machine_order(self):
-        machines = boot.parse_machines("cnl-1 skylake-1")
+        machines = boot.parse_machines("cnl-1 skylake-2-debug skylake-1")
         fake = self.dir / "bochs"
-        measured = boot.boot_all(machines, self.dir / "boot.iso", fake, self.dir, 30, 2)
-        self.assertEqual(list(measured), ["cnl-1", "skylake-1"])
+        isos = {m.name: self.dir / f"{m.name}.iso" for m in machines}
+        measured = boot.boot_all(machines, isos, fake, self.dir, 30, 2)
+        self.assertEqual(list(measured), ["cnl-1", "skylake-2-debug", "skylake-1"])
         self.assertEqual({m.bochs_rc for m in measured.values()}, {0})
+        self.assertIn('path="' + str(self.dir / "skylake-2-debug.iso"),
+                      (self.dir / "skylake-2-debug" / "bochsrc").read_text())
 
 
 if __name__ == "__main__":

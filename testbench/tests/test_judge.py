@@ -220,7 +220,9 @@ KERNEL_LINES = {
     r"hard LOCKUP": "[   30.108] NMI watchdog: Watchdog detected hard LOCKUP on cpu 1",
     r"KASAN": logs.KASAN_REPORT[1],
     r"UBSAN": "[    4.110] UBSAN: shift-out-of-bounds in module/lapic.c:88:20",
-    r"lockdep": "[    4.111] INFO: lockdep is turned off.",
+    r"lockdep( is| bfs|:| annotation)": "[    4.111] INFO: lockdep is turned off.",
+    r"locking correctness validator":
+        "[    4.111] turning off the locking correctness validator.",
     r"possible (recursive|circular) locking":
         "[    4.112] WARNING: possible circular locking dependency detected",
     r"blocked for more than":
@@ -228,7 +230,45 @@ KERNEL_LINES = {
     r"unchecked MSR access": "[    4.114] unchecked MSR access error: WRMSR to 0x48 "
                              "(tried to write 0x0000000000000004) at rIP: 0xffffffffc0a01234",
     r"Call Trace": "[    4.115] Call Trace:",
+    r"KFENCE": "[    4.116] kfence: KFENCE is disabled after a report",
+    r"ODEBUG": "[    4.117] ODEBUG: free active (active state 0) object: ffff888004a3c120 "
+               "object type: hrtimer hint: lapic_timer_fn+0x0/0x90 [vapicvm]",
+    r"non-static key": "[    4.118] INFO: trying to register non-static key.",
+    r"but (NOT )?annotated":
+        "[    4.119] object ffffc90000327d30 is NOT on stack ffffc90000320000, but annotated.",
+    r"corruption": "[    4.120] list_del corruption. prev->next should be ffff888004a3c120, "
+                   "but was dead000000000100. (prev=ffff888004a3c000)",
 }
+
+# The first line of each report of the debug kernel's checks, as Linux 6.1
+# prints it (mm/kasan/report.c, mm/kfence/report.c, lib/ubsan.c,
+# kernel/locking/lockdep.c, kernel/sched/core.c, lib/debugobjects.c,
+# lib/list_debug.c): each fails a run by itself.
+DEBUG_REPORT_HEADERS = (
+    "BUG: KASAN: slab-out-of-bounds in vm_ioctl+0x1a2/0x3c0 [vapicvm]",
+    "BUG: KASAN: use-after-free in lapic_timer_fn+0x21/0x90 [vapicvm]",
+    "BUG: KFENCE: out-of-bounds read in vcpu_run+0x3f/0x120 [vapicvm]",
+    "BUG: KFENCE: use-after-free write in vm_release+0x10/0x40 [vapicvm]",
+    "BUG: KFENCE: memory corruption in kfree+0x7a/0x120",
+    "UBSAN: shift-out-of-bounds in module/lapic.c:88:20",
+    "UBSAN: array-index-out-of-bounds in module/exit.c:301:9",
+    "WARNING: possible circular locking dependency detected",
+    "WARNING: possible recursive locking detected",
+    "WARNING: inconsistent lock state",
+    "WARNING: possible irq lock inversion dependency detected",
+    "WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected",
+    "WARNING: bad unlock balance detected!",
+    "WARNING: held lock freed!",
+    "WARNING: suspicious RCU usage",
+    "WARNING: lock held when returning to user space!",
+    "INFO: trying to register non-static key.",
+    "BUG: sleeping function called from invalid context at mm/slab.h:712",
+    "BUG: scheduling while atomic: vapicvm_test/91/0x00000002",
+    "BUG: using smp_processor_id() in preemptible [00000000] code: exit_test/88",
+    "ODEBUG: free active (active state 0) object: ffff888004a3c120 object type: hrtimer",
+    "ODEBUG: activate destroyed (active state 0) object: ffff888004a3c120 object type: timer_list",
+    "list_add corruption. next->prev should be prev (ffff888004a3c000), but was 0000000000000000.",
+)
 
 
 class KernelProblem(unittest.TestCase):
@@ -261,6 +301,11 @@ class KernelProblem(unittest.TestCase):
                 serial = logs.insert_before(logs.load("pass-skylake-1.serial"),
                                             "ok 4 global.real_mode", [line])
                 self.check_fails(serial, line)
+
+    def test_debug_kernel_report_headers(self):
+        for header in DEBUG_REPORT_HEADERS:
+            with self.subTest(header=header):
+                self.assertTrue(markers.is_kernel_problem("[   12.345] " + header))
 
     def test_kasan_report_every_line_printed(self):
         serial = logs.with_dmesg(logs.load("pass-skylake-1.serial"), logs.KASAN_REPORT[:2])

@@ -20,6 +20,12 @@ HARMLESS = [
     "[    0.669339] vapicvm: loading out-of-tree module taints kernel.",
     "ok 5 # SKIP one host CPU: nothing to migrate to",
     "# linux-2cpu| [    0.231265] mce: Unable to init MCE device (rc: -5)",
+    # The debug kernel's boot.
+    "[    0.000000] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar",
+    "[    0.000000] ... MAX_LOCKDEP_SUBCLASSES:  8",
+    "[    0.000000] rcu: \tRCU lockdep checking is enabled.",
+    "[    0.012000] kfence: initialized - using 2097152 bytes for 255 objects",
+    "[    0.020000] ACPI: Failed to create genetlink family for ACPI event",
 ]
 
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import markers
+from . import kernels, markers
 from .judge import Boot
 
 # Bochs is single-threaded; a boot that outlives BOOT_TIMEOUT is killed
@@ -27,35 +27,41 @@ POLL = 0.2
 
 @dataclass(frozen=True)
 class Machine:
-    """A bench machine: its name, Bochs CPU model and CPU count."""
+    """A bench machine: its name, Bochs CPU model, CPU count and kernel
+    flavour (kernels.py: which kernel it boots)."""
 
     name: str
     model: str
     cpus: int
+    flavour: str = kernels.DEBIAN
 
 
 # skylake_x has APIC-register virtualization, virtual-interrupt delivery
 # and posted interrupts; cnl has the TPR shadow, APIC-access and x2APIC
 # virtualization only, so it exercises the fallback tiers on a real
-# (emulated) CPU.
+# (emulated) CPU.  skylake-2-debug boots the debug kernel (KASAN, lockdep,
+# UBSAN, KFENCE, ...).
 MACHINES = (
     Machine("skylake-1", "corei7_skylake_x", 1),
     Machine("skylake-2", "corei7_skylake_x", 2),
     Machine("cnl-1", "corei3_cnl", 1),
     Machine("cnl-2", "corei3_cnl", 2),
+    Machine("skylake-2-debug", "corei7_skylake_x", 2, kernels.DEBUG),
 )
 RUN_MACHINE = "skylake-2"
 
 
 def parse_machines(spec):
     """Machines from a CONFIGS value: names from MACHINES, or explicit
-    name:model:cpus triples.  Raises ValueError for an unknown name."""
+    name:model:cpus triples, or name:model:cpus:flavour.  Raises ValueError
+    for an unknown name or flavour."""
     known = {machine.name: machine for machine in MACHINES}
     machines = []
     for word in spec.split():
         parts = word.split(":")
-        if len(parts) == 3:
-            machines.append(Machine(parts[0], parts[1], int(parts[2])))
+        if len(parts) in (3, 4):
+            flavour = kernels.flavour(parts[3] if len(parts) == 4 else kernels.DEBIAN)
+            machines.append(Machine(parts[0], parts[1], int(parts[2]), flavour.name))
         elif word in known:
             machines.append(known[word])
         else:
@@ -154,9 +160,17 @@ def boot(machine, iso, bochs, out_dir, timeout):
                 timeout=timeout)
 
 
-def boot_all(machines, iso, bochs, bench_dir, timeout, jobs):
-    """Boot every machine, jobs at a time; {name: Boot} in machine order."""
+def start_order(machines):
+    """The order boots start in: machines of another flavour than Debian's
+    first (the debug kernel's boot is the longest), then the list's."""
+    return sorted(machines, key=lambda m: m.flavour == kernels.DEBIAN)
+
+
+def boot_all(machines, isos, bochs, bench_dir, timeout, jobs):
+    """Boot every machine from its ISO (isos: {name: path}), jobs at a
+    time; {name: Boot} in machine order."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {m.name: pool.submit(boot, m, iso, bochs, Path(bench_dir) / m.name, timeout)
-                   for m in machines}
-        return {name: future.result() for name, future in futures.items()}
+        futures = {m.name: pool.submit(boot, m, isos[m.name], bochs, Path(bench_dir) / m.name,
+                                       timeout)
+                   for m in start_order(machines)}
+        return {m.name: futures[m.name].result() for m in machines}

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import tap
+from . import kernels, tap
 from .config import cpus
 from .log import BenchError, log, step
 
@@ -47,16 +47,20 @@ def kernel_release():
 
 @dataclass
 class Host:
-    """What the set-up found: kernel release and headers, emulator, image."""
+    """What the set-up found: kernel release and headers, emulator, image,
+    and the kernel of each flavour the chosen machines boot ({name:
+    kernels.Kernel}; Debian's is always there: the guest payload is it)."""
 
     release: str
     kdir: Path
     bochs: Path
     kernel: Path
+    kernels: dict = field(default_factory=dict)
 
 
-def set_up(settings):
-    """Packages, kernel headers, emulator, kernel image (each a step)."""
+def set_up(settings, flavours=(kernels.DEBIAN,)):
+    """Packages, kernel headers, emulator, each flavour's kernel (each a
+    step)."""
     with step("host packages"):
         subprocess.run([str(settings.root / "testbench" / "setup-host.sh")], check=True)
     release = kernel_release()
@@ -73,7 +77,18 @@ def set_up(settings):
                 "posted interrupts untested")
     with step("kernel image"):
         kernel = Path(script(settings, "fetch-kernel.sh", release))
-    return Host(release, kdir, bochs, kernel)
+    host = Host(release, kdir, bochs, kernel)
+    host.kernels[kernels.DEBIAN] = kernels.Kernel(kernels.FLAVOURS[kernels.DEBIAN], kernel,
+                                                  kdir, settings.root)
+    for name in flavours:
+        if name in host.kernels:
+            continue
+        flavour = kernels.flavour(name)
+        with step(f"kernel image ({name}; built once, then reused)"):
+            directory = Path(script(settings, flavour.script))
+        host.kernels[name] = kernels.Kernel(flavour, directory, directory / "src",
+                                            settings.build / f"module-{name}")
+    return host
 
 
 @dataclass
@@ -132,12 +147,29 @@ def build_all(settings, host):
     with step(f"build: module (-Werror) against {host.kdir}"):
         make(settings, built, "module", ["make", "-C", str(settings.root), "module",
                                          f"KDIR={host.kdir}", "VAPICVM_WERROR=1"])
+    for kernel in host.kernels.values():
+        if kernel.name != kernels.DEBIAN:
+            build_flavour_module(settings, built, kernel)
     with step("build: selftests, userspace"):
         make(settings, built, "selftests", ["make", "-C", str(settings.root / "selftests"),
                                             *selftest_vars(settings), jobs])
         if (settings.root / "userspace" / "Makefile").exists():
             build_userspace(settings, host, built, jobs)
     return built
+
+
+def module_part(kernel):
+    """The build part (and result row) of the module for kernel."""
+    return "module" if kernel.name == kernels.DEBIAN else f"module-{kernel.name}"
+
+
+def build_flavour_module(settings, built, kernel):
+    """vapicvm.ko for another flavour's kernel, in a copy of its sources."""
+    with step(f"build: module (-Werror) against {kernel.kdir}"):
+        kernels.copy_module_sources(settings.root, kernel.module_dir)
+        make(settings, built, module_part(kernel),
+             ["make", "-C", str(kernel.kdir), f"M={kernel.module_dir}", "VAPICVM_WERROR=1",
+              "modules"])
 
 
 def selftest_vars(settings):

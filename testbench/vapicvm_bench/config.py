@@ -14,7 +14,8 @@ ENVIRONMENT = (
     ("BUILD", "build directory (default: <source>/build)"),
     ("BENCH_DIR", "where the bench writes its files and logs (default: $BUILD/bench)"),
     ("CONFIGS", "bench machines to boot, space-separated names (below) or name:model:cpus "
-                "triples (default: all four for check, skylake-2 for run)"),
+                "triples, or name:model:cpus:flavour with the kernel flavour debian or debug "
+                "(default: all five for check, skylake-2 for run)"),
     ("JOBS", "emulators running at once (default: the number of CPUs)"),
     ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 1500)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "

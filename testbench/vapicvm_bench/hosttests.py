@@ -5,18 +5,20 @@ userspace unit tests, the bench's own unit tests, and after a check the
 bench's self-check (a planted run that must fail).
 """
 
+import os
 import subprocess
 import sys
 
-from . import tap
+from . import boot, kernels, tap
 from .build import selftest_vars, up_to_date, userspace_vars
 
 
-def run_suite(bench_dir, name, argv, cwd=None):
+def run_suite(bench_dir, name, argv, cwd=None, env=None):
     """Run one suite; print "# host: <name>" and its output; its output
     stays in <bench>/host-<name>.tap.  Returns its Result."""
     proc = subprocess.run([str(arg) for arg in argv], cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, errors="replace", check=False)
+                          stderr=subprocess.STDOUT, text=True, errors="replace", check=False,
+                          env=env)
     (bench_dir / f"host-{name}.tap").write_text(proc.stdout)
     print(f"# host: {name}")
     print(proc.stdout, end="", flush=True)
@@ -61,6 +63,10 @@ def run_all(settings, host, built):
 
 
 def self_check(settings):
-    """The bench's self-check (testbench/selftest.sh) as a host suite."""
+    """The bench's self-check (testbench/selftest.sh) as a host suite.  Its
+    planted run boots a debug-kernel machine too when this run had one
+    (SELFTEST_DEBUG=1): a run without one never builds that kernel."""
+    debug = any(m.flavour == kernels.DEBUG for m in boot.parse_machines(settings.configs))
+    env = dict(os.environ, SELFTEST_DEBUG="1" if debug else "0")
     return run_suite(settings.bench, "bench-selftest",
-                     [settings.root / "testbench" / "selftest.sh"])
+                     [settings.root / "testbench" / "selftest.sh"], env=env)

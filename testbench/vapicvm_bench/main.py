@@ -15,7 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import boot, build, hosttests, image, judge, summary
+from . import boot, build, hosttests, image, judge, kernels, summary
 from .config import ENVIRONMENT, Settings
 from .log import BenchError, log, step
 
@@ -30,7 +30,8 @@ def parse_args(argv):
     """The mode, and --help listing every environment variable."""
     lines = [textwrap.fill(text, 79, initial_indent=f"  {name:20} ", subsequent_indent=" " * 23)
              for name, text in ENVIRONMENT]
-    machines = ", ".join(f"{m.name} ({m.model}, {m.cpus} CPU)" for m in boot.MACHINES)
+    machines = ", ".join(f"{m.name} ({m.model}, {m.cpus} CPU, {m.flavour} kernel)"
+                         for m in boot.MACHINES)
     parser = argparse.ArgumentParser(
         prog="bench.sh", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="The emulated test bench: build vapicvm, boot emulated Intel machines, "
@@ -58,14 +59,14 @@ def selftests_to_run(settings, built):
     return [(name, directory / name) for name in names]
 
 
-def planted(settings, host):
+def planted(settings, kernel):
     """The self-check's planted failures: a failing test binary and a
-    module that WARNs and prints a KASAN-like report."""
-    plant = settings.bench / "plant"
+    module (built for kernel) that WARNs and prints a KASAN-like report."""
+    plant = settings.bench / f"plant-{kernel.name}"
     shutil.rmtree(plant, ignore_errors=True)
     shutil.copytree(ROOT / "testbench" / "plant", plant)
     with open(settings.bench / "build.log", "a") as log_file:
-        subprocess.run(["make", "-C", str(host.kdir), f"M={plant}", "modules"],
+        subprocess.run(["make", "-C", str(kernel.kdir), f"M={plant}", "modules"],
                        stdout=log_file, stderr=log_file, check=True)
     test = plant / "planted_fail_test"
     subprocess.run(["gcc", "-O2", "-Wall", "-static",
@@ -92,39 +93,46 @@ def optional(path):
     return path if path.exists() else None
 
 
-def initramfs_contents(settings, host, built):
-    """Everything the guest needs for this mode."""
+def initramfs_contents(settings, kernel, built):
+    """Everything the guest needs for this mode on kernel's machines."""
     tests = selftests_to_run(settings, built)
     extra_modules = []
     if settings.plant:
-        module, test = planted(settings, host)
+        module, test = planted(settings, kernel)
         extra_modules.append(module)
         tests.append(test)
     vmm_guests = vmm_guests_test(settings, built)
     if vmm_guests:
         tests.append(vmm_guests)
     return image.Contents(
-        module=ROOT / "vapicvm.ko",
-        kvm_modules=sorted((host.kernel / "modules").glob("*.ko")),
+        module=kernel.module,
+        kvm_modules=kernel.kvm_modules(),
         tests=tests, extra_modules=extra_modules,
         main_job=optional(GUEST / "main-job.sh"),
         userspace_bin=optional(settings.build / "userspace" / "bin"),
         payload=optional(settings.build / "guest-payload"))
 
 
-def boot_medium(settings, host, built):
-    """Fast-boot kernel, initramfs and ISO; the ISO's path and the tests
-    the judge expects."""
+def medium_name(kernel, name):
+    """A boot-medium file's name: Debian's kernel's as before, another
+    flavour's with its name added."""
+    return name if kernel.name == kernels.DEBIAN else f"{name}-{kernel.name}"
+
+
+def boot_medium(settings, kernel, built):
+    """Fast-boot kernel, initramfs and ISO for kernel's machines; the ISO's
+    path and the tests the judge expects."""
     bench, mode = settings.bench, settings.mode
-    with step("boot image"):
-        vmlinuz = image.build_fastboot(ROOT, bench / "fastboot", host.kernel / "vmlinuz",
-                                       sys.stderr)
-    with step(f"initramfs and ISO ({mode})"):
-        contents = initramfs_contents(settings, host, built)
-        initrd, iso = bench / f"initrd-{mode}.img", bench / f"boot-{mode}.iso"
-        image.make_initramfs(bench / f"initramfs-{mode}", initrd, GUEST / "init", contents)
-        image.make_iso(iso, bench / f"iso-{mode}", vmlinuz, initrd, mode,
-                       settings.extra_cmdline)
+    with step(f"boot image ({kernel.name} kernel)"):
+        vmlinuz = image.build_fastboot(ROOT, bench / medium_name(kernel, "fastboot"),
+                                       kernel.vmlinuz, sys.stderr)
+    with step(f"initramfs and ISO ({mode}, {kernel.name} kernel)"):
+        contents = initramfs_contents(settings, kernel, built)
+        stem = medium_name(kernel, mode)
+        initrd, iso = bench / f"initrd-{stem}.img", bench / f"boot-{stem}.iso"
+        image.make_initramfs(bench / f"initramfs-{stem}", initrd, GUEST / "init", contents)
+        cmdline = " ".join(w for w in (kernel.flavour.cmdline, settings.extra_cmdline) if w)
+        image.make_iso(iso, bench / f"iso-{stem}", vmlinuz, initrd, mode, cmdline)
     expected = ["main-job"] if mode == "run" else [name for name, _ in contents.tests]
     return iso, expected
 
@@ -148,33 +156,45 @@ def judge_boot(settings, machine, measured, expected):
 
 
 def boot_and_judge(settings, host, built):
-    """Boot every configured machine and judge each; their Results."""
+    """Boot every configured machine whose module built and judge each;
+    their Results.  Each kernel flavour has its own boot medium."""
     machines = boot.parse_machines(settings.configs)
-    iso, expected = boot_medium(settings, host, built)
-    names = " ".join(m.name for m in machines)
-    with step(f"booting: {names} ({settings.jobs} at a time)"):
-        measured = boot.boot_all(machines, iso, host.bochs, settings.bench,
-                                 settings.boot_timeout, settings.jobs)
+    media = {}
+    for name in dict.fromkeys(m.flavour for m in machines):
+        kernel = host.kernels[name]
+        if built.ok(build.module_part(kernel)):
+            media[name] = boot_medium(settings, kernel, built)
     results = []
     for machine in machines:
-        results += judge_boot(settings, machine, measured[machine.name], expected)
+        if machine.flavour not in media:
+            print(f"not ok - no boot of {machine.name}: vapicvm.ko for the {machine.flavour} "
+                  "kernel did not build", flush=True)
+    machines = [m for m in machines if m.flavour in media]
+    if not machines:
+        return results
+    names = " ".join(m.name for m in machines)
+    with step(f"booting: {names} ({settings.jobs} at a time)"):
+        measured = boot.boot_all(machines, {m.name: media[m.flavour][0] for m in machines},
+                                 host.bochs, settings.bench, settings.boot_timeout,
+                                 settings.jobs)
+    for machine in machines:
+        results += judge_boot(settings, machine, measured[machine.name],
+                              media[machine.flavour][1])
     return results
 
 
 def run(settings):
     """The whole run; its Results."""
-    boot.parse_machines(settings.configs)  # an unknown machine fails now, not after the build
-    host = build.set_up(settings)
+    # An unknown machine fails now, not after the build.
+    machines = boot.parse_machines(settings.configs)
+    host = build.set_up(settings, list(dict.fromkeys(m.flavour for m in machines)))
     settings.bench.mkdir(parents=True, exist_ok=True)
     built = build.build_all(settings, host)
     results = list(built.failures)
     if settings.mode == "check" and not settings.skip_host_tests:
         with step("host-side tests"):
             results += hosttests.run_all(settings, host, built)
-    if built.ok("module"):
-        results += boot_and_judge(settings, host, built)
-    else:
-        print("not ok - no boot: vapicvm.ko did not build", flush=True)
+    results += boot_and_judge(settings, host, built)
     if settings.mode == "check" and not settings.plant and not settings.skip_bench_selftest:
         with step("bench self-check (planted failures must fail a run)"):
             results.append(hosttests.self_check(settings))

@@ -24,7 +24,10 @@ GUEST_MARKERS = GUEST_DIR + "/markers.sh"
 
 # Kernel log lines that fail a run: warnings, bugs, oopses, lockups,
 # sanitizer and lockdep reports, hung tasks, MSR accesses the kernel did not
-# expect.  POSIX extended regular expressions that mean the same to busybox
+# expect.  The debug kernel's reports (KASAN, KFENCE, UBSAN, lockdep,
+# DEBUG_ATOMIC_SLEEP, debug objects, list debugging) start with "BUG:",
+# "WARNING:" or "UBSAN:", or go with a WARN; the ones that may come alone
+# have their own pattern too.  POSIX extended regular expressions that mean the same to busybox
 # "grep -E" in the guest and to Python's re on the host: literals,
 # alternation and groups only.
 KERNEL_PROBLEMS = (
@@ -38,11 +41,19 @@ KERNEL_PROBLEMS = (
     r"hard LOCKUP",
     r"KASAN",
     r"UBSAN",
-    r"lockdep",
+    # Not "lockdep" alone: the debug kernel boots with "RCU lockdep
+    # checking is enabled."
+    r"lockdep( is| bfs|:| annotation)",
+    r"locking correctness validator",
     r"possible (recursive|circular) locking",
     r"blocked for more than",
     r"unchecked MSR access",
     r"Call Trace",
+    r"KFENCE",
+    r"ODEBUG",
+    r"non-static key",
+    r"but (NOT )?annotated",
+    r"corruption",
 )
 
 KERNEL_PROBLEM_RE = re.compile("|".join(KERNEL_PROBLEMS))

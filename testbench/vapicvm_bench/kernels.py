@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Kernel flavours: which kernel a bench machine boots, and what the module
+is built against for it.
+
+debian  Debian's own kernel, the release linux-headers-amd64 points at
+        (testbench/fetch-kernel.sh); vapicvm.ko is built in the source tree
+        against that release's headers, as a user builds it.
+debug   a kernel built once from Debian's linux-source-6.1 with KASAN,
+        KFENCE, UBSAN, lockdep, DEBUG_ATOMIC_SLEEP and debug objects
+        (testbench/build-debug-kernel.sh, configuration in
+        testbench/debug-kernel/debug.config); vapicvm.ko is built against
+        that kernel's build tree in a copy of the module's sources
+        ($BUILD/module-debug), so the two builds never share objects.
+
+Each flavour's kernel directory holds vmlinuz and modules/ (KVM's), as
+the scripts that make it print.
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+# What the module's build reads (Kbuild's sources), copied for a flavour
+# built outside the source tree.
+MODULE_SOURCES = ("Kbuild", "module", "uapi")
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """A kind of kernel: the script that makes it (testbench/<script>,
+    whose last output line is its directory) and the words it adds to the
+    kernel command line."""
+
+    name: str
+    script: str
+    cmdline: str = ""
+
+
+DEBIAN = "debian"
+DEBUG = "debug"
+FLAVOURS = {
+    DEBIAN: Flavour(DEBIAN, "fetch-kernel.sh"),
+    # loglevel=5: the debug options' reports (lockdep's, the stack traces
+    # of WARN and KASAN) print at warning level; on the console they reach
+    # serial.log whole, not only the lines /init re-prints.
+    DEBUG: Flavour(DEBUG, "build-debug-kernel.sh", cmdline="loglevel=5"),
+}
+
+
+def flavour(name):
+    """The Flavour called name; ValueError for an unknown one."""
+    if name not in FLAVOURS:
+        raise ValueError(f"unknown kernel flavour {name} (known: {' '.join(FLAVOURS)})")
+    return FLAVOURS[name]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One flavour's kernel as set up: its directory (vmlinuz, modules/),
+    the tree the module builds against (KDIR) and where it builds (M=)."""
+
+    flavour: Flavour
+    directory: Path
+    kdir: Path
+    module_dir: Path
+
+    @property
+    def name(self):
+        """The flavour's name."""
+        return self.flavour.name
+
+    @property
+    def vmlinuz(self):
+        """The kernel image the machines boot."""
+        return self.directory / "vmlinuz"
+
+    @property
+    def module(self):
+        """vapicvm.ko as built for this kernel."""
+        return self.module_dir / "vapicvm.ko"
+
+    def kvm_modules(self):
+        """KVM's modules for this kernel, in load order by name."""
+        return sorted((self.directory / "modules").glob("*.ko"))
+
+
+def copy_module_sources(root, dest):
+    """Copy the module's sources to dest, keeping their times, so that an
+    out-of-tree build there is incremental like the in-tree one."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in MODULE_SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dest / name)
