@@ -1077,6 +1077,30 @@ static void op_vm(struct thread *t, struct target *tg)
 			       p->enabled, p->pad);
 		break;
 	}
+	case 6: {
+		struct vapicvm_stats *s;
+		uint32_t n_in = 0;
+
+		c.pk = pick_ptrkind(t);
+		s = arg_pointer(t, c.pk, sizeof(*s) + 8 * 64);
+		if (c.pk == P_GOOD) {
+			s->n = n_in = one_in(&t->rng, 2) ? rnd_below(&t->rng, 8) : rnd_value(&t->rng);
+			s->pad = one_in(&t->rng, 16) ? rnd(&t->rng) | 1 : 0;
+			if (s->pad)
+				c.must = EINVAL;
+		}
+		c.name = "GET_VM_STATS";
+		c.cmd = VAPICVM_GET_VM_STATS;
+		c.arg = (unsigned long)s;
+		c.errs = EB(EINVAL);
+		c.reads = c.writes = true;
+		c.size = sizeof(*s) + 8 * VAPICVM_VM_STAT_NR;
+		r = do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		if (!r && c.pk == P_GOOD && tg->kind == K_VM &&
+		    s->n != (n_in < VAPICVM_VM_STAT_NR ? n_in : VAPICVM_VM_STAT_NR))
+			report(t->seed, "GET_VM_STATS: n %u for %u", s->n, n_in);
+		break;
+	}
 	default: {
 		struct vapicvm_msi *p;
 
@@ -1609,7 +1633,7 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_GET_SREGS, VAPICVM_SET_SREGS, VAPICVM_GET_MSRS, VAPICVM_SET_MSRS,
 	VAPICVM_SET_CPUID, VAPICVM_GET_XSAVE, VAPICVM_SET_XSAVE, VAPICVM_GET_LAPIC,
 	VAPICVM_SET_LAPIC, VAPICVM_INTERRUPT, VAPICVM_GET_MP_STATE, VAPICVM_SET_MP_STATE,
-	VAPICVM_GET_STATS,
+	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS,
 };
 
 static bool is_known_ioctl(unsigned long cmd)
