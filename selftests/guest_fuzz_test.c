@@ -432,32 +432,6 @@ static void op_msr(struct fuzz_cpu *c)
 		guest_wrmsr(msr, old);
 }
 
-static inline void write_cr0(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
-}
-
-static inline void write_cr4(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
-static inline uint64_t read_cr0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static inline uint64_t read_cr4(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
 static inline void xsetbv(uint32_t index, uint64_t v)
 {
 	__asm__ volatile("xsetbv" : : "c"(index), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
@@ -471,10 +445,10 @@ static void op_cr(struct fuzz_cpu *c)
 	c->dirty = true;
 	switch (rnd_below(c, 5)) {
 	case 0:
-		write_cr0(chance(c, 2) ? c->cr0 ^ v : v);
+		guest_write_cr0(chance(c, 2) ? c->cr0 ^ v : v);
 		break;
 	case 1:
-		write_cr4(chance(c, 2) ? c->cr4 ^ v : v);
+		guest_write_cr4(chance(c, 2) ? c->cr4 ^ v : v);
 		break;
 	case 2:
 		v = chance(c, 4) ? v : rnd_below(c, 16);
@@ -742,10 +716,10 @@ static void fuzz_restore(struct fuzz_cpu *c)
 	if (!c->dirty)
 		return;
 	c->dirty = false;
-	if (read_cr0() != c->cr0)
-		write_cr0(c->cr0);
-	if (read_cr4() != c->cr4)
-		write_cr4(c->cr4);
+	if (guest_read_cr0() != c->cr0)
+		guest_write_cr0(c->cr0);
+	if (guest_read_cr4() != c->cr4)
+		guest_write_cr4(c->cr4);
 	if (rdmsr_raw(0xc0000080) != c->efer)
 		guest_wrmsr(0xc0000080, c->efer);
 	if (c->has_xsave)
@@ -781,24 +755,24 @@ static void guest_fuzz(uint64_t id)
 	 */
 	c->baseline_ok = false;
 	if (!fuzz_setjmp(c->jb)) {
-		c->cr0 = read_cr0();
+		c->cr0 = guest_read_cr0();
 		guest_cpuid(1, 0, &a, &b, &cx, &d);
 		c->has_xsave = cx & (1U << 26);
 		if (c->has_xsave) {
 			uint32_t lo, hi;
 
-			write_cr4(read_cr4() | (1UL << 18));	/* OSXSAVE */
+			guest_write_cr4(guest_read_cr4() | (1UL << 18));	/* OSXSAVE */
 			__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
 			c->xcr0 = lo | (uint64_t)hi << 32;
 		}
-		c->cr4 = read_cr4();
+		c->cr4 = guest_read_cr4();
 		c->efer = rdmsr_raw(0xc0000080);
 		c->baseline_ok = true;
 	}
 	if (!c->baseline_ok) {
 		c->has_xsave = false;
-		c->cr0 = read_cr0();
-		c->cr4 = read_cr4();
+		c->cr0 = guest_read_cr0();
+		c->cr4 = guest_read_cr4();
 		c->efer = rdmsr_raw(0xc0000080);
 		c->baseline_ok = true;
 	}

@@ -273,14 +273,6 @@ static void gp_skip_mov_cr4(struct ex_regs *regs)
 	regs->rip += 3;		/* mov %rax, %cr4 */
 }
 
-static inline uint64_t guest_read_cr4(void)
-{
-	uint64_t cr4;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	return cr4;
-}
-
 static void guest_cr4_unknown_bits(void)
 {
 	uint64_t cr4 = guest_read_cr4(), after;

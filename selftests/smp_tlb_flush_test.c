@@ -24,45 +24,29 @@ static volatile uint64_t flips_done[2];
 static volatile uint32_t call_taken, target_ready;
 static uint64_t flip_what;
 
-static inline uint64_t read_cr0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static inline uint64_t read_cr4(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
 /* TOGGLES times: clear the bit, set it back.  Returns the TSC ticks taken. */
 static uint64_t flip(int cpu)
 {
 	uint64_t t0 = guest_rdtsc(), i;
 
 	if (flip_what == FLIP_CR0_WP) {
-		uint64_t cr0 = read_cr0();
+		uint64_t cr0 = guest_read_cr0();
 
 		for (i = 0; i < TOGGLES; i++) {
 			__asm__ volatile("mov %0, %%cr0" : : "r"(cr0 & ~CR0_WP) : "memory");
 			__asm__ volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
 			flips_done[cpu] = i + 1;
 		}
-		GUEST_ASSERT(read_cr0() & CR0_WP);
+		GUEST_ASSERT(guest_read_cr0() & CR0_WP);
 	} else {
-		uint64_t cr4 = read_cr4() | CR4_PGE;
+		uint64_t cr4 = guest_read_cr4() | CR4_PGE;
 
 		for (i = 0; i < TOGGLES; i++) {
 			__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
 			__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~CR4_PGE) : "memory");
 			flips_done[cpu] = i + 1;
 		}
-		GUEST_ASSERT(!(read_cr4() & CR4_PGE));
+		GUEST_ASSERT(!(guest_read_cr4() & CR4_PGE));
 	}
 	return guest_rdtsc() - t0;
 }
