@@ -970,6 +970,37 @@ static bool vm_apicv(const struct target *tg, uint32_t *apicv)
 	return current;
 }
 
+/*
+ * GET_STATS (vCPU) or GET_VM_STATS (VM): one struct vapicvm_stats, with n
+ * random (often just around nr) and pad sometimes set; on success n must
+ * come back as min(n, nr).
+ */
+static void fuzz_stats(struct thread *t, struct target *tg, struct call *c, const char *name,
+		       unsigned long cmd, uint32_t nr, enum kind kind)
+{
+	struct vapicvm_stats *s;
+	uint32_t n_in = 0;
+	long r;
+
+	c->pk = pick_ptrkind(t);
+	s = arg_pointer(t, c->pk, sizeof(*s) + 8 * 64);
+	if (c->pk == P_GOOD) {
+		s->n = n_in = one_in(&t->rng, 2) ? rnd_below(&t->rng, nr + 12) : rnd_value(&t->rng);
+		s->pad = one_in(&t->rng, 16) ? rnd(&t->rng) | 1 : 0;
+		if (s->pad)
+			c->must = EINVAL;
+	}
+	c->name = name;
+	c->cmd = cmd;
+	c->arg = (unsigned long)s;
+	c->errs = EB(EINVAL);
+	c->reads = c->writes = true;
+	c->size = sizeof(*s) + 8 * nr;
+	r = do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, c);
+	if (!r && c->pk == P_GOOD && tg->kind == kind && s->n != (n_in < nr ? n_in : nr))
+		report(t->seed, "%s: n %u for %u", name, s->n, n_in);
+}
+
 static void op_vm(struct thread *t, struct target *tg)
 {
 	struct call c = { .kind = K_VM, .max_ret = 0 };
@@ -1077,30 +1108,9 @@ static void op_vm(struct thread *t, struct target *tg)
 			       p->enabled, p->pad);
 		break;
 	}
-	case 6: {
-		struct vapicvm_stats *s;
-		uint32_t n_in = 0;
-
-		c.pk = pick_ptrkind(t);
-		s = arg_pointer(t, c.pk, sizeof(*s) + 8 * 64);
-		if (c.pk == P_GOOD) {
-			s->n = n_in = one_in(&t->rng, 2) ? rnd_below(&t->rng, 8) : rnd_value(&t->rng);
-			s->pad = one_in(&t->rng, 16) ? rnd(&t->rng) | 1 : 0;
-			if (s->pad)
-				c.must = EINVAL;
-		}
-		c.name = "GET_VM_STATS";
-		c.cmd = VAPICVM_GET_VM_STATS;
-		c.arg = (unsigned long)s;
-		c.errs = EB(EINVAL);
-		c.reads = c.writes = true;
-		c.size = sizeof(*s) + 8 * VAPICVM_VM_STAT_NR;
-		r = do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
-		if (!r && c.pk == P_GOOD && tg->kind == K_VM &&
-		    s->n != (n_in < VAPICVM_VM_STAT_NR ? n_in : VAPICVM_VM_STAT_NR))
-			report(t->seed, "GET_VM_STATS: n %u for %u", s->n, n_in);
+	case 6:
+		fuzz_stats(t, tg, &c, "GET_VM_STATS", VAPICVM_GET_VM_STATS, VAPICVM_VM_STAT_NR, K_VM);
 		break;
-	}
 	default: {
 		struct vapicvm_msi *p;
 
@@ -1579,30 +1589,9 @@ static void op_vcpu(struct thread *t, struct target *tg)
 		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
 		break;
 	}
-	case 13: {
-		struct vapicvm_stats *s;
-		uint32_t n_in = 0;
-
-		c.pk = pick_ptrkind(t);
-		s = arg_pointer(t, c.pk, sizeof(*s) + 8 * 64);
-		if (c.pk == P_GOOD) {
-			s->n = n_in = one_in(&t->rng, 2) ? rnd_below(&t->rng, 40) : rnd_value(&t->rng);
-			s->pad = one_in(&t->rng, 16) ? rnd(&t->rng) | 1 : 0;
-			if (s->pad)
-				c.must = EINVAL;
-		}
-		c.name = "GET_STATS";
-		c.cmd = VAPICVM_GET_STATS;
-		c.arg = (unsigned long)s;
-		c.errs = EB(EINVAL);
-		c.reads = c.writes = true;
-		c.size = sizeof(*s) + 8 * VAPICVM_STAT_NR;
-		r = do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
-		if (!r && c.pk == P_GOOD && tg->kind == K_VCPU &&
-		    s->n != (n_in < VAPICVM_STAT_NR ? n_in : VAPICVM_STAT_NR))
-			report(t->seed, "GET_STATS: n %u for %u", s->n, n_in);
+	case 13:
+		fuzz_stats(t, tg, &c, "GET_STATS", VAPICVM_GET_STATS, VAPICVM_STAT_NR, K_VCPU);
 		break;
-	}
 	case 14: {	/* aim the vCPU at a guest again */
 		struct group *g = tg->g >= 0 ? &groups[tg->g] : NULL;
 		struct vcpu_slot *v = g && tg->v >= 0 ? &g->v[tg->v] : NULL;
