@@ -139,6 +139,42 @@ static void lapic_tmr_changed(struct vapicvm_lapic *apic)
 /* ------------------------------------------------------------------ */
 
 /* Post a fixed interrupt to a vCPU from any context; see lapic.h. */
+/*
+ * An error the APIC detected (Vol. 3A 11.5.3): recorded for the next ESR
+ * write, and signalled through the LVT error entry unless it is masked.
+ * An error vector below 16 is itself illegal: recorded, not delivered.
+ * Any context.
+ */
+static void lapic_report_error(struct vapicvm_lapic *apic, u32 error)
+{
+	u32 lvt = lapic_reg_read(apic, LAPIC_LVTERR);
+
+	atomic_or(error, &apic->esr_pending);
+	if ((lvt & LAPIC_LVT_MASKED) || !lapic_sw_enabled(apic))
+		return;
+	if ((lvt & LAPIC_VECTOR_MASK) < 16) {
+		atomic_or(LAPIC_ESR_RECV_ILLEGAL, &apic->esr_pending);
+		return;
+	}
+	lapic_post(apic->vcpu, lvt & LAPIC_VECTOR_MASK, false);
+}
+
+/*
+ * An NMI for target, from any context.  Counted, not just flagged: two
+ * senders racing must not merge into one (lapic_process_events()).  The
+ * count is visible before the event bit that makes the thread read it.
+ */
+static void lapic_queue_nmi(struct vapicvm_vcpu *target)
+{
+	struct vapicvm_lapic *apic = to_apic(target);
+
+	atomic_inc(&apic->nmi_queued);
+	/* Pairs with test_and_clear_bit() before atomic_xchg() in lapic_take_events(). */
+	smp_mb__after_atomic();
+	set_bit(LAPIC_EV_NMI, &apic->events);
+	vcpu_kick(target);
+}
+
 void lapic_post(struct vapicvm_vcpu *target, int vector, bool level)
 {
 	struct vapicvm_lapic *apic = to_apic(target);
@@ -239,14 +275,13 @@ bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 			return false;
 		if (vector < 16) {
 			/* Illegal vector: the receiver drops it and says so. */
-			atomic_or(LAPIC_ESR_RECV_ILLEGAL, &apic->esr_pending);
+			lapic_report_error(apic, LAPIC_ESR_RECV_ILLEGAL);
 			return false;
 		}
 		lapic_post(target, vector, level);
 		return true;
 	case LAPIC_DM_NMI:
-		set_bit(LAPIC_EV_NMI, &apic->events);
-		vcpu_kick(target);
+		lapic_queue_nmi(target);
 		return true;
 	case LAPIC_DM_INIT:
 		/* A SIPI that came before this INIT is void. */
@@ -359,7 +394,7 @@ static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG))
 		return;
 	if ((dm == LAPIC_DM_FIXED || dm == LAPIC_DM_LOWEST) && (icr & LAPIC_VECTOR_MASK) < 16) {
-		atomic_or(LAPIC_ESR_SEND_ILLEGAL, &apic->esr_pending);
+		lapic_report_error(apic, LAPIC_ESR_SEND_ILLEGAL);
 		return;
 	}
 	lapic_route(vcpu->vm, vcpu, icr, dest, lapic_is_x2apic(vcpu));
@@ -401,6 +436,11 @@ static bool xapic_reg_readable(unsigned int off)
 	}
 }
 
+/*
+ * The bits each LVT entry has (Vol. 3A Figure 11-8), read-only ones
+ * (delivery status, bit 12; remote IRR, bit 14) included: x2APIC writes
+ * to any other bit #GP (11.12.1.3).
+ */
 static const u32 lvt_valid[] = {
 	[0] = 0x000710ff | LAPIC_LVT_MASKED,	/* timer: vector, status, mask, mode */
 	[1] = 0x000117ff,			/* thermal */
@@ -410,24 +450,28 @@ static const u32 lvt_valid[] = {
 	[5] = 0x000110ff,			/* error */
 };
 
+#define LVT_READ_ONLY		(LAPIC_SEND_PENDING | LAPIC_LVT_REMOTE_IRR)
+
+/*
+ * SVR: vector and APIC enable.  Bit 9 (focus checking) is reserved from
+ * the Pentium 4 on, bit 12 (EOI-broadcast suppression) because the
+ * version register does not offer it (Vol. 3A 11.9, Figure 11-23).
+ */
+#define SVR_VALID		(0xff | LAPIC_SPIV_ENABLED)
+
 static void lapic_write_lvt(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 	unsigned int idx = (off - LAPIC_LVTT) >> 4;
-	u32 old = lapic_reg_read(apic, off);
 
-	val &= lvt_valid[idx] & ~LAPIC_SEND_PENDING;
+	val &= lvt_valid[idx] & ~LVT_READ_ONLY;
 	if (!lapic_sw_enabled(apic))
 		val |= LAPIC_LVT_MASKED;	/* Vol. 3A 11.4.7.2 */
 	if (off == LAPIC_LVTT && (val & LAPIC_TIMER_MODE_MASK) == (3U << 17))
 		val &= ~LAPIC_TIMER_MODE_MASK;	/* reserved mode: keep one-shot */
 	lapic_reg_write(apic, off, val);
-	if (off == LAPIC_LVTT && ((old ^ val) & LAPIC_TIMER_MODE_MASK)) {
-		/* A mode change stops the timer and clears the deadline. */
-		lapic_timer_stop(apic);
-		apic->tsc_deadline = 0;
-		lapic_reg_write(apic, LAPIC_TMICT, 0);
-	}
+	if (off == LAPIC_LVTT)
+		lapic_timer_lvtt_written(apic);
 }
 
 static void lapic_set_svr(struct vapicvm_vcpu *vcpu, u32 val)
@@ -435,7 +479,7 @@ static void lapic_set_svr(struct vapicvm_vcpu *vcpu, u32 val)
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 	unsigned int off;
 
-	val &= 0x10ff | LAPIC_SPIV_ENABLED;
+	val &= SVR_VALID;
 	lapic_reg_write(apic, LAPIC_SPIV, val);
 	if (!(val & LAPIC_SPIV_ENABLED)) {
 		/* Software disable masks every LVT entry. */
@@ -499,6 +543,7 @@ static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 		break;
 	case LAPIC_TDCR:
 		lapic_reg_write(apic, LAPIC_TDCR, val & 0xb);
+		lapic_timer_tdcr_written(apic);
 		break;
 	case LAPIC_SELF_IPI:
 		if (x2)
@@ -530,7 +575,7 @@ void lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu) || (off & 0xf))
 		return;
 	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
-		atomic_or(LAPIC_ESR_ILLEGAL_REG, &apic->esr_pending);
+		lapic_report_error(apic, LAPIC_ESR_ILLEGAL_REG);
 }
 
 void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off)
@@ -599,8 +644,24 @@ int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data)
 		if (data & ~0xffULL)
 			return 1;
 		break;
-	case LAPIC_SPIV: case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC:
-	case LAPIC_LVT0: case LAPIC_LVT1: case LAPIC_LVTERR: case LAPIC_TMICT: case LAPIC_TDCR:
+	/*
+	 * A non-zero write to a reserved bit #GPs (Vol. 3A 11.12.1.3).  KVM
+	 * masks these bits instead; the SDM is clear.
+	 */
+	case LAPIC_SPIV:
+		if (data & ~(u64)SVR_VALID)
+			return 1;
+		break;
+	case LAPIC_LVTT: case LAPIC_LVTTHMR: case LAPIC_LVTPC:
+	case LAPIC_LVT0: case LAPIC_LVT1: case LAPIC_LVTERR:
+		if (data & ~(u64)lvt_valid[(off - LAPIC_LVTT) >> 4])
+			return 1;
+		break;
+	case LAPIC_TDCR:
+		if (data & ~0xbULL)
+			return 1;
+		break;
+	case LAPIC_TMICT:
 		if (data >> 32)
 			return 1;
 		break;
@@ -633,6 +694,7 @@ static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
 	for (off = LAPIC_LVTT; off <= LAPIC_LVTERR; off += 0x10)
 		lapic_reg_write(apic, off, LAPIC_LVT_MASKED);
 	apic->tsc_deadline = 0;
+	lapic_timer_sync_config(apic);
 	atomic_set(&apic->esr_pending, 0);
 	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
 	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
@@ -715,7 +777,12 @@ void lapic_take_events(struct vapicvm_vcpu *vcpu)
 		WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
 	}
 	if (test_and_clear_bit(LAPIC_EV_NMI, &apic->events)) {
-		vcpu->nmi_pending = true;
+		/*
+		 * Two NMIs sent at about the same time are both delivered: the
+		 * first goes in, the second is latched while its handler runs
+		 * (SDM 6.7.1).  Injection drops to one while NMIs are blocked.
+		 */
+		vcpu->nmi_pending = min(vcpu->nmi_pending + atomic_xchg(&apic->nmi_queued, 0), 2);
 		if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
 			WRITE_ONCE(vcpu->mp_state, VAPICVM_MP_STATE_RUNNABLE);
 	}
@@ -766,7 +833,8 @@ void lapic_reset(struct vapicvm_vcpu *vcpu, bool init)
 
 	lapic_reset_registers(vcpu);
 	vcpu->extint_pending = false;
-	vcpu->nmi_pending = false;
+	vcpu->nmi_pending = 0;
+	atomic_set(&apic->nmi_queued, 0);
 	/* INIT keeps the base and the mode; the registers reset. */
 	if ((base & (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) == (LAPIC_BASE_EN | LAPIC_BASE_EXTD)) {
 		lapic_reg_write(apic, LAPIC_ID, vcpu->id);
@@ -858,6 +926,7 @@ int lapic_set_state(struct vapicvm_vcpu *vcpu, const struct vapicvm_lapic_state 
 	}
 	lapic_reg_write(apic, LAPIC_TMCCT, 0);
 	lapic_update_ppr(apic);
+	lapic_timer_sync_config(apic);
 	if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		lapic_set_tsc_deadline(vcpu, s->tsc_deadline);
 	else
@@ -875,8 +944,7 @@ long lapic_pulse_lint(struct vapicvm_vcpu *vcpu, u32 pin, u8 vector)
 	/* A disabled APIC passes LINT0 through as INTR and LINT1 as NMI. */
 	if (!lapic_is_enabled(vcpu)) {
 		if (pin == VAPICVM_INTERRUPT_LINT1) {
-			set_bit(LAPIC_EV_NMI, &apic->events);
-			vcpu_kick(vcpu);
+			lapic_queue_nmi(vcpu);
 			return 0;
 		}
 		return lapic_deliver_extint(vcpu, vector);

@@ -85,6 +85,7 @@ struct vapicvm_lapic_state;
 #define LAPIC_DM_EXTINT		(7U << 8)
 #define LAPIC_DEST_LOGICAL	BIT(11)
 #define LAPIC_SEND_PENDING	BIT(12)
+#define LAPIC_LVT_REMOTE_IRR	BIT(14)
 #define LAPIC_INT_LEVELTRIG	BIT(15)
 #define LAPIC_INT_ASSERT		BIT(14)
 #define LAPIC_LVT_MASKED		BIT(16)
@@ -135,7 +136,12 @@ struct vapicvm_lapic {
 	/* Timer (lapic_timer.c). */
 	struct hrtimer timer;
 	u64 timer_period_ns;		/* one-shot/periodic: the count's length; 0 stopped */
+	u32 timer_mode_seen;		/* LVTT mode and TDCR divisor the count ran with */
+	u64 timer_divide_seen;
 	u64 tsc_deadline;
+
+	/* NMIs sent and not yet taken by the vCPU's thread (LAPIC_EV_NMI). */
+	atomic_t nmi_queued;
 
 	/*
 	 * The tier's own state (apicv.c only): what it last wrote to the

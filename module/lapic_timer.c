@@ -38,7 +38,8 @@ u32 lapic_timer_mode(struct vapicvm_lapic *apic)
 	return lapic_reg_read(apic, LAPIC_LVTT) & LAPIC_TIMER_MODE_MASK;
 }
 
-static u64 lapic_divide(struct vapicvm_lapic *apic)
+/* TDCR's divisor: 1 to 128. */
+u64 lapic_timer_divisor(struct vapicvm_lapic *apic)
 {
 	u32 tdcr = lapic_reg_read(apic, LAPIC_TDCR);
 	u32 v = (tdcr & 3) | ((tdcr & 8) >> 1);
@@ -46,22 +47,40 @@ static u64 lapic_divide(struct vapicvm_lapic *apic)
 	return v == 7 ? 1 : 2ULL << v;
 }
 
-/* Hard-IRQ context: post the timer's vector like any other sender. */
+/* An expiry: post the timer's vector like any other sender.  Any context. */
+static void lapic_timer_fire(struct vapicvm_lapic *apic, u32 lvtt)
+{
+	if (!(lvtt & LAPIC_LVT_MASKED) && lapic_sw_enabled(apic) &&
+	    (READ_ONCE(apic->base_msr) & LAPIC_BASE_EN))
+		lapic_post(apic->vcpu, lvtt & LAPIC_VECTOR_MASK, false);
+	set_bit(LAPIC_EV_TIMER, &apic->events);
+}
+
+/* Hard-IRQ context. */
 static enum hrtimer_restart lapic_timer_fn(struct hrtimer *timer)
 {
 	struct vapicvm_lapic *apic = container_of(timer, struct vapicvm_lapic, timer);
 	u32 lvtt = lapic_reg_read(apic, LAPIC_LVTT);
 	u64 period = READ_ONCE(apic->timer_period_ns);
 
-	if (!(lvtt & LAPIC_LVT_MASKED) && lapic_sw_enabled(apic) &&
-	    (READ_ONCE(apic->base_msr) & LAPIC_BASE_EN))
-		lapic_post(apic->vcpu, lvtt & LAPIC_VECTOR_MASK, false);
-	set_bit(LAPIC_EV_TIMER, &apic->events);
+	lapic_timer_fire(apic, lvtt);
+	/* The mode now, not at arming, decides whether the count reloads. */
 	if (period && (lvtt & LAPIC_TIMER_MODE_MASK) == LAPIC_TIMER_PERIODIC) {
 		hrtimer_forward_now(timer, ns_to_ktime(period));
 		return HRTIMER_RESTART;
 	}
 	return HRTIMER_NORESTART;
+}
+
+/* One pass of the count in time: TMICT x divide, floored when periodic. */
+static u64 lapic_timer_pass_ns(struct vapicvm_lapic *apic)
+{
+	u64 period = (u64)lapic_reg_read(apic, LAPIC_TMICT) * lapic_timer_divisor(apic) *
+		     APIC_BUS_CYCLE_NS;
+
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC)
+		period = max(period, LAPIC_TIMER_MIN_PERIOD_NS);
+	return period;
 }
 
 void lapic_timer_init(struct vapicvm_lapic *apic)
@@ -89,9 +108,7 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 	lapic_timer_stop(apic);
 	if (!count || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		return;
-	period = (u64)count * lapic_divide(apic) * APIC_BUS_CYCLE_NS;
-	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC)
-		period = max(period, LAPIC_TIMER_MIN_PERIOD_NS);
+	period = lapic_timer_pass_ns(apic);
 	if (remaining_ns == LAPIC_TIMER_EXPIRED) {
 		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
 			return;
@@ -103,6 +120,65 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 		      HRTIMER_MODE_ABS_HARD);
 }
 
+/*
+ * LVTT or TDCR was written; the register page holds the new value already
+ * (an APIC-write trap stores it before the exit), so the values the count
+ * ran with until now are kept here, not read back from the page.
+ */
+void lapic_timer_sync_config(struct vapicvm_lapic *apic)
+{
+	apic->timer_mode_seen = lapic_timer_mode(apic);
+	apic->timer_divide_seen = lapic_timer_divisor(apic);
+}
+
+/*
+ * LVTT written (Vol. 3A 11.5.4): between one-shot and periodic the count
+ * goes on from where it was, TMICT unchanged, and the mode at expiry
+ * decides whether it reloads; a change to or from TSC-deadline mode
+ * disarms the timer (11.5.4.1) and, as in KVM, clears TMICT.
+ */
+void lapic_timer_lvtt_written(struct vapicvm_lapic *apic)
+{
+	u32 old_mode = apic->timer_mode_seen, mode = lapic_timer_mode(apic);
+
+	if (mode == old_mode)
+		return;
+	apic->timer_mode_seen = mode;
+	if (old_mode == LAPIC_TIMER_TSCDEADLINE || mode == LAPIC_TIMER_TSCDEADLINE) {
+		lapic_timer_stop(apic);
+		apic->tsc_deadline = 0;
+		lapic_reg_write(apic, LAPIC_TMICT, 0);
+		return;
+	}
+	/* The periodic floor applies from the next reload on. */
+	if (READ_ONCE(apic->timer_period_ns))
+		WRITE_ONCE(apic->timer_period_ns, lapic_timer_pass_ns(apic));
+}
+
+/*
+ * TDCR written mid-count: the count left stays, only its rate changes
+ * (Vol. 3A 11.5.4), so the time left scales by new/old divide, as KVM
+ * does.
+ */
+void lapic_timer_tdcr_written(struct vapicvm_lapic *apic)
+{
+	u64 old_divide = apic->timer_divide_seen, divide = lapic_timer_divisor(apic), counts;
+	s64 left;
+
+	if (divide == old_divide)
+		return;
+	apic->timer_divide_seen = divide;
+	if (!READ_ONCE(apic->timer_period_ns) || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+		return;
+	/* Not queued (a one-shot that fired): nothing is counting. */
+	if (!hrtimer_cancel(&apic->timer))
+		return;
+	left = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
+	counts = div64_u64(max_t(s64, left, 0), old_divide * APIC_BUS_CYCLE_NS);
+	counts = min_t(u64, counts, lapic_reg_read(apic, LAPIC_TMICT));
+	lapic_timer_start_count(apic, max_t(u64, counts * divide * APIC_BUS_CYCLE_NS, 1));
+}
+
 u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 {
 	u64 period = READ_ONCE(apic->timer_period_ns);
@@ -111,10 +187,20 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 	if (!period || !hrtimer_active(&apic->timer))
 		return 0;
 	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
-	if (remaining < 0)
-		remaining = 0;
+	/*
+	 * Past the expiry, before the hrtimer has moved it on: a periodic
+	 * count has already reloaded from TMICT (11.5.4), it is not stuck at 0.
+	 */
+	if (remaining < 0) {
+		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
+			return 0;
+		u64 late;
+
+		div64_u64_rem((u64)-remaining, period, &late);
+		remaining = period - late;
+	}
 	/* A period stretched to the floor still counts down from TMICT. */
-	return min_t(u64, div64_u64(remaining, lapic_divide(apic) * APIC_BUS_CYCLE_NS),
+	return min_t(u64, div64_u64(remaining, lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS),
 		     lapic_reg_read(apic, LAPIC_TMICT));
 }
 
@@ -157,7 +243,17 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 	if (!deadline)
 		return;
 	now = guest_tsc(vcpu);
-	ns = deadline > now ? tsc_delta_to_ns(deadline - now) : 0;
+	if (deadline <= now) {
+		/*
+		 * Due already: it fires now, not from the host timer, so that
+		 * the interrupt is taken before the guest's next instruction,
+		 * as on hardware; the MSR reads 0 from here on.
+		 */
+		apic->tsc_deadline = 0;
+		lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+		return;
+	}
+	ns = tsc_delta_to_ns(deadline - now);
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns), HRTIMER_MODE_ABS_HARD);
 }
 

@@ -14,6 +14,11 @@ struct vapicvm_vcpu;
 void lapic_timer_init(struct vapicvm_lapic *apic);
 void lapic_timer_stop(struct vapicvm_lapic *apic);
 void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns);
+u64 lapic_timer_divisor(struct vapicvm_lapic *apic);
+/* After LVTT or TDCR changed; sync_config after reset and SET_LAPIC. */
+void lapic_timer_lvtt_written(struct vapicvm_lapic *apic);
+void lapic_timer_tdcr_written(struct vapicvm_lapic *apic);
+void lapic_timer_sync_config(struct vapicvm_lapic *apic);
 /* LVTT bits 18:17: LAPIC_TIMER_ONESHOT, _PERIODIC or _TSCDEADLINE. */
 u32 lapic_timer_mode(struct vapicvm_lapic *apic);
 /* TMCCT: the current count of a one-shot or periodic count. */

@@ -141,6 +141,15 @@ void vcpu_queue_exception(struct vapicvm_vcpu *vcpu, u8 vector, bool has_error, 
 	vcpu->exception_error = error;
 }
 
+/*
+ * Faults, as opposed to traps (#DB as the module raises it, #BP, #OF) and
+ * aborts (#DF, #MC): their frame carries RF set (Vol. 3A 6.6, 18.3.1.1).
+ */
+static bool exception_is_fault(u8 v)
+{
+	return v != 1 && v != 3 && v != 4 && v != 8 && v != 18;
+}
+
 static bool exception_has_error_code(u8 v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
@@ -216,6 +225,12 @@ static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
 	}
 	if (vcpu->exception_pending) {
 		vcpu->exception_pending = false;
+		/*
+		 * The CPU sets RF in a fault's frame; a fault the module raises
+		 * for it must have it too (KVM does the same).
+		 */
+		if (exception_is_fault(vcpu->exception_vector))
+			vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | X86_EFLAGS_RF);
 		info = INTR_INFO_VALID | INTR_TYPE_HARD_EXCEPTION | vcpu->exception_vector;
 		if (vcpu->exception_has_error && exception_has_error_code(vcpu->exception_vector))
 			info |= INTR_INFO_DELIVER_CODE;
@@ -225,14 +240,20 @@ static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
 	if (vcpu->nmi_pending) {
 		u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 
+		/* Blocked by a running handler: one more latches, no more. */
+		if (intr & GUEST_INTR_STATE_NMI)
+			vcpu->nmi_pending = 1;
 		if (!(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
 			      GUEST_INTR_STATE_NMI))) {
-			vcpu->nmi_pending = false;
-			vcpu_set_nmi_window(vcpu, false);
+			vcpu->nmi_pending--;
+			/* A latched one waits for the handler's IRET: an NMI window. */
+			vcpu_set_nmi_window(vcpu, vcpu->nmi_pending);
 			inject_event(INTR_INFO_VALID | INTR_TYPE_NMI | 2, 0, 0);
 			return true;
 		}
 		vcpu_set_nmi_window(vcpu, true);
+	} else if (unlikely(vcpu->cpu_ctls & CPU_NMI_WINDOW_EXITING)) {
+		vcpu_set_nmi_window(vcpu, false);	/* nothing left to wait for */
 	}
 	return false;
 }

@@ -123,7 +123,11 @@ struct vapicvm_vcpu {
 	} pending_load;
 
 	/* Event injection. */
-	bool nmi_pending;
+	/*
+	 * NMIs taken from the APIC, not yet injected: at most 2 (one to go in
+	 * now, one latched behind it), 1 while the guest blocks NMIs.
+	 */
+	u8 nmi_pending;
 	bool exception_pending;
 	u8 exception_vector;
 	bool exception_has_error;

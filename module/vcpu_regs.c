@@ -213,7 +213,7 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 
 	vcpu->xcr0 = XFEATURE_MASK_FP;
-	vcpu->nmi_pending = false;
+	vcpu->nmi_pending = 0;
 	vcpu->exception_pending = false;
 	vcpu->triple_fault = false;
 	vcpu->completion = COMPLETE_NONE;

@@ -110,4 +110,66 @@ TEST(invalid_opcode_handled_by_the_guest)
 	vm_free(vm);
 }
 
+/* ---------------------------------------------------------------- */
+
+/*
+ * SDM Vol. 3A 6.6 and 18.3.1.1: a fault's frame holds RFLAGS with RF set
+ * (the CPU sets it for every fault but an instruction breakpoint #DB), so
+ * that the IRET back to the faulting instruction does not take its
+ * instruction breakpoint again.  Faults the module raises on the CPU's
+ * behalf must look the same: #GP from a refused CR4 write and from RDMSR
+ * and WRMSR of an MSR that does not exist, #UD for a VMX instruction.  (KVM sets RF before injecting any fault.)  The
+ * handler's IRET then clears RF again: the next instruction runs with it
+ * clear.
+ */
+#define X86_EFLAGS_RF	(1ULL << 16)
+
+static volatile uint64_t frame_rflags[8];
+static volatile uint32_t faults, skip_len;
+
+static void record_fault(struct ex_regs *regs)
+{
+	if (faults < 8)
+		frame_rflags[faults] = regs->rflags;
+	faults++;
+	regs->rip += skip_len;		/* the faulting instruction's length */
+}
+
+static void guest_injected_faults(void)
+{
+	uint64_t rflags;
+
+	/* MOV to CR4 with a reserved bit (0f 22 /r, 3 bytes with RAX): #GP(0). */
+	skip_len = 3;
+	__asm__ volatile("mov %0, %%cr4" : : "a"(guest_read_cr4() | (1ULL << 63)) : "memory");
+	/* RDMSR and WRMSR of an MSR that does not exist. */
+	skip_len = 2;
+	__asm__ volatile("rdmsr" : : "c"(0x4b564dff) : "rax", "rdx", "memory");
+	__asm__ volatile("wrmsr" : : "c"(0x4b564dff), "a"(1), "d"(0) : "memory");
+	/* VMXOFF: it exits, and the module answers #UD (0f 01 c4, 3 bytes). */
+	skip_len = 3;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xc4" ::: "memory");
+	__asm__ volatile("pushfq; pop %0" : "=r"(rflags));
+	GUEST_ASSERT_EQ(faults, 4);
+	GUEST_ASSERT_EQ(rflags & X86_EFLAGS_RF, 0);
+	GUEST_DONE();
+}
+
+TEST(injected_faults_have_rf_in_their_frame)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_injected_faults, 0);
+	int i;
+
+	vm_install_handler(vm, 13, record_fault);
+	vm_install_handler(vm, 6, record_fault);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	sync_global_from_guest(vm, frame_rflags);
+	for (i = 0; i < 4; i++) {
+		TH_LOG("fault %d: RFLAGS %#lx in the frame", i, (unsigned long)frame_rflags[i]);
+		EXPECT_TRUE(frame_rflags[i] & X86_EFLAGS_RF);
+	}
+	vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
