@@ -312,6 +312,12 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		if (!host && (vcpu_read_cr0(vcpu) & X86_CR0_PG) &&
 		    ((data ^ vcpu->efer) & EFER_LME))
 			return MSR_RESULT_GP;
+		/*
+		 * Nor may the host's leave IA-32e mode under CR4.PCIDE: VM
+		 * entry refuses PCIDE outside it (Vol. 3C 26.3.1.1).
+		 */
+		if ((vcpu_read_cr4(vcpu) & X86_CR4_PCIDE) && !(data & EFER_LME))
+			return MSR_RESULT_GP;
 		if (host)
 			vcpu->efer = data & ~EFER_LMA;
 		vcpu_set_efer(vcpu, data);

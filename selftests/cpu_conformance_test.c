@@ -8,8 +8,8 @@
  *   CR3 does not keep; INVPCID types 0-3 work if CPUID offers INVPCID, type 4
  *   and a PCID above 4095 are #GP; setting PCIDE with CR3[11:0] != 0,
  *   setting it when CPUID does not offer PCID, and clearing CR0.PG while it
- *   is set are #GP.  SET_SREGS refuses PCIDE outside IA-32e mode (a state
- *   VM entry would refuse).
+ *   is set are #GP.  SET_SREGS and SET_MSRS (EFER) refuse PCIDE outside
+ *   IA-32e mode (a state VM entry would refuse, Vol. 3C 26.3.1.1).
  * - IA32_MISC_ENABLE (Vol. 4 Table 2-2): its read/write bits read back as
  *   written, the read-only ones (BTS and PEBS unavailable) do not change,
  *   reserved bits are #GP; "limit CPUID maxval" and "XD bit disable" act
@@ -348,12 +348,30 @@ static void guest_pcid(void)
 TEST_F(cpu, pcid)
 {
 	struct vcpu *vcpu;
+	struct vapicvm_sregs s;
+	struct ucall uc;
+	uint64_t r, efer = 0;
 
 	TEST_REQUIRE(host_has("pcid"), "the CPU has no PCID");
 	ASSERT_TRUE(supported_reg(self->vm, 1, 0, ECX) & CPUID_1_ECX_PCID)
 		TH_LOG("PCID not offered on a CPU that has it");
 	vcpu = vm_add_vcpu(self->vm, 0, guest_pcid, 0);
-	run_to_done(_metadata, vcpu);
+	while ((r = vcpu_run_ucall(vcpu, &uc)) == UCALL_SYNC) {
+		if (uc.args[0] != 1)
+			continue;
+		/*
+		 * PCIDE is set: the host may not take the vCPU out of IA-32e
+		 * mode under it either (VM entry would fail, Vol. 3C 26.3.1.1).
+		 */
+		ASSERT_TRUE(host_msr(vcpu, false, 0xc0000080, &efer));
+		efer &= ~(1ULL << 8);	/* LME */
+		EXPECT_FALSE(host_msr(vcpu, true, 0xc0000080, &efer));
+		vcpu_get_sregs(vcpu, &s);
+		EXPECT_TRUE(s.cr4 & CR4_PCIDE);
+		s.efer &= ~(1ULL << 8);
+		EXPECT_TRUE(ioctl_fails_with(vcpu->fd, VAPICVM_SET_SREGS, &s, EINVAL));
+	}
+	ASSERT_EQ(UCALL_DONE, r);
 }
 
 static void guest_pcid_not_offered(void)
