@@ -2,9 +2,9 @@
 /*
  * The MSRs a guest may use.  Those the VMCS switches (FS/GS base, SYSENTER)
  * and KERNEL_GS_BASE pass through the MSR bitmap; the SYSCALL MSRs and
- * IA32_TSC_AUX are kept in the vCPU and loaded lazily (run.c); the APIC's go to the local APIC
- * model; the rest are emulated here or refused with #GP, as on a CPU that
- * lacks them.
+ * IA32_TSC_AUX are kept in the vCPU and loaded lazily (run.c); the APIC's
+ * go to the local APIC model; the rest are emulated here or refused with
+ * #GP, as on a CPU that lacks them.
  */
 #include <linux/highmem.h>
 #include <linux/slab.h>
