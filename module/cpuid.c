@@ -28,10 +28,13 @@
 #define F1_ECX_TSC_DEADLINE BIT(24)
 #define F1_ECX_OSXSAVE	BIT(27)
 #define F1_ECX_HYPERVISOR BIT(31)
-/* CPUID.1:EDX: no MTRR, MCE/MCA, DS, ACPI, TM, PBE, PN. */
+/*
+ * CPUID.1:EDX: no MTRR, DS, ACPI, TM, PBE, PN.  MCE and MCA: the
+ * machine-check MSRs are there, with no bank (msr.c), as KVM offers them.
+ */
 #define F1_EDX_ALLOWED	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | \
-			 BIT(8) | BIT(11) | BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19) | \
-			 BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(28))
+			 BIT(7) | BIT(8) | BIT(11) | BIT(13) | BIT(14) | BIT(15) | BIT(16) | \
+			 BIT(17) | BIT(19) | BIT(23) | BIT(24) | BIT(25) | BIT(26) | BIT(28))
 #define F1_EDX_APIC	BIT(9)
 /* CPUID.7.0:EBX: FSGSBASE, BMI1, AVX2, SMEP, BMI2, ERMS, INVPCID, AVX512*, RDSEED, ADX, SMAP,
  * CLFLUSHOPT, CLWB, SHA.
@@ -39,10 +42,9 @@
 #define F7_EBX_ALLOWED	(BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | BIT(9) | BIT(16) | \
 			 BIT(17) | BIT(18) | BIT(19) | BIT(20) | BIT(21) | BIT(23) | BIT(24) | \
 			 BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) | BIT(31))
-#define F7_EBX_INVPCID	BIT(10)
 /*
- * CPUID.7.0:ECX: AVX512_VBMI, UMIP, AVX512 extensions, GFNI, VAES, VPCLMULQDQ.
- * Not RDPID: like RDTSCP it needs IA32_TSC_AUX, which is not virtualized.
+ * CPUID.7.0:ECX: AVX512_VBMI, UMIP, AVX512 extensions, GFNI, VAES, VPCLMULQDQ;
+ * RDPID with RDTSCP (both read IA32_TSC_AUX, which run.c switches).
  */
 #define F7_ECX_ALLOWED	(BIT(1) | BIT(2) | BIT(6) | BIT(8) | BIT(9) | BIT(10) | BIT(11) | \
 			 BIT(12) | BIT(14))
@@ -110,11 +112,13 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 	case 7:
 		if (x->index == 0) {
 			x->eax = 0;
-			x->ebx &= F7_EBX_ALLOWED | (cpu_has_invpcid() ? F7_EBX_INVPCID : 0);
+			x->ebx &= F7_EBX_ALLOWED | (cpu_has_invpcid() ? CPUID_7_EBX_INVPCID : 0);
+			/* Emulated (msr.c) whatever the CPU has, as KVM does. */
+			x->ebx |= CPUID_7_EBX_TSC_ADJUST;
 			if (!(xcr0 & XFEATURE_MASK_AVX512))
 				x->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) |
 					    BIT(28) | BIT(30) | BIT(31));
-			x->ecx &= F7_ECX_ALLOWED;
+			x->ecx &= F7_ECX_ALLOWED | (cpu_has_rdtscp() ? CPUID_7_ECX_RDPID : 0);
 			x->edx &= F7_EDX_ALLOWED;
 		} else {
 			clear_regs(x);
@@ -138,7 +142,7 @@ static void mask_entry(struct vapicvm_cpuid_entry *x)
 		break;
 	case 0x80000001:
 		x->ecx &= FX1_ECX_ALLOWED;
-		x->edx &= FX1_EDX_ALLOWED;
+		x->edx &= FX1_EDX_ALLOWED | (cpu_has_rdtscp() ? CPUID_X1_EDX_RDTSCP : 0);
 		break;
 	case 0x80000007:
 		x->edx &= BIT(8);	/* invariant TSC */
@@ -312,6 +316,31 @@ int cpuid_set_table(struct vapicvm_vcpu *vcpu, struct vapicvm_cpuid_entry *e, u3
 	return 0;
 }
 
+bool cpuid_guest_has(struct vapicvm_vcpu *vcpu, u32 fn, u32 idx, enum cpuid_regs_idx reg,
+		     u32 bit)
+{
+	struct vapicvm_cpuid_entry *x = find_entry(vcpu->cpuid, vcpu->cpuid_nent, fn, idx);
+	u32 v;
+
+	if (!x)
+		return false;
+	switch (reg) {
+	case CPUID_EAX:
+		v = x->eax;
+		break;
+	case CPUID_EBX:
+		v = x->ebx;
+		break;
+	case CPUID_ECX:
+		v = x->ecx;
+		break;
+	default:
+		v = x->edx;
+		break;
+	}
+	return v & bit;
+}
+
 u64 vcpu_guest_xcr0_mask(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_cpuid_entry *x = find_entry(vcpu->cpuid, vcpu->cpuid_nent, 0xd, 0);
@@ -369,6 +398,11 @@ void cpuid_emulate(struct vapicvm_vcpu *vcpu)
 		edx = x->edx;
 	}
 	switch (fn) {
+	case 0:
+		/* IA32_MISC_ENABLE "limit CPUID maxval" (Vol. 4 Table 2-2). */
+		if (vcpu->ia32_misc_enable & MSR_IA32_MISC_ENABLE_LIMIT_CPUID)
+			eax = min(eax, 2U);
+		break;
 	case 1:
 		ebx = (ebx & 0x00ffffff) | (lapic_id(vcpu) << 24);
 		ecx &= ~F1_ECX_OSXSAVE;
@@ -380,6 +414,11 @@ void cpuid_emulate(struct vapicvm_vcpu *vcpu)
 	case 0xb:
 	case 0x1f:
 		edx = lapic_id(vcpu);
+		break;
+	case 0x80000001:
+		/* IA32_MISC_ENABLE "XD bit disable": no NX (Vol. 4 Table 2-2). */
+		if (vcpu->ia32_misc_enable & MSR_IA32_MISC_ENABLE_XD_DISABLE)
+			edx &= ~CPUID_X1_EDX_NX;
 		break;
 	case 0xd:
 		if (idx == 0 && x)

@@ -3,6 +3,7 @@
 #define VAPICVM_CPUID_H
 
 #include <linux/types.h>
+#include <asm/processor.h>
 
 struct vapicvm_vcpu;
 struct vapicvm_cpuid_entry;
@@ -19,5 +20,16 @@ void cpuid_emulate(struct vapicvm_vcpu *vcpu);
 u64 vcpu_supported_xcr0(void);
 /* XCR0 bits this vCPU's CPUID allows. */
 u64 vcpu_guest_xcr0_mask(struct vapicvm_vcpu *vcpu);
+
+/* Whether the vCPU's CPUID table sets bit in reg (CPUID_EAX...) of leaf fn, subleaf idx. */
+bool cpuid_guest_has(struct vapicvm_vcpu *vcpu, u32 fn, u32 idx, enum cpuid_regs_idx reg, u32 bit);
+
+/* The CPUID bits vapicvm's own code looks at. */
+#define CPUID_1_ECX_PCID		BIT(17)
+#define CPUID_7_EBX_TSC_ADJUST		BIT(1)
+#define CPUID_7_EBX_INVPCID		BIT(10)
+#define CPUID_7_ECX_RDPID		BIT(22)
+#define CPUID_X1_EDX_NX			BIT(20)
+#define CPUID_X1_EDX_RDTSCP		BIT(27)
 
 #endif /* VAPICVM_CPUID_H */

@@ -170,7 +170,13 @@ static int handle_cr_access(struct vapicvm_vcpu *vcpu)
 				goto gp;
 			if ((vcpu->efer & EFER_LMA) && !(val & X86_CR4_PAE))
 				goto gp;
-			/* PCIDE is set only in IA-32e mode, with PCID 0 current. */
+			/*
+			 * PCIDE: only if CPUID offers PCID; set only in IA-32e
+			 * mode, with PCID 0 current (MOV to CR, Vol. 2).
+			 */
+			if ((val & X86_CR4_PCIDE) &&
+			    !cpuid_guest_has(vcpu, 1, 0, CPUID_ECX, CPUID_1_ECX_PCID))
+				goto gp;
 			if ((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
 			    (!(vcpu->efer & EFER_LMA) || (vmcs_readl(GUEST_CR3) & 0xfff)))
 				goto gp;

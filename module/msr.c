@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The MSRs a guest may use.  Those the VMCS switches (FS/GS base, SYSENTER)
- * and KERNEL_GS_BASE pass through the MSR bitmap; the SYSCALL MSRs are kept
- * in the vCPU and loaded lazily (run.c); the APIC's go to the local APIC
- * model; the rest are emulated here or refused with #GP, as on a CPU that
- * lacks them.
+ * and KERNEL_GS_BASE pass through the MSR bitmap; the SYSCALL MSRs and
+ * IA32_TSC_AUX are kept in the vCPU and loaded lazily (run.c); the APIC's
+ * go to the local APIC model; the rest are emulated here or refused with
+ * #GP, as on a CPU that lacks them.
  */
 #include <linux/highmem.h>
 #include <linux/slab.h>
@@ -12,6 +12,7 @@
 #include <asm/msr.h>
 #include <asm/processor.h>
 
+#include "capabilities.h"
 #include "cpuid.h"
 #include "lapic.h"
 #include "lapic_timer.h"
@@ -23,6 +24,24 @@
 
 /* IA32_FEATURE_CONTROL as the guest sees it: locked, VMX not enabled. */
 #define GUEST_FEATURE_CONTROL		FEAT_CTL_LOCKED
+
+/*
+ * IA32_MISC_ENABLE (Vol. 4 Table 2-2).  Read/write: fast strings, automatic
+ * thermal control, Enhanced SpeedStep, limit CPUID maxval (cpuid.c acts on
+ * it), xTPR message disable and XD bit disable (cpuid.c and EFER.NXE act
+ * on it).  Read-only: performance monitoring available (0: no PMU), BTS and
+ * PEBS unavailable (1: no DS).  Every other bit is reserved, or (ENABLE
+ * MONITOR FSM) belongs to a feature the vCPU does not have: #GP.
+ */
+#define MISC_ENABLE_RW		(MSR_IA32_MISC_ENABLE_FAST_STRING |		\
+				 MSR_IA32_MISC_ENABLE_TM1 |			\
+				 MSR_IA32_MISC_ENABLE_ENHANCED_SPEEDSTEP |	\
+				 MSR_IA32_MISC_ENABLE_LIMIT_CPUID |		\
+				 MSR_IA32_MISC_ENABLE_XTPR_DISABLE |		\
+				 MSR_IA32_MISC_ENABLE_XD_DISABLE)
+#define MISC_ENABLE_RO		(MSR_IA32_MISC_ENABLE_EMON |			\
+				 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |		\
+				 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL)
 
 void msr_bitmap_intercept(struct vapicvm_vcpu *vcpu, u32 msr, bool read, bool write)
 {
@@ -86,9 +105,27 @@ static bool efer_valid(struct vapicvm_vcpu *vcpu, u64 efer)
 	cpuid_count(0x80000001, 0, &a, &b, &c, &d);
 	if ((efer & (EFER_LME | EFER_LMA)) && !(d & BIT(29)))
 		return false;
-	if ((efer & EFER_NX) && !(d & BIT(20)))
+	if ((efer & EFER_NX) &&
+	    (!(d & BIT(20)) || (vcpu->ia32_misc_enable & MSR_IA32_MISC_ENABLE_XD_DISABLE)))
 		return false;
 	return true;
+}
+
+/*
+ * Move the guest's TSC by delta: IA32_TSC and IA32_TSC_ADJUST writes, and
+ * the TSC-deadline timer, all read it as host TSC plus this offset.
+ */
+static void vcpu_add_tsc_offset(struct vapicvm_vcpu *vcpu, u64 delta)
+{
+	vcpu->tsc_offset += delta;
+	vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
+}
+
+/* RDTSCP or RDPID in the vCPU's CPUID: IA32_TSC_AUX is the guest's. */
+static bool guest_has_tsc_aux(struct vapicvm_vcpu *vcpu)
+{
+	return cpuid_guest_has(vcpu, 0x80000001, 0, CPUID_EDX, CPUID_X1_EDX_RDTSCP) ||
+	       cpuid_guest_has(vcpu, 7, 0, CPUID_ECX, CPUID_7_ECX_RDPID);
 }
 
 int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
@@ -99,6 +136,24 @@ int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	switch (index) {
 	case MSR_IA32_TSC:
 		*data = rdtsc() + vcpu->tsc_offset;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		if (!host && !cpuid_guest_has(vcpu, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST))
+			return MSR_RESULT_GP;
+		*data = vcpu->tsc_adjust;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!cpu_has_rdtscp() || (!host && !guest_has_tsc_aux(vcpu)))
+			return MSR_RESULT_GP;
+		/* WRMSR always exits: the vCPU's copy is the value. */
+		*data = vcpu->guest_tsc_aux;
+		return 0;
+	case MSR_IA32_MCG_CAP:
+		/* Vol. 3B 17.3.1.1: no bank, and none of the optional MSRs. */
+		*data = 0;
+		return 0;
+	case MSR_IA32_MCG_STATUS:
+		*data = 0;	/* no machine check is ever delivered to the guest */
 		return 0;
 	case MSR_IA32_APICBASE:
 		*data = lapic_get_base(vcpu);
@@ -174,10 +229,40 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return lapic_x2apic_write(vcpu, index, data);
 
 	switch (index) {
-	case MSR_IA32_TSC:
-		vcpu->tsc_offset = data - rdtsc();
-		vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
+	case MSR_IA32_TSC: {
+		u64 delta = data - (rdtsc() + vcpu->tsc_offset);
+
+		/*
+		 * Vol. 3B 17.17.3: a write of IA32_TSC by software adds the
+		 * TSC's change to IA32_TSC_ADJUST.  The host's restore does
+		 * not (as KVM's).
+		 */
+		if (!host)
+			vcpu->tsc_adjust += delta;
+		vcpu_add_tsc_offset(vcpu, delta);
 		return 0;
+	}
+	case MSR_IA32_TSC_ADJUST:
+		if (!host) {
+			if (!cpuid_guest_has(vcpu, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST))
+				return MSR_RESULT_GP;
+			/* ... and a write of IA32_TSC_ADJUST adds its change to the TSC. */
+			vcpu_add_tsc_offset(vcpu, data - vcpu->tsc_adjust);
+		}
+		vcpu->tsc_adjust = data;
+		return 0;
+	case MSR_TSC_AUX:
+		/* Bits 63:32 are reserved (Vol. 3B 17.17.2). */
+		if (!cpu_has_rdtscp() || (!host && !guest_has_tsc_aux(vcpu)) || (data >> 32))
+			return MSR_RESULT_GP;
+		vcpu->guest_tsc_aux = data;
+		break;	/* loaded while guest state is (run.c) */
+	case MSR_IA32_MCG_CAP:
+		/* Read-only; the host may restore what it read. */
+		return host && !data ? 0 : MSR_RESULT_GP;
+	case MSR_IA32_MCG_STATUS:
+		/* Vol. 3B 17.3.1.2: software may write 0 only. */
+		return data ? MSR_RESULT_GP : 0;
 	case MSR_IA32_APICBASE:
 		return lapic_set_base(vcpu, data, host) ? MSR_RESULT_GP : 0;
 	case MSR_IA32_TSC_DEADLINE:
@@ -188,10 +273,12 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_FEAT_CTL:
 		return host && data == GUEST_FEATURE_CONTROL ? 0 : MSR_RESULT_GP;
 	case MSR_IA32_MISC_ENABLE:
-		vcpu->ia32_misc_enable = data & (MSR_IA32_MISC_ENABLE_FAST_STRING |
-						 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
-						 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
-						 MSR_IA32_MISC_ENABLE_XD_DISABLE);
+		if (data & ~(MISC_ENABLE_RW | MISC_ENABLE_RO))
+			return MSR_RESULT_GP;
+		/* The guest cannot change a read-only bit; the host restores them. */
+		if (!host && ((data ^ vcpu->ia32_misc_enable) & MISC_ENABLE_RO))
+			return MSR_RESULT_GP;
+		vcpu->ia32_misc_enable = data;
 		return 0;
 	case MSR_IA32_DEBUGCTLMSR:
 		/* No LBR, BTF or BTS: only 0 is accepted. */
@@ -224,6 +311,12 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		/* LME may not change while paging is on (Vol. 3A 10.8.5). */
 		if (!host && (vcpu_read_cr0(vcpu) & X86_CR0_PG) &&
 		    ((data ^ vcpu->efer) & EFER_LME))
+			return MSR_RESULT_GP;
+		/*
+		 * Nor may the host's leave IA-32e mode under CR4.PCIDE: VM
+		 * entry refuses PCIDE outside it (Vol. 3C 26.3.1.1).
+		 */
+		if ((vcpu_read_cr4(vcpu) & X86_CR4_PCIDE) && !(data & EFER_LME))
 			return MSR_RESULT_GP;
 		if (host)
 			vcpu->efer = data & ~EFER_LMA;

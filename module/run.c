@@ -77,6 +77,16 @@ static void vcpu_prepare_switch_to_guest(struct vapicvm_vcpu *vcpu)
 	wrmsrl(MSR_LSTAR, vcpu->guest_lstar);
 	wrmsrl(MSR_CSTAR, vcpu->guest_cstar);
 	wrmsrl(MSR_SYSCALL_MASK, vcpu->guest_sfmask);
+	/*
+	 * IA32_TSC_AUX: RDTSCP and RDPID read it in the guest.  The host's
+	 * (its CPU number, for getcpu) is used only in user mode: since Linux
+	 * 5.9 the entry code does not read it with RDPID, for KVM's sake,
+	 * which switches it as lazily.
+	 */
+	if (cpu_has_rdtscp()) {
+		rdmsrl(MSR_TSC_AUX, vcpu->host.tsc_aux);
+		wrmsrl(MSR_TSC_AUX, vcpu->guest_tsc_aux);
+	}
 	vcpu->guest_msrs_loaded = true;
 }
 
@@ -89,6 +99,8 @@ void vcpu_prepare_switch_to_host(struct vapicvm_vcpu *vcpu)
 	wrmsrl(MSR_LSTAR, vcpu->host.lstar);
 	wrmsrl(MSR_CSTAR, vcpu->host.cstar);
 	wrmsrl(MSR_SYSCALL_MASK, vcpu->host.sfmask);
+	if (cpu_has_rdtscp())
+		wrmsrl(MSR_TSC_AUX, vcpu->host.tsc_aux);
 	/* VM exit loaded null selectors; put back the user's if it had any. */
 	if (vcpu->host.gs_sel)
 		load_gs_index(vcpu->host.gs_sel);

@@ -80,16 +80,18 @@ struct vapicvm_vcpu {
 	struct fpu_guest guest_fpu;
 	u64 ia32_misc_enable;
 	u64 tsc_offset;
+	u64 tsc_adjust;		/* IA32_TSC_ADJUST (Vol. 3B 17.17.3) */
 	u64 pat;
 	unsigned long dr[8];	/* emulated debug registers (MOV DR exits) */
 
 	/* MSRs switched lazily: guest values while guest state is loaded. */
 	bool guest_msrs_loaded;
 	u64 guest_kernel_gs_base, guest_star, guest_lstar, guest_cstar, guest_sfmask;
+	u64 guest_tsc_aux;	/* loaded only on a CPU with RDTSCP */
 	struct {
 		u16 ds_sel, es_sel, fs_sel, gs_sel, ldt_sel;
 		unsigned long fs_base, kernel_gs_base;
-		u64 star, lstar, cstar, sfmask;
+		u64 star, lstar, cstar, sfmask, tsc_aux;
 	} host;
 
 	/* The guest's CPUID table (SET_CPUID). */

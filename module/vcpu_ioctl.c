@@ -136,6 +136,11 @@ static long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
 		return PTR_ERR(e);
 	r = cpuid_set_table(vcpu, e, hdr.nent);
 	kvfree(e);
+	if (!r) {
+		vapicvm_vcpu_load(vcpu);
+		vcpu_update_cpuid_controls(vcpu);
+		vapicvm_vcpu_put(vcpu);
+	}
 	return r;
 }
 

@@ -229,7 +229,11 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 		vcpu->guest_lstar = 0;
 		vcpu->guest_cstar = 0;
 		vcpu->guest_sfmask = 0;
-		vcpu->ia32_misc_enable = MSR_IA32_MISC_ENABLE_FAST_STRING;
+		vcpu->ia32_misc_enable = MSR_IA32_MISC_ENABLE_FAST_STRING |
+					 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |
+					 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL;
+		vcpu->tsc_adjust = 0;
+		vcpu->guest_tsc_aux = 0;
 	}
 	/* Loaded guest MSRs change too; no preemption between check and write. */
 	preempt_disable();
@@ -239,6 +243,8 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 		wrmsrl(MSR_LSTAR, vcpu->guest_lstar);
 		wrmsrl(MSR_CSTAR, vcpu->guest_cstar);
 		wrmsrl(MSR_SYSCALL_MASK, vcpu->guest_sfmask);
+		if (cpu_has_rdtscp())
+			wrmsrl(MSR_TSC_AUX, vcpu->guest_tsc_aux);
 	}
 	preempt_enable();
 }
@@ -341,6 +347,9 @@ int vcpu_set_sregs(struct vapicvm_vcpu *vcpu, const struct vapicvm_sregs *s)
 	if ((s->efer & ~VCPU_EFER_VALID) || (s->cr4 & VCPU_CR4_RESERVED) ||
 	    (s->cr4 & VCPU_CR4_UNSUPPORTED) || (s->cr4 & ~vmx_caps.cr4_fixed1) ||
 	    (s->cr0 >> 32) || (s->cr8 & ~0xfULL))
+		return -EINVAL;
+	/* PCIDE only in IA-32e mode: VM entry refuses it in any other. */
+	if ((s->cr4 & X86_CR4_PCIDE) && (!(s->efer & EFER_LME) || !(s->cr0 & X86_CR0_PG)))
 		return -EINVAL;
 	if (segment_padding_set(&s->cs) || segment_padding_set(&s->ds) ||
 	    segment_padding_set(&s->es) || segment_padding_set(&s->fs) ||

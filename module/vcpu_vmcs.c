@@ -25,6 +25,7 @@
 
 #include "apicv.h"
 #include "capabilities.h"
+#include "cpuid.h"
 #include "mitigations.h"
 #include "run.h"
 #include "vcpu.h"
@@ -183,8 +184,6 @@ static void vcpu_setup_controls(struct vapicvm_vcpu *vcpu)
 		vcpu->cpu_ctls |= CPU_USE_TSC_OFFSETTING;
 	if (!vcpu->vpid)
 		vcpu->cpu2_ctls &= ~SEC_ENABLE_VPID;
-	if (!cpu_has_rdtscp())
-		vcpu->cpu2_ctls &= ~SEC_ENABLE_RDTSCP;
 	/* The APIC tier adds its controls. */
 	apicv_setup_controls(vcpu);
 
@@ -195,10 +194,23 @@ static void vcpu_setup_controls(struct vapicvm_vcpu *vcpu)
 	vmcs_write32(VM_ENTRY_CONTROLS, vcpu->entry_ctls);
 }
 
+void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu)
+{
+	vcpu->cpu2_ctls &= ~(SEC_ENABLE_RDTSCP | SEC_ENABLE_INVPCID);
+	if (cpu_has_rdtscp() &&
+	    (cpuid_guest_has(vcpu, 0x80000001, 0, CPUID_EDX, CPUID_X1_EDX_RDTSCP) ||
+	     cpuid_guest_has(vcpu, 7, 0, CPUID_ECX, CPUID_7_ECX_RDPID)))
+		vcpu->cpu2_ctls |= SEC_ENABLE_RDTSCP;
+	if (cpu_has_invpcid() && cpuid_guest_has(vcpu, 7, 0, CPUID_EBX, CPUID_7_EBX_INVPCID))
+		vcpu->cpu2_ctls |= SEC_ENABLE_INVPCID;
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
+}
+
 void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu)
 {
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 	vcpu_setup_controls(vcpu);
+	vcpu_update_cpuid_controls(vcpu);
 	/*
 	 * #DB and #AC are intercepted and reflected: a guest could otherwise
 	 * make their delivery loop forever and hang the host CPU

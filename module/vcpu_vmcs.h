@@ -12,6 +12,11 @@ void vapicvm_vcpu_load(struct vapicvm_vcpu *vcpu);
 void vapicvm_vcpu_put(struct vapicvm_vcpu *vcpu);
 /* Every field of a new vCPU's VMCS, then the state after RESET (VMCS loaded). */
 void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu);
+/*
+ * The controls that follow the vCPU's CPUID: RDTSCP (and RDPID) and INVPCID
+ * work only if it offers them, else they are #UD.  VMCS loaded.
+ */
+void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu);
 /* For preempt_notifier_init() at creation. */
 extern struct preempt_ops vcpu_preempt_ops;
 

@@ -312,6 +312,7 @@ static const uint32_t known_msrs[] = {
 	0xe7, 0xe8,	/* MPERF, APERF */
 	0x10a,		/* ARCH_CAPABILITIES */
 	0x174, 0x175, 0x176,	/* SYSENTER_CS/ESP/EIP */
+	0x179, 0x17a, 0x17b,	/* MCG_CAP, MCG_STATUS, MCG_CTL */
 	0x1a0,		/* MISC_ENABLE */
 	0x1d9,		/* DEBUGCTL */
 	0x277,		/* PAT */
