@@ -46,7 +46,7 @@
 #define DR6_EVENTS	0x400f	/* BS, B3-B0 */
 
 /* ------------------------------------------------------------------ */
-/* The VMM: an MMIO page that behaves as RAM, and one I/O port         */
+/* The VMM: an MMIO page that behaves as RAM, and I/O ports           */
 /* ------------------------------------------------------------------ */
 
 static uint8_t device[MMIO_SIZE];
@@ -72,7 +72,7 @@ static unsigned int run_guest(struct __test_metadata *_metadata, struct vcpu *vc
 				memcpy(run->mmio.data, device + off, run->mmio.len);
 			continue;
 		}
-		if (run->exit_reason == VAPICVM_EXIT_IO && run->io.port == TEST_PORT) {
+		if (run->exit_reason == VAPICVM_EXIT_IO && run->io.port != UCALL_PORT) {
 			if (run->io.direction == VAPICVM_EXIT_IO_IN)
 				memset((uint8_t *)run + run->io.data_offset, IN_VALUE, run->io.size);
 			continue;
@@ -103,6 +103,8 @@ static struct vcpu *setup(struct vm **vm, void *guest_code);
 /* ------------------------------------------------------------------ */
 
 static volatile uint64_t db_count, db_rip, db_dr6;
+/* Keep stepping until the instruction at the end of STEP_POST. */
+static volatile bool db_keep_tf;
 
 static void db_handler(struct ex_regs *regs)
 {
@@ -114,7 +116,9 @@ static void db_handler(struct ex_regs *regs)
 	db_dr6 = dr6;
 	/* DR6 is never cleared by the CPU (Vol. 3B 17.2.3): the handler does it. */
 	__asm__ volatile("mov %0, %%dr6" : : "r"(DR6_FIXED));
-	regs->rflags &= ~(uint64_t)FL_TF;	/* one step only */
+	/* One step only, or through a REP string instruction to its end. */
+	if (!db_keep_tf || *(volatile uint8_t *)regs->rip != 0xf3)
+		regs->rflags &= ~(uint64_t)FL_TF;
 }
 
 static void db_reset(void)
@@ -197,12 +201,12 @@ static void guest_single_step(void)
 	GUEST_ASSERT_EQ(*mmio, 0x1244);
 
 	/*
-	 * CPUID in the shadow of MOV SS: the MOV SS's single-step trap is
-	 * held and taken after CPUID, once (Vol. 3B 17.3.1.4, Vol. 3A 6.8.3).
+	 * MOV SS stepped, CPUID in its shadow: the MOV SS's single-step trap
+	 * is held and taken after CPUID, once (Vol. 3B 17.3.1.4, Vol. 3A 6.8.3).
 	 */
 	db_reset();
 	rax = 0;
-	__asm__ volatile(STEP_PRE "mov %%ss, %%bx\n\tmov %%bx, %%ss\n\tcpuid" STEP_POST
+	__asm__ volatile("mov %%ss, %%bx\n\t" STEP_PRE "mov %%bx, %%ss\n\tcpuid" STEP_POST
 			 : [next] "=&r"(next), "+a"(rax), "=b"(rbx), "=c"(rcx), "=d"(rdx));
 	GUEST_ASSERT_ONE_DB(next, DR6_BS);
 
@@ -539,6 +543,141 @@ TEST(emulator_matches_the_cpu)
 	unsigned int exits = run_guest(_metadata, vcpu);
 
 	TH_LOG("%zu instruction forms, %u exits", ARRAY_SIZE(op_cases), exits);
+	vm_free(vm);
+}
+
+/* ------------------------------------------------------------------ */
+/* String instructions                                                 */
+/* ------------------------------------------------------------------ */
+
+#define STR_MMIO	(MMIO_GPA + 0x400)
+#define STR_LEN		0x100
+
+static volatile uint8_t str_ram[3 * STR_LEN] __attribute__((aligned(64)));
+
+struct str_regs {
+	uint64_t rdi, rsi, rcx, rax;
+};
+
+/* Vol. 2B MOVS, STOS, LODS, REP: one form per case, RSI/RDI/RCX/RAX in and out. */
+static void string_op(int which, struct str_regs *r)
+{
+	uint64_t rdi = r->rdi, rsi = r->rsi, rcx = r->rcx, rax = r->rax;
+
+	switch (which) {
+	case 0:
+		__asm__ volatile("rep stosl" : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 1:
+		__asm__ volatile("rep movsb" : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 2:
+		__asm__ volatile("rep movsq" : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 3:
+		__asm__ volatile("lodsw" : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 4:
+		__asm__ volatile("std\n\trep stosb\n\tcld"
+				 : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 5:
+		__asm__ volatile("std\n\trep movsw\n\tcld"
+				 : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	case 6:
+		__asm__ volatile("movsl" : "+D"(rdi), "+S"(rsi), "+c"(rcx), "+a"(rax) : : "memory");
+		break;
+	}
+	r->rdi = rdi;
+	r->rsi = rsi;
+	r->rcx = rcx;
+	r->rax = rax;
+}
+
+static void fill(volatile uint8_t *p, unsigned int n, uint8_t seed)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i * 7);
+}
+
+/*
+ * Each case on RAM (destination and source in str_ram) and with MMIO in
+ * place of the destination, the source, or both: the same registers, the
+ * same bytes.  MMIO is read back with single-byte MOVs.
+ */
+static void guest_strings(void)
+{
+	static const struct {
+		int which;
+		uint64_t dst, src, count;	/* offsets in the area */
+		bool mmio_dst, mmio_src;
+	} cases[] = {
+		{ 0, 0x10, 0, 5, true, false },		/* rep stosl to MMIO */
+		{ 1, 0x03, 0x80, 13, true, false },	/* rep movsb RAM -> MMIO */
+		{ 2, 0x08, 0x40, 4, true, true },	/* rep movsq MMIO -> MMIO */
+		{ 3, 0, 0x22, 0, false, true },		/* lodsw from MMIO */
+		{ 4, 0x30, 0, 6, true, false },		/* std; rep stosb to MMIO */
+		{ 5, 0x50, 0xa0, 3, true, false },	/* std; rep movsw RAM -> MMIO */
+		{ 6, 0x60, 0xb0, 0, true, true },	/* movsl MMIO -> MMIO */
+	};
+	volatile uint8_t *mmio = (volatile uint8_t *)STR_MMIO;
+	unsigned int i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ram_base = (uint64_t)str_ram, mix_dst, mix_src;
+		struct str_regs a, b;
+
+		fill(str_ram, STR_LEN, i);
+		fill(mmio, STR_LEN, i);
+		fill(str_ram + STR_LEN, STR_LEN, i);
+		mix_dst = cases[i].mmio_dst ? STR_MMIO : ram_base + STR_LEN;
+		mix_src = cases[i].mmio_src ? STR_MMIO : ram_base + STR_LEN;
+		a = (struct str_regs){ ram_base + cases[i].dst, ram_base + cases[i].src,
+				       cases[i].count, 0x1122334455667788ULL };
+		b = (struct str_regs){ mix_dst + cases[i].dst, mix_src + cases[i].src,
+				       cases[i].count, 0x1122334455667788ULL };
+		string_op(cases[i].which, &a);
+		string_op(cases[i].which, &b);
+		GUEST_ASSERT_EQ(a.rdi - ram_base, b.rdi - mix_dst);
+		GUEST_ASSERT_EQ(a.rsi - ram_base, b.rsi - mix_src);
+		GUEST_ASSERT_EQ(a.rcx, b.rcx);
+		GUEST_ASSERT_EQ(a.rax, b.rax);
+		for (j = 0; j < STR_LEN; j++) {
+			uint8_t want = str_ram[j];
+			uint8_t got = cases[i].mmio_dst ? mmio[j] : str_ram[STR_LEN + j];
+
+			if (want != got)
+				guest_printf("case %u: byte %#x: %#x, not %#x", i, j, got, want);
+			GUEST_ASSERT_EQ(want, got);
+		}
+	}
+
+	/* Single-step: a trap after each iteration (RIP on the instruction), as on RAM. */
+	for (i = 0; i < 2; i++) {
+		uint64_t next, rdi = i ? STR_MMIO : (uint64_t)str_ram, rcx = 3;
+
+		db_reset();
+		db_keep_tf = true;
+		__asm__ volatile(STEP_PRE "rep stosl" STEP_POST
+				 : [next] "=&r"(next), "+D"(rdi), "+c"(rcx) : "a"(0) : "memory");
+		db_keep_tf = false;
+		GUEST_ASSERT_EQ(db_count, 3);
+		GUEST_ASSERT_EQ(db_rip, next);
+		GUEST_ASSERT_EQ(db_dr6 & DR6_EVENTS, DR6_BS);
+		GUEST_ASSERT_EQ(rcx, 0);
+	}
+	GUEST_DONE();
+}
+
+TEST(string_instructions_on_mmio)
+{
+	struct vm *vm;
+	struct vcpu *vcpu = setup(&vm, guest_strings);
+
+	run_guest(_metadata, vcpu);
 	vm_free(vm);
 }
 
