@@ -19,13 +19,14 @@
  *   VMM that behaves as RAM) with the same operands and input flags: the
  *   result, the register operand and RFLAGS must be the same (Vol. 1 3.4.3
  *   and Appendix A; Vol. 2 for each instruction's flags).
+ * - The same forms in 32-bit protected mode (operand and address size 32).
  * - An instruction the emulator does not handle ends in an internal-error
  *   exit carrying its bytes.
  */
 #include <string.h>
 
 #include "kselftest_harness.h"
-#include "vapicvm_util.h"
+#include "exits.h"
 
 #define MMIO_GPA	0xc0000000ULL	/* no slot: every access exits */
 #define MMIO_SIZE	0x1000
@@ -716,6 +717,69 @@ TEST(emulation_failure_reports_the_instruction_bytes)
 	/* The rest are the bytes that follow, as the guest has them. */
 	EXPECT_EQ(0, memcmp(bytes, addr_gpa2hva(vm, regs.rip), 15));
 	EXPECT_EQ(0, bytes[15]);
+	vm_free(vm);
+}
+
+/* ------------------------------------------------------------------ */
+/* 32-bit protected mode                                               */
+/* ------------------------------------------------------------------ */
+
+#define CODE32_GPA	0x7000
+
+/*
+ * The read-modify-write, bit, exchange and string forms with 32-bit
+ * operand and address sizes (CS.D=1, paging off): each access exits with
+ * the size and address the instruction has, the result written back.
+ */
+TEST(protected_mode_32bit_forms)
+{
+	static const uint8_t code[] = {
+		0xbb, 0x00, 0x00, 0x00, 0xc0,		/* mov $0xc0000000, %ebx */
+		0xb9, 0x11, 0x00, 0x00, 0x00,		/* mov $0x11, %ecx */
+		0x01, 0x4b, 0x08,			/* add %ecx, 8(%ebx) */
+		0x9c, 0x5a,				/* pushf; pop %edx */
+		0x66, 0x0f, 0xba, 0x6b, 0x10, 0x03,	/* btsw $3, 0x10(%ebx) */
+		0x0f, 0xb6, 0x43, 0x20,			/* movzbl 0x20(%ebx), %eax */
+		0x87, 0x43, 0x24,			/* xchg %eax, 0x24(%ebx) */
+		0x8d, 0x7b, 0x30,			/* lea 0x30(%ebx), %edi */
+		0xb9, 0x02, 0x00, 0x00, 0x00,		/* mov $2, %ecx */
+		0xf3, 0x66, 0xab,			/* rep stosw */
+		0xe7, 0x20,				/* out %eax, $0x20 */
+		0x89, 0xf8, 0xe7, 0x20,			/* mov %edi, %eax; out */
+		0x89, 0xc8, 0xe7, 0x20,			/* mov %ecx, %eax; out */
+		0x89, 0xd0, 0xe7, 0x20,			/* mov %edx, %eax; out */
+		0xfa, 0xf4,				/* cli; hlt */
+	};
+	static const struct mmio_step steps[] = {
+		{ MMIO_GPA + 0x08, 4, false, 0x7fffffff },
+		{ MMIO_GPA + 0x08, 4, true, 0x80000010 },
+		{ MMIO_GPA + 0x10, 2, false, 0x0001 },
+		{ MMIO_GPA + 0x10, 2, true, 0x0009 },
+		{ MMIO_GPA + 0x20, 1, false, 0xfe },
+		{ MMIO_GPA + 0x24, 4, false, 0x12345678 },
+		{ MMIO_GPA + 0x24, 4, true, 0xfe },
+		{ MMIO_GPA + 0x30, 2, true, 0x5678 },
+		{ MMIO_GPA + 0x32, 2, true, 0x5678 },
+	};
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu_bare(vm, 0);
+	struct vapicvm_regs regs;
+	uint32_t *data;
+
+	memcpy(addr_gpa2hva(vm, CODE32_GPA), code, sizeof(code));
+	vcpu_setup_protected_mode(vcpu, CODE32_GPA);	/* paging off */
+	vcpu_get_regs(vcpu, &regs);
+	regs.rsp = 0x9000;
+	vcpu_set_regs(vcpu, &regs);
+
+	vcpu_expect_mmio(vcpu, steps, ARRAY_SIZE(steps));
+	vcpu_expect_out(vcpu, 0x20, 4, 0x12345678);	/* XCHG loaded EAX */
+	vcpu_expect_out(vcpu, 0x20, 4, 0xc0000034);	/* EDI past 2 words */
+	vcpu_expect_out(vcpu, 0x20, 4, 0);		/* ECX counted down */
+	data = vcpu_expect_io(vcpu, VAPICVM_EXIT_IO_OUT, 0x20, 4);
+	/* 0x7fffffff + 0x11: OF, SF, AF; not CF, ZF, PF (Vol. 1 3.4.3.1). */
+	EXPECT_EQ(0x890, *data & FL_ARITH);
+	vcpu_expect_hlt(vcpu);
 	vm_free(vm);
 }
 
