@@ -1015,6 +1015,16 @@ int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 		val = emulate_store_value(vcpu, &insn);
 		memcpy(run->mmio.data, &val, insn.size);
 		vcpu_advance_rip(vcpu, insn.len);
+	} else if (emulate_insn_writes(&insn) && gpa_is_ram(vcpu, gpa)) {
+		/*
+		 * A read-modify-write of a read-only slot: the read is of its
+		 * RAM, only the write exits.
+		 */
+		val = 0;
+		if (vm_read_guest(vcpu->vm, gpa, &val, insn.size))
+			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+		save_pending_load(vcpu, &insn, gpa);
+		emulate_complete_read(vcpu, val);
 	} else {
 		vcpu->completion = COMPLETE_MMIO_READ;
 		save_pending_load(vcpu, &insn, gpa);

@@ -24,6 +24,7 @@
  *   exit carrying its bytes.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "kselftest_harness.h"
 #include "exits.h"
@@ -781,6 +782,52 @@ TEST(protected_mode_32bit_forms)
 	EXPECT_EQ(0x890, *data & FL_ARITH);
 	vcpu_expect_hlt(vcpu);
 	vm_free(vm);
+}
+
+/* ------------------------------------------------------------------ */
+/* Read-only slots                                                     */
+/* ------------------------------------------------------------------ */
+
+#define RO_GPA		0x80000000ULL
+#define RO_SIZE		0x200000ULL
+
+static void guest_ro_rmw(void)
+{
+	__asm__ volatile("addl $5, (%0)" : : "r"(RO_GPA + 0x10) : "memory");
+	GUEST_DONE();
+}
+
+/*
+ * A read-modify-write of a read-only slot reads its RAM, as the CPU would,
+ * and only the write exits: one MMIO write of the result.
+ */
+TEST(read_modify_write_of_a_read_only_slot)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu;
+	uint32_t *mem, d;
+
+	if (__vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_READONLY_MEM) != 1) {
+		vm_free(vm);
+		SKIP(return, "VAPICVM_CAP_READONLY_MEM not supported");
+	}
+	vcpu = vm_add_vcpu(vm, 0, guest_ro_rmw, 0);
+	mem = mmap(NULL, RO_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	mem[4] = 0x7ffffffe;
+	vm_set_memory_region(vm, 1, VAPICVM_MEM_READONLY, RO_GPA, RO_SIZE, mem);
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(VAPICVM_EXIT_MMIO, vcpu->run->exit_reason)
+		TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
+	EXPECT_EQ(RO_GPA + 0x10, vcpu->run->mmio.phys_addr);
+	EXPECT_EQ(4, vcpu->run->mmio.len);
+	EXPECT_TRUE(vcpu->run->mmio.is_write);
+	memcpy(&d, vcpu->run->mmio.data, 4);
+	EXPECT_EQ(0x80000003, d);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	vm_free(vm);
+	munmap(mem, RO_SIZE);
 }
 
 static struct vcpu *setup(struct vm **vm, void *guest_code)
