@@ -32,6 +32,8 @@ void vcpu_reg_write(struct vapicvm_vcpu *vcpu, int reg, unsigned long val)
 		vcpu->regs[reg] = val;
 }
 
+#define PENDING_DBG_ENABLED_BP	BIT(12)	/* Vol. 3C 25.4.2, Table 25-4 */
+
 /*
  * The debug traps of an instruction vapicvm completed for the guest, as the
  * CPU would take them had it run the instruction (Vol. 3B 17.3.1.4 and
@@ -53,7 +55,9 @@ static void vcpu_debug_traps(struct vapicvm_vcpu *vcpu, unsigned long rflags)
 		bits |= DR_STEP;
 	pending = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
 	if (unlikely(pending)) {
-		bits |= pending & (DR_STEP | DR_TRAP_BITS);
+		/* B0-B3 there raise a #DB only with bit 12, an enabled breakpoint. */
+		if (pending & (DR_STEP | PENDING_DBG_ENABLED_BP))
+			bits |= pending & (DR_STEP | DR_TRAP_BITS);
 		vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	}
 	if (likely(!bits))
