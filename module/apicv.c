@@ -565,6 +565,9 @@ static int emulate_apic_access(struct vapicvm_vcpu *vcpu, unsigned int off, bool
 
 	if (emulate_decode(vcpu, &insn) || (check_hint && insn.write != write_hint))
 		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+	/* A read-modify-write or string access of an APIC register is not emulated. */
+	if (insn.kind == EMUL_STRING || (!insn.write && emulate_insn_writes(&insn)))
+		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
 	/* Registers are 32 bits at 16-byte strides: other accesses do nothing. */
 	if (insn.write) {
 		if (insn.size == 4 && !(off & 3))

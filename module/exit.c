@@ -90,6 +90,12 @@ static int handle_hlt(struct vapicvm_vcpu *vcpu)
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_HLT);
 	vcpu_skip_instruction(vcpu);
 	/*
+	 * Single-stepped: the #DB trap (queued by the skip) is delivered after
+	 * HLT, and the vCPU goes on from the handler, not halted.
+	 */
+	if (vcpu->exception_pending)
+		return 1;
+	/*
 	 * HLT with interrupts disabled waits for an NMI, INIT or SMI only:
 	 * tell userspace the vCPU stopped (a RUN after this blocks until one
 	 * of those arrives).
@@ -268,6 +274,7 @@ static int handle_io(struct vapicvm_vcpu *vcpu)
 	if (qual & IO_QUAL_STRING)
 		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
 
+	emulate_check_io_breakpoints(vcpu, IO_QUAL_PORT(qual), size);
 	run->exit_reason = VAPICVM_EXIT_IO;
 	run->io.port = IO_QUAL_PORT(qual);
 	run->io.size = size;

@@ -574,7 +574,10 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	return vapicvm_handle_exit(vcpu);
 }
 
-/* Finish the instruction an exit to userspace left half done. */
+/*
+ * Finish the instruction an exit to userspace left half done: 1 to go on,
+ * 0 if it goes back to userspace for its write.
+ */
 static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_run *run = vcpu->run;
@@ -582,7 +585,7 @@ static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 
 	switch (vcpu->completion) {
 	case COMPLETE_NONE:
-		return 0;
+		return 1;
 	case COMPLETE_PIO_IN:
 		memcpy(&val, (u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, vcpu->pending_load.io_size);
 		break;
@@ -591,8 +594,8 @@ static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 		break;
 	}
 	vcpu->completion = COMPLETE_NONE;
-	emulate_complete_read(vcpu, val);
-	return 0;
+	/* A read-modify-write goes on with its write: an MMIO exit now. */
+	return emulate_complete_read(vcpu, val) ? 0 : 1;
 }
 
 int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
@@ -605,6 +608,8 @@ int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->task, current);
 
 	r = vcpu_complete_userspace(vcpu);
+	if (!r)
+		goto out;	/* a read-modify-write's write exit; RIP has moved on */
 	if (run->immediate_exit) {
 		run->exit_reason = VAPICVM_EXIT_INTR;
 		r = -EINTR;

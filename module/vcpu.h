@@ -83,6 +83,7 @@ struct vapicvm_vcpu {
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST (Vol. 3B 17.17.3) */
 	u64 pat;
 	unsigned long dr[8];	/* emulated debug registers (MOV DR exits) */
+	u32 db_trap_bits;	/* DR6 B0-B3 of the instruction being emulated */
 
 	/* MSRs switched lazily: guest values while guest state is loaded. */
 	bool guest_msrs_loaded;
@@ -120,8 +121,13 @@ struct vapicvm_vcpu {
 		u8 insn_len;	/* RIP advance once complete */
 		u8 io_size;
 		u8 kind;	/* enum emul_load_kind */
+		u8 op;		/* enum emul_op */
+		bool reg_dst;
 		bool mem_second;
-		u64 operand;	/* TEST/CMP: the other operand */
+		u64 operand;	/* TEST/CMP/ALU...: the other operand */
+		u64 gpa;	/* read-modify-write: where the result goes */
+		u8 addr_size;	/* string instructions: RSI/RDI/RCX size */
+		bool rep;
 	} pending_load;
 
 	/* Event injection. */

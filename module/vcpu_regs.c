@@ -217,6 +217,7 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 	vcpu->exception_pending = false;
 	vcpu->triple_fault = false;
 	vcpu->completion = COMPLETE_NONE;
+	vcpu->db_trap_bits = 0;
 	vcpu->idt_vectoring_info = 0;
 	if (!init_only) {
 		vcpu->pat = MSR_PAT_POWER_ON;
@@ -306,6 +307,7 @@ void vcpu_set_regs(struct vapicvm_vcpu *vcpu, const struct vapicvm_regs *r)
 	vmcs_writel(GUEST_RFLAGS, (r->rflags & VCPU_RFLAGS_VALID) | X86_EFLAGS_FIXED);
 	/* A new RIP abandons any half-done instruction. */
 	vcpu->completion = COMPLETE_NONE;
+	vcpu->db_trap_bits = 0;
 }
 
 void vcpu_get_sregs(struct vapicvm_vcpu *vcpu, struct vapicvm_sregs *s)

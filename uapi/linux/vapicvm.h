@@ -409,7 +409,7 @@ enum vapicvm_exit_reason {
 
 /* vapicvm_run.internal.suberror */
 #define VAPICVM_INTERNAL_ERROR_UNHANDLED_EXIT	1 /* data[0] = exit reason, [1] = qualification */
-#define VAPICVM_INTERNAL_ERROR_EMULATION	2 /* an instruction could not be decoded */
+#define VAPICVM_INTERNAL_ERROR_EMULATION	2 /* not emulated; data[3..5]: the insn bytes */
 #define VAPICVM_INTERNAL_ERROR_DELIVERY_EV	3 /* an exit while delivering an event */
 #define VAPICVM_INTERNAL_ERROR_VMX		4 /* a VMX instruction failed; data[0] = error */
 
