@@ -536,8 +536,14 @@ static int lapic_write_reg(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 		lapic_write_lvt(vcpu, off, val);
 		break;
 	case LAPIC_TMICT:
-		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
+		/*
+		 * Ignored in TSC-deadline mode (Vol. 3A 11.5.4.1), and it reads
+		 * 0: an APIC-write trap has already stored the value.
+		 */
+		if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE) {
+			lapic_reg_write(apic, LAPIC_TMICT, 0);
 			break;
+		}
 		lapic_reg_write(apic, LAPIC_TMICT, val);
 		lapic_timer_start_count(apic, 0);
 		break;

@@ -9,6 +9,7 @@
  */
 #include "kselftest_harness.h"
 #include "apic.h"
+#include "exits.h"
 
 #define VEC_TIMER	0x50
 #define VEC_A		0x61
@@ -509,9 +510,21 @@ static void step(uint32_t n)
 		__asm__ volatile("pause");
 }
 
-static void settle(void)
+/*
+ * Wait for vector v to have reached each vCPU as often as expected (the
+ * other vCPU may share a host CPU and run only at the next host tick),
+ * then require exactly that.
+ */
+static void expect_sent(uint32_t v, uint32_t on0, uint32_t on1)
 {
-	guest_spin_tsc(350000ULL);	/* ~100 us for IPIs in flight */
+	uint64_t deadline = guest_rdtsc() + 3500000000ULL;	/* ~1 s */
+
+	while ((cpu_irqs[0][v] < on0 || cpu_irqs[1][v] < on1) && guest_rdtsc() < deadline)
+		__asm__ volatile("pause");
+	if (cpu_irqs[0][v] != on0 || cpu_irqs[1][v] != on1)
+		ucall_abort(__FILE__, __LINE__, "logical destination", "vector %#x: %u on vCPU 0, "
+			    "%u on vCPU 1, expected %u and %u", v, cpu_irqs[0][v], cpu_irqs[1][v],
+			    on0, on1);
 }
 
 /*
@@ -566,8 +579,6 @@ static void guest_logical_cpu1(uint64_t x2)
 	GUEST_DONE();
 }
 
-#define SENT(cpu, v)	cpu_irqs[cpu][v]
-
 static void guest_logical_cpu0(uint64_t x2)
 {
 	guest_x2apic = x2;
@@ -582,12 +593,11 @@ static void guest_logical_cpu0(uint64_t x2)
 		apic_icr(0x01, ICR_LOGICAL | 0x42);
 		apic_icr(0x04, ICR_LOGICAL | 0x43);		/* nobody */
 		apic_icr(0xff, ICR_LOGICAL | 0x44);		/* broadcast */
-		settle();
-		GUEST_ASSERT(SENT(0, 0x40) == 0 && SENT(1, 0x40) == 1);
-		GUEST_ASSERT(SENT(0, 0x41) == 1 && SENT(1, 0x41) == 1);
-		GUEST_ASSERT(SENT(0, 0x42) == 1 && SENT(1, 0x42) == 0);
-		GUEST_ASSERT(SENT(0, 0x43) == 0 && SENT(1, 0x43) == 0);
-		GUEST_ASSERT(SENT(0, 0x44) == 1 && SENT(1, 0x44) == 1);
+		expect_sent(0x40, 0, 1);
+		expect_sent(0x41, 1, 1);
+		expect_sent(0x42, 1, 0);
+		expect_sent(0x44, 1, 1);
+		expect_sent(0x43, 0, 0);
 		xapic_write(REG_DFR, 0x0fffffff);
 		xapic_write(REG_LDR, 0x01000000);		/* cluster 0, bit 0 */
 		step(2);
@@ -596,12 +606,11 @@ static void guest_logical_cpu0(uint64_t x2)
 		apic_icr(0x02, ICR_LOGICAL | 0x52);		/* cluster 0 bit 1 */
 		apic_icr(0x01, ICR_LOGICAL | 0x53);		/* cluster 0 bit 0 */
 		apic_icr(0x1f, ICR_LOGICAL | 0x54);		/* cluster 1, all */
-		settle();
-		GUEST_ASSERT(SENT(0, 0x50) == 0 && SENT(1, 0x50) == 1);
-		GUEST_ASSERT(SENT(0, 0x51) == 0 && SENT(1, 0x51) == 0);
-		GUEST_ASSERT(SENT(0, 0x52) == 0 && SENT(1, 0x52) == 0);
-		GUEST_ASSERT(SENT(0, 0x53) == 1 && SENT(1, 0x53) == 0);
-		GUEST_ASSERT(SENT(0, 0x54) == 0 && SENT(1, 0x54) == 1);
+		expect_sent(0x50, 0, 1);
+		expect_sent(0x53, 1, 0);
+		expect_sent(0x54, 0, 1);
+		expect_sent(0x51, 0, 0);
+		expect_sent(0x52, 0, 0);
 		/* Back to flat (vCPU 1 in step 3) for lowest priority. */
 		xapic_write(REG_DFR, 0xffffffff);
 	} else {
@@ -612,26 +621,23 @@ static void guest_logical_cpu0(uint64_t x2)
 		apic_icr(0x00010003, ICR_LOGICAL | 0x43);	/* cluster 1: nobody */
 		apic_icr(0xffffffff, ICR_LOGICAL | 0x44);	/* broadcast */
 		apic_icr(0x00000001, 0x45);			/* physical ID 1 */
-		settle();
-		GUEST_ASSERT(SENT(0, 0x40) == 0 && SENT(1, 0x40) == 1);
-		GUEST_ASSERT(SENT(0, 0x41) == 1 && SENT(1, 0x41) == 1);
-		GUEST_ASSERT(SENT(0, 0x43) == 0 && SENT(1, 0x43) == 0);
-		GUEST_ASSERT(SENT(0, 0x44) == 1 && SENT(1, 0x44) == 1);
-		GUEST_ASSERT(SENT(0, 0x45) == 0 && SENT(1, 0x45) == 1);
+		expect_sent(0x40, 0, 1);
+		expect_sent(0x41, 1, 1);
+		expect_sent(0x44, 1, 1);
+		expect_sent(0x45, 0, 1);
+		expect_sent(0x43, 0, 0);
 		step(2);
 	}
 	/* Lowest priority among both: vCPU 1's TPR 0 beats our 0x30... */
 	apic_write(REG_TPR, 0x30);
 	step(3);
 	apic_icr(x2 ? 0x00000003 : 0x03, ICR_LOGICAL | ICR_LOWEST | 0x60);
-	settle();
-	GUEST_ASSERT(SENT(0, 0x60) == 0 && SENT(1, 0x60) == 1);
+	expect_sent(0x60, 0, 1);
 	/* ...and loses to it at TPR 0x70. */
 	step(4);
 	apic_write(REG_TPR, 0x00);
 	apic_icr(x2 ? 0x00000003 : 0x03, ICR_LOGICAL | ICR_LOWEST | 0x61);
-	settle();
-	GUEST_ASSERT(SENT(0, 0x61) == 1 && SENT(1, 0x61) == 0);
+	expect_sent(0x61, 1, 0);
 	phase = 99;
 	GUEST_DONE();
 }
@@ -699,7 +705,8 @@ static void guest_nmi_pair_target(uint64_t x2)
 		while (nmi_sent != r)
 			__asm__ volatile("pause");
 		apic_icr(0, ICR_NMI);
-		deadline = guest_rdtsc() + 35000000ULL;	/* 10 ms */
+		/* Long: the sender may share a host CPU with this vCPU. */
+		deadline = guest_rdtsc() + 3500000000ULL;	/* ~1 s */
 		while (nmis - before < 2 && guest_rdtsc() < deadline)
 			__asm__ volatile("pause");
 		if (nmis - before != 2)
@@ -957,6 +964,136 @@ TEST_F(apic, x2apic_msr_access_rules)
 {
 	vm_install_handler(self->vm, 13, gp_skip_msr);
 	run_guest(_metadata, self, guest_x2apic_msr_rules, true);
+}
+
+/*
+ * SDM 11.5.4: a write to TMICT starts the count again from the new value,
+ * whether or not a count is running (a one-shot is re-armed).
+ */
+static void guest_tmict_rearms(uint64_t x2)
+{
+	uint32_t c;
+
+	guest_x2apic = x2;
+	apic_enable();
+	apic_write(REG_TDCR, 0xb);
+	apic_write(REG_LVTT, LVT_MASKED | VEC_TIMER);
+	apic_write(REG_TMICT, LONG_COUNT);
+	apic_write(REG_TMICT, LONG_COUNT / 2);
+	c = apic_read(REG_TMCCT);
+	GUEST_ASSERT(c > 0 && c <= LONG_COUNT / 2);
+	/* Expired one-shot: a new TMICT write starts it again. */
+	apic_write(REG_TMICT, 1000);
+	guest_spin_tsc(350000ULL);
+	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);
+	apic_write(REG_TMICT, LONG_COUNT);
+	GUEST_ASSERT(apic_read(REG_TMCCT) > LONG_COUNT / 2);
+	apic_write(REG_TMICT, 0);
+	GUEST_DONE();
+}
+
+TEST_BOTH_MODES(timer_tmict_write_rearms, guest_tmict_rearms)
+
+/*
+ * SDM 11.4.7.2: a software-disabled APIC (SVR bit 8 clear) holds every
+ * LVT entry masked (attempts to unmask are ignored), discards fixed
+ * interrupts sent to it, and still accepts NMIs; TPR stays writable.
+ * Enabling it again leaves the LVTs masked until software unmasks them.
+ */
+static void guest_software_disabled(uint64_t x2)
+{
+	uint32_t n = nmis;
+
+	guest_x2apic = x2;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_SVR, 0xff);			/* software-disabled */
+	apic_write(REG_LVTT, VEC_TIMER);
+	GUEST_ASSERT(apic_read(REG_LVTT) & LVT_MASKED);
+	apic_write(REG_LVTERR, VEC_ERROR);
+	GUEST_ASSERT(apic_read(REG_LVTERR) & LVT_MASKED);
+	apic_write(REG_TPR, 0x20);
+	GUEST_ASSERT_EQ(apic_read(REG_TPR), 0x20);
+	apic_write(REG_TPR, 0);
+	apic_icr(0, ICR_FIXED | VEC_A);
+	guest_spin_tsc(100000ULL);
+	GUEST_ASSERT_EQ(irqs[VEC_A], 0);
+	GUEST_ASSERT(!apic_irr_set(VEC_A));
+	apic_icr(0, ICR_NMI);
+	guest_spin_tsc(100000ULL);
+	GUEST_ASSERT_EQ(nmis, n + 1);
+	apic_write(REG_SVR, SVR_ENABLE | 0xff);
+	GUEST_ASSERT(apic_read(REG_LVTT) & LVT_MASKED);
+	apic_icr(0, ICR_FIXED | VEC_A);
+	guest_spin_tsc(100000ULL);
+	GUEST_ASSERT_EQ(irqs[VEC_A], 1);
+	GUEST_DONE();
+}
+
+static void software_disabled(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self,
+			      bool x2)
+{
+	vm_install_handler(self->vm, 2, nmi_handler);
+	run_guest(_metadata, self, guest_software_disabled, x2);
+}
+
+TEST_F(apic, software_disabled_apic_masks_lvts_drops_fixed_keeps_nmi_xapic)
+{
+	software_disabled(_metadata, self, false);
+}
+
+TEST_F(apic, software_disabled_apic_masks_lvts_drops_fixed_keeps_nmi_x2apic)
+{
+	software_disabled(_metadata, self, true);
+}
+
+/* ---------------------------------------------------------------- */
+/* A 32-bit guest                                                    */
+/* ---------------------------------------------------------------- */
+
+#define CODE32_GPA	0x7000
+
+/*
+ * The same registers from 32-bit protected mode (CS.D=1, paging off):
+ * the xAPIC accesses a 32-bit OS makes, decoded with 32-bit operand and
+ * address sizes on every tier.  SDM 11.4.1: the APIC registers are
+ * 32-bit, 16-byte aligned.  The guest reports each value with OUT 0x20.
+ */
+TEST_F(apic, xapic_from_32bit_protected_mode)
+{
+	static const uint8_t code[] = {
+		0xbb, 0x00, 0x00, 0xe0, 0xfe,			/* mov $0xfee00000, %ebx */
+		0xc7, 0x83, 0xf0, 0x00, 0x00, 0x00, 0xff, 0x01, 0x00, 0x00, /* SVR = 0x1ff */
+		0xc7, 0x83, 0x80, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, /* TPR = 0x20 */
+		0x8b, 0x83, 0x80, 0x00, 0x00, 0x00, 0xe7, 0x20,	/* out TPR */
+		0x8b, 0x83, 0xa0, 0x00, 0x00, 0x00, 0xe7, 0x20,	/* out PPR */
+		0xc7, 0x83, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* TPR = 0 */
+		0xc7, 0x83, 0xe0, 0x03, 0x00, 0x00, 0x0b, 0x00, 0x00, 0x00, /* TDCR = 0xb */
+		0xc7, 0x83, 0x20, 0x03, 0x00, 0x00, 0x50, 0x00, 0x01, 0x00, /* LVTT masked */
+		0xc7, 0x83, 0x80, 0x03, 0x00, 0x00, 0x00, 0xe1, 0xf5, 0x05, /* TMICT = 1e8 */
+		0x8b, 0x83, 0x90, 0x03, 0x00, 0x00, 0xe7, 0x20,	/* out TMCCT */
+		0x8b, 0x83, 0x30, 0x00, 0x00, 0x00, 0xe7, 0x20,	/* out LVR */
+		0xc7, 0x83, 0x10, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* ICR2 = 0 */
+		0xc7, 0x83, 0x00, 0x03, 0x00, 0x00, 0x61, 0x40, 0x00, 0x00, /* ICR: 0x61 to 0 */
+		0x8b, 0x83, 0x30, 0x02, 0x00, 0x00, 0xe7, 0x20,	/* out IRR[0x60-0x7f] */
+		0xfa, 0xf4,					/* cli; hlt */
+	};
+	struct vcpu *vcpu = vm_add_vcpu_bare(self->vm, 0);
+	struct vapicvm_regs regs;
+	uint32_t *data;
+
+	memcpy(addr_gpa2hva(self->vm, CODE32_GPA), code, sizeof(code));
+	vcpu_setup_protected_mode(vcpu, CODE32_GPA);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rsp = 0x9000;
+	vcpu_set_regs(vcpu, &regs);
+	vcpu_expect_out(vcpu, 0x20, 4, 0x20);			/* TPR */
+	vcpu_expect_out(vcpu, 0x20, 4, 0x20);			/* PPR follows TPR */
+	data = vcpu_expect_io(vcpu, VAPICVM_EXIT_IO_OUT, 0x20, 4);
+	EXPECT_TRUE(*data > 0 && *data <= 100000000) TH_LOG("TMCCT %u", *data);
+	vcpu_expect_out(vcpu, 0x20, 4, 0x00050014);		/* LVR */
+	vcpu_expect_out(vcpu, 0x20, 4, 1U << (0x61 - 0x60));	/* IRR bit of 0x61 */
+	vcpu_expect_hlt(vcpu);
 }
 
 TEST_HARNESS_MAIN
