@@ -818,7 +818,8 @@ static bool gpa_is_ram(struct vapicvm_vcpu *vcpu, u64 gpa)
 
 /*
  * MOVS, STOS, LODS with an MMIO operand (the one that faulted, at gpa).
- * MOVS to RAM from MMIO is not emulated.
+ * MOVS from MMIO to RAM reads with an exit and stores into guest RAM as
+ * the guest would (into a read-only slot: a write exit, as any store).
  */
 static int emulate_string(struct vapicvm_vcpu *vcpu, const struct emul_insn *insn, u64 gpa)
 {
@@ -853,11 +854,13 @@ static int emulate_string(struct vapicvm_vcpu *vcpu, const struct emul_insn *ins
 				    insn->len);
 			return 0;
 		}
-		if (vcpu_gva_to_gpa(vcpu, dst_la, &dst_gpa) || gpa_is_ram(vcpu, dst_gpa) ||
+		if (vcpu_gva_to_gpa(vcpu, dst_la, &dst_gpa) ||
 		    (dst_gpa & (PAGE_SIZE - 1)) + insn->size > PAGE_SIZE)
 			return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
 		save_pending_load(vcpu, insn, dst_gpa);
-		vcpu->pending_load.kind = EMUL_LOAD_MOVS;
+		vcpu->pending_load.kind = gpa_is_ram(vcpu, dst_gpa) ? EMUL_LOAD_MOVS_TO_RAM :
+								     EMUL_LOAD_MOVS;
+		/* The exit is for the source; p->gpa is the destination. */
 		break;
 	}
 	/* A read exit; the next RUN completes it (emulate_complete_read()). */
@@ -923,6 +926,21 @@ int emulate_complete_read(struct vapicvm_vcpu *vcpu, u64 val)
 		string_step(vcpu, p->size, p->addr_size, p->rep, true, true, p->insn_len);
 		mmio_write_exit(vcpu, p->gpa, p->size, val);
 		return 1;
+	case EMUL_LOAD_MOVS_TO_RAM: {
+		int r = vm_write_guest(vcpu->vm, p->gpa, &val, p->size);
+
+		if (r && r != -EPERM) {
+			emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
+			return 1;
+		}
+		string_step(vcpu, p->size, p->addr_size, p->rep, true, true, p->insn_len);
+		/* A read-only slot's RAM: the store goes to userspace, as MMIO. */
+		if (r == -EPERM) {
+			mmio_write_exit(vcpu, p->gpa, p->size, val);
+			return 1;
+		}
+		return 0;
+	}
 	case EMUL_LOAD_CMPXCHG:
 		/*
 		 * Vol. 2A CMPXCHG: flags of CMP accumulator, destination; the

@@ -26,6 +26,7 @@ enum emul_load_kind {
 	EMUL_LOAD_CMPXCHG,	/* compare with the accumulator, store or load */
 	EMUL_LOAD_LODS,		/* LODS: into the accumulator */
 	EMUL_LOAD_MOVS,		/* MOVS from MMIO: then a store to MMIO */
+	EMUL_LOAD_MOVS_TO_RAM,	/* MOVS from MMIO: then a store to guest RAM */
 	EMUL_STRING,		/* decoded only: MOVS, STOS or LODS (op) */
 };
 

@@ -315,6 +315,47 @@ out:
  * has since changed its own mapping; other pages through the userspace
  * mapping.
  */
+/*
+ * Write guest RAM, as the guest's own store would: -EFAULT where no slot
+ * is (MMIO), -EPERM in a read-only slot.  From the vCPU's thread (the
+ * VMM's address space, for a slot page not pinned yet).
+ */
+int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len)
+{
+	while (len) {
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct vapicvm_memslot *slot;
+		struct page *page = NULL;
+		unsigned long hva = 0;
+		bool readonly = false;
+
+		mutex_lock(&vm->lock);
+		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
+		if (slot) {
+			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+
+			readonly = slot->flags & VAPICVM_MEM_READONLY;
+			page = xa_load(&slot->pages, idx);
+			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
+		}
+		/* A pinned page of a writable slot was pinned for writing. */
+		if (page && !readonly)
+			memcpy_to_page(page, off, buf, n);
+		mutex_unlock(&vm->lock);
+		if (!hva)
+			return -EFAULT;
+		if (readonly)
+			return -EPERM;
+		if (!page && copy_to_user((void __user *)hva, buf, n))
+			return -EFAULT;
+		buf += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 {
 	while (len) {

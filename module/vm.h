@@ -85,6 +85,7 @@ void vapicvm_vm_put(struct vapicvm_vm *vm);
 /* Map the guest page at gpa (an EPT violation): 0, 1 if it is not RAM, -errno. */
 int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
 int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
+int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len);
 struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn);
 /* Every vCPU drops its EPT translations before it next runs; under lock. */
 void vm_flush_tlbs(struct vapicvm_vm *vm);

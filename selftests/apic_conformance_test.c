@@ -7,6 +7,8 @@
  * chapter 6.  Where the SDM leaves a choice open, the case says what KVM
  * does, which vapicvm follows.
  */
+#include <pthread.h>
+
 #include "kselftest_harness.h"
 #include "apic.h"
 #include "exits.h"
@@ -1094,6 +1096,129 @@ TEST_F(apic, xapic_from_32bit_protected_mode)
 	vcpu_expect_out(vcpu, 0x20, 4, 0x00050014);		/* LVR */
 	vcpu_expect_out(vcpu, 0x20, 4, 1U << (0x61 - 0x60));	/* IRR bit of 0x61 */
 	vcpu_expect_hlt(vcpu);
+}
+
+/* ---------------------------------------------------------------- */
+/* INIT and SIPI in each activity state                              */
+/* ---------------------------------------------------------------- */
+
+#define SIPI_A_GPA	0x8000		/* real mode: mov $0x11,%al; out %al,$0x90; cli; hlt */
+#define SIPI_B_GPA	0x9000		/* the same with 0x55 */
+#define SIPI_PORT	0x90
+
+static volatile uint32_t target_ready, target_spins;
+
+/* state 0: running; 1: halted with IF=1; 2: halted with IF=0. */
+static void guest_init_target(uint64_t state)
+{
+	guest_x2apic = state >> 8;
+	apic_enable();
+	target_ready = 1;
+	switch (state & 0xff) {
+	case 0:
+		for (;;)
+			target_spins++;
+	case 1:
+		for (;;)
+			guest_safe_halt();
+	default:
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+}
+
+static void guest_init_sender(uint64_t state)
+{
+	uint32_t spins;
+
+	guest_x2apic = state >> 8;
+	apic_enable();
+	while (!target_ready)
+		__asm__ volatile("pause");
+	guest_spin_tsc(3500000ULL);		/* let it reach its state */
+	/* SDM 8.4.2 / 11.6.1: a SIPI outside wait-for-SIPI is ignored. */
+	apic_icr(1, ICR_SIPI | (SIPI_A_GPA >> 12));
+	if ((state & 0xff) == 0) {
+		spins = target_spins;
+		while (target_spins == spins)
+			__asm__ volatile("pause");	/* still running its code */
+	}
+	guest_spin_tsc(3500000ULL);
+	/* INIT (and the de-assert, a no-op), then SIPI: it starts at B. */
+	apic_icr(1, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+	apic_icr(1, ICR_INIT | ICR_LEVEL);
+	guest_spin_tsc(350000ULL);
+	apic_icr(1, ICR_SIPI | (SIPI_B_GPA >> 12));
+	GUEST_DONE();
+}
+
+/* Run until an exit other than HLT: a halted vCPU with IF=0 returns HLT. */
+static void *run_past_hlt(void *arg)
+{
+	struct vcpu *vcpu = arg;
+
+	do
+		vcpu_run(vcpu);
+	while (vcpu->run->exit_reason == VAPICVM_EXIT_HLT);
+	return NULL;
+}
+
+/*
+ * SDM 8.4 and 11.6.1: INIT puts an AP in wait-for-SIPI from whatever it
+ * was doing (running, halted with interrupts enabled or disabled); only
+ * then does a SIPI start it, in real mode at vector:0000.  A SIPI before
+ * the INIT is ignored.
+ */
+static void init_sipi_state(struct __test_metadata *_metadata, FIXTURE_DATA(apic) *self,
+			    unsigned int state, bool x2)
+{
+	static const uint8_t code_a[] = { 0xb0, 0x11, 0xe6, SIPI_PORT, 0xfa, 0xf4 };
+	static const uint8_t code_b[] = { 0xb0, 0x55, 0xe6, SIPI_PORT, 0xfa, 0xf4 };
+	uint64_t arg = state | (x2 ? 0x100 : 0);
+	struct vcpu *sender = vm_add_vcpu(self->vm, 0, guest_init_sender, arg);
+	struct vcpu *target = vm_add_vcpu(self->vm, 1, guest_init_target, arg);
+	uint8_t data;
+	pthread_t t;
+
+	memcpy(addr_gpa2hva(self->vm, SIPI_A_GPA), code_a, sizeof(code_a));
+	memcpy(addr_gpa2hva(self->vm, SIPI_B_GPA), code_b, sizeof(code_b));
+	ASSERT_EQ(0, pthread_create(&t, NULL, run_past_hlt, target));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(sender, NULL));
+	pthread_join(t, NULL);
+	ASSERT_EQ(VAPICVM_EXIT_IO, target->run->exit_reason);
+	EXPECT_EQ(SIPI_PORT, target->run->io.port);
+	memcpy(&data, (uint8_t *)target->run + target->run->io.data_offset, 1);
+	EXPECT_EQ(0x55, data) TH_LOG("the SIPI before INIT started it");
+}
+
+TEST_F(apic, init_sipi_to_a_running_vcpu_xapic)
+{
+	init_sipi_state(_metadata, self, 0, false);
+}
+
+TEST_F(apic, init_sipi_to_a_running_vcpu_x2apic)
+{
+	init_sipi_state(_metadata, self, 0, true);
+}
+
+TEST_F(apic, init_sipi_to_a_halted_vcpu_xapic)
+{
+	init_sipi_state(_metadata, self, 1, false);
+}
+
+TEST_F(apic, init_sipi_to_a_halted_vcpu_x2apic)
+{
+	init_sipi_state(_metadata, self, 1, true);
+}
+
+TEST_F(apic, init_sipi_to_a_vcpu_halted_with_interrupts_off_xapic)
+{
+	init_sipi_state(_metadata, self, 2, false);
+}
+
+TEST_F(apic, init_sipi_to_a_vcpu_halted_with_interrupts_off_x2apic)
+{
+	init_sipi_state(_metadata, self, 2, true);
 }
 
 TEST_HARNESS_MAIN

@@ -624,6 +624,9 @@ static void guest_strings(void)
 		{ 4, 0x30, 0, 6, true, false },		/* std; rep stosb to MMIO */
 		{ 5, 0x50, 0xa0, 3, true, false },	/* std; rep movsw RAM -> MMIO */
 		{ 6, 0x60, 0xb0, 0, true, true },	/* movsl MMIO -> MMIO */
+		{ 1, 0x05, 0x31, 17, false, true },	/* rep movsb MMIO -> RAM */
+		{ 5, 0x70, 0xc0, 5, false, true },	/* std; rep movsw MMIO -> RAM */
+		{ 6, 0x44, 0x20, 0, false, true },	/* movsl MMIO -> RAM */
 	};
 	volatile uint8_t *mmio = (volatile uint8_t *)STR_MMIO;
 	unsigned int i, j;
