@@ -17,7 +17,7 @@ ENVIRONMENT = (
                 "triples, or name:model:cpus:flavour with the kernel flavour debian or debug "
                 "(default: all five for check, skylake-2 for run)"),
     ("JOBS", "emulators running at once (default: the number of CPUs)"),
-    ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 1500)"),
+    ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 3000)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
               "vmm_guests test, which runs only without TESTS)"),
     ("KEEP_GOING", "1: a part that fails to build (module, selftests, userspace) fails the "
@@ -72,7 +72,7 @@ class Settings:
             bench=Path(env.get("BENCH_DIR") or build / "bench").absolute(),
             configs=env.get("CONFIGS") or default_configs,
             jobs=int(env.get("JOBS") or cpus()),
-            boot_timeout=int(env.get("BOOT_TIMEOUT") or 1500),
+            boot_timeout=int(env.get("BOOT_TIMEOUT") or 3000),
             tests=tests or None,
             keep_going=flag("KEEP_GOING"),
             skip_host_tests=flag("SKIP_HOST_TESTS"),
