@@ -316,6 +316,28 @@ out:
  * mapping.
  */
 /*
+ * Under vm->lock: the slot page behind gpa, if pinned (else NULL), its
+ * address in the VMM (*hva, 0 where no slot is: MMIO) and whether the
+ * slot is read-only.  The one lookup behind vm_read_guest() and
+ * vm_write_guest().
+ */
+static struct page *vm_guest_page_locked(struct vapicvm_vm *vm, u64 gpa, unsigned long *hva,
+					 bool *readonly)
+{
+	struct vapicvm_memslot *slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
+	u64 idx;
+
+	*hva = 0;
+	*readonly = false;
+	if (!slot)
+		return NULL;
+	idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	*readonly = slot->flags & VAPICVM_MEM_READONLY;
+	*hva = slot->userspace_addr + (idx << PAGE_SHIFT) + offset_in_page(gpa);
+	return xa_load(&slot->pages, idx);
+}
+
+/*
  * Write guest RAM, as the guest's own store would: -EFAULT where no slot
  * is (MMIO), -EPERM in a read-only slot.  From the vCPU's thread (the
  * VMM's address space, for a slot page not pinned yet).
@@ -325,20 +347,12 @@ int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int
 	while (len) {
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
-		struct vapicvm_memslot *slot;
-		struct page *page = NULL;
-		unsigned long hva = 0;
-		bool readonly = false;
+		unsigned long hva;
+		struct page *page;
+		bool readonly;
 
 		mutex_lock(&vm->lock);
-		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
-		if (slot) {
-			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
-
-			readonly = slot->flags & VAPICVM_MEM_READONLY;
-			page = xa_load(&slot->pages, idx);
-			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
-		}
+		page = vm_guest_page_locked(vm, gpa, &hva, &readonly);
 		/* A pinned page of a writable slot was pinned for writing. */
 		if (page && !readonly)
 			memcpy_to_page(page, off, buf, n);
@@ -361,18 +375,12 @@ int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 	while (len) {
 		unsigned int off = offset_in_page(gpa);
 		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
-		struct vapicvm_memslot *slot;
-		struct page *page = NULL;
-		unsigned long hva = 0;
+		unsigned long hva;
+		struct page *page;
+		bool readonly;
 
 		mutex_lock(&vm->lock);
-		slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
-		if (slot) {
-			u64 idx = (gpa >> PAGE_SHIFT) - slot->base_gfn;
-
-			page = xa_load(&slot->pages, idx);
-			hva = slot->userspace_addr + (idx << PAGE_SHIFT) + off;
-		}
+		page = vm_guest_page_locked(vm, gpa, &hva, &readonly);
 		if (page)
 			memcpy_from_page(buf, page, off, n);
 		mutex_unlock(&vm->lock);
