@@ -47,6 +47,19 @@ class Details(unittest.TestCase):
             "# FAILED: 1 / 2 tests passed.",
         ])
 
+    def test_what_passing_tests_logged_is_left_out(self):
+        """A suite that logs "file.c:N:" lines in every test: kept are the
+        failed test's lines, those just after its "not ok" (diagnostics in
+        other TAP producers) and those of a test that never ended."""
+        text = ("#  RUN a ...\n# t.c:29:a:tier: none\nok 1 a\n"
+                "#  RUN b ...\n# t.c:29:b:tier: none\n# t.c:80:b:Expected 1 (1) == 2 (2)\n"
+                "not ok 2 b\n"
+                "#  RUN c ...\n# t.c:29:c:tier: none\nok 3 c\n"
+                "#  RUN d ...\n# t.c:29:d:tier: none\n")
+        self.assertEqual(tap.failure_details(text), [
+            "# t.c:29:b:tier: none", "# t.c:80:b:Expected 1 (1) == 2 (2)", "not ok 2 b",
+            "# t.c:29:c:tier: none", "# t.c:29:d:tier: none"])
+
     def test_gtest_failure(self):
         """As userspace/tests/tap_main.cpp prints a failed assertion."""
         text = ("ok 1 A.B\n# tests/lib/lapic_test.cpp:45: failure\n"

@@ -53,8 +53,27 @@ def count(text):
 
 
 def failure_details(text, limit=MAX_DETAILS):
-    """The lines of a TAP text that say what failed, at most limit."""
-    return [line for line in text.splitlines() if _DETAIL.search(line)][:limit]
+    """The lines of a TAP text that say what failed, at most limit.
+
+    What a passing test logged explains nothing and, when a suite logs
+    its parameters in every test, would crowd out the failures.  So the
+    lines between two "ok" results are left out; kept are those up to a
+    "not ok" (where kselftest prints its assertions), just after one
+    (where TAP diagnostics go) and after the last result (a test that
+    never ended, the closing count).
+    """
+    details, block, after_failure = [], [], False
+    for line in text.splitlines():
+        if _NOT_OK.match(line):
+            details += block + [line]
+            block, after_failure = [], True
+        elif _OK.match(line):
+            if after_failure:
+                details += block
+            block, after_failure = [], False
+        elif _DETAIL.search(line):
+            block.append(line)
+    return (details + block)[:limit]
 
 
 def result_of_program(suite, text, rc):
