@@ -182,16 +182,18 @@ void lapic_timer_tdcr_written(struct vapicvm_lapic *apic)
 u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 {
 	u64 period = READ_ONCE(apic->timer_period_ns);
+	u64 tick = lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS;
 	s64 remaining;
 
 	if (!period || !hrtimer_active(&apic->timer))
 		return 0;
 	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
 	/*
-	 * Past the expiry, before the hrtimer has moved it on: a periodic
-	 * count has already reloaded from TMICT (11.5.4), it is not stuck at 0.
+	 * At or past the expiry, before the hrtimer has moved it on: a
+	 * periodic count has already reloaded from TMICT (11.5.4), it is not
+	 * stuck at 0.
 	 */
-	if (remaining < 0) {
+	if (remaining <= 0) {
 		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
 			return 0;
 		u64 late;
@@ -199,9 +201,12 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 		div64_u64_rem((u64)-remaining, period, &late);
 		remaining = period - late;
 	}
-	/* A period stretched to the floor still counts down from TMICT. */
-	return min_t(u64, div64_u64(remaining, lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS),
-		     lapic_reg_read(apic, LAPIC_TMICT));
+	/*
+	 * Rounded up: a count still running reads at least 1 (it reaches 0
+	 * only at the expiry) and TMICT just after a start.  A period
+	 * stretched to the floor still counts down from TMICT.
+	 */
+	return min_t(u64, div64_u64(remaining + tick - 1, tick), lapic_reg_read(apic, LAPIC_TMICT));
 }
 
 /*
