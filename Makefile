@@ -11,6 +11,9 @@
 #   make check-debug      every test on the debug-kernel machine only
 #   make bench-unit-tests the bench's own unit tests (Python, no emulator)
 #   make run              set up and run the main job: boot a guest through vapicvm
+#   make bench            the same guest operations on vapicvm and on KVM, side by
+#                         side, in one boot per CPU model: a table and costs.json
+#   make bench-compare OLD=a.json NEW=b.json   vapicvm's costs, before and after
 #   make style            checkpatch --strict, clang-format, the bench's Python
 #   make sparse           the module through sparse (C=2)
 
@@ -52,6 +55,24 @@ bench-unit-tests:
 run:
 	testbench/bench.sh run
 
+# One boot of each CPU model (Skylake-X with APIC-register virtualization,
+# virtual-interrupt delivery and posted interrupts; Cannon Lake without)
+# runs kvm_comparison_test with many iterations; make check runs the same
+# test with few.
+BENCH_CONFIGS ?= skylake-1 cnl-1
+BENCH_ITERATIONS ?= 2000
+bench:
+	BENCH_DIR=$(BUILD)/bench-costs CONFIGS="$(BENCH_CONFIGS)" TESTS=kvm_comparison_test \
+		SKIP_HOST_TESTS=1 SKIP_BENCH_SELFTEST=1 \
+		EXTRA_CMDLINE="vapicvm.bench_iterations=$(BENCH_ITERATIONS) $(EXTRA_CMDLINE)" \
+		testbench/bench.sh check
+	cd testbench && python3 -m vapicvm_bench.costs report $(BUILD)/bench-costs \
+		$(BUILD)/bench-costs/costs.json
+
+bench-compare:
+	@test -n "$(OLD)" -a -n "$(NEW)" || { echo "usage: make bench-compare OLD=a.json NEW=b.json"; exit 2; }
+	cd testbench && python3 -m vapicvm_bench.costs compare $(abspath $(OLD)) $(abspath $(NEW))
+
 style:
 	testbench/style.sh
 
@@ -67,5 +88,5 @@ distclean: clean
 	rm -rf $(BUILD)
 
 .PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
-	bench-unit-tests run style \
+	bench-unit-tests run bench bench-compare style \
 	install clean distclean

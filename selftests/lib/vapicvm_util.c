@@ -162,7 +162,7 @@ void vm_set_memory_region(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t
 }
 
 /* Copy this program's loadable segments into guest memory, same addresses. */
-static void load_self(struct vm *vm)
+static void load_self(uint8_t *mem)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	Elf64_Ehdr eh;
@@ -180,25 +180,25 @@ static void load_self(struct vm *vm)
 			continue;
 		TEST_ASSERT(ph.p_vaddr + ph.p_memsz <= GUEST_FREE,
 			    "test binary too large for guest memory");
-		memset(vm->mem + ph.p_vaddr, 0, ph.p_memsz);
-		TEST_ASSERT(pread(fd, vm->mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
+		memset(mem + ph.p_vaddr, 0, ph.p_memsz);
+		TEST_ASSERT(pread(fd, mem + ph.p_vaddr, ph.p_filesz, ph.p_offset) ==
 			    (ssize_t)ph.p_filesz, "segment");
 	}
 	close(fd);
 }
 
-static void setup_paging_and_tables(struct vm *vm)
+static void setup_paging_and_tables(uint8_t *mem)
 {
-	uint64_t *pml4 = addr_gpa2hva(vm, GUEST_PML4);
-	uint64_t *pdpt = addr_gpa2hva(vm, GUEST_PML4 + 0x1000);
-	uint64_t *gdt = addr_gpa2hva(vm, GUEST_GDT);
+	uint64_t *pml4 = (uint64_t *)(mem + GUEST_PML4);
+	uint64_t *pdpt = (uint64_t *)(mem + GUEST_PML4 + 0x1000);
+	uint64_t *gdt = (uint64_t *)(mem + GUEST_GDT);
 	uint64_t tss = GUEST_TSS;
 	int i;
 
 	/* Identity map of 0..4 GiB with 2 MiB pages. */
 	pml4[0] = (GUEST_PML4 + 0x1000) | 3;
 	for (i = 0; i < 4; i++) {
-		uint64_t *pd = addr_gpa2hva(vm, GUEST_PML4 + 0x2000 + i * 0x1000);
+		uint64_t *pd = (uint64_t *)(mem + GUEST_PML4 + 0x2000 + i * 0x1000);
 		int j;
 
 		pdpt[i] = (GUEST_PML4 + 0x2000 + i * 0x1000) | 3;
@@ -220,9 +220,9 @@ static void setup_paging_and_tables(struct vm *vm)
 extern uint64_t guest_idt_stubs[256];
 
 /* IDT gates to the stubs in handlers.S; handlers are looked up in the guest. */
-static void setup_idt(struct vm *vm)
+static void setup_idt(uint8_t *mem)
 {
-	uint64_t *idt = addr_gpa2hva(vm, GUEST_IDT);
+	uint64_t *idt = (uint64_t *)(mem + GUEST_IDT);
 	int v;
 
 	for (v = 0; v < 256; v++) {
@@ -232,6 +232,13 @@ static void setup_idt(struct vm *vm)
 			     ((uint64_t)0x8e00 << 32) | ((h >> 16) & 0xffff) << 48;
 		idt[v * 2 + 1] = h >> 32;
 	}
+}
+
+void guest_image_init(uint8_t *mem)
+{
+	load_self(mem);
+	setup_paging_and_tables(mem);
+	setup_idt(mem);
 }
 
 struct vm *vm_create_bare(uint32_t flags, uint32_t apicv)
@@ -254,9 +261,7 @@ static struct vm *vm_create_common(uint32_t flags, uint32_t apicv)
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	TEST_ASSERT(vm->mem != MAP_FAILED, "mmap guest memory");
-	load_self(vm);
-	setup_paging_and_tables(vm);
-	setup_idt(vm);
+	guest_image_init(vm->mem);
 	vm_set_memory_region(vm, 0, 0, 0, vm->mem_size, vm->mem);
 	return vm;
 }
@@ -545,11 +550,14 @@ uint64_t vcpu_run_ucall(struct vcpu *vcpu, struct ucall *uc)
 /* Guest interrupts                                                    */
 /* ------------------------------------------------------------------ */
 
+void guest_image_install_handler(uint8_t *mem, int vector, guest_handler_t handler)
+{
+	memcpy(mem + (uintptr_t)&guest_handlers[vector], &handler, sizeof(handler));
+}
+
 void vm_install_handler(struct vm *vm, int vector, guest_handler_t handler)
 {
-	guest_handler_t *slot = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&guest_handlers[vector]);
-
-	*slot = handler;
+	guest_image_install_handler(vm->mem, vector, handler);
 }
 
 static void vcpu_thread_signal(int sig)

@@ -174,6 +174,14 @@ int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv);
 #define GDT_CODE16		0x30
 #define GDT_DATA16		0x38
 
+/*
+ * The guest image in a VM_MEM_SIZE buffer at GPA 0, whatever hypervisor
+ * runs it: this binary's segments, identity paging, GDT, TSS and IDT.
+ */
+void guest_image_init(uint8_t *mem);
+/* Install a guest interrupt handler in such an image. */
+void guest_image_install_handler(uint8_t *mem, int vector, guest_handler_t handler);
+
 struct vm;
 
 struct vcpu {

@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The same guest operations on vapicvm and on KVM (kvm_intel), in one boot
+ * of one machine: a measurement, not a timed test.
+ *
+ * One guest function runs every operation N and 2N times and reports
+ * (T(2N) - T(N)) / N in guest TSC ticks, which cancels the fixed costs of
+ * the loop and the reads; in the emulated bench machine the TSC counts
+ * emulated instructions, so the numbers are deterministic costs.  The
+ * guest runs first on vapicvm (every APIC-virtualization feature the CPU
+ * has), then, with vapicvm's VM gone, on KVM with its in-kernel APIC (the
+ * two never hold VMX operation at the same time).  Each result is printed
+ * as a "# cost: <op> vapicvm=<n> kvm=<n>" line, which `make bench` turns
+ * into its table; the tests check only that each operation did what it
+ * should and was measured on each side.
+ *
+ * N comes from the kernel command line (vapicvm.bench_iterations=N), so
+ * that `make check` runs a short pass and `make bench` a long one.
+ */
+#include <sys/utsname.h>
+
+#include "kselftest_harness.h"
+#include "apic.h"
+#include "kvm_guest.h"
+
+#define DEFAULT_ITERATIONS	200
+#define VEC_SELF		0x40
+#define VEC_TIMER		0x41
+#define BENCH_PORT		0x99
+#define BENCH_MMIO_GPA		0xc0000000ULL	/* no memory there: MMIO to userspace */
+
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define MSR_TSC_ADJUST		0x3b
+
+#define OPS(X)								\
+	X(cpuid)		X(vmcall)					\
+	X(mov_to_cr8)		X(mov_from_cr8)					\
+	X(xapic_tpr_write)	X(xapic_eoi)		X(xapic_icr_self_ipi)	\
+	X(x2apic_tpr_write)	X(x2apic_eoi)		X(x2apic_icr_self_ipi)	\
+	X(x2apic_self_ipi)	X(tscdeadline_immed)				\
+	X(outl_to_user)		X(inl_from_user)	X(mmio_read_from_user)	\
+	X(cr0_wp_toggle)	X(cr4_pge_toggle)				\
+	X(rdmsr_kernel_gs_base)	X(wrmsr_kernel_gs_base)				\
+	X(rdmsr_tsc_adjust)	X(wrmsr_tsc_adjust)
+
+enum op {
+#define OP_ENUM(name) OP_##name,
+	OPS(OP_ENUM)
+#undef OP_ENUM
+	NR_OPS
+};
+
+static const char *const op_names[NR_OPS] = {
+#define OP_NAME(name) [OP_##name] = #name,
+	OPS(OP_NAME)
+#undef OP_NAME
+};
+
+static volatile uint32_t irqs;
+
+static void count_and_eoi(struct ex_regs *regs)
+{
+	irqs++;
+	apic_eoi();
+}
+
+static void do_op(enum op op)
+{
+	uint64_t v;
+	uint32_t a, b, c, d;
+
+	switch (op) {
+	case OP_cpuid:
+		guest_cpuid(0, 0, &a, &b, &c, &d);
+		break;
+	case OP_vmcall:
+		v = 0;
+		__asm__ volatile("vmcall" : "+a"(v) : : "memory");
+		break;
+	case OP_mov_to_cr8:
+		__asm__ volatile("mov %0, %%cr8" : : "r"(0ULL) : "memory");
+		break;
+	case OP_mov_from_cr8:
+		__asm__ volatile("mov %%cr8, %0" : "=r"(v) : : "memory");
+		break;
+	case OP_xapic_tpr_write:
+		xapic_write(REG_TPR, 0);
+		break;
+	case OP_xapic_eoi:
+		xapic_write(REG_EOI, 0);
+		break;
+	case OP_xapic_icr_self_ipi:
+		xapic_write(REG_ICR, ICR_SELF | VEC_SELF);
+		break;
+	case OP_x2apic_tpr_write:
+		x2apic_write(REG_TPR, 0);
+		break;
+	case OP_x2apic_eoi:
+		x2apic_write(REG_EOI, 0);
+		break;
+	case OP_x2apic_icr_self_ipi:
+		x2apic_write(REG_ICR, ICR_SELF | VEC_SELF);
+		break;
+	case OP_x2apic_self_ipi:
+		x2apic_write(REG_SELF_IPI, VEC_SELF);
+		break;
+	case OP_tscdeadline_immed:
+		guest_wrmsr(MSR_TSC_DEADLINE, 1);	/* in the past: fires at once */
+		break;
+	case OP_outl_to_user:
+		__asm__ volatile("outl %%eax, %w1" : : "a"(0), "Nd"(BENCH_PORT) : "memory");
+		break;
+	case OP_inl_from_user:
+		__asm__ volatile("inl %w1, %%eax" : "=a"(a) : "Nd"(BENCH_PORT) : "memory");
+		break;
+	case OP_mmio_read_from_user:
+		guest_mmio_read32(BENCH_MMIO_GPA);
+		break;
+	case OP_cr0_wp_toggle:
+		v = guest_read_cr0();
+		guest_write_cr0(v & ~(1ULL << 16));
+		guest_write_cr0(v);
+		break;
+	case OP_cr4_pge_toggle:
+		v = guest_read_cr4();
+		guest_write_cr4(v ^ (1ULL << 7));
+		guest_write_cr4(v);
+		break;
+	case OP_rdmsr_kernel_gs_base:
+		guest_rdmsr(MSR_KERNEL_GS_BASE);
+		break;
+	case OP_wrmsr_kernel_gs_base:
+		guest_wrmsr(MSR_KERNEL_GS_BASE, 0);
+		break;
+	case OP_rdmsr_tsc_adjust:
+		guest_rdmsr(MSR_TSC_ADJUST);
+		break;
+	case OP_wrmsr_tsc_adjust:
+		guest_wrmsr(MSR_TSC_ADJUST, 0);		/* no change: the TSC stays */
+		break;
+	case NR_OPS:
+		break;
+	}
+}
+
+static uint64_t time_op(enum op op, uint64_t n)
+{
+	uint64_t t0 = guest_rdtsc(), i;
+
+	for (i = 0; i < n; i++)
+		do_op(op);
+	return guest_rdtsc() - t0;
+}
+
+static bool op_is_x2apic(enum op op)
+{
+	return op >= OP_x2apic_tpr_write && op <= OP_tscdeadline_immed;
+}
+
+/* Operations on a feature the guest's CPUID may lack: reported, not run. */
+static bool op_is_supported(enum op op)
+{
+	uint32_t a, b, c, d;
+
+	if (op != OP_rdmsr_tsc_adjust && op != OP_wrmsr_tsc_adjust)
+		return true;
+	guest_cpuid(7, 0, &a, &b, &c, &d);
+	return b & (1U << 1);				/* IA32_TSC_ADJUST */
+}
+
+/* Each operation: warm once, then (T(2N) - T(N)) / N; interrupts counted. */
+static void guest_compare(uint64_t n)
+{
+	enum op op;
+
+	guest_x2apic = false;
+	apic_enable();
+	guest_sti();
+	for (op = 0; op < NR_OPS; op++) {
+		uint64_t t1, t2, want = 0;
+
+		if (!op_is_supported(op)) {
+			GUEST_SYNC_ARGS(op, 0ULL, 0ULL, 0ULL, 0ULL);
+			continue;
+		}
+		if (op_is_x2apic(op) && !guest_x2apic) {
+			guest_x2apic = true;
+			apic_enable();
+			x2apic_write(REG_LVTT, LVT_TSC_DEADLINE | VEC_TIMER);
+		}
+		do_op(op);
+		irqs = 0;
+		t1 = time_op(op, n);
+		t2 = time_op(op, 2 * n);
+		if (op == OP_xapic_icr_self_ipi || op == OP_x2apic_icr_self_ipi ||
+		    op == OP_x2apic_self_ipi || op == OP_tscdeadline_immed)
+			want = 3 * n;
+		GUEST_ASSERT_EQ(irqs, want);
+		GUEST_SYNC_ARGS(op, t2 > t1 ? (t2 - t1) / n : 0ULL, t1, t2, 1ULL);
+	}
+	GUEST_DONE();
+}
+
+/* What the guest reported on one hypervisor, op by op. */
+struct costs {
+	uint64_t cost[NR_OPS];
+	bool measured[NR_OPS];
+	bool unsupported[NR_OPS];	/* the guest's CPUID lacks the feature */
+};
+
+/* A userspace exit the operations cause: IN reads 0, MMIO reads 0. */
+static void record_sync(struct __test_metadata *_metadata, struct costs *costs,
+			const struct ucall *uc)
+{
+	ASSERT_LT(uc->args[0], NR_OPS);
+	costs->cost[uc->args[0]] = uc->args[1];
+	costs->measured[uc->args[0]] = true;
+	costs->unsupported[uc->args[0]] = !uc->args[4];
+}
+
+static uint64_t iterations(void)
+{
+	char cmdline[4096] = "";
+	const char *p;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (f) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = 0;
+		fclose(f);
+	}
+	p = strstr(cmdline, "vapicvm.bench_iterations=");
+	return p ? strtoull(p + strlen("vapicvm.bench_iterations="), NULL, 0) ?:
+		   DEFAULT_ITERATIONS : DEFAULT_ITERATIONS;
+}
+
+static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compare, n);
+	struct ucall uc;
+
+	vm_install_handler(vm, VEC_SELF, count_and_eoi);
+	vm_install_handler(vm, VEC_TIMER, count_and_eoi);
+	for (;;) {
+		ASSERT_EQ(0, __vcpu_run_ucall(vcpu, &uc));
+		if (uc.cmd == UCALL_DONE)
+			break;
+		if (uc.cmd == UCALL_ABORT)
+			fail_guest_assert(vcpu, &uc);
+		if (uc.cmd == UCALL_SYNC) {
+			record_sync(_metadata, costs, &uc);
+			continue;
+		}
+		if (vcpu->run->exit_reason == VAPICVM_EXIT_IO && vcpu->run->io.port == BENCH_PORT) {
+			memset((uint8_t *)vcpu->run + vcpu->run->io.data_offset, 0, 4);
+			continue;
+		}
+		ASSERT_EQ(VAPICVM_EXIT_MMIO, vcpu->run->exit_reason)
+			TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
+		ASSERT_EQ(BENCH_MMIO_GPA, vcpu->run->mmio.phys_addr);
+		memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
+	}
+	vm_free(vm);
+}
+
+static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
+{
+	struct kvm_guest *g = kvm_guest_create(guest_compare, n);
+	struct ucall uc;
+
+	ASSERT_NE(NULL, g) TH_LOG("KVM VM: %s", strerror(errno));
+	guest_image_install_handler(g->mem, VEC_SELF, count_and_eoi);
+	guest_image_install_handler(g->mem, VEC_TIMER, count_and_eoi);
+	for (;;) {
+		ASSERT_EQ(0, kvm_guest_run(g)) TH_LOG("KVM_RUN: %s", strerror(errno));
+		switch (kvm_guest_get_ucall(g, &uc)) {
+		case UCALL_DONE:
+			kvm_guest_free(g);
+			return;
+		case UCALL_ABORT:
+			TH_LOG("KVM guest assertion failed at %s:%lu: %s %s", uc.file,
+			       (unsigned long)uc.line, uc.expr, uc.msg);
+			ASSERT_TRUE(false);
+			break;
+		case UCALL_SYNC:
+			record_sync(_metadata, costs, &uc);
+			continue;
+		case UCALL_PRINT:
+			continue;
+		}
+		if (g->run->exit_reason == KVM_EXIT_IO && g->run->io.port == BENCH_PORT) {
+			memset((uint8_t *)g->run + g->run->io.data_offset, 0, 4);
+			continue;
+		}
+		ASSERT_EQ(KVM_EXIT_MMIO, g->run->exit_reason)
+			TH_LOG("KVM exit reason %u", g->run->exit_reason);
+		ASSERT_EQ(BENCH_MMIO_GPA, g->run->mmio.phys_addr);
+		memset(g->run->mmio.data, 0, sizeof(g->run->mmio.data));
+	}
+}
+
+static void kvm_apicv(char *buf, size_t n)
+{
+	FILE *f = fopen("/sys/module/kvm_intel/parameters/enable_apicv", "r");
+
+	snprintf(buf, n, "?");
+	if (f) {
+		if (fgets(buf, n, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+TEST(same_operations_on_vapicvm_and_kvm)
+{
+	struct costs ours = {}, kvm = {};
+	uint64_t n = iterations();
+	char tier[160], apicv[8];
+	unsigned int op;
+
+	apicv_str(host_apicv(), tier, sizeof(tier));
+	run_on_vapicvm(_metadata, &ours, n);
+	if (!kvm_modules_available())
+		SKIP(return, "KVM modules for this kernel are not available");
+	ASSERT_EQ(0, load_kvm_modules());
+	kvm_apicv(apicv, sizeof(apicv));
+	run_on_kvm(_metadata, &kvm, n);
+	unload_kvm_modules();
+
+	printf("# cost-config: iterations=%lu vapicvm_tier=\"%s\" kvm_enable_apicv=%s\n",
+	       (unsigned long)n, tier, apicv);
+	for (op = 0; op < NR_OPS; op++) {
+		EXPECT_TRUE(ours.measured[op] && kvm.measured[op]) TH_LOG("%s", op_names[op]);
+		if (ours.unsupported[op] || kvm.unsupported[op]) {
+			printf("# cost-skipped: %s (vapicvm CPUID %s, KVM CPUID %s)\n", op_names[op],
+			       ours.unsupported[op] ? "lacks it" : "has it",
+			       kvm.unsupported[op] ? "lacks it" : "has it");
+			continue;
+		}
+		printf("# cost: %s vapicvm=%lu kvm=%lu\n", op_names[op],
+		       (unsigned long)ours.cost[op], (unsigned long)kvm.cost[op]);
+	}
+}
+
+TEST_HARNESS_MAIN
