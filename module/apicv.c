@@ -531,7 +531,8 @@ static void apicv_base_changed(struct vapicvm_vcpu *vcpu, u64 old, u64 new)
 }
 
 /* Guest-physical pages that are some vCPU's enabled xAPIC window. */
-bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa)
+/* Whether some vCPU's xAPIC window lies in [gpa, gpa + size). */
+bool vm_xapic_window_in(struct vapicvm_vm *vm, u64 gpa, u64 size)
 {
 	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
 
@@ -539,10 +540,15 @@ bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa)
 		u64 base = READ_ONCE(vm->vcpus[i]->lapic->base_msr);
 
 		if ((base & LAPIC_BASE_EN) && !(base & LAPIC_BASE_EXTD) &&
-		    (base & LAPIC_BASE_ADDR_MASK) == (gpa & PAGE_MASK))
+		    (base & LAPIC_BASE_ADDR_MASK) - (gpa & PAGE_MASK) < size)
 			return true;
 	}
 	return false;
+}
+
+bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa)
+{
+	return vm_xapic_window_in(vm, gpa, PAGE_SIZE);
 }
 
 /* ------------------------------------------------------------------ */

@@ -61,6 +61,7 @@ void apicv_update_eoi_exit_bitmap(struct vapicvm_vcpu *vcpu);
 
 /* Guest-physical pages that are some vCPU's enabled xAPIC window. */
 bool vm_gpa_is_xapic_window(struct vapicvm_vm *vm, u64 gpa);
+bool vm_xapic_window_in(struct vapicvm_vm *vm, u64 gpa, u64 size);
 /* An EPT violation in this vCPU's xAPIC window, decoded and emulated. */
 bool apicv_mmio_in_range(struct vapicvm_vcpu *vcpu, u64 gpa);
 int apicv_emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa);

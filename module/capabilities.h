@@ -76,6 +76,11 @@ static inline unsigned int cpu_preemption_timer_rate(void)
 	return vmx_caps.misc & 0x1f;	/* IA32_VMX_MISC bits 4:0 */
 }
 
+static inline bool cpu_has_ept_2mb_pages(void)
+{
+	return vmx_caps.ept_vpid & BIT_ULL(16);	/* VMX_EPT_2MB_PAGE */
+}
+
 static inline bool cpu_has_vpid(void)
 {
 	return vmx_caps.cpu2_allowed1 & SEC_ENABLE_VPID;

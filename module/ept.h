@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The VM's single EPT hierarchy: guest-physical to host-physical, shared
- * by every vCPU of the VM.  Four levels, 4 KiB leaves.  Callers hold
+ * by every vCPU of the VM.  Four levels, 4 KiB and 2 MiB leaves.  Callers hold
  * vm->lock; ept_* never flush TLBs themselves (vm_flush_tlbs() does).
  */
 #ifndef VAPICVM_EPT_H
@@ -43,6 +43,8 @@ int ept_init(struct vapicvm_ept *ept);
 void ept_destroy(struct vapicvm_ept *ept);
 /* Install gpa -> hpa (both page aligned) with EPT_* permission and type bits. */
 int ept_map_page(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
+/* Install a 2 MiB leaf gpa -> hpa (both 2 MiB aligned), replacing what was there. */
+int ept_map_large(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
 /* Remove every leaf in [gpa, gpa + size), and unlink the tables left empty. */
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size);
 /* Free the unlinked tables: only after an INVEPT on every CPU. */

@@ -245,16 +245,152 @@ out:
 	return r;
 }
 
+#define BLOCK_PAGES	(SZ_2M >> PAGE_SHIFT)	/* a 2 MiB EPT leaf */
+#define PIN_BATCH	64
+
+static struct page *memslot_page(struct vapicvm_memslot *slot, u64 idx)
+{
+	return xa_load(&slot->pages, idx);
+}
+
 /*
- * Resolve an EPT violation on a slot: pin the backing page and map it.
- * Returns 0 when mapped, 1 when the access is not RAM the guest may make
- * (no slot, or a write to a read-only slot: emulate it as MMIO), or -errno.
+ * Pin the pages of [idx, idx + n) of a slot that are not pinned yet, in
+ * runs.  Pinned against the VM owner's mm: ioctls check current->mm.  A
+ * read-only slot's page is pinned writable too when the mapping allows it:
+ * a read-only pin of a private page the host has not written yet pins the
+ * shared zero page, and the host's later writes would go to a new page the
+ * guest never sees.
+ */
+static int memslot_pin(struct vapicvm_memslot *slot, u64 idx, u64 n)
+{
+	bool readonly = slot->flags & VAPICVM_MEM_READONLY;
+	struct page *pages[PIN_BATCH];
+	u64 end = idx + n;
+	int r = 0;
+
+	while (idx < end) {
+		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
+		int run = 0, got, i;
+
+		while (idx + run < end && run < PIN_BATCH && !xa_load(&slot->pages, idx + run))
+			run++;
+		if (!run) {
+			idx++;
+			continue;
+		}
+		got = pin_user_pages_fast(hva, run, FOLL_LONGTERM | FOLL_WRITE, pages);
+		if (got <= 0 && readonly)
+			got = pin_user_pages_fast(hva, run, FOLL_LONGTERM, pages);
+		if (got <= 0)
+			return -EFAULT;
+		for (i = 0; i < got; i++) {
+			r = xa_err(xa_store(&slot->pages, idx + i, pages[i], GFP_KERNEL_ACCOUNT));
+			if (r) {
+				unpin_user_pages(pages + i, got - i);
+				return r;
+			}
+		}
+		idx += got;
+	}
+	return 0;
+}
+
+/* Whether the 2 MiB block at gpa holds the APIC-access page or an xAPIC window. */
+static bool block_has_apic_page(struct vapicvm_vm *vm, u64 gpa)
+{
+	if (vm->apic_access_page && vm->apic_access_gpa != ~0ULL &&
+	    vm->apic_access_gpa - gpa < SZ_2M)
+		return true;
+	return vm_xapic_window_in(vm, gpa, SZ_2M);
+}
+
+/*
+ * The block of gfn maps as one 2 MiB leaf: it lies in the slot, the
+ * CPU has such leaves, and its pinned pages are physically contiguous
+ * from a 2 MiB boundary (a THP or a hugetlbfs page).  first: the
+ * block's first index in the slot.
+ */
+static bool block_is_large(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, u64 first)
+{
+	struct page *page = memslot_page(slot, first);
+	unsigned long pfn;
+	u64 i;
+
+	if (!page)
+		return false;
+	pfn = page_to_pfn(page);
+	if (!IS_ALIGNED(pfn, BLOCK_PAGES))
+		return false;
+	for (i = 1; i < BLOCK_PAGES; i++) {
+		page = memslot_page(slot, first + i);
+		if (!page || page_to_pfn(page) != pfn + i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Map the 2 MiB block around gfn, all at once: as a 2 MiB leaf where the
+ * backing allows it (huge-page backed and aligned, see block_is_large()),
+ * else page by page when the slot asks for it (VAPICVM_MEM_PREFAULT).
+ * Returns 0 if it did, 1 if the caller is to map the one page, -errno.
+ */
+static int memslot_map_block(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, u64 gfn,
+			     u64 flags)
+{
+	u64 block_gfn = ALIGN_DOWN(gfn, BLOCK_PAGES), first, last, i;
+	/* Where the block would start in userspace, if it lies in the slot. */
+	unsigned long block_hva = slot->userspace_addr +
+				  ((block_gfn - slot->base_gfn) << PAGE_SHIFT);
+	bool whole = block_gfn >= slot->base_gfn &&
+		     block_gfn + BLOCK_PAGES <= slot->base_gfn + slot->npages;
+	bool prefault = slot->flags & VAPICVM_MEM_PREFAULT, apic_page;
+	bool may_be_large = whole && cpu_has_ept_2mb_pages() && IS_ALIGNED(block_hva, SZ_2M) &&
+			    !block_has_apic_page(vm, block_gfn << PAGE_SHIFT);
+	int r;
+
+	if (!prefault) {
+		struct page *page = memslot_page(slot, gfn - slot->base_gfn);
+
+		/* Only memory backed by a huge page is worth pinning 2 MiB of. */
+		if (!may_be_large || !page || !PageCompound(page) ||
+		    compound_order(compound_head(page)) < get_order(SZ_2M))
+			return 1;
+	}
+	first = max(block_gfn, slot->base_gfn) - slot->base_gfn;
+	last = min(block_gfn + BLOCK_PAGES, slot->base_gfn + slot->npages) - slot->base_gfn;
+	r = memslot_pin(slot, first, last - first);
+	if (r)
+		return r;
+	if (may_be_large && block_is_large(vm, slot, first))
+		return ept_map_large(&vm->ept, block_gfn << PAGE_SHIFT,
+				     page_to_phys(memslot_page(slot, first)), flags);
+	if (!prefault)
+		return 1;
+	apic_page = block_has_apic_page(vm, block_gfn << PAGE_SHIFT);
+	for (i = first; i < last; i++) {
+		u64 gpa = (slot->base_gfn + i) << PAGE_SHIFT;
+
+		/* Those pages are mapped (or not) by their own paths. */
+		if (apic_page && (gpa == vm->apic_access_gpa || vm_gpa_is_xapic_window(vm, gpa)))
+			continue;
+		r = ept_map_page(&vm->ept, gpa, page_to_phys(memslot_page(slot, i)), flags);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Resolve an EPT violation on a slot: pin the backing page and map it (or
+ * its whole 2 MiB block, see memslot_map_block()).  Returns 0 when mapped,
+ * 1 when the access is not RAM the guest may make (no slot, or a write to
+ * a read-only slot: emulate it as MMIO), or -errno.
  */
 int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 {
 	struct vapicvm_memslot *slot;
-	struct page *page;
-	u64 gfn = gpa >> PAGE_SHIFT, idx;
+	u64 gfn = gpa >> PAGE_SHIFT, idx, flags;
 	bool readonly;
 	int r = 0;
 
@@ -276,34 +412,20 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		r = 1;
 		goto out;
 	}
+	flags = (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB;
 	idx = gfn - slot->base_gfn;
-	page = xa_load(&slot->pages, idx);
-	if (!page) {
-		unsigned long hva = slot->userspace_addr + (idx << PAGE_SHIFT);
-		int n;
-
-		/*
-		 * Pinned against the VM owner's mm: ioctls check current->mm.
-		 * A read-only slot's page is pinned writable too when the
-		 * mapping allows it: a read-only pin of a private page the host
-		 * has not written yet pins the shared zero page, and the host's
-		 * later writes would go to a new page the guest never sees.
-		 */
-		n = pin_user_pages_fast(hva, 1, FOLL_LONGTERM | FOLL_WRITE, &page);
-		if (n != 1 && readonly)
-			n = pin_user_pages_fast(hva, 1, FOLL_LONGTERM, &page);
-		if (n != 1) {
-			r = -EFAULT;
+	if (!(slot->flags & VAPICVM_MEM_PREFAULT)) {
+		r = memslot_pin(slot, idx, 1);
+		if (r)
 			goto out;
-		}
-		r = xa_err(xa_store(&slot->pages, idx, page, GFP_KERNEL_ACCOUNT));
-		if (r) {
-			unpin_user_page(page);
-			goto out;
-		}
 	}
-	r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(page),
-			 (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB);
+	r = memslot_map_block(vm, slot, gfn, flags);
+	/* A block that could not be pinned whole still maps the page asked for. */
+	if (r < 0 && (slot->flags & VAPICVM_MEM_PREFAULT))
+		r = memslot_pin(slot, idx, 1) ?: 1;
+	if (r == 1)
+		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT,
+				 page_to_phys(memslot_page(slot, idx)), flags);
 out:
 	mutex_unlock(&vm->lock);
 	return r;

@@ -288,6 +288,146 @@ TEST(slot_over_the_apic_page)
 }
 
 /* ------------------------------------------------------------------ */
+/* 2 MiB blocks: huge-page-backed slots and VAPICVM_MEM_PREFAULT         */
+/* ------------------------------------------------------------------ */
+
+#define BLOCK		0x200000ULL
+#define BLOCKS		2
+#define BLOCKS_SIZE	(BLOCKS * BLOCK)
+#define MOVED_APIC	(GPA_A + 0x100000ULL)	/* inside the first block */
+#define MSR_APIC_BASE	0x1b
+
+/* Two 2 MiB-aligned blocks of anonymous memory, huge pages or none, filled. */
+static uint64_t *alloc_blocks(bool huge, uint64_t tag)
+{
+	uint8_t *raw = mmap(NULL, BLOCKS_SIZE + BLOCK, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t *m, i;
+
+	TEST_ASSERT(raw != MAP_FAILED, "mmap");
+	m = (uint64_t *)(((uintptr_t)raw + BLOCK - 1) & ~(uintptr_t)(BLOCK - 1));
+	TEST_ASSERT(!madvise(m, BLOCKS_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE), "madvise");
+	for (i = 0; i < BLOCKS_SIZE / 8; i++)
+		m[i] = tag | i;
+	return m;
+}
+
+/* The AnonHugePages of the mapping that starts at addr, in kB (smaps). */
+static uint64_t anon_huge_kb(const void *addr)
+{
+	char line[256], start[32];
+	uint64_t kb = 0;
+	bool in = false;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return 0;
+	snprintf(start, sizeof(start), "%lx-", (unsigned long)(uintptr_t)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, start, strlen(start));
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Touch every page of both blocks (reading the host's pattern, writing
+ * one word); then move the xAPIC window into the first block, use it, and
+ * move it back: the RAM around it and under it stays RAM.
+ */
+static void guest_touch_blocks(uint64_t tag)
+{
+	volatile uint64_t *a = (volatile uint64_t *)GPA_A;
+	uint64_t base = guest_rdmsr(MSR_APIC_BASE), i, bad = 0;
+
+	GUEST_SYNC(1);
+	for (i = 0; i < BLOCKS_SIZE / 8; i += 4096 / 8) {
+		bad += a[i] != (tag | i);
+		a[i + 1] = ~i;
+	}
+	GUEST_SYNC_ARGS(2, bad);
+	guest_wrmsr(MSR_APIC_BASE, (base & 0xfff) | MOVED_APIC);
+	GUEST_SYNC_ARGS(3, *(volatile uint32_t *)(MOVED_APIC + 0x30),
+			a[(MOVED_APIC - GPA_A + 0x1000) / 8], a[(MOVED_APIC - GPA_A - 0x1000) / 8]);
+	guest_wrmsr(MSR_APIC_BASE, base);
+	GUEST_SYNC_ARGS(4, a[(MOVED_APIC - GPA_A) / 8], a[(MOVED_APIC - GPA_A + 0x1000) / 8]);
+	GUEST_DONE();
+}
+
+static void touch_blocks(struct __test_metadata *_metadata, uint32_t flags, bool huge,
+			 uint64_t min_exits, uint64_t max_exits)
+{
+	const uint64_t tag = 0x7a90000000000000ULL;
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_touch_blocks, tag);
+	uint64_t *m = alloc_blocks(huge, tag), exits, i;
+	uint64_t apic_page = (MOVED_APIC - GPA_A) / 8;
+	struct ucall uc;
+
+	if (huge && anon_huge_kb(m) < BLOCKS_SIZE / 1024) {
+		vm_free(vm);
+		SKIP(return, "no transparent huge pages for the slot (%lu kB)",
+		     (unsigned long)anon_huge_kb(m));
+	}
+	vm_set_memory_region(vm, SLOT, flags, GPA_A, BLOCKS_SIZE, m);
+	expect_sync(_metadata, vcpu, 1);
+	exits = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(2, uc.args[0]);
+	EXPECT_EQ(0, uc.args[1]) TH_LOG("pages that did not read the host's pattern");
+	exits = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION) - exits;
+	TH_LOG("%lu EPT-violation exits for %llu pages", (unsigned long)exits,
+	       BLOCKS_SIZE / 4096);
+	/* One more at most: the loop's code may start on a page not run before. */
+	EXPECT_GE(exits, min_exits);
+	EXPECT_LE(exits, max_exits + 1);
+	for (i = 0; i < BLOCKS_SIZE / 8; i += 4096 / 8)
+		if (m[i + 1] != ~i) {
+			EXPECT_EQ(~i, m[i + 1]) TH_LOG("the guest's write at %#llx", GPA_A + i * 8);
+			break;
+		}
+	/* The xAPIC window inside a block: the APIC, and RAM beside it. */
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(3, uc.args[0]);
+	EXPECT_EQ(0x14, uc.args[1] & 0xff) TH_LOG("APIC version register at the moved base");
+	EXPECT_EQ(tag | (apic_page + 0x1000 / 8), uc.args[2]);
+	EXPECT_EQ(tag | (apic_page - 0x1000 / 8), uc.args[3]);
+	/* Moved back: RAM again under it. */
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(4, uc.args[0]);
+	EXPECT_EQ(tag | apic_page, uc.args[1]);
+	EXPECT_EQ(tag | (apic_page + 0x1000 / 8), uc.args[2]);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	vm_free(vm);
+}
+
+/* Without huge pages or the flag: one exit per page, as before. */
+TEST(small_pages_fault_in_one_by_one)
+{
+	touch_blocks(_metadata, 0, false, BLOCKS_SIZE / 4096, BLOCKS_SIZE / 4096);
+}
+
+/* VAPICVM_MEM_PREFAULT: one exit per 2 MiB block, even on 4 KiB pages. */
+TEST(prefault_slot_maps_a_block_per_fault)
+{
+	touch_blocks(_metadata, VAPICVM_MEM_PREFAULT, false, BLOCKS, BLOCKS);
+}
+
+/* Backed by transparent huge pages: one 2 MiB EPT leaf per block. */
+TEST(huge_page_backed_slot_maps_2mib_leaves)
+{
+	touch_blocks(_metadata, 0, true, BLOCKS, BLOCKS);
+}
+
+TEST(huge_page_backed_prefault_slot)
+{
+	touch_blocks(_metadata, VAPICVM_MEM_PREFAULT, true, BLOCKS, BLOCKS);
+}
+
+/* ------------------------------------------------------------------ */
 /* Changing slots while the vCPU runs in another thread                */
 /* ------------------------------------------------------------------ */
 

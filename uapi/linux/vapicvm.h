@@ -130,6 +130,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_TSC_KHZ		17 /* the guest TSC's frequency in kHz */
 #define VAPICVM_CAP_VM_STATS		18 /* per-VM counters: number of counters */
 #define VAPICVM_CAP_PREEMPTION_TIMER	19 /* TSC deadlines on the preemption timer: 1 */
+#define VAPICVM_CAP_MEM_PREFAULT	20 /* VAPICVM_MEM_PREFAULT slots: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -144,7 +145,9 @@ struct vapicvm_create_vm {
 
 /* struct vapicvm_userspace_memory_region.flags */
 #define VAPICVM_MEM_READONLY		(1U << 1)
-#define VAPICVM_MEM_FLAGS_ALL		VAPICVM_MEM_READONLY
+/* A fault maps the whole 2 MiB-aligned block around it (within the slot). */
+#define VAPICVM_MEM_PREFAULT		(1U << 2)
+#define VAPICVM_MEM_FLAGS_ALL		(VAPICVM_MEM_READONLY | VAPICVM_MEM_PREFAULT)
 
 struct vapicvm_userspace_memory_region {
 	__u32 slot;

@@ -51,6 +51,10 @@ std::string_view capability_name(Capability c) noexcept
 		return "TSC_KHZ";
 	case Capability::VmStats:
 		return "VM_STATS";
+	case Capability::PreemptionTimer:
+		return "PREEMPTION_TIMER";
+	case Capability::MemPrefault:
+		return "MEM_PREFAULT";
 	}
 	return "?";
 }

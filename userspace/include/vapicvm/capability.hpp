@@ -30,6 +30,8 @@ enum class Capability : std::uint32_t {
 	Stats = VAPICVM_CAP_STATS,
 	TscKhz = VAPICVM_CAP_TSC_KHZ,
 	VmStats = VAPICVM_CAP_VM_STATS,
+	PreemptionTimer = VAPICVM_CAP_PREEMPTION_TIMER,
+	MemPrefault = VAPICVM_CAP_MEM_PREFAULT,
 };
 
 std::string_view capability_name(Capability c) noexcept;

@@ -21,7 +21,12 @@ namespace vapicvm
 class MemoryRegion
 {
 public:
-	/* size bytes of zeroed anonymous memory (rounded up to pages), MAP_NORESERVE. */
+	/*
+	 * size bytes of zeroed anonymous memory (rounded up to pages),
+	 * MAP_NORESERVE.  From 2 MiB up it starts on a 2 MiB boundary and asks
+	 * for transparent huge pages, so that vapicvm can map it with 2 MiB
+	 * EPT pages where the kernel gives them.
+	 */
 	static Result<MemoryRegion> anonymous(std::size_t size);
 
 	MemoryRegion(MemoryRegion &&) noexcept = default;

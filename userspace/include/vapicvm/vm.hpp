@@ -76,7 +76,7 @@ public:
 
 	/*
 	 * Register mem as memory slot `slot` at gpa and keep it for the VM's
-	 * lifetime.  flags: VAPICVM_MEM_READONLY.  EEXIST when the slot or
+	 * lifetime.  flags: VAPICVM_MEM_READONLY, VAPICVM_MEM_PREFAULT.  EEXIST when the slot or
 	 * part of the range is already in use.
 	 */
 	Result<void> add_memory(std::uint32_t slot, std::uint64_t gpa, MemoryRegion mem,

@@ -262,17 +262,18 @@ Result<void> Machine::build()
 
 	/* Memory. */
 	auto map = MemoryMap::for_size(o_.mem_bytes);
+	const std::uint32_t ram_flags = o_.prefault ? VAPICVM_MEM_PREFAULT : 0;
 	auto low = MemoryRegion::anonymous(map.lowmem_end);
 	if (!low)
 		return std::move(low).error();
-	auto r = vm_->add_memory(0, 0, std::move(*low));
+	auto r = vm_->add_memory(0, 0, std::move(*low), ram_flags);
 	if (!r)
 		return r;
 	if (map.highmem_size) {
 		auto high = MemoryRegion::anonymous(map.highmem_size);
 		if (!high)
 			return std::move(high).error();
-		r = vm_->add_memory(1, layout::high_base, std::move(*high));
+		r = vm_->add_memory(1, layout::high_base, std::move(*high), ram_flags);
 		if (!r)
 			return r;
 	}

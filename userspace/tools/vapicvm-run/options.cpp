@@ -132,6 +132,8 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 			o.verbose = true;
 		} else if (a == "--stats") {
 			o.stats = true;
+		} else if (a == "--prefault") {
+			o.prefault = true;
 		} else if (a == "--no-stdin") {
 			o.stdin_input = false;
 		} else if (a == "-k" || a == "--kernel") {
@@ -252,6 +254,7 @@ Machine:
 
 Output:
       --stats              print each vCPU's exit counters at the end
+      --prefault           map guest RAM 2 MiB at a time as the guest touches it
   -v, --verbose            say what is loaded where
   -h, --help, --version
 

@@ -30,6 +30,7 @@ struct Options {
 	std::string device = "/dev/vapicvm";
 	bool stdin_input = true;
 	bool stats = false;
+	bool prefault = false; /* VAPICVM_MEM_PREFAULT on the RAM slots */
 	bool verbose = false;
 	bool help = false;
 	bool version = false;
