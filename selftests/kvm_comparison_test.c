@@ -14,6 +14,8 @@
  * into its table; the tests check only that each operation did what it
  * should and was measured on each side.
  *
+ * A second vCPU is the target of the IPI operations, spinning or halted.
+ *
  * N comes from the kernel command line (vapicvm.bench_iterations=N), so
  * that `make check` runs a short pass and `make bench` a long one.
  */
@@ -26,6 +28,9 @@
 #define DEFAULT_ITERATIONS	200
 #define VEC_SELF		0x40
 #define VEC_TIMER		0x41
+#define VEC_IPI			0x42
+#define TIMER_DELAY_TSC		2000	/* a deadline this far ahead */
+#define TIMER_DELAY_COUNT	1000	/* a one-shot count (ns at divide 1) */
 #define BENCH_PORT		0x99
 #define BENCH_MMIO_GPA		0xc0000000ULL	/* no memory there: MMIO to userspace */
 
@@ -37,7 +42,8 @@
 	X(mov_to_cr8)		X(mov_from_cr8)					\
 	X(xapic_tpr_write)	X(xapic_eoi)		X(xapic_icr_self_ipi)	\
 	X(x2apic_tpr_write)	X(x2apic_eoi)		X(x2apic_icr_self_ipi)	\
-	X(x2apic_self_ipi)	X(tscdeadline_immed)				\
+	X(x2apic_self_ipi)	X(tscdeadline_immed)	X(tscdeadline)		\
+	X(oneshot_timer)	X(ipi)			X(ipi_halt)		\
 	X(outl_to_user)		X(inl_from_user)	X(mmio_read_from_user)	\
 	X(cr0_wp_toggle)	X(cr4_pge_toggle)				\
 	X(rdmsr_kernel_gs_base)	X(wrmsr_kernel_gs_base)				\
@@ -62,6 +68,54 @@ static void count_and_eoi(struct ex_regs *regs)
 {
 	irqs++;
 	apic_eoi();
+}
+
+/* vCPU 1: the IPI target, running (spinning) or halted as vCPU 0 says. */
+enum target_mode { TARGET_WAIT, TARGET_SPIN, TARGET_HALT, TARGET_DONE };
+static volatile uint32_t target_mode, target_irqs, target_started;
+
+static void target_count_and_eoi(struct ex_regs *regs)
+{
+	target_irqs++;
+	x2apic_write(REG_EOI, 0);
+}
+
+/*
+ * It enables its x2APIC only when vCPU 0 has switched to x2APIC mode:
+ * guest_x2apic, which apic_eoi() reads, is one global for both.
+ */
+static void guest_ipi_target(uint64_t unused)
+{
+	while (target_mode == TARGET_WAIT)
+		__asm__ volatile("pause");
+	guest_wrmsr(MSR_APIC_BASE, guest_rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+	x2apic_write(REG_SVR, SVR_ENABLE | 0xff);
+	target_started = 1;
+	guest_sti();
+	while (target_mode != TARGET_DONE) {
+		if (target_mode == TARGET_HALT)
+			guest_halt_until(target_mode != TARGET_HALT);
+		else
+			__asm__ volatile("pause");
+	}
+	GUEST_DONE();
+}
+
+/* Send an IPI to vCPU 1 and wait until its handler has run. */
+static void ipi_round_trip(void)
+{
+	uint32_t before = target_irqs;
+
+	x2apic_write(REG_ICR, (1ULL << 32) | VEC_IPI);
+	while (target_irqs == before)
+		__asm__ volatile("pause");
+}
+
+/* Wait, interrupts enabled, for the timer's handler to have run. */
+static void wait_for_irq(uint32_t before)
+{
+	while (irqs == before)
+		__asm__ volatile("pause");
 }
 
 static void do_op(enum op op)
@@ -106,6 +160,20 @@ static void do_op(enum op op)
 		break;
 	case OP_tscdeadline_immed:
 		guest_wrmsr(MSR_TSC_DEADLINE, 1);	/* in the past: fires at once */
+		break;
+	case OP_tscdeadline:
+		a = irqs;
+		guest_wrmsr(MSR_TSC_DEADLINE, guest_rdtsc() + TIMER_DELAY_TSC);
+		wait_for_irq(a);
+		break;
+	case OP_oneshot_timer:
+		a = irqs;
+		x2apic_write(REG_TMICT, TIMER_DELAY_COUNT);
+		wait_for_irq(a);
+		break;
+	case OP_ipi:
+	case OP_ipi_halt:
+		ipi_round_trip();
 		break;
 	case OP_outl_to_user:
 		__asm__ volatile("outl %%eax, %w1" : : "a"(0), "Nd"(BENCH_PORT) : "memory");
@@ -154,7 +222,7 @@ static uint64_t time_op(enum op op, uint64_t n)
 
 static bool op_is_x2apic(enum op op)
 {
-	return op >= OP_x2apic_tpr_write && op <= OP_tscdeadline_immed;
+	return op >= OP_x2apic_tpr_write && op <= OP_ipi_halt;
 }
 
 /* Operations on a feature the guest's CPUID may lack: reported, not run. */
@@ -186,18 +254,35 @@ static void guest_compare(uint64_t n)
 		if (op_is_x2apic(op) && !guest_x2apic) {
 			guest_x2apic = true;
 			apic_enable();
-			x2apic_write(REG_LVTT, LVT_TSC_DEADLINE | VEC_TIMER);
+			target_mode = TARGET_SPIN;
+			while (!target_started)
+				__asm__ volatile("pause");
 		}
+		if (op == OP_tscdeadline_immed || op == OP_tscdeadline)
+			x2apic_write(REG_LVTT, LVT_TSC_DEADLINE | VEC_TIMER);
+		if (op == OP_oneshot_timer) {
+			x2apic_write(REG_LVTT, VEC_TIMER);
+			x2apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+		}
+		if (op == OP_ipi_halt)
+			target_mode = TARGET_HALT;
 		do_op(op);
 		irqs = 0;
+		target_irqs = 0;
 		t1 = time_op(op, n);
 		t2 = time_op(op, 2 * n);
 		if (op == OP_xapic_icr_self_ipi || op == OP_x2apic_icr_self_ipi ||
-		    op == OP_x2apic_self_ipi || op == OP_tscdeadline_immed)
+		    op == OP_x2apic_self_ipi || op == OP_tscdeadline_immed ||
+		    op == OP_tscdeadline || op == OP_oneshot_timer)
 			want = 3 * n;
 		GUEST_ASSERT_EQ(irqs, want);
+		if (op == OP_ipi || op == OP_ipi_halt)
+			GUEST_ASSERT_EQ(target_irqs, 3 * n);
+		if (op == OP_ipi_halt)
+			target_mode = TARGET_SPIN;
 		GUEST_SYNC_ARGS(op, t2 > t1 ? (t2 - t1) / n : 0ULL, t1, t2, 1ULL);
 	}
+	target_mode = TARGET_DONE;
 	GUEST_DONE();
 }
 
@@ -238,10 +323,13 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 {
 	struct vm *vm = vm_create();
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compare, n);
+	struct vcpu_thread target;
 	struct ucall uc;
 
 	vm_install_handler(vm, VEC_SELF, count_and_eoi);
 	vm_install_handler(vm, VEC_TIMER, count_and_eoi);
+	vm_install_handler(vm, VEC_IPI, target_count_and_eoi);
+	vcpu_thread_start(&target, vm_add_vcpu(vm, 1, guest_ipi_target, 0));
 	for (;;) {
 		ASSERT_EQ(0, __vcpu_run_ucall(vcpu, &uc));
 		if (uc.cmd == UCALL_DONE)
@@ -261,21 +349,51 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 		ASSERT_EQ(BENCH_MMIO_GPA, vcpu->run->mmio.phys_addr);
 		memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
 	}
+	vcpu_thread_join(&target);
 	vm_free(vm);
+}
+
+/* KVM's vCPU 1 on its own thread, until its GUEST_DONE; 0 or -errno. */
+static void *run_kvm_target(void *arg)
+{
+	struct kvm_guest *g = arg;
+	struct ucall uc;
+
+	for (;;) {
+		if (kvm_guest_run(g, 1) < 0)
+			return (void *)(intptr_t)-errno;
+		switch (kvm_guest_get_ucall(g, 1, &uc)) {
+		case UCALL_DONE:
+			return NULL;
+		case UCALL_PRINT:
+			continue;
+		default:
+			return (void *)(intptr_t)-EPROTO;
+		}
+	}
 }
 
 static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
 {
 	struct kvm_guest *g = kvm_guest_create(guest_compare, n);
+	struct kvm_run *run;
+	pthread_t target;
 	struct ucall uc;
+	void *target_result;
 
 	ASSERT_NE(NULL, g) TH_LOG("KVM VM: %s", strerror(errno));
+	run = g->vcpus[0].run;
 	guest_image_install_handler(g->mem, VEC_SELF, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_TIMER, count_and_eoi);
+	guest_image_install_handler(g->mem, VEC_IPI, target_count_and_eoi);
+	ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_ipi_target, 0)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&target, NULL, run_kvm_target, g));
 	for (;;) {
-		ASSERT_EQ(0, kvm_guest_run(g)) TH_LOG("KVM_RUN: %s", strerror(errno));
-		switch (kvm_guest_get_ucall(g, &uc)) {
+		ASSERT_EQ(0, kvm_guest_run(g, 0)) TH_LOG("KVM_RUN: %s", strerror(errno));
+		switch (kvm_guest_get_ucall(g, 0, &uc)) {
 		case UCALL_DONE:
+			pthread_join(target, &target_result);
+			ASSERT_EQ(NULL, target_result) TH_LOG("KVM vCPU 1 ended in error");
 			kvm_guest_free(g);
 			return;
 		case UCALL_ABORT:
@@ -289,14 +407,14 @@ static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, u
 		case UCALL_PRINT:
 			continue;
 		}
-		if (g->run->exit_reason == KVM_EXIT_IO && g->run->io.port == BENCH_PORT) {
-			memset((uint8_t *)g->run + g->run->io.data_offset, 0, 4);
+		if (run->exit_reason == KVM_EXIT_IO && run->io.port == BENCH_PORT) {
+			memset((uint8_t *)run + run->io.data_offset, 0, 4);
 			continue;
 		}
-		ASSERT_EQ(KVM_EXIT_MMIO, g->run->exit_reason)
-			TH_LOG("KVM exit reason %u", g->run->exit_reason);
-		ASSERT_EQ(BENCH_MMIO_GPA, g->run->mmio.phys_addr);
-		memset(g->run->mmio.data, 0, sizeof(g->run->mmio.data));
+		ASSERT_EQ(KVM_EXIT_MMIO, run->exit_reason)
+			TH_LOG("KVM exit reason %u", run->exit_reason);
+		ASSERT_EQ(BENCH_MMIO_GPA, run->mmio.phys_addr);
+		memset(run->mmio.data, 0, sizeof(run->mmio.data));
 	}
 }
 
