@@ -65,6 +65,17 @@ static inline bool cpu_has_posted_intr(void)
 	       (vmx_caps.exit_allowed1 & EXIT_ACK_INTR_ON_EXIT);
 }
 
+/* VMX-preemption timer (Vol. 3C 26.5.1): counts down as TSC bit rate() toggles. */
+static inline bool cpu_has_preemption_timer(void)
+{
+	return vmx_caps.pin_allowed1 & PIN_PREEMPTION_TIMER;
+}
+
+static inline unsigned int cpu_preemption_timer_rate(void)
+{
+	return vmx_caps.misc & 0x1f;	/* IA32_VMX_MISC bits 4:0 */
+}
+
 static inline bool cpu_has_vpid(void)
 {
 	return vmx_caps.cpu2_allowed1 & SEC_ENABLE_VPID;

@@ -381,6 +381,7 @@ static int handle_ept_misconfig(struct vapicvm_vcpu *vcpu)
 static int handle_preemption_timer(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_PREEMPT_TIMER);
+	lapic_hv_timer_expired(vcpu);
 	return 1;
 }
 

@@ -139,6 +139,14 @@ struct vapicvm_lapic {
 	u32 timer_mode_seen;		/* LVTT mode and TDCR divisor the count ran with */
 	u64 timer_divide_seen;
 	u64 tsc_deadline;
+	/*
+	 * TSC-deadline mode on the VMX-preemption timer: usable is fixed at
+	 * creation; armed means tsc_deadline is watched by the VMX-preemption
+	 * timer on every entry and no hrtimer is queued (owned by the vCPU's
+	 * thread).
+	 */
+	bool hv_timer_usable;
+	bool hv_timer_armed;
 
 	/* NMIs sent and not yet taken by the vCPU's thread (LAPIC_EV_NMI). */
 	atomic_t nmi_queued;

@@ -5,13 +5,22 @@
  * hrtimer per vCPU.  An expiry posts the LVT timer vector like any other
  * interrupt from outside the vCPU, so it works the same whether the vCPU
  * runs, is halted or is scheduled out.
+ *
+ * Where the CPU has the VMX-preemption timer, a TSC deadline is watched by
+ * it instead while the vCPU runs, as in KVM: the expiry is a VM exit on the
+ * vCPU's own CPU, with no host timer interrupt, no posting from another
+ * context and no wake-up.  That timer counts only in VMX non-root
+ * operation, so a vCPU about to block moves its deadline to the hrtimer,
+ * and back when it wakes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/hrtimer.h>
 #include <linux/math64.h>
+#include <linux/moduleparam.h>
 #include <asm/tsc.h>
 
+#include "capabilities.h"
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "vcpu.h"
@@ -32,6 +41,17 @@
  * overflow a ktime_t into the past.  About 36 years.
  */
 #define LAPIC_TIMER_MAX_NS		((u64)KTIME_MAX / 256)
+
+/* Read when a vCPU is created; on by default, as KVM's preemption_timer. */
+static bool preemption_timer = true;
+module_param(preemption_timer, bool, 0644);
+MODULE_PARM_DESC(preemption_timer,
+		 "TSC-deadline timers of vCPUs created from now on use the VMX-preemption timer where the CPU has it (default: Y)");
+
+bool lapic_timer_hv_available(void)
+{
+	return cpu_has_preemption_timer() && READ_ONCE(preemption_timer);
+}
 
 u32 lapic_timer_mode(struct vapicvm_lapic *apic)
 {
@@ -87,11 +107,13 @@ void lapic_timer_init(struct vapicvm_lapic *apic)
 {
 	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	apic->timer.function = lapic_timer_fn;
+	apic->hv_timer_usable = lapic_timer_hv_available();
 }
 
 void lapic_timer_stop(struct vapicvm_lapic *apic)
 {
 	hrtimer_cancel(&apic->timer);
+	apic->hv_timer_armed = false;
 	WRITE_ONCE(apic->timer_period_ns, 0);
 }
 
@@ -182,16 +204,18 @@ void lapic_timer_tdcr_written(struct vapicvm_lapic *apic)
 u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 {
 	u64 period = READ_ONCE(apic->timer_period_ns);
+	u64 tick = lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS;
 	s64 remaining;
 
 	if (!period || !hrtimer_active(&apic->timer))
 		return 0;
 	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
 	/*
-	 * Past the expiry, before the hrtimer has moved it on: a periodic
-	 * count has already reloaded from TMICT (11.5.4), it is not stuck at 0.
+	 * At or past the expiry, before the hrtimer has moved it on: a
+	 * periodic count has already reloaded from TMICT (11.5.4), it is not
+	 * stuck at 0.
 	 */
-	if (remaining < 0) {
+	if (remaining <= 0) {
 		if (lapic_timer_mode(apic) != LAPIC_TIMER_PERIODIC)
 			return 0;
 		u64 late;
@@ -199,9 +223,12 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 		div64_u64_rem((u64)-remaining, period, &late);
 		remaining = period - late;
 	}
-	/* A period stretched to the floor still counts down from TMICT. */
-	return min_t(u64, div64_u64(remaining, lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS),
-		     lapic_reg_read(apic, LAPIC_TMICT));
+	/*
+	 * Rounded up: a count still running reads at least 1 (it reaches 0
+	 * only at the expiry) and TMICT just after a start.  A period
+	 * stretched to the floor still counts down from TMICT.
+	 */
+	return min_t(u64, div64_u64(remaining + tick - 1, tick), lapic_reg_read(apic, LAPIC_TMICT));
 }
 
 /*
@@ -230,15 +257,28 @@ u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu)
 	return lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE ? apic->tsc_deadline : 0;
 }
 
+/* The hrtimer takes over a TSC deadline that is still ahead. */
+static void lapic_timer_start_deadline(struct vapicvm_vcpu *vcpu, u64 now)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 ns = tsc_delta_to_ns(apic->tsc_deadline - now);
+
+	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns), HRTIMER_MODE_ABS_HARD);
+}
+
 void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
-	u64 now, ns;
+	u64 now;
 
 	/* Writes are ignored outside TSC-deadline mode (Vol. 3A 11.5.4.1). */
 	if (!lapic_is_enabled(vcpu) || lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
 		return;
-	hrtimer_cancel(&apic->timer);
+	/* Armed on the VMX-preemption timer means no hrtimer is queued. */
+	if (apic->hv_timer_armed)
+		apic->hv_timer_armed = false;
+	else
+		hrtimer_cancel(&apic->timer);
 	apic->tsc_deadline = deadline;
 	if (!deadline)
 		return;
@@ -253,8 +293,70 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 		lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
 		return;
 	}
-	ns = tsc_delta_to_ns(deadline - now);
-	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns), HRTIMER_MODE_ABS_HARD);
+	if (apic->hv_timer_usable)
+		apic->hv_timer_armed = true;
+	else
+		lapic_timer_start_deadline(vcpu, now);
+}
+
+/*
+ * The guest TSC value the VMX-preemption timer is to reach before the next
+ * VM entry, or 0 when it watches nothing.
+ */
+u64 lapic_hv_timer_deadline(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+
+	return apic->hv_timer_armed ? apic->tsc_deadline : 0;
+}
+
+/*
+ * A VMX-preemption-timer exit.  The timer counts in steps of 2^rate TSC
+ * ticks and the entry rounds up, so it is never early; a stale exit (the
+ * deadline was rewritten meanwhile) finds nothing due and the next entry
+ * programs the timer again.
+ */
+void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+
+	if (!apic->hv_timer_armed || guest_tsc(vcpu) < apic->tsc_deadline)
+		return;
+	apic->hv_timer_armed = false;
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT);
+	lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+}
+
+/* The vCPU is about to block: its deadline goes on the hrtimer. */
+void lapic_timer_block(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 now;
+
+	if (!apic->hv_timer_armed)
+		return;
+	apic->hv_timer_armed = false;
+	now = guest_tsc(vcpu);
+	if (apic->tsc_deadline <= now)
+		lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+	else
+		lapic_timer_start_deadline(vcpu, now);
+}
+
+/*
+ * Woken: a deadline still ahead goes back on the VMX-preemption timer.  If
+ * the hrtimer is firing or has fired, its expiry is already on its way
+ * (LAPIC_EV_TIMER) and stays there.
+ */
+void lapic_timer_unblock(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+
+	if (!apic->hv_timer_usable || !apic->tsc_deadline ||
+	    lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
+		return;
+	if (hrtimer_try_to_cancel(&apic->timer) == 1)
+		apic->hv_timer_armed = true;
 }
 
 /*

@@ -29,4 +29,11 @@ u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu);
 void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline);
 void lapic_timer_expired(struct vapicvm_vcpu *vcpu);
 
+/* TSC-deadline mode on the VMX-preemption timer (see lapic_timer.c). */
+bool lapic_timer_hv_available(void);
+u64 lapic_hv_timer_deadline(struct vapicvm_vcpu *vcpu);
+void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu);
+void lapic_timer_block(struct vapicvm_vcpu *vcpu);
+void lapic_timer_unblock(struct vapicvm_vcpu *vcpu);
+
 #endif /* VAPICVM_LAPIC_TIMER_H */

@@ -16,6 +16,7 @@
 #include "capabilities.h"
 #include "compat.h"
 #include "cpuid.h"
+#include "lapic_timer.h"
 #include "mitigations.h"
 #include "main.h"
 #include "vcpu.h"
@@ -53,6 +54,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return VAPICVM_VM_STAT_NR;
 	case VAPICVM_CAP_TSC_KHZ:
 		return tsc_khz;
+	case VAPICVM_CAP_PREEMPTION_TIMER:
+		return lapic_timer_hv_available();
 	default:
 		return 0;
 	}

@@ -29,6 +29,7 @@
 #include "emulate.h"
 #include "exit.h"
 #include "lapic.h"
+#include "lapic_timer.h"
 #include "mitigations.h"
 #include "run.h"
 #include "vcpu.h"
@@ -390,9 +391,13 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 {
 	int r;
 
+	/* The VMX-preemption timer does not count while we sleep. */
+	if (!vcpu_should_wake(vcpu))
+		lapic_timer_block(vcpu);
 	r = rcuwait_wait_event(&vcpu->wait, vcpu_should_wake(vcpu) || signal_pending(current),
 			       TASK_INTERRUPTIBLE);
 	clear_bit(VCPU_REQ_UNBLOCK, &vcpu->requests);
+	lapic_timer_unblock(vcpu);
 	if (signal_pending(current)) {
 		vcpu->run->exit_reason = VAPICVM_EXIT_INTR;
 		return -EINTR;
@@ -456,6 +461,34 @@ static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 }
 
+/*
+ * IRQs off, just before entry: the VMX-preemption timer counts to the TSC
+ * deadline it watches.  It steps each time TSC bit rate toggles, the first
+ * step possibly one tick away: rounded up and one step more, it expires at
+ * or after the deadline, at most two steps late.
+ */
+static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
+{
+	u64 deadline = lapic_hv_timer_deadline(vcpu), now, ticks;
+	unsigned int rate = cpu_preemption_timer_rate();
+
+	if (!deadline) {
+		if (!vcpu->preemption_timer_idle) {
+			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, U32_MAX);
+			vcpu->preemption_timer_idle = true;
+		}
+		return;
+	}
+	now = rdtsc() + vcpu->tsc_offset;
+	ticks = 0;
+	if (deadline > now) {
+		ticks = ((deadline - now - 1) >> rate) + 2;
+		ticks = min_t(u64, ticks, U32_MAX - 1);
+	}
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, ticks);
+	vcpu->preemption_timer_idle = false;
+}
+
 static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
@@ -499,6 +532,8 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 		clear_bit(VCPU_REQ_TLB_FLUSH, &vcpu->requests);
 		vcpu_flush_tlb(vcpu);
 	}
+	if (vcpu->lapic->hv_timer_usable)
+		vcpu_program_preemption_timer(vcpu);
 	cr3 = __get_current_cr3_fast();
 	if (unlikely(cr3 != vcpu->host_cr3)) {
 		vmcs_writel(HOST_CR3, cr3);

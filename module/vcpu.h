@@ -72,6 +72,8 @@ struct vapicvm_vcpu {
 
 	/* Controls currently in the VMCS, cached to avoid VMREADs. */
 	u32 pin_ctls, cpu_ctls, cpu2_ctls, entry_ctls, exit_ctls;
+	/* VMX_PREEMPTION_TIMER_VALUE is at its maximum: watching nothing. */
+	bool preemption_timer_idle;
 
 	unsigned long regs[NR_VCPU_REGS];	/* RSP lives in the VMCS */
 	unsigned long cr2;	/* not switched by VMX */

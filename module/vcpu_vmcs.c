@@ -26,6 +26,7 @@
 #include "apicv.h"
 #include "capabilities.h"
 #include "cpuid.h"
+#include "lapic.h"
 #include "mitigations.h"
 #include "run.h"
 #include "vcpu.h"
@@ -186,6 +187,15 @@ static void vcpu_setup_controls(struct vapicvm_vcpu *vcpu)
 		vcpu->cpu2_ctls &= ~SEC_ENABLE_VPID;
 	/* The APIC tier adds its controls. */
 	apicv_setup_controls(vcpu);
+	/*
+	 * Always on when used, as in KVM: only the value changes per entry
+	 * (run.c), a count too long to expire when nothing is watched.
+	 */
+	if (vcpu->lapic->hv_timer_usable) {
+		vcpu->pin_ctls |= PIN_PREEMPTION_TIMER;
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, U32_MAX);
+		vcpu->preemption_timer_idle = true;
+	}
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vcpu->pin_ctls);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vcpu->cpu_ctls);

@@ -9,10 +9,15 @@
  * programmed time late, measured in guest TSC ticks converted with the
  * frequency vapicvm reports (VAPICVM_CAP_TSC_KHZ).
  */
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+
 #include "kselftest_harness.h"
 #include "apic.h"
 
 #define VEC_TIMER	0x50
+#define VEC_WAKE	0x60
 #define TIMER_SLACK_NS	2000000ULL	/* 2 ms: emulated time, host scheduling */
 
 FIXTURE(apic) {
@@ -40,6 +45,20 @@ static void timer_handler(struct ex_regs *regs)
 		tick_tsc[ticks] = guest_rdtsc();
 	ticks++;
 	apic_eoi();
+}
+
+static volatile uint32_t wakes;
+
+static void wake_handler(struct ex_regs *regs)
+{
+	wakes++;
+	apic_eoi();
+}
+
+static void spin_ticks(uint32_t n)
+{
+	while (ticks < n)
+		__asm__ volatile("pause");
 }
 
 static void wait_ticks(uint32_t n)
@@ -208,6 +227,175 @@ TEST_F(apic, tsc_deadline)
 	check_latency(_metadata, "TSC deadline", ns(self->vm, uc.args[2] - uc.args[1],
 						     self->tsc_khz), 2000000);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+}
+
+/* ---------------------------------------------------------------- */
+
+/*
+ * The paths a TSC deadline takes in vapicvm: on a CPU with the
+ * VMX-preemption timer (VAPICVM_CAP_PREEMPTION_TIMER), a deadline that
+ * expires while the guest runs is a VM exit on the vCPU's CPU; one that
+ * expires while the vCPU is halted is a host hrtimer's.  The counters say
+ * which took each expiry; the guest checks that none was early.
+ */
+static bool preemption_timer_in_use(struct vm *vm)
+{
+	return __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_PREEMPTION_TIMER) == 1;
+}
+
+static void guest_tsc_deadline_running(uint64_t tsc_per_ms)
+{
+	uint64_t t0, deadline;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+
+	/* Expiring while the guest spins. */
+	deadline = guest_rdtsc() + tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	spin_ticks(1);
+	GUEST_ASSERT(tick_tsc[0] >= deadline);
+	GUEST_ASSERT_EQ(guest_rdmsr(MSR_TSC_DEADLINE), 0);
+
+	/* Moved later while armed: only the later deadline fires. */
+	t0 = guest_rdtsc();
+	guest_wrmsr(MSR_TSC_DEADLINE, t0 + tsc_per_ms / 2);
+	deadline = t0 + 2 * tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	spin_ticks(2);
+	GUEST_ASSERT(tick_tsc[1] >= deadline);
+	GUEST_SYNC_ARGS(1, t0, tick_tsc[1], deadline);
+
+	/* Armed across an exit to userspace, which reads it. */
+	deadline = guest_rdtsc() + tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	GUEST_SYNC_ARGS(2, deadline);
+	spin_ticks(3);
+	GUEST_ASSERT(tick_tsc[2] >= deadline);
+	GUEST_ASSERT_EQ(ticks, 3);
+	GUEST_DONE();
+}
+
+static void tsc_deadline_running(struct __test_metadata *_metadata, struct vm *vm,
+				 uint64_t tsc_khz, bool hv)
+{
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_tsc_deadline_running, tsc_khz);
+	struct ucall uc;
+
+	vm_install_handler(vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(1, uc.args[0]);
+	check_latency(_metadata, "moved deadline", ns(vm, uc.args[2] - uc.args[1], tsc_khz),
+		      2000000);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(2, uc.args[0]);
+	EXPECT_EQ(uc.args[1], vcpu_get_msr(vcpu, MSR_TSC_DEADLINE));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(3, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	EXPECT_EQ(hv ? 3 : 0, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT));
+	if (hv)
+		EXPECT_LE(3, vcpu_stat(vcpu, VAPICVM_STAT_EXIT_PREEMPT_TIMER));
+}
+
+TEST_F(apic, tsc_deadline_while_running)
+{
+	bool hv = preemption_timer_in_use(self->vm);
+
+	TH_LOG("VMX-preemption timer: %s", hv ? "yes" : "no");
+	tsc_deadline_running(_metadata, self->vm, self->tsc_khz, hv);
+}
+
+/*
+ * A halted vCPU's deadline is the hrtimer's; woken before it by an MSI, it
+ * goes back to the VMX-preemption timer, which then takes the expiry.
+ */
+static void guest_tsc_deadline_halted(uint64_t tsc_per_ms)
+{
+	uint64_t deadline;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+
+	deadline = guest_rdtsc() + tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	wait_ticks(1);
+	GUEST_ASSERT(tick_tsc[0] >= deadline);
+
+	deadline = guest_rdtsc() + 40 * tsc_per_ms;
+	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+	GUEST_SYNC(1);
+	guest_halt_until(wakes || ticks > 1);
+	GUEST_ASSERT_EQ(ticks, 1);	/* the MSI came first */
+	spin_ticks(2);
+	GUEST_ASSERT(tick_tsc[1] >= deadline);
+	GUEST_DONE();
+}
+
+struct msi_later {
+	struct vm *vm;
+	unsigned int delay_us;
+};
+
+static void *send_msi_later(void *arg)
+{
+	struct msi_later *m = arg;
+
+	usleep(m->delay_us);
+	vm_send_msi(m->vm, 0, VEC_WAKE, false);
+	return NULL;
+}
+
+TEST_F(apic, tsc_deadline_while_halted)
+{
+	bool hv = preemption_timer_in_use(self->vm);
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_tsc_deadline_halted, self->tsc_khz);
+	struct msi_later m = { .vm = self->vm, .delay_us = 5000 };
+	pthread_t sender;
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	vm_install_handler(self->vm, VEC_WAKE, wake_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(1, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	EXPECT_EQ(0, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT));
+	ASSERT_EQ(0, pthread_create(&sender, NULL, send_msi_later, &m));
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	pthread_join(sender, NULL);
+	EXPECT_EQ(2, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	EXPECT_EQ(hv ? 1 : 0, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT));
+	EXPECT_LE(2, vcpu_stat(vcpu, VAPICVM_STAT_HALT_WAKEUP));
+}
+
+#define PREEMPTION_TIMER_PARAM "/sys/module/vapicvm/parameters/preemption_timer"
+
+static int write_param(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY), r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, value, 1) == 1 ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/* preemption_timer=N: vCPUs created from then on keep to the hrtimer. */
+TEST_F(apic, tsc_deadline_without_preemption_timer)
+{
+	struct vm *vm;
+
+	TEST_REQUIRE(preemption_timer_in_use(self->vm), "no VMX-preemption timer to turn off");
+	ASSERT_EQ(0, write_param(PREEMPTION_TIMER_PARAM, "N"));
+	vm = vm_create_apic_tier(self->apicv);
+	EXPECT_FALSE(preemption_timer_in_use(vm));
+	tsc_deadline_running(_metadata, vm, self->tsc_khz, false);
+	vm_free(vm);
+	ASSERT_EQ(0, write_param(PREEMPTION_TIMER_PARAM, "Y"));
+	EXPECT_TRUE(preemption_timer_in_use(self->vm));
 }
 
 /* ---------------------------------------------------------------- */

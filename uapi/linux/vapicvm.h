@@ -129,6 +129,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_STATS		16 /* per-vCPU exit counters: number of counters */
 #define VAPICVM_CAP_TSC_KHZ		17 /* the guest TSC's frequency in kHz */
 #define VAPICVM_CAP_VM_STATS		18 /* per-VM counters: number of counters */
+#define VAPICVM_CAP_PREEMPTION_TIMER	19 /* TSC deadlines on the preemption timer: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -344,7 +345,9 @@ struct vapicvm_mp_state {
 	X(IPI_SENT, "ipi_sent", "IPIs sent")	\
 	X(APIC_MMIO_EMULATED, "apic_mmio_emulated", "xAPIC accesses emulated by the model")	\
 	X(APIC_MSR_EMULATED, "apic_msr_emulated", "x2APIC MSR accesses emulated")	\
-	X(TIMER_FIRED, "timer_fired", "local APIC timer expiries")
+	X(TIMER_FIRED, "timer_fired", "local APIC timer expiries")	\
+	X(TIMER_FIRED_PREEMPT, "timer_fired_preempt",				\
+	  "TSC-deadline expiries taken by the VMX-preemption timer (the others: a host hrtimer)")
 
 enum vapicvm_stat {
 #define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,
