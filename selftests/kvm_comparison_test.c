@@ -19,6 +19,7 @@
  * N comes from the kernel command line (vapicvm.bench_iterations=N), so
  * that `make check` runs a short pass and `make bench` a long one.
  */
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 
 #include "kselftest_harness.h"
@@ -38,6 +39,12 @@
 #define HALT_SETTLE_TSC		20000
 #define BENCH_PORT		0x99
 #define BENCH_MMIO_GPA		0xc0000000ULL	/* no memory there: MMIO to userspace */
+
+/* guest_compare()'s argument: the iteration count, and whether vCPU 1 runs. */
+#define WITH_TARGET		(1ULL << 63)
+
+/* What the guest reports of an operation (GUEST_SYNC_ARGS' last word). */
+enum op_status { OP_NO_CPUID_FEATURE, OP_MEASURED, OP_NO_SECOND_VCPU };
 
 #define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_TSC_ADJUST		0x3b
@@ -244,9 +251,19 @@ static bool op_is_supported(enum op op)
 	return b & (1U << 1);				/* IA32_TSC_ADJUST */
 }
 
-/* Each operation: warm once, then (T(2N) - T(N)) / N; interrupts counted. */
-static void guest_compare(uint64_t n)
+static bool op_needs_target(enum op op)
 {
+	return op == OP_ipi || op == OP_ipi_halt;
+}
+
+/*
+ * Each operation: warm once, then (T(2N) - T(N)) / N; interrupts counted.
+ * arg: N, with WITH_TARGET when vCPU 1 runs guest_ipi_target().
+ */
+static void guest_compare(uint64_t arg)
+{
+	uint64_t n = arg & ~WITH_TARGET;
+	bool with_target = arg & WITH_TARGET;
 	enum op op;
 
 	guest_x2apic = false;
@@ -256,14 +273,18 @@ static void guest_compare(uint64_t n)
 		uint64_t t1, t2, cost, want = 0;
 
 		if (!op_is_supported(op)) {
-			GUEST_SYNC_ARGS(op, 0ULL, 0ULL, 0ULL, 0ULL);
+			GUEST_SYNC_ARGS(op, 0ULL, 0ULL, 0ULL, (uint64_t)OP_NO_CPUID_FEATURE);
+			continue;
+		}
+		if (op_needs_target(op) && !with_target) {
+			GUEST_SYNC_ARGS(op, 0ULL, 0ULL, 0ULL, (uint64_t)OP_NO_SECOND_VCPU);
 			continue;
 		}
 		if (op_is_x2apic(op) && !guest_x2apic) {
 			guest_x2apic = true;
 			apic_enable();
 			target_mode = TARGET_SPIN;
-			while (!target_started)
+			while (with_target && !target_started)
 				__asm__ volatile("pause");
 		}
 		if (op == OP_tscdeadline_immed || op == OP_tscdeadline)
@@ -291,7 +312,7 @@ static void guest_compare(uint64_t n)
 		cost = t2 > t1 ? (t2 - t1) / n : 0;
 		if (op == OP_ipi_halt)
 			cost = cost > HALT_SETTLE_TSC ? cost - HALT_SETTLE_TSC : 0;
-		GUEST_SYNC_ARGS(op, cost, t1, t2, 1ULL);
+		GUEST_SYNC_ARGS(op, cost, t1, t2, (uint64_t)OP_MEASURED);
 	}
 	target_mode = TARGET_DONE;
 	GUEST_DONE();
@@ -302,7 +323,8 @@ struct costs {
 	const char *side;
 	uint64_t cost[NR_OPS];
 	bool measured[NR_OPS];
-	bool unsupported[NR_OPS];	/* the guest's CPUID lacks the feature */
+	enum op_status status[NR_OPS];
+	const char *no_target_why;	/* why vCPU 1 did not run, or NULL */
 };
 
 /* A userspace exit the operations cause: IN reads 0, MMIO reads 0. */
@@ -312,7 +334,7 @@ static void record_sync(struct __test_metadata *_metadata, struct costs *costs,
 	ASSERT_LT(uc->args[0], NR_OPS);
 	costs->cost[uc->args[0]] = uc->args[1];
 	costs->measured[uc->args[0]] = true;
-	costs->unsupported[uc->args[0]] = !uc->args[4];
+	costs->status[uc->args[0]] = uc->args[4];
 	/* As it comes: a run that hangs shows how far it got. */
 	printf("# %s: %s done\n", costs->side, op_names[uc->args[0]]);
 	fflush(stdout);
@@ -337,14 +359,16 @@ static uint64_t iterations(void)
 static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
 {
 	struct vm *vm = vm_create();
-	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compare, n);
+	bool with_target = !costs->no_target_why;
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compare, n | (with_target ? WITH_TARGET : 0));
 	struct vcpu_thread target;
 	struct ucall uc;
 
 	vm_install_handler(vm, VEC_SELF, count_and_eoi);
 	vm_install_handler(vm, VEC_TIMER, count_and_eoi);
 	vm_install_handler(vm, VEC_IPI, target_count_and_eoi);
-	vcpu_thread_start(&target, vm_add_vcpu(vm, 1, guest_ipi_target, 0));
+	if (with_target)
+		vcpu_thread_start(&target, vm_add_vcpu(vm, 1, guest_ipi_target, 0));
 	for (;;) {
 		ASSERT_EQ(0, __vcpu_run_ucall(vcpu, &uc));
 		if (uc.cmd == UCALL_DONE)
@@ -364,7 +388,8 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 		ASSERT_EQ(BENCH_MMIO_GPA, vcpu->run->mmio.phys_addr);
 		memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
 	}
-	vcpu_thread_join(&target);
+	if (with_target)
+		vcpu_thread_join(&target);
 	vm_free(vm);
 }
 
@@ -390,24 +415,29 @@ static void *run_kvm_target(void *arg)
 
 static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
 {
-	struct kvm_guest *g = kvm_guest_create(guest_compare, n);
+	bool with_target = !costs->no_target_why;
+	struct kvm_guest *g = kvm_guest_create(guest_compare, n | (with_target ? WITH_TARGET : 0));
 	struct kvm_run *run;
 	pthread_t target;
 	struct ucall uc;
-	void *target_result;
+	void *target_result = NULL;
 
 	ASSERT_NE(NULL, g) TH_LOG("KVM VM: %s", strerror(errno));
 	run = g->vcpus[0].run;
 	guest_image_install_handler(g->mem, VEC_SELF, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_TIMER, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_IPI, target_count_and_eoi);
-	ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_ipi_target, 0)) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, pthread_create(&target, NULL, run_kvm_target, g));
+	if (with_target) {
+		ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_ipi_target, 0))
+			TH_LOG("%s", strerror(errno));
+		ASSERT_EQ(0, pthread_create(&target, NULL, run_kvm_target, g));
+	}
 	for (;;) {
 		ASSERT_EQ(0, kvm_guest_run(g, 0)) TH_LOG("KVM_RUN: %s", strerror(errno));
 		switch (kvm_guest_get_ucall(g, 0, &uc)) {
 		case UCALL_DONE:
-			pthread_join(target, &target_result);
+			if (with_target)
+				pthread_join(target, &target_result);
 			ASSERT_EQ(NULL, target_result) TH_LOG("KVM vCPU 1 ended in error");
 			kvm_guest_free(g);
 			return;
@@ -453,11 +483,22 @@ TEST(same_operations_on_vapicvm_and_kvm)
 	unsigned int op;
 
 	apicv_str(host_apicv(), tier, sizeof(tier));
+	/* The IPI operations want vCPU 1 on a host CPU of its own. */
+	if (get_nprocs() < 2)
+		ours.no_target_why = kvm.no_target_why = "one host CPU";
 	run_on_vapicvm(_metadata, &ours, n);
 	if (!kvm_modules_available())
 		SKIP(return, "KVM modules for this kernel are not available");
 	ASSERT_EQ(0, load_kvm_modules());
 	kvm_apicv(apicv, sizeof(apicv));
+	/*
+	 * Seen on the emulated Skylake-X with two CPUs: KVM with APICv and a
+	 * second vCPU spinning in the guest stops the emulated machine's
+	 * progress.  Until that is understood, KVM runs those operations only
+	 * without APICv.
+	 */
+	if (!kvm.no_target_why && strcmp(apicv, "N"))
+		kvm.no_target_why = "KVM with APICv: a second vCPU stalls this emulated machine";
 	run_on_kvm(_metadata, &kvm, n);
 	unload_kvm_modules();
 
@@ -465,10 +506,20 @@ TEST(same_operations_on_vapicvm_and_kvm)
 	       (unsigned long)n, tier, apicv);
 	for (op = 0; op < NR_OPS; op++) {
 		EXPECT_TRUE(ours.measured[op] && kvm.measured[op]) TH_LOG("%s", op_names[op]);
-		if (ours.unsupported[op] || kvm.unsupported[op]) {
+		if (ours.status[op] == OP_NO_CPUID_FEATURE || kvm.status[op] == OP_NO_CPUID_FEATURE) {
 			printf("# cost-skipped: %s (vapicvm CPUID %s, KVM CPUID %s)\n", op_names[op],
-			       ours.unsupported[op] ? "lacks it" : "has it",
-			       kvm.unsupported[op] ? "lacks it" : "has it");
+			       ours.status[op] == OP_NO_CPUID_FEATURE ? "lacks it" : "has it",
+			       kvm.status[op] == OP_NO_CPUID_FEATURE ? "lacks it" : "has it");
+			continue;
+		}
+		if (ours.status[op] == OP_NO_SECOND_VCPU || kvm.status[op] == OP_NO_SECOND_VCPU) {
+			printf("# cost-skipped: %s (no second vCPU on %s: %s)\n", op_names[op],
+			       ours.status[op] == OP_NO_SECOND_VCPU ? "either side" : "KVM",
+			       ours.status[op] == OP_NO_SECOND_VCPU ? ours.no_target_why :
+								       kvm.no_target_why);
+			if (ours.status[op] == OP_MEASURED)
+				printf("# cost: %s vapicvm=%lu kvm=-\n", op_names[op],
+				       (unsigned long)ours.cost[op]);
 			continue;
 		}
 		printf("# cost: %s vapicvm=%lu kvm=%lu\n", op_names[op],
