@@ -21,10 +21,10 @@ static struct kvm_segment flat_segment(uint16_t sel, uint8_t type, bool code64)
 }
 
 /*
- * KVM's supported CPUID, with the vCPU's APIC ID (0) and the two APIC
+ * KVM's supported CPUID, with the vCPU's APIC ID and the two APIC
  * features the guests use, which KVM emulates whatever the host has.
  */
-static int set_cpuid(struct kvm_guest *g)
+static int set_cpuid(struct kvm_guest *g, int fd, uint32_t id)
 {
 	struct {
 		struct kvm_cpuid2 head;
@@ -38,21 +38,21 @@ static int set_cpuid(struct kvm_guest *g)
 		struct kvm_cpuid_entry2 *e = &cpuid.entries[i];
 
 		if (e->function == 1) {
-			e->ebx &= 0x00ffffff;
+			e->ebx = (e->ebx & 0x00ffffff) | (id << 24);
 			e->ecx |= (1U << 21) | (1U << 24);	/* x2APIC, TSC deadline */
 		} else if (e->function == 0xb || e->function == 0x1f) {
-			e->edx = 0;
+			e->edx = id;
 		}
 	}
-	return ioctl(g->vcpu_fd, KVM_SET_CPUID2, &cpuid);
+	return ioctl(fd, KVM_SET_CPUID2, &cpuid);
 }
 
-static int setup_long_mode(struct kvm_guest *g, void *guest_code, uint64_t arg)
+static int setup_long_mode(int fd, uint32_t id, void *guest_code, uint64_t arg)
 {
 	struct kvm_sregs s;
 	struct kvm_regs r;
 
-	if (ioctl(g->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
 		return -1;
 	s.cs = flat_segment(GDT_CODE64, 11, true);
 	s.ds = flat_segment(GDT_DATA, 3, false);
@@ -67,25 +67,56 @@ static int setup_long_mode(struct kvm_guest *g, void *guest_code, uint64_t arg)
 	s.cr3 = GUEST_PML4;
 	s.cr4 = 0x620;		/* OSXMMEXCPT OSFXSR PAE */
 	s.efer = 0x500;		/* LMA LME */
-	if (ioctl(g->vcpu_fd, KVM_SET_SREGS, &s) < 0)
+	if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.rip = (uint64_t)(uintptr_t)guest_code;
-	r.rsp = GUEST_STACKS + GUEST_STACK_SIZE - 8;
+	r.rsp = GUEST_STACKS + (id + 1) * GUEST_STACK_SIZE - 8;
 	r.rdi = arg;
 	r.rflags = 2;
-	return ioctl(g->vcpu_fd, KVM_SET_REGS, &r);
+	return ioctl(fd, KVM_SET_REGS, &r);
+}
+
+int kvm_guest_add_vcpu(struct kvm_guest *g, void *guest_code, uint64_t arg)
+{
+	/* An AP would wait for INIT and SIPI; the guest code starts at once. */
+	struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	uint32_t id = g->nr_vcpus;
+	struct kvm_guest_vcpu *v = &g->vcpus[id];
+	int size;
+
+	if (id >= KVM_GUEST_MAX_VCPUS) {
+		errno = ENOSPC;
+		return -1;
+	}
+	v->fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, id);
+	if (v->fd < 0)
+		return -1;
+	g->nr_vcpus++;
+	size = ioctl(g->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size <= 0)
+		return -1;
+	g->run_size = size;
+	v->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		return -1;
+	}
+	if (set_cpuid(g, v->fd, id) < 0 || setup_long_mode(v->fd, id, guest_code, arg) < 0 ||
+	    ioctl(v->fd, KVM_SET_MP_STATE, &runnable) < 0)
+		return -1;
+	return id;
 }
 
 struct kvm_guest *kvm_guest_create(void *guest_code, uint64_t arg)
 {
 	struct kvm_guest *g = calloc(1, sizeof(*g));
 	struct kvm_userspace_memory_region region;
-	int size, err;
+	int err;
 
 	if (!g)
 		return NULL;
-	g->vm_fd = g->vcpu_fd = -1;
+	g->vm_fd = -1;
 	g->kvm_fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
 	if (g->kvm_fd < 0)
 		goto fail;
@@ -104,19 +135,8 @@ struct kvm_guest *kvm_guest_create(void *guest_code, uint64_t arg)
 		.slot = 0, .guest_phys_addr = 0, .memory_size = VM_MEM_SIZE,
 		.userspace_addr = (uint64_t)(uintptr_t)g->mem,
 	};
-	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		goto fail;
-	g->vcpu_fd = ioctl(g->vm_fd, KVM_CREATE_VCPU, 0);
-	size = ioctl(g->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (g->vcpu_fd < 0 || size <= 0)
-		goto fail;
-	g->run_size = size;
-	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu_fd, 0);
-	if (g->run == MAP_FAILED) {
-		g->run = NULL;
-		goto fail;
-	}
-	if (set_cpuid(g) < 0 || setup_long_mode(g, guest_code, arg) < 0)
+	if (ioctl(g->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ||
+	    kvm_guest_add_vcpu(g, guest_code, arg) < 0)
 		goto fail;
 	return g;
 fail:
@@ -128,10 +148,13 @@ fail:
 
 void kvm_guest_free(struct kvm_guest *g)
 {
-	if (g->run)
-		munmap(g->run, g->run_size);
-	if (g->vcpu_fd >= 0)
-		close(g->vcpu_fd);
+	unsigned int i;
+
+	for (i = 0; i < g->nr_vcpus; i++) {
+		if (g->vcpus[i].run)
+			munmap(g->vcpus[i].run, g->run_size);
+		close(g->vcpus[i].fd);
+	}
 	if (g->vm_fd >= 0)
 		close(g->vm_fd);
 	if (g->kvm_fd >= 0)
@@ -141,26 +164,28 @@ void kvm_guest_free(struct kvm_guest *g)
 	free(g);
 }
 
-int kvm_guest_run(struct kvm_guest *g)
+int kvm_guest_run(struct kvm_guest *g, unsigned int i)
 {
 	int r;
 
 	/* EINTR: a signal; EAGAIN: a vCPU woken from wait-for-SIPI. */
 	do
-		r = ioctl(g->vcpu_fd, KVM_RUN, 0);
+		r = ioctl(g->vcpus[i].fd, KVM_RUN, 0);
 	while (r < 0 && (errno == EINTR || errno == EAGAIN));
 	return r < 0 ? -1 : 0;
 }
 
-uint64_t kvm_guest_get_ucall(struct kvm_guest *g, struct ucall *uc)
+uint64_t kvm_guest_get_ucall(struct kvm_guest *g, unsigned int i, struct ucall *uc)
 {
+	struct kvm_run *run = g->vcpus[i].run;
 	struct kvm_regs regs;
 
 	memset(uc, 0, sizeof(*uc));
-	if (g->run->exit_reason != KVM_EXIT_IO || g->run->io.port != UCALL_PORT ||
-	    g->run->io.direction != KVM_EXIT_IO_OUT)
+	if (run->exit_reason != KVM_EXIT_IO || run->io.port != UCALL_PORT ||
+	    run->io.direction != KVM_EXIT_IO_OUT)
 		return UCALL_NONE;
-	if (ioctl(g->vcpu_fd, KVM_GET_REGS, &regs) < 0 || regs.rdi >= VM_MEM_SIZE - sizeof(*uc))
+	if (ioctl(g->vcpus[i].fd, KVM_GET_REGS, &regs) < 0 ||
+	    regs.rdi >= VM_MEM_SIZE - sizeof(*uc))
 		return UCALL_NONE;
 	memcpy(uc, g->mem + regs.rdi, sizeof(*uc));
 	return uc->cmd;

@@ -15,6 +15,7 @@ VAPICVM-BENCH: begin kvm_comparison_test
 # cost-config: iterations=200 vapicvm_tier="tpr-shadow apic-access" kvm_enable_apicv=Y
 # cost: cpuid vapicvm=450 kvm=900
 # cost: ipi vapicvm=3000 kvm=0
+# cost: ipi_halt vapicvm=4000 kvm=-
 ok 1 global.same_operations_on_vapicvm_and_kvm
 """
 
@@ -26,7 +27,8 @@ class Report(unittest.TestCase):
         self.assertEqual(costs.parse(LOG), {
             "iterations": 200, "vapicvm_tier": "tpr-shadow apic-access",
             "kvm_enable_apicv": "Y",
-            "ops": {"cpuid": {"vapicvm": 450, "kvm": 900}, "ipi": {"vapicvm": 3000, "kvm": 0}}})
+            "ops": {"cpuid": {"vapicvm": 450, "kvm": 900}, "ipi": {"vapicvm": 3000, "kvm": 0},
+                    "ipi_halt": {"vapicvm": 4000, "kvm": None}}})
 
     def test_no_costs(self):
         self.assertIsNone(costs.parse("ok 1 x\n# cost: cpuid vapicvm=1 kvm=2\n"))
@@ -36,6 +38,7 @@ class Report(unittest.TestCase):
         self.assertIn("KVM enable_apicv=Y", lines[0])
         self.assertEqual(lines[2].split(), ["cpuid", "450", "900", "0.50"])
         self.assertEqual(lines[3].split(), ["ipi", "3000", "0", "-"])
+        self.assertEqual(lines[4].split(), ["ipi_halt", "4000", "-", "-"])
 
     def test_report_writes_json(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -56,7 +59,8 @@ class Report(unittest.TestCase):
         new["m"]["ops"]["new_op"] = {"vapicvm": 10, "kvm": 20}
         lines = costs.compare(old, new)
         self.assertEqual(lines[2].split(), ["cpuid", "450", "225", "0.50", "0.25"])
-        self.assertEqual(lines[4].split(), ["new_op", "-", "10", "-", "0.50"])
+        self.assertEqual(lines[4].split(), ["ipi_halt", "4000", "4000", "1.00", "-"])
+        self.assertEqual(lines[5].split(), ["new_op", "-", "10", "-", "0.50"])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The test prints, in each machine's serial log,
   # cost-config: iterations=N vapicvm_tier="..." kvm_enable_apicv=Y
   # cost: <operation> vapicvm=<ticks> kvm=<ticks>
 where a cost is guest TSC ticks per operation (emulated instructions in
-the bench machine).  Usage:
+the bench machine), and kvm=- where KVM did not run the operation.  Usage:
   python3 -m vapicvm_bench.costs report BENCH_DIR JSON_OUT
   python3 -m vapicvm_bench.costs compare OLD.json NEW.json
 """
@@ -18,12 +18,13 @@ from pathlib import Path
 
 _CONFIG = re.compile(r'# cost-config: iterations=(\d+) vapicvm_tier="([^"]*)" '
                      r"kvm_enable_apicv=(\S+)")
-_COST = re.compile(r"# cost: (\S+) vapicvm=(\d+) kvm=(\d+)")
+_COST = re.compile(r"# cost: (\S+) vapicvm=(\d+) kvm=(\d+|-)")
 
 
 def parse(text):
     """{"iterations", "vapicvm_tier", "kvm_enable_apicv", "ops": {op:
-    {"vapicvm": n, "kvm": n}}} from one serial log; None if it has none."""
+    {"vapicvm": n, "kvm": n or None}}} from one serial log; None if it
+    has none."""
     result = None
     for line in text.splitlines():
         match = _CONFIG.search(line)
@@ -33,7 +34,8 @@ def parse(text):
             continue
         match = _COST.search(line)
         if match and result is not None:
-            result["ops"][match[1]] = {"vapicvm": int(match[2]), "kvm": int(match[3])}
+            kvm = None if match[3] == "-" else int(match[3])
+            result["ops"][match[1]] = {"vapicvm": int(match[2]), "kvm": kvm}
     return result
 
 
@@ -48,7 +50,7 @@ def collect(bench_dir):
 
 
 def ratio(ours, theirs):
-    """vapicvm / KVM as text, "-" when KVM's cost is 0."""
+    """vapicvm / KVM as text, "-" when KVM's cost is 0 or unknown."""
     return f"{ours / theirs:.2f}" if theirs else "-"
 
 
@@ -61,7 +63,8 @@ def table(machines):
                      f"{result['vapicvm_tier']}; KVM enable_apicv={result['kvm_enable_apicv']}")
         lines.append(f"  {'operation':<24} {'vapicvm':>9} {'KVM':>9} {'ratio':>6}")
         for op, cost in result["ops"].items():
-            lines.append(f"  {op:<24} {cost['vapicvm']:>9} {cost['kvm']:>9} "
+            kvm = "-" if cost["kvm"] is None else cost["kvm"]
+            lines.append(f"  {op:<24} {cost['vapicvm']:>9} {kvm:>9} "
                          f"{ratio(cost['vapicvm'], cost['kvm']):>6}")
         lines.append("")
     return lines
