@@ -57,21 +57,21 @@ static int setup_long_mode(int fd, uint32_t id, void *guest_code, uint64_t arg)
 	s.cs = flat_segment(GDT_CODE64, 11, true);
 	s.ds = flat_segment(GDT_DATA, 3, false);
 	s.es = s.fs = s.gs = s.ss = s.ds;
-	s.tr = (struct kvm_segment){ .base = GUEST_TSS, .limit = 0x67, .selector = GDT_TSS,
-				     .type = 11, .present = 1 };
+	s.tr = (struct kvm_segment){ .base = GUEST_TSS, .limit = GUEST_TSS_LIMIT,
+				     .selector = GDT_TSS, .type = 11, .present = 1 };
 	s.gdt.base = GUEST_GDT;
 	s.gdt.limit = 0x3f;
 	s.idt.base = GUEST_IDT;
-	s.idt.limit = 256 * 16 - 1;
-	s.cr0 = 0x80050033;	/* PG WP NE ET MP PE */
+	s.idt.limit = GUEST_IDT_LIMIT;
+	s.cr0 = GUEST_LONG_MODE_CR0;
 	s.cr3 = GUEST_PML4;
-	s.cr4 = 0x620;		/* OSXMMEXCPT OSFXSR PAE */
-	s.efer = 0x500;		/* LMA LME */
+	s.cr4 = GUEST_LONG_MODE_CR4;
+	s.efer = GUEST_LONG_MODE_EFER;
 	if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
 	r.rip = (uint64_t)(uintptr_t)guest_code;
-	r.rsp = GUEST_STACKS + (id + 1) * GUEST_STACK_SIZE - 8;
+	r.rsp = guest_stack_top(id);
 	r.rdi = arg;
 	r.rflags = 2;
 	return ioctl(fd, KVM_SET_REGS, &r);

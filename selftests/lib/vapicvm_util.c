@@ -343,20 +343,20 @@ void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg)
 	memset(&s.tr, 0, sizeof(s.tr));
 	s.tr.selector = GDT_TSS;
 	s.tr.base = GUEST_TSS;
-	s.tr.limit = 0x67;
+	s.tr.limit = GUEST_TSS_LIMIT;
 	s.tr.type = 11;
 	s.tr.present = 1;
 	s.idt.base = GUEST_IDT;
-	s.idt.limit = 256 * 16 - 1;
-	s.cr0 = 0x80050033;	/* PG WP NE ET MP PE */
+	s.idt.limit = GUEST_IDT_LIMIT;
+	s.cr0 = GUEST_LONG_MODE_CR0;
 	s.cr3 = GUEST_PML4;
-	s.cr4 = 0x620;		/* OSXMMEXCPT OSFXSR PAE */
-	s.efer = 0x500;		/* LMA LME */
+	s.cr4 = GUEST_LONG_MODE_CR4;
+	s.efer = GUEST_LONG_MODE_EFER;
 	vcpu_set_sregs(vcpu, &s);
 
 	memset(&r, 0, sizeof(r));
 	r.rip = (uint64_t)(uintptr_t)guest_code;
-	r.rsp = GUEST_STACKS + (vcpu->id + 1) * GUEST_STACK_SIZE - 8;
+	r.rsp = guest_stack_top(vcpu->id);
 	r.rdi = arg;
 	r.rflags = 2;
 	vcpu_set_regs(vcpu, &r);

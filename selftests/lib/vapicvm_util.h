@@ -167,6 +167,19 @@ int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv);
 #define GUEST_STACK_SIZE	0x10000ULL
 #define GUEST_FREE		0x2000000ULL	/* 32 MiB: free for tests */
 
+/* The 64-bit mode a vCPU starts guest code in, on either hypervisor. */
+#define GUEST_LONG_MODE_CR0	0x80050033ULL	/* PG WP NE ET MP PE */
+#define GUEST_LONG_MODE_CR4	0x620ULL	/* OSXMMEXCPT OSFXSR PAE */
+#define GUEST_LONG_MODE_EFER	0x500ULL	/* LMA LME */
+#define GUEST_TSS_LIMIT		0x67
+#define GUEST_IDT_LIMIT		(256 * 16 - 1)
+
+/* Where vCPU id's stack starts (it grows down from its 64 KiB). */
+static inline uint64_t guest_stack_top(uint32_t id)
+{
+	return GUEST_STACKS + (id + 1) * GUEST_STACK_SIZE - 8;
+}
+
 #define GDT_CODE64		0x08
 #define GDT_DATA		0x10
 #define GDT_TSS			0x18
