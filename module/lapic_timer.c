@@ -67,13 +67,31 @@ u64 lapic_timer_divisor(struct vapicvm_lapic *apic)
 	return v == 7 ? 1 : 2ULL << v;
 }
 
-/* An expiry: post the timer's vector like any other sender.  Any context. */
-static void lapic_timer_fire(struct vapicvm_lapic *apic, u32 lvtt)
+/* The timer's interrupt, posted like any other sender's.  Any context. */
+static void lapic_timer_deliver(struct vapicvm_lapic *apic, u32 lvtt)
 {
 	if (!(lvtt & LAPIC_LVT_MASKED) && lapic_sw_enabled(apic) &&
 	    (READ_ONCE(apic->base_msr) & LAPIC_BASE_EN))
 		lapic_post(apic->vcpu, lvtt & LAPIC_VECTOR_MASK, false);
+}
+
+/* An expiry in any context: the vCPU's thread finishes it (LAPIC_EV_TIMER). */
+static void lapic_timer_fire(struct vapicvm_lapic *apic, u32 lvtt)
+{
+	lapic_timer_deliver(apic, lvtt);
 	set_bit(LAPIC_EV_TIMER, &apic->events);
+}
+
+/*
+ * A TSC deadline expiring on the vCPU's own thread (or with the vCPU
+ * stopped, under its ioctl): finished at once, without a round through
+ * LAPIC_EV_TIMER before the next entry.
+ */
+static void lapic_timer_deadline_expired_here(struct vapicvm_lapic *apic)
+{
+	lapic_timer_deliver(apic, lapic_reg_read(apic, LAPIC_LVTT));
+	apic->tsc_deadline = 0;
+	vcpu_stat_inc(apic->vcpu, VAPICVM_STAT_TIMER_FIRED);
 }
 
 /* Hard-IRQ context. */
@@ -289,14 +307,24 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 		 * the interrupt is taken before the guest's next instruction,
 		 * as on hardware; the MSR reads 0 from here on.
 		 */
-		apic->tsc_deadline = 0;
-		lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+		lapic_timer_deadline_expired_here(apic);
 		return;
 	}
 	if (apic->hv_timer_usable)
 		apic->hv_timer_armed = true;
 	else
 		lapic_timer_start_deadline(vcpu, now);
+}
+
+/*
+ * A TSC-deadline write can be taken with interrupts off: no hrtimer is
+ * queued that lapic_set_tsc_deadline() would have to wait for.
+ */
+bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+
+	return apic->hv_timer_usable && (apic->hv_timer_armed || !hrtimer_active(&apic->timer));
 }
 
 /*
@@ -324,7 +352,7 @@ void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
 		return;
 	apic->hv_timer_armed = false;
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT);
-	lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+	lapic_timer_deadline_expired_here(apic);
 }
 
 /* The vCPU is about to block: its deadline goes on the hrtimer. */
@@ -338,7 +366,7 @@ void lapic_timer_block(struct vapicvm_vcpu *vcpu)
 	apic->hv_timer_armed = false;
 	now = guest_tsc(vcpu);
 	if (apic->tsc_deadline <= now)
-		lapic_timer_fire(apic, lapic_reg_read(apic, LAPIC_LVTT));
+		lapic_timer_deadline_expired_here(apic);
 	else
 		lapic_timer_start_deadline(vcpu, now);
 }

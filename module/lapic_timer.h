@@ -33,6 +33,7 @@ void lapic_timer_expired(struct vapicvm_vcpu *vcpu);
 bool lapic_timer_hv_available(void);
 u64 lapic_hv_timer_deadline(struct vapicvm_vcpu *vcpu);
 void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu);
+bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu);
 void lapic_timer_block(struct vapicvm_vcpu *vcpu);
 void lapic_timer_unblock(struct vapicvm_vcpu *vcpu);
 

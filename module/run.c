@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/fpu/api.h>
@@ -383,21 +384,73 @@ static bool vcpu_should_wake(struct vapicvm_vcpu *vcpu)
 }
 
 /*
+ * Halt polling, as KVM's: before sleeping, a halted vCPU spins for a while
+ * in case its wake-up is about to come (an IPI answering one it sent, a
+ * timer about to expire).  A wake-up seen while spinning costs no sleep,
+ * no wake-up and no scheduling.  The time spun adapts per vCPU: it starts
+ * at HALT_POLL_NS_START once a block ended within halt_poll_ns, doubles
+ * each time polling found the wake-up, and drops to 0 when a block lasted
+ * longer than halt_poll_ns.  It only spins while nothing else wants the
+ * host CPU.
+ */
+static unsigned int halt_poll_ns = 200000;
+module_param(halt_poll_ns, uint, 0644);
+MODULE_PARM_DESC(halt_poll_ns, "Longest a halted vCPU spins before it sleeps, in ns (0: never; default 200000)");
+
+#define HALT_POLL_NS_START	10000
+
+static bool vcpu_halt_poll(struct vapicvm_vcpu *vcpu, ktime_t start)
+{
+	ktime_t stop = ktime_add_ns(start, vcpu->halt_poll_ns);
+
+	do {
+		/* The VMX-preemption timer does not count outside the guest. */
+		lapic_hv_timer_expired(vcpu);
+		if (vcpu_should_wake(vcpu))
+			return true;
+		cpu_relax();
+	} while (!signal_pending(current) && !need_resched() && single_task_running() &&
+		 ktime_before(ktime_get(), stop));
+	return false;
+}
+
+static void vcpu_halt_poll_adjust(struct vapicvm_vcpu *vcpu, u64 blocked_ns)
+{
+	unsigned int max = READ_ONCE(halt_poll_ns);
+
+	if (blocked_ns > max)
+		vcpu->halt_poll_ns = 0;
+	else if (blocked_ns > vcpu->halt_poll_ns || !vcpu->halt_poll_ns)
+		vcpu->halt_poll_ns = min(max, max(HALT_POLL_NS_START, vcpu->halt_poll_ns * 2));
+}
+
+/*
  * Halted or waiting for SIPI: sleep until an event makes the vCPU
  * runnable, or a signal ends RUN.  The preempt notifier leaves the CPU
  * while we sleep.  Returns 1 to go round the loop, or -EINTR.
  */
 static int vcpu_block(struct vapicvm_vcpu *vcpu)
 {
+	ktime_t start = ktime_get();
+	bool polled = false;
 	int r;
 
-	/* The VMX-preemption timer does not count while we sleep. */
-	if (!vcpu_should_wake(vcpu))
-		lapic_timer_block(vcpu);
-	r = rcuwait_wait_event(&vcpu->wait, vcpu_should_wake(vcpu) || signal_pending(current),
-			       TASK_INTERRUPTIBLE);
+	if (vcpu->halt_poll_ns && READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
+		polled = vcpu_halt_poll(vcpu, start);
+	if (polled) {
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_HALT_POLL_SUCCESS);
+	} else {
+		/* The VMX-preemption timer does not count while we sleep. */
+		if (!vcpu_should_wake(vcpu))
+			lapic_timer_block(vcpu);
+		r = rcuwait_wait_event(&vcpu->wait,
+				       vcpu_should_wake(vcpu) || signal_pending(current),
+				       TASK_INTERRUPTIBLE);
+		lapic_timer_unblock(vcpu);
+	}
 	clear_bit(VCPU_REQ_UNBLOCK, &vcpu->requests);
-	lapic_timer_unblock(vcpu);
+	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED && READ_ONCE(halt_poll_ns))
+		vcpu_halt_poll_adjust(vcpu, ktime_to_ns(ktime_sub(ktime_get(), start)));
 	if (signal_pending(current)) {
 		vcpu->run->exit_reason = VAPICVM_EXIT_INTR;
 		return -EINTR;
@@ -489,6 +542,36 @@ static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 	vcpu->preemption_timer_idle = false;
 }
 
+/*
+ * Exits handled with interrupts still off, the guest re-entered at once
+ * (KVM's fastpath): the VMX-preemption timer's expiry and a write of the
+ * TSC deadline it watches.  Nothing here sleeps or touches an hrtimer
+ * that may be running.  True if the exit was handled.
+ */
+static bool vcpu_exit_fastpath(struct vapicvm_vcpu *vcpu)
+{
+	u64 data;
+
+	if (!vcpu->lapic->hv_timer_usable)
+		return false;
+	switch (EXIT_REASON_BASIC(vcpu->exit_reason)) {
+	case EXIT_REASON_PREEMPTION_TIMER:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_PREEMPT_TIMER);
+		lapic_hv_timer_expired(vcpu);
+		return true;
+	case EXIT_REASON_MSR_WRITE:
+		if ((u32)vcpu->regs[VCPU_REG_RCX] != MSR_IA32_TSC_DEADLINE ||
+		    !lapic_tsc_deadline_fastpath_ok(vcpu))
+			return false;
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE);
+		data = (u32)vcpu->regs[VCPU_REG_RAX] | ((u64)(u32)vcpu->regs[VCPU_REG_RDX] << 32);
+		lapic_set_tsc_deadline(vcpu, data);
+		vcpu_skip_instruction(vcpu);
+		return true;
+	}
+	return false;
+}
+
 static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
@@ -509,6 +592,8 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	vcpu_prepare_switch_to_guest(vcpu);
 	local_irq_disable();
 
+reenter:
+	xcr0_switched = false;
 	/* Kicks from now on interrupt the guest; see vcpu_kick(). */
 	smp_store_mb(vcpu->mode, IN_GUEST_MODE);
 	if (unlikely(READ_ONCE(vcpu->requests) & VCPU_REQS_BEFORE_ENTRY ||
@@ -602,6 +687,10 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 	}
 	handle_exit_irqoff(vcpu);
 	vcpu_save_idt_vectoring(vcpu);
+	if (vcpu_exit_fastpath(vcpu)) {
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_EXITS);
+		goto reenter;
+	}
 	local_irq_enable();
 	preempt_enable();
 

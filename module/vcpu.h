@@ -151,6 +151,7 @@ struct vapicvm_vcpu {
 	unsigned long requests;
 	u32 mp_state;		/* VAPICVM_MP_STATE_* */
 	bool halt_if;		/* RFLAGS.IF when the vCPU halted */
+	unsigned int halt_poll_ns;	/* how long it spins before sleeping (run.c) */
 	struct rcuwait wait;
 	struct task_struct *task;	/* thread in RUN, for kicks */
 

@@ -378,7 +378,7 @@ static int write_param(const char *path, const char *value)
 
 	if (fd < 0)
 		return -1;
-	r = write(fd, value, 1) == 1 ? 0 : -1;
+	r = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
 	close(fd);
 	return r;
 }
@@ -396,6 +396,67 @@ TEST_F(apic, tsc_deadline_without_preemption_timer)
 	vm_free(vm);
 	ASSERT_EQ(0, write_param(PREEMPTION_TIMER_PARAM, "Y"));
 	EXPECT_TRUE(preemption_timer_in_use(self->vm));
+}
+
+/* ---------------------------------------------------------------- */
+
+/*
+ * Halt polling: a vCPU that halts just before its timer fires finds the
+ * expiry while it polls, without sleeping, once its polling time has
+ * grown to cover the wait (it starts at 0 and adapts).
+ */
+#define HALT_POLL_PARAM		"/sys/module/vapicvm/parameters/halt_poll_ns"
+#define SHORT_HALTS		40
+#define SHORT_HALT_US		20
+
+static void guest_short_halts(uint64_t tsc_per_ms)
+{
+	uint64_t deadline;
+	uint32_t i;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	for (i = 0; i < SHORT_HALTS; i++) {
+		deadline = guest_rdtsc() + tsc_per_ms * SHORT_HALT_US / 1000;
+		guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+		wait_ticks(i + 1);
+		if (i < 8)
+			GUEST_ASSERT(tick_tsc[i] >= deadline);	/* never early */
+	}
+	GUEST_ASSERT_EQ(ticks, SHORT_HALTS);
+	GUEST_DONE();
+}
+
+static uint64_t short_halts(struct __test_metadata *_metadata, struct vm *vm, uint64_t tsc_khz)
+{
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_short_halts, tsc_khz);
+
+	vm_install_handler(vm, VEC_TIMER, timer_handler);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(SHORT_HALTS, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	TH_LOG("%lu of %u halts ended while polling",
+	       (unsigned long)vcpu_stat(vcpu, VAPICVM_STAT_HALT_POLL_SUCCESS), SHORT_HALTS);
+	return vcpu_stat(vcpu, VAPICVM_STAT_HALT_POLL_SUCCESS);
+}
+
+TEST_F(apic, short_halts_end_while_polling)
+{
+	EXPECT_LE(SHORT_HALTS / 2, short_halts(_metadata, self->vm, self->tsc_khz));
+}
+
+TEST_F(apic, halt_polling_off)
+{
+	struct vm *vm;
+	uint64_t polled;
+
+	ASSERT_EQ(0, write_param(HALT_POLL_PARAM, "0"));
+	vm = vm_create_apic_tier(self->apicv);
+	polled = short_halts(_metadata, vm, self->tsc_khz);
+	vm_free(vm);
+	ASSERT_EQ(0, write_param(HALT_POLL_PARAM, "200000"));
+	EXPECT_EQ(0, polled);
 }
 
 /* ---------------------------------------------------------------- */
