@@ -1160,6 +1160,27 @@ static long pins_outstanding(bool *exact)
 	return acquired < 0 || released < 0 ? LONG_MIN : acquired - released;
 }
 
+/*
+ * The count before a test: exact where it can be folded now, else once two
+ * reads a second apart agree and it is not negative (a count folded from
+ * only some CPUs can be), up to ~10 s.
+ */
+static long pins_baseline(void)
+{
+	bool exact;
+	long n = pins_outstanding(&exact), prev;
+	int i;
+
+	for (i = 0; !exact && i < 10; i++) {
+		prev = n;
+		sleep(1);
+		n = pins_outstanding(&exact);
+		if (n == prev && n >= 0)
+			break;
+	}
+	return n;
+}
+
 /* The count once it is back to want, or after ~5 s of lazy folding. */
 static long pins_settled(long want)
 {
@@ -1350,7 +1371,6 @@ TEST_F_TIMEOUT(fuzz, two_vcpus, 300)
 	struct sigaction sa = { .sa_handler = runner_signal };
 	struct totals t = { 0 };
 	long pins0, pins1, locked;
-	bool exact;
 	uint64_t t0 = now_ms(), ms;
 	char why[512], line[512];
 	unsigned int s, i;
@@ -1361,11 +1381,7 @@ TEST_F_TIMEOUT(fuzz, two_vcpus, 300)
 	       (unsigned long)seed, (unsigned long)seed, (unsigned long)steps, (unsigned long)ops);
 	ASSERT_EQ(0, read_sysfs_long(VAPICVM_SYSFS "vms"));
 	locked = proc_kb("/proc/self/status", "VmLck");
-	pins0 = pins_outstanding(&exact);
-	if (!exact) {
-		sleep(2);	/* let earlier tests' counts fold */
-		pins0 = pins_outstanding(&exact);
-	}
+	pins0 = pins_baseline();
 	ASSERT_NE(LONG_MIN, pins0) TH_LOG("no nr_foll_pin_* in /proc/vmstat to count pins");
 	for (s = 0; s < steps; s++) {
 		const char *err;
