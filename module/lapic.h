@@ -142,8 +142,8 @@ struct vapicvm_lapic {
 	/*
 	 * TSC-deadline mode on the VMX-preemption timer: usable is fixed at
 	 * creation; armed means tsc_deadline is watched by the VMX-preemption
-	 * timer on every entry and no hrtimer is queued (owned by the vCPU's
-	 * thread).
+	 * timer on every entry (run.c programs it) and no hrtimer is queued
+	 * (owned by the vCPU's thread).
 	 */
 	bool hv_timer_usable;
 	bool hv_timer_armed;

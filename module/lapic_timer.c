@@ -328,17 +328,6 @@ bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
 }
 
 /*
- * The guest TSC value the VMX-preemption timer is to reach before the next
- * VM entry, or 0 when it watches nothing.
- */
-u64 lapic_hv_timer_deadline(struct vapicvm_vcpu *vcpu)
-{
-	struct vapicvm_lapic *apic = vcpu->lapic;
-
-	return apic->hv_timer_armed ? apic->tsc_deadline : 0;
-}
-
-/*
  * A VMX-preemption-timer exit.  The timer counts in steps of 2^rate TSC
  * ticks and the entry rounds up, so it is never early; a stale exit (the
  * deadline was rewritten meanwhile) finds nothing due and the next entry

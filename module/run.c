@@ -522,7 +522,8 @@ static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
  */
 static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 {
-	u64 deadline = lapic_hv_timer_deadline(vcpu), now, ticks;
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 deadline = apic->hv_timer_armed ? apic->tsc_deadline : 0, now, ticks;
 	unsigned int rate = cpu_preemption_timer_rate();
 
 	if (!deadline) {
@@ -617,7 +618,8 @@ reenter:
 		clear_bit(VCPU_REQ_TLB_FLUSH, &vcpu->requests);
 		vcpu_flush_tlb(vcpu);
 	}
-	if (vcpu->lapic->hv_timer_usable)
+	/* Nothing watched and the timer idle already: nothing to write. */
+	if (unlikely(vcpu->lapic->hv_timer_armed || !vcpu->preemption_timer_idle))
 		vcpu_program_preemption_timer(vcpu);
 	cr3 = __get_current_cr3_fast();
 	if (unlikely(cr3 != vcpu->host_cr3)) {

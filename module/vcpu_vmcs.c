@@ -191,10 +191,10 @@ static void vcpu_setup_controls(struct vapicvm_vcpu *vcpu)
 	 * Always on when used, as in KVM: only the value changes per entry
 	 * (run.c), a count too long to expire when nothing is watched.
 	 */
+	vcpu->preemption_timer_idle = true;
 	if (vcpu->lapic->hv_timer_usable) {
 		vcpu->pin_ctls |= PIN_PREEMPTION_TIMER;
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, U32_MAX);
-		vcpu->preemption_timer_idle = true;
 	}
 
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, vcpu->pin_ctls);
