@@ -344,19 +344,25 @@ static int memslot_map_block(struct vapicvm_vm *vm, struct vapicvm_memslot *slot
 				  ((block_gfn - slot->base_gfn) << PAGE_SHIFT);
 	bool whole = block_gfn >= slot->base_gfn &&
 		     block_gfn + BLOCK_PAGES <= slot->base_gfn + slot->npages;
-	bool prefault = slot->flags & VAPICVM_MEM_PREFAULT, apic_page;
-	bool may_be_large = whole && cpu_has_ept_2mb_pages() && IS_ALIGNED(block_hva, SZ_2M) &&
-			    !block_has_apic_page(vm, block_gfn << PAGE_SHIFT);
+	bool prefault = slot->flags & VAPICVM_MEM_PREFAULT, apic_page, may_be_large;
 	int r;
 
 	if (!prefault) {
 		struct page *page = memslot_page(slot, gfn - slot->base_gfn);
 
-		/* Only memory backed by a huge page is worth pinning 2 MiB of. */
-		if (!may_be_large || !page || !PageCompound(page) ||
+		/*
+		 * Only memory backed by a huge page is worth pinning 2 MiB of;
+		 * tested first, since every 4 KiB fault of such a slot comes here.
+		 */
+		if (!page || !PageCompound(page) ||
 		    compound_order(compound_head(page)) < get_order(SZ_2M))
 			return 1;
 	}
+	apic_page = block_has_apic_page(vm, block_gfn << PAGE_SHIFT);
+	may_be_large = whole && cpu_has_ept_2mb_pages() && IS_ALIGNED(block_hva, SZ_2M) &&
+		       !apic_page;
+	if (!prefault && !may_be_large)
+		return 1;
 	first = max(block_gfn, slot->base_gfn) - slot->base_gfn;
 	last = min(block_gfn + BLOCK_PAGES, slot->base_gfn + slot->npages) - slot->base_gfn;
 	r = memslot_pin(slot, first, last - first);
@@ -367,7 +373,6 @@ static int memslot_map_block(struct vapicvm_vm *vm, struct vapicvm_memslot *slot
 				     page_to_phys(memslot_page(slot, first)), flags);
 	if (!prefault)
 		return 1;
-	apic_page = block_has_apic_page(vm, block_gfn << PAGE_SHIFT);
 	for (i = first; i < last; i++) {
 		u64 gpa = (slot->base_gfn + i) << PAGE_SHIFT;
 

@@ -180,14 +180,20 @@ TEST_F(apic, periodic)
 
 /* ---------------------------------------------------------------- */
 
-static void guest_tsc_deadline(uint64_t tsc_per_ms)
+/* x2APIC on, interrupts on, the LVT timer in TSC-deadline mode. */
+static void guest_tsc_deadline_mode(void)
 {
-	uint64_t deadline, t0;
-
 	guest_x2apic = true;
 	apic_enable();
 	guest_sti();
 	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+}
+
+static void guest_tsc_deadline(uint64_t tsc_per_ms)
+{
+	uint64_t deadline, t0;
+
+	guest_tsc_deadline_mode();
 	/* The initial-count register is ignored in TSC-deadline mode. */
 	apic_write(REG_TMICT, 100);
 	GUEST_ASSERT_EQ(apic_read(REG_TMICT), 0);
@@ -247,10 +253,7 @@ static void guest_tsc_deadline_running(uint64_t tsc_per_ms)
 {
 	uint64_t t0, deadline;
 
-	guest_x2apic = true;
-	apic_enable();
-	guest_sti();
-	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	guest_tsc_deadline_mode();
 
 	/* Expiring while the guest spins. */
 	deadline = guest_rdtsc() + tsc_per_ms;
@@ -315,10 +318,7 @@ static void guest_tsc_deadline_halted(uint64_t tsc_per_ms)
 {
 	uint64_t deadline;
 
-	guest_x2apic = true;
-	apic_enable();
-	guest_sti();
-	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	guest_tsc_deadline_mode();
 
 	deadline = guest_rdtsc() + tsc_per_ms;
 	guest_wrmsr(MSR_TSC_DEADLINE, deadline);
@@ -414,10 +414,7 @@ static void guest_short_halts(uint64_t tsc_per_ms)
 	uint64_t deadline;
 	uint32_t i;
 
-	guest_x2apic = true;
-	apic_enable();
-	guest_sti();
-	apic_write(REG_LVTT, VEC_TIMER | LVT_TSC_DEADLINE);
+	guest_tsc_deadline_mode();
 	for (i = 0; i < SHORT_HALTS; i++) {
 		deadline = guest_rdtsc() + tsc_per_ms * SHORT_HALT_US / 1000;
 		guest_wrmsr(MSR_TSC_DEADLINE, deadline);
