@@ -225,16 +225,36 @@ static void vid_write_intr_status(struct vapicvm_vcpu *vcpu)
 
 	vmcs_write16(GUEST_INTR_STATUS, status);
 	apic->hw.intr_status_dirty = false;
+	apic->hw.rvi_raise = 0;
+}
+
+/*
+ * The CPU keeps RVI/SVI current as it delivers and EOIs; the model updates
+ * them only where it changed IRR or ISR behind the CPU's back: in full
+ * (two scans) after any change, or, when IRR only gained vectors, by
+ * raising RVI to the highest of them, as the CPU itself does when it
+ * processes posted interrupts (Vol. 3C 30.6).
+ */
+static void vid_sync_intr_status(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u16 status;
+
+	if (apic->hw.intr_status_dirty) {
+		vid_write_intr_status(vcpu);
+		return;
+	}
+	if (!apic->hw.rvi_raise)
+		return;
+	status = vmcs_read16(GUEST_INTR_STATUS);
+	if (apic->hw.rvi_raise > (status & 0xff))
+		vmcs_write16(GUEST_INTR_STATUS, (status & 0xff00) | apic->hw.rvi_raise);
+	apic->hw.rvi_raise = 0;
 }
 
 static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
 {
-	/*
-	 * The CPU keeps RVI/SVI current as it delivers and EOIs; rewrite
-	 * them only when the model changed IRR or ISR behind its back.
-	 */
-	if (vcpu->lapic->hw.intr_status_dirty)
-		vid_write_intr_status(vcpu);
+	vid_sync_intr_status(vcpu);
 	if (!inject_extint(vcpu))
 		vcpu_set_intr_window(vcpu, false);
 }
@@ -242,8 +262,7 @@ static void vid_inject_pending(struct vapicvm_vcpu *vcpu)
 /* An exception or NMI goes in: RVI/SVI stay current, an ExtINT waits. */
 static void vid_inject_blocked(struct vapicvm_vcpu *vcpu)
 {
-	if (vcpu->lapic->hw.intr_status_dirty)
-		vid_write_intr_status(vcpu);
+	vid_sync_intr_status(vcpu);
 	vcpu_set_intr_window(vcpu, vcpu->extint_pending);
 }
 
@@ -251,6 +270,15 @@ static void vid_inject_blocked(struct vapicvm_vcpu *vcpu)
 static void vid_irr_isr_changed(struct vapicvm_vcpu *vcpu)
 {
 	vcpu->lapic->hw.intr_status_dirty = true;
+}
+
+/* The vCPU's thread: noted, applied at the next entry or read. */
+static void vid_irr_raised(struct vapicvm_vcpu *vcpu, int vector)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+
+	if (vector > apic->hw.rvi_raise)
+		apic->hw.rvi_raise = vector;
 }
 
 /* Any context, as above: the EOI-exit bitmap is rewritten before entry. */
@@ -261,8 +289,7 @@ static void vid_tmr_changed(struct vapicvm_vcpu *vcpu)
 
 static u16 vid_intr_status(struct vapicvm_vcpu *vcpu)
 {
-	if (vcpu->lapic->hw.intr_status_dirty)
-		vid_write_intr_status(vcpu);
+	vid_sync_intr_status(vcpu);
 	return vmcs_read16(GUEST_INTR_STATUS);
 }
 
@@ -274,6 +301,7 @@ static const struct apicv_tier tier_vid = {
 	.notify = kick_notify,
 	.base_changed = apicv_base_changed,
 	.irr_isr_changed = vid_irr_isr_changed,
+	.irr_raised = vid_irr_raised,
 	.tmr_changed = vid_tmr_changed,
 	.intr_status = vid_intr_status,
 };
@@ -316,6 +344,7 @@ static const struct apicv_tier tier_posted = {
 	.notify = posted_notify,
 	.base_changed = apicv_base_changed,
 	.irr_isr_changed = vid_irr_isr_changed,
+	.irr_raised = vid_irr_raised,
 	.tmr_changed = vid_tmr_changed,
 	.intr_status = vid_intr_status,
 };

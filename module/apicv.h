@@ -31,6 +31,11 @@ struct apicv_tier {
 	void (*base_changed)(struct vapicvm_vcpu *vcpu, u64 old, u64 new);
 	/* Optional: the model changed IRR or ISR where the CPU holds RVI/SVI. */
 	void (*irr_isr_changed)(struct vapicvm_vcpu *vcpu);
+	/*
+	 * Optional, cheaper: IRR gained vector and nothing else changed, on the
+	 * vCPU's thread outside guest mode (else irr_isr_changed is called).
+	 */
+	void (*irr_raised)(struct vapicvm_vcpu *vcpu, int vector);
 	/* Optional: the model changed TMR, which decides EOI exits. */
 	void (*tmr_changed)(struct vapicvm_vcpu *vcpu);
 	/* Optional: RVI (7:0) and SVI (15:8) as the CPU holds them (VMCS loaded). */

@@ -10,6 +10,7 @@
 
 #include <linux/kernel.h>
 #include <linux/printk.h>
+#include <asm/fpu/xcr.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 
@@ -93,6 +94,8 @@ int vmx_capabilities_init(void)
 		return -EOPNOTSUPP;
 	}
 
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		c->host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
 	if (rdmsrl_safe(MSR_IA32_VMX_BASIC, &c->basic))
 		return -ENODEV;
 	c->revision_id = c->basic & 0x7fffffff;

@@ -26,6 +26,8 @@ struct vmx_capabilities {
 	/* Bits each control word must have set (allowed 0-settings). */
 	u32 pin_must1, cpu_must1, cpu2_must1, exit_must1, entry_must1;
 	u32 apicv_supported;	/* VAPICVM_APICV_* */
+	/* XCR0 as Linux set it at boot, the same on every CPU; 0 without XSAVE. */
+	u64 host_xcr0;
 };
 
 extern struct vmx_capabilities vmx_caps;

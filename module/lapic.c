@@ -127,6 +127,15 @@ static void lapic_irr_isr_changed(struct vapicvm_lapic *apic)
 		apic->tier->irr_isr_changed(apic->vcpu);
 }
 
+/* IRR gained vector, ISR unchanged: the summary can only go up. */
+static void lapic_irr_raised(struct vapicvm_lapic *apic, int vector)
+{
+	if (apic->tier->irr_raised)
+		apic->tier->irr_raised(apic->vcpu, vector);
+	else
+		lapic_irr_isr_changed(apic);
+}
+
 /* TMR changed: level-triggered vectors may need EOI exits. */
 static void lapic_tmr_changed(struct vapicvm_lapic *apic)
 {
@@ -138,7 +147,6 @@ static void lapic_tmr_changed(struct vapicvm_lapic *apic)
 /* Posting and accepting interrupts                                    */
 /* ------------------------------------------------------------------ */
 
-/* Post a fixed interrupt to a vCPU from any context; see lapic.h. */
 /*
  * An error the APIC detected (Vol. 3A 11.5.3): recorded for the next ESR
  * write, and signalled through the LVT error entry unless it is masked.
@@ -175,10 +183,39 @@ static void lapic_queue_nmi(struct vapicvm_vcpu *target)
 	vcpu_kick(target);
 }
 
+/*
+ * The vCPU's own thread, in RUN (its VMCS loaded, outside guest mode) and
+ * not in an interrupt handler: the register page is its own, so its
+ * APIC's interrupts (a timer expiry on this thread, a self-IPI, an error)
+ * go straight into IRR: no PIR, no notification, no merge before entry.
+ */
+static bool lapic_post_is_local(struct vapicvm_vcpu *target)
+{
+	return READ_ONCE(target->task) == current && in_task();
+}
+
+static void lapic_accept_local(struct vapicvm_lapic *apic, int vector, bool level)
+{
+	vec_set(apic, LAPIC_IRR, vector);
+	if (vec_test(apic, LAPIC_TMR, vector) != level) {
+		if (level)
+			vec_set(apic, LAPIC_TMR, vector);
+		else
+			vec_clear(apic, LAPIC_TMR, vector);
+		lapic_tmr_changed(apic);
+	}
+	lapic_irr_raised(apic, vector);
+}
+
+/* Post a fixed interrupt to a vCPU from any context; see lapic.h. */
 void lapic_post(struct vapicvm_vcpu *target, int vector, bool level)
 {
 	struct vapicvm_lapic *apic = to_apic(target);
 
+	if (lapic_post_is_local(target)) {
+		lapic_accept_local(apic, vector, level);
+		return;
+	}
 	if (level)
 		set_bit(vector, apic->pir_tmr);
 	else
@@ -197,12 +234,11 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 	bool level_changed = false;
-	int i;
+	int i, highest = -1;
 
 	if (!test_bit(PI_ON, (unsigned long *)&apic->pi->control))
 		return;
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
-	lapic_irr_isr_changed(apic);
 	for (i = 0; i < 8; i++) {
 		u32 posted, level, *tmr;
 
@@ -210,6 +246,7 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 			continue;
 		posted = xchg(&apic->pi->pir[i], 0);
 		*(u32 *)(apic->regs + LAPIC_IRR + i * 0x10) |= posted;
+		highest = i * 32 + __fls(posted);
 		level = ((u32 *)apic->pir_tmr)[i] & posted;
 		tmr = (u32 *)(apic->regs + LAPIC_TMR + i * 0x10);
 		if ((*tmr & posted) != level) {
@@ -218,6 +255,8 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 		}
 		vcpu->stats[VAPICVM_STAT_IRQ_POSTED] += hweight32(posted);
 	}
+	if (highest >= 0)
+		lapic_irr_raised(apic, highest);
 	if (level_changed)
 		lapic_tmr_changed(apic);
 }

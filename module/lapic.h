@@ -17,7 +17,9 @@
  * (PIR) plus the outstanding-notification bit, then a notification.  With
  * the posted-interrupt tier the CPU merges the PIR itself while the guest
  * runs; in every other tier the notification is a kick and the vCPU merges
- * the PIR before its next entry.  Only the vCPU's thread writes IRR/ISR.
+ * the PIR before its next entry.  Only the vCPU's thread writes IRR/ISR,
+ * and what that thread raises itself while it runs the vCPU (a timer
+ * expiry, a self-IPI) goes straight into IRR.
  */
 #ifndef VAPICVM_LAPIC_H
 #define VAPICVM_LAPIC_H
@@ -147,6 +149,22 @@ struct vapicvm_lapic {
 	 */
 	bool hv_timer_usable;
 	bool hv_timer_armed;
+	/*
+	 * The hrtimer may be queued or running; false means it is neither.
+	 * Set when it is started, cleared only by the vCPU's owner once a
+	 * cancel proved it idle: the TSC-deadline fastpath's test, cheaper
+	 * than hrtimer_active().
+	 */
+	bool timer_maybe_queued;
+	/*
+	 * The VMX-preemption timer expires this many TSC ticks before the
+	 * deadline, so that the exit and its handling overlap the time still
+	 * to wait; the interrupt is then held until the deadline before entry
+	 * (expired_deadline, 0 if none).  Adapts per vCPU (timer_advance_ns).
+	 */
+	u32 timer_advance;
+	bool timer_advance_adaptive;
+	u64 expired_deadline;
 
 	/* NMIs sent and not yet taken by the vCPU's thread (LAPIC_EV_NMI). */
 	atomic_t nmi_queued;
@@ -161,6 +179,7 @@ struct vapicvm_lapic {
 		u64 eoi_exit_bitmap[4];
 		u32 tpr_threshold;
 		bool intr_status_dirty;	/* RVI/SVI must be recomputed */
+		u8 rvi_raise;		/* else RVI must be at least this */
 	} hw;
 };
 
@@ -225,6 +244,13 @@ long lapic_pulse_lint(struct vapicvm_vcpu *vcpu, u32 pin, u8 vector);
 
 /* The run loop's hooks, on the vCPU's thread. */
 void lapic_sync_pir(struct vapicvm_vcpu *vcpu);
+
+/* Whether lapic_sync_pir() has anything to merge: the test before every entry. */
+static inline bool lapic_pir_pending(struct vapicvm_lapic *apic)
+{
+	return test_bit(PI_ON, (unsigned long *)&apic->pi->control);
+}
+
 bool lapic_has_pending(struct vapicvm_vcpu *vcpu);
 bool lapic_can_wake(struct vapicvm_vcpu *vcpu, bool interrupts_enabled);
 void lapic_take_events(struct vapicvm_vcpu *vcpu);

@@ -48,6 +48,28 @@ module_param(preemption_timer, bool, 0644);
 MODULE_PARM_DESC(preemption_timer,
 		 "TSC-deadline timers of vCPUs created from now on use the VMX-preemption timer where the CPU has it (default: Y)");
 
+/*
+ * How early the VMX-preemption timer expires, as KVM's lapic_timer_advance_ns:
+ * the exit, its handling and the re-entry then overlap the time still to
+ * wait, and the vCPU spins (interrupts off, at most this long) until the
+ * deadline before it enters with the interrupt; the guest takes it at its
+ * deadline rather than an exit's length after.  -1 (default) adapts per
+ * vCPU, starting at 1000 ns; 0 turns it off.  Read at vCPU creation.
+ */
+#define LAPIC_TIMER_ADVANCE_NS_START	1000
+#define LAPIC_TIMER_ADVANCE_NS_MAX	5000
+#define LAPIC_TIMER_ADVANCE_ADJUST_STEP	8	/* adapt by 1/8 of the error */
+
+static int timer_advance_ns = -1;
+module_param(timer_advance_ns, int, 0644);
+MODULE_PARM_DESC(timer_advance_ns,
+		 "VMX-preemption timer expiries this many ns before a TSC deadline, held until it (-1 adaptive, the default; 0 off; at most 5000)");
+
+static u32 ns_to_tsc_delta(u64 ns)
+{
+	return mul_u64_u32_div(ns, tsc_khz ?: 1000000, 1000000);
+}
+
 bool lapic_timer_hv_available(void)
 {
 	return cpu_has_preemption_timer() && READ_ONCE(preemption_timer);
@@ -126,11 +148,33 @@ void lapic_timer_init(struct vapicvm_lapic *apic)
 	hrtimer_init(&apic->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	apic->timer.function = lapic_timer_fn;
 	apic->hv_timer_usable = lapic_timer_hv_available();
+	if (apic->hv_timer_usable) {
+		int ns = READ_ONCE(timer_advance_ns);
+
+		apic->timer_advance_adaptive = ns < 0;
+		apic->timer_advance = ns_to_tsc_delta(ns < 0 ? LAPIC_TIMER_ADVANCE_NS_START :
+						      min(ns, LAPIC_TIMER_ADVANCE_NS_MAX));
+	}
+}
+
+/* The only ways the hrtimer is started: see timer_maybe_queued. */
+static void lapic_hrtimer_start(struct vapicvm_lapic *apic, ktime_t expires)
+{
+	apic->timer_maybe_queued = true;
+	hrtimer_start(&apic->timer, expires, HRTIMER_MODE_ABS_HARD);
+}
+
+static void lapic_hrtimer_cancel(struct vapicvm_lapic *apic)
+{
+	if (!apic->timer_maybe_queued)
+		return;
+	hrtimer_cancel(&apic->timer);
+	apic->timer_maybe_queued = false;
 }
 
 void lapic_timer_stop(struct vapicvm_lapic *apic)
 {
-	hrtimer_cancel(&apic->timer);
+	lapic_hrtimer_cancel(apic);
 	apic->hv_timer_armed = false;
 	WRITE_ONCE(apic->timer_period_ns, 0);
 }
@@ -156,8 +200,7 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 	}
 	remaining_ns = min(remaining_ns, LAPIC_TIMER_MAX_NS);
 	WRITE_ONCE(apic->timer_period_ns, period);
-	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), remaining_ns ?: period),
-		      HRTIMER_MODE_ABS_HARD);
+	lapic_hrtimer_start(apic, ktime_add_ns(ktime_get(), remaining_ns ?: period));
 }
 
 /*
@@ -281,7 +324,7 @@ static void lapic_timer_start_deadline(struct vapicvm_vcpu *vcpu, u64 now)
 	struct vapicvm_lapic *apic = vcpu->lapic;
 	u64 ns = tsc_delta_to_ns(apic->tsc_deadline - now);
 
-	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns), HRTIMER_MODE_ABS_HARD);
+	lapic_hrtimer_start(apic, ktime_add_ns(ktime_get(), ns));
 }
 
 void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
@@ -296,7 +339,7 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 	if (apic->hv_timer_armed)
 		apic->hv_timer_armed = false;
 	else
-		hrtimer_cancel(&apic->timer);
+		lapic_hrtimer_cancel(apic);
 	apic->tsc_deadline = deadline;
 	if (!deadline)
 		return;
@@ -324,24 +367,73 @@ bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
 
-	return apic->hv_timer_usable && (apic->hv_timer_armed || !hrtimer_active(&apic->timer));
+	return apic->hv_timer_usable && (apic->hv_timer_armed || !apic->timer_maybe_queued);
 }
 
 /*
- * A VMX-preemption-timer exit.  The timer counts in steps of 2^rate TSC
- * ticks and the entry rounds up, so it is never early; a stale exit (the
+ * A VMX-preemption-timer exit, timer_advance ticks before the deadline at
+ * the earliest (the entry rounds the timer's steps up); a stale exit (the
  * deadline was rewritten meanwhile) finds nothing due and the next entry
- * programs the timer again.
+ * programs the timer again.  An expiry taken early is delivered now, and
+ * lapic_timer_hold_until_deadline() keeps the guest from running it before
+ * its deadline.
  */
 void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 deadline = apic->tsc_deadline, now;
 
-	if (!apic->hv_timer_armed || guest_tsc(vcpu) < apic->tsc_deadline)
+	if (!apic->hv_timer_armed)
+		return;
+	now = guest_tsc(vcpu);
+	if (now + apic->timer_advance < deadline)
 		return;
 	apic->hv_timer_armed = false;
+	apic->expired_deadline = deadline;
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT);
 	lapic_timer_deadline_expired_here(apic);
+}
+
+/*
+ * The error of this expiry at entry (negative: early), in TSC ticks, moves
+ * the advance by 1/8 of it, as KVM's adaptive advance does; errors too
+ * large to be the entry path's own (a vCPU that went to userspace, or was
+ * preempted, in between) teach nothing.
+ */
+static void lapic_timer_adjust_advance(struct vapicvm_lapic *apic, s64 error)
+{
+	u32 max = ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX);
+	s64 advance = apic->timer_advance;
+
+	if (error > (s64)max || error < -(s64)max)
+		return;
+	advance += error / LAPIC_TIMER_ADVANCE_ADJUST_STEP;
+	apic->timer_advance = clamp_t(s64, advance, 0, max);
+}
+
+/*
+ * Interrupts off, just before VM entry: a TSC deadline delivered ahead of
+ * time (timer_advance) is held until it is due, so the guest never takes
+ * it early (Vol. 3A 11.5.4.1: it fires when the TSC reaches the deadline).
+ */
+void lapic_timer_hold_until_deadline(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u64 deadline = apic->expired_deadline, now = guest_tsc(vcpu);
+
+	apic->expired_deadline = 0;
+	if (apic->timer_advance_adaptive)
+		lapic_timer_adjust_advance(apic, (s64)(now - deadline));
+	/*
+	 * Bounded: a TSC that userspace moved back since the expiry (SET_MSRS
+	 * after RUN returned) must not keep this CPU spinning, interrupts off.
+	 */
+	if (now >= deadline || deadline - now > ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX))
+		return;
+	while (now < deadline) {
+		cpu_relax();
+		now = guest_tsc(vcpu);
+	}
 }
 
 /* The vCPU is about to block: its deadline goes on the hrtimer. */
@@ -372,8 +464,13 @@ void lapic_timer_unblock(struct vapicvm_vcpu *vcpu)
 	if (!apic->hv_timer_usable || !apic->tsc_deadline ||
 	    lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
 		return;
-	if (hrtimer_try_to_cancel(&apic->timer) == 1)
+	switch (hrtimer_try_to_cancel(&apic->timer)) {
+	case 1:
 		apic->hv_timer_armed = true;
+		fallthrough;
+	case 0:
+		apic->timer_maybe_queued = false;
+	}
 }
 
 /*

@@ -32,6 +32,7 @@ void lapic_timer_expired(struct vapicvm_vcpu *vcpu);
 /* TSC-deadline mode on the VMX-preemption timer (see lapic_timer.c). */
 bool lapic_timer_hv_available(void);
 void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu);
+void lapic_timer_hold_until_deadline(struct vapicvm_vcpu *vcpu);
 bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu);
 void lapic_timer_block(struct vapicvm_vcpu *vcpu);
 void lapic_timer_unblock(struct vapicvm_vcpu *vcpu);

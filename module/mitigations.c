@@ -84,12 +84,11 @@ static void l1d_flush_software(void)
 		READ_ONCE(buf[i]);
 }
 
-void mitigations_before_entry(struct vapicvm_vcpu *vcpu)
+/* The part of mitigations_before_entry() that flushes, or decides to. */
+void mitigations_l1d_flush(struct vapicvm_vcpu *vcpu)
 {
 	const struct vapicvm_mitigations *m = &vapicvm_mitigations;
 
-	if (likely(m->l1d_flush == L1D_FLUSH_NEVER))
-		return;
 	if (m->l1d_flush == L1D_FLUSH_COND) {
 		/* Host work since the last entry: this vCPU's, or an interrupt's. */
 		bool flush = vcpu->l1d_flush_pending || kvm_get_cpu_l1tf_flush_l1d();

@@ -31,8 +31,16 @@ void mitigations_exit(void);
 /* One line per mitigation: "name: on|off (why)". */
 ssize_t mitigations_format(char *buf);
 
+void mitigations_l1d_flush(struct vapicvm_vcpu *vcpu);
+
 /* Before a VM entry, interrupts off: flush L1D if L1TF asks for it. */
-void mitigations_before_entry(struct vapicvm_vcpu *vcpu);
+static inline void mitigations_before_entry(struct vapicvm_vcpu *vcpu)
+{
+	/* Inline: most CPUs need nothing, and this is on every entry. */
+	if (vapicvm_mitigations.l1d_flush != L1D_FLUSH_NEVER)
+		mitigations_l1d_flush(vcpu);
+}
+
 /* After a VM exit, interrupts off. */
 void mitigations_after_exit(struct vapicvm_vcpu *vcpu);
 /* A CPU loads this vCPU's VMCS: IBPB if it ran another VM's vCPU before. */

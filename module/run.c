@@ -279,6 +279,15 @@ static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
  */
 static void vcpu_inject_events(struct vapicvm_vcpu *vcpu)
 {
+	/*
+	 * Nothing but the APIC's interrupts, the common case: the tier's
+	 * inject_pending() keeps the TPR threshold in step by itself.
+	 */
+	if (likely(!(vcpu->idt_vectoring_info & INTR_INFO_VALID) && !vcpu->exception_pending &&
+		   !vcpu->nmi_pending && !(vcpu->cpu_ctls & CPU_NMI_WINDOW_EXITING))) {
+		apicv_inject_pending(vcpu);
+		return;
+	}
 	/* The APIC's side of the VMCS must be valid for this entry either way. */
 	if (vcpu_inject_priority_event(vcpu))
 		apicv_inject_blocked(vcpu);
@@ -516,9 +525,10 @@ static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
 
 /*
  * IRQs off, just before entry: the VMX-preemption timer counts to the TSC
- * deadline it watches.  It steps each time TSC bit rate toggles, the first
- * step possibly one tick away: rounded up and one step more, it expires at
- * or after the deadline, at most two steps late.
+ * deadline it watches, less the advance (lapic_timer.c).  It steps each
+ * time TSC bit rate toggles, the first step possibly one tick away:
+ * rounded up and one step more, it expires at or after that point, at
+ * most two steps late.
  */
 static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 {
@@ -533,6 +543,8 @@ static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 		}
 		return;
 	}
+	/* Ahead of the deadline by the advance; held until it before entry. */
+	deadline -= min_t(u64, deadline, apic->timer_advance);
 	now = rdtsc() + vcpu->tsc_offset;
 	ticks = 0;
 	if (deadline > now) {
@@ -576,7 +588,6 @@ static bool vcpu_exit_fastpath(struct vapicvm_vcpu *vcpu)
 static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
-	u64 host_xcr0 = 0;
 	bool xcr0_switched = false;
 	int fail;
 
@@ -608,10 +619,12 @@ reenter:
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 
-	lapic_sync_pir(vcpu);
-	/* A level-triggered vector merged just now needs its EOI exit. */
-	if (unlikely(vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP)))
-		apicv_update_eoi_exit_bitmap(vcpu);
+	if (lapic_pir_pending(vcpu->lapic)) {
+		lapic_sync_pir(vcpu);
+		/* A level-triggered vector merged just now needs its EOI exit. */
+		if (unlikely(vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP)))
+			apicv_update_eoi_exit_bitmap(vcpu);
+	}
 	vcpu_inject_events(vcpu);
 
 	if (unlikely(vcpu->requests & BIT(VCPU_REQ_TLB_FLUSH))) {
@@ -645,14 +658,14 @@ reenter:
 		set_debugreg(vcpu->dr[2], 2);
 		set_debugreg(vcpu->dr[3], 3);
 	}
-	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
-		host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
-		if (vcpu->xcr0 != host_xcr0) {
-			xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
-			xcr0_switched = true;
-		}
+	if (boot_cpu_has(X86_FEATURE_XSAVE) && vcpu->xcr0 != vmx_caps.host_xcr0) {
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+		xcr0_switched = true;
 	}
 
+	/* Last, as close to the entry as it can be: see lapic_timer.c. */
+	if (unlikely(vcpu->lapic->expired_deadline))
+		lapic_timer_hold_until_deadline(vcpu);
 	mitigations_before_entry(vcpu);
 	fail = __vapicvm_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
 	mitigations_after_exit(vcpu);
@@ -661,7 +674,7 @@ reenter:
 	if (vcpu->host_debugctl)
 		update_debugctlmsr(vcpu->host_debugctl);
 	if (xcr0_switched)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, host_xcr0);
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vmx_caps.host_xcr0);
 	/* VM exit left DR7 at 0x400: put the host's breakpoints back, if any. */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();

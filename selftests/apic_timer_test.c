@@ -398,6 +398,73 @@ TEST_F(apic, tsc_deadline_without_preemption_timer)
 	EXPECT_TRUE(preemption_timer_in_use(self->vm));
 }
 
+/*
+ * The advance (module parameter timer_advance_ns): the VMX-preemption
+ * timer expires ahead of the deadline and the vCPU is held until the
+ * deadline before it enters with the interrupt.  Deadlines from a few
+ * hundred ticks to tens of microseconds ahead, many inside the advance
+ * (the timer then expires at once), must each be taken at or after the
+ * deadline, whether the advance adapts (the default) or is the largest
+ * allowed.
+ */
+#define ADVANCE_PARAM		"/sys/module/vapicvm/parameters/timer_advance_ns"
+#define ADVANCE_SHOTS		48
+
+static volatile uint32_t advance_shots;
+static volatile uint64_t advance_taken[ADVANCE_SHOTS];
+
+static void advance_handler(struct ex_regs *regs)
+{
+	if (advance_shots < ADVANCE_SHOTS)
+		advance_taken[advance_shots] = guest_rdtsc();
+	advance_shots++;
+	apic_eoi();
+}
+
+static void guest_advance(uint64_t tsc_per_ms)
+{
+	uint64_t deadline, ahead;
+	uint32_t i;
+
+	guest_tsc_deadline_mode();
+	for (i = 0; i < ADVANCE_SHOTS; i++) {
+		/* 100 ticks, then up to about 48 us, in growing steps. */
+		ahead = 100 + (tsc_per_ms / 1000) * i * i / 48;
+		deadline = guest_rdtsc() + ahead;
+		guest_wrmsr(MSR_TSC_DEADLINE, deadline);
+		while (advance_shots <= i)
+			__asm__ volatile("pause");
+		GUEST_ASSERT(advance_taken[i] >= deadline);	/* never early */
+	}
+	GUEST_DONE();
+}
+
+static void advance_never_early(struct __test_metadata *_metadata, uint32_t apicv,
+				uint64_t tsc_khz, const char *advance_ns)
+{
+	struct vm *vm;
+	struct vcpu *vcpu;
+
+	ASSERT_EQ(0, write_param(ADVANCE_PARAM, advance_ns));
+	vm = vm_create_apic_tier(apicv);
+	vcpu = vm_add_vcpu(vm, 0, guest_advance, tsc_khz);
+	ASSERT_EQ(0, write_param(ADVANCE_PARAM, "-1"));
+	advance_shots = 0;
+	vm_install_handler(vm, VEC_TIMER, advance_handler);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(ADVANCE_SHOTS, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	/* All but the first few, due at the write itself: the VMX-preemption timer's. */
+	EXPECT_LE(ADVANCE_SHOTS / 2, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT));
+	vm_free(vm);
+}
+
+TEST_F(apic, tsc_deadline_advance_never_early)
+{
+	TEST_REQUIRE(preemption_timer_in_use(self->vm), "no VMX-preemption timer");
+	advance_never_early(_metadata, self->apicv, self->tsc_khz, "-1");	/* adaptive */
+	advance_never_early(_metadata, self->apicv, self->tsc_khz, "5000");	/* the most */
+}
+
 /* ---------------------------------------------------------------- */
 
 /*
