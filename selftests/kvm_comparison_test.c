@@ -19,8 +19,13 @@
  * N comes from the kernel command line (vapicvm.bench_iterations=N), so
  * that `make check` runs a short pass and `make bench` a long one.
  */
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <unistd.h>
+#include <x86intrin.h>
 
 #include "kselftest_harness.h"
 #include "apic.h"
@@ -53,8 +58,10 @@ enum op_status { OP_NO_CPUID_FEATURE, OP_MEASURED, OP_NO_SECOND_VCPU };
 	X(cpuid)		X(vmcall)					\
 	X(mov_to_cr8)		X(mov_from_cr8)					\
 	X(xapic_tpr_write)	X(xapic_eoi)		X(xapic_icr_self_ipi)	\
+	X(xapic_icr_self_ipi_sti_hlt)						\
 	X(x2apic_tpr_write)	X(x2apic_eoi)		X(x2apic_icr_self_ipi)	\
-	X(x2apic_self_ipi)	X(tscdeadline_immed)	X(tscdeadline)		\
+	X(x2apic_icr_self_ipi_sti_hlt)	X(x2apic_self_ipi)			\
+	X(x2apic_self_ipi_sti_hlt)	X(tscdeadline_immed)	X(tscdeadline)	\
 	X(oneshot_timer)	X(ipi)			X(ipi_halt)		\
 	X(outl_to_user)		X(inl_from_user)	X(mmio_read_from_user)	\
 	X(cr0_wp_toggle)	X(cr4_pge_toggle)				\
@@ -170,6 +177,27 @@ static void do_op(enum op op)
 	case OP_x2apic_self_ipi:
 		x2apic_write(REG_SELF_IPI, VEC_SELF);
 		break;
+	/*
+	 * The IPI pends while interrupts are off; STI's shadow covers the HLT,
+	 * which therefore halts with an interrupt already pending: the HLT
+	 * exit and the wake-up without any sleep, as in the usual exit-cost
+	 * suites.
+	 */
+	case OP_xapic_icr_self_ipi_sti_hlt:
+		guest_cli();
+		xapic_write(REG_ICR, ICR_SELF | VEC_SELF);
+		guest_safe_halt();
+		break;
+	case OP_x2apic_icr_self_ipi_sti_hlt:
+		guest_cli();
+		x2apic_write(REG_ICR, ICR_SELF | VEC_SELF);
+		guest_safe_halt();
+		break;
+	case OP_x2apic_self_ipi_sti_hlt:
+		guest_cli();
+		x2apic_write(REG_SELF_IPI, VEC_SELF);
+		guest_safe_halt();
+		break;
 	case OP_tscdeadline_immed:
 		guest_wrmsr(MSR_TSC_DEADLINE, 1);	/* in the past: fires at once */
 		break;
@@ -251,6 +279,25 @@ static bool op_is_supported(enum op op)
 	return b & (1U << 1);				/* IA32_TSC_ADJUST */
 }
 
+/* Operations that take one interrupt of their own each. */
+static bool op_interrupts_self(enum op op)
+{
+	switch (op) {
+	case OP_xapic_icr_self_ipi:
+	case OP_xapic_icr_self_ipi_sti_hlt:
+	case OP_x2apic_icr_self_ipi:
+	case OP_x2apic_icr_self_ipi_sti_hlt:
+	case OP_x2apic_self_ipi:
+	case OP_x2apic_self_ipi_sti_hlt:
+	case OP_tscdeadline_immed:
+	case OP_tscdeadline:
+	case OP_oneshot_timer:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool op_needs_target(enum op op)
 {
 	return op == OP_ipi || op == OP_ipi_halt;
@@ -300,9 +347,7 @@ static void guest_compare(uint64_t arg)
 		target_irqs = 0;
 		t1 = time_op(op, n);
 		t2 = time_op(op, 2 * n);
-		if (op == OP_xapic_icr_self_ipi || op == OP_x2apic_icr_self_ipi ||
-		    op == OP_x2apic_self_ipi || op == OP_tscdeadline_immed ||
-		    op == OP_tscdeadline || op == OP_oneshot_timer)
+		if (op_interrupts_self(op))
 			want = 3 * n;
 		GUEST_ASSERT_EQ(irqs, want);
 		if (op == OP_ipi || op == OP_ipi_halt)
@@ -466,6 +511,185 @@ static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, u
 	}
 }
 
+/* ---------------------------------------------------------------- */
+/*
+ * Operations on the host interface, timed in the host by the same TSC, as
+ * (T(2N) - T(N)) / N: what the ioctls cost a VMM.  Each side's VM is what
+ * its users create: vapicvm's with its in-kernel local APIC, KVM's with
+ * KVM_CREATE_IRQCHIP (and the TSS address VMMs set).
+ */
+#define HOST_OPS(X)	X(vm_create_destroy) X(memslot_add_remove) X(vm_first_exit)
+
+enum host_op {
+#define HOST_OP_ENUM(name) HOST_OP_##name,
+	HOST_OPS(HOST_OP_ENUM)
+#undef HOST_OP_ENUM
+	NR_HOST_OPS
+};
+
+static const char *const host_op_names[NR_HOST_OPS] = {
+#define HOST_OP_NAME(name) [HOST_OP_##name] = #name,
+	HOST_OPS(HOST_OP_NAME)
+#undef HOST_OP_NAME
+};
+
+#define RESET_SLOT_GPA		0xffff0000ULL	/* the reset vector's 64 KiB */
+#define RESET_SLOT_SIZE		0x10000ULL
+#define SPARE_SLOT_GPA		0x40000000ULL
+#define SPARE_SLOT_SIZE		0x200000ULL
+
+struct host_side {
+	const char *dev;
+	unsigned long create_vm, set_memory, create_vcpu, run, mmap_size;
+	uint32_t exit_io;
+	int dev_fd;
+};
+
+/* The layouts of the two memory-region structures are the same. */
+_Static_assert(sizeof(struct kvm_userspace_memory_region) ==
+	       sizeof(struct vapicvm_userspace_memory_region), "memory region layout");
+
+static int host_create_vm(struct host_side *h)
+{
+	struct vapicvm_create_vm args = { 0 };
+	int vm;
+
+	if (h->create_vm == VAPICVM_CREATE_VM)
+		return ioctl(h->dev_fd, VAPICVM_CREATE_VM, &args);
+	vm = ioctl(h->dev_fd, KVM_CREATE_VM, 0);
+	if (vm >= 0 && (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0 ||
+			ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)) {
+		close(vm);
+		return -1;
+	}
+	return vm;
+}
+
+static int host_set_slot(struct host_side *h, int vm, uint32_t slot, uint64_t gpa,
+			 uint64_t size, void *mem)
+{
+	struct vapicvm_userspace_memory_region r = {
+		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
+
+	return ioctl(vm, h->set_memory, &r);
+}
+
+/* A VM whose one vCPU runs from the reset vector to its first exit (OUT). */
+static int host_first_exit(struct host_side *h, void *reset_mem, size_t run_size)
+{
+	int vm = host_create_vm(h), vcpu = -1, r = -1;
+	void *run = MAP_FAILED;
+
+	if (vm < 0)
+		return -1;
+	if (host_set_slot(h, vm, 0, RESET_SLOT_GPA, RESET_SLOT_SIZE, reset_mem))
+		goto out;
+	vcpu = ioctl(vm, h->create_vcpu, 0);
+	if (vcpu < 0)
+		goto out;
+	run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	if (run == MAP_FAILED || ioctl(vcpu, h->run, 0))
+		goto out;
+	/* exit_reason is at offset 8 in both run structures. */
+	r = *(uint32_t *)((uint8_t *)run + 8) == h->exit_io ? 0 : -1;
+out:
+	if (run != MAP_FAILED)
+		munmap(run, run_size);
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	return r;
+}
+
+static int host_do_op(struct host_side *h, enum host_op op, int vm, void *spare, void *reset_mem,
+		      size_t run_size)
+{
+	int fd;
+
+	switch (op) {
+	case HOST_OP_vm_create_destroy:
+		fd = host_create_vm(h);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		return 0;
+	case HOST_OP_memslot_add_remove:
+		if (host_set_slot(h, vm, 1, SPARE_SLOT_GPA, SPARE_SLOT_SIZE, spare))
+			return -1;
+		return host_set_slot(h, vm, 1, SPARE_SLOT_GPA, 0, spare);
+	case HOST_OP_vm_first_exit:
+		return host_first_exit(h, reset_mem, run_size);
+	case NR_HOST_OPS:
+		break;
+	}
+	return -1;
+}
+
+static int host_time_op(struct host_side *h, enum host_op op, uint64_t n, uint64_t *ticks,
+			int vm, void *spare, void *reset_mem, size_t run_size)
+{
+	uint64_t t0 = __rdtsc(), i;
+
+	for (i = 0; i < n; i++)
+		if (host_do_op(h, op, vm, spare, reset_mem, run_size))
+			return -1;
+	*ticks = __rdtsc() - t0;
+	return 0;
+}
+
+/* Each host operation's cost on one side; false (errno set) if one failed. */
+static bool host_measure(struct host_side *h, uint64_t n, uint64_t cost[NR_HOST_OPS])
+{
+	size_t run_size;
+	uint8_t *reset_mem, *spare;
+	bool ok = false;
+	int vm = -1;
+	enum host_op op;
+
+	h->dev_fd = open(h->dev, O_RDWR | O_CLOEXEC);
+	if (h->dev_fd < 0)
+		return false;
+	run_size = ioctl(h->dev_fd, h->mmap_size, 0);
+	reset_mem = mmap(NULL, RESET_SLOT_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	spare = mmap(NULL, SPARE_SLOT_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (reset_mem == MAP_FAILED || spare == MAP_FAILED)
+		goto out;
+	/* At F000:FFF0: out %al, $0x99; hlt. */
+	memcpy(reset_mem + 0xfff0, "\xe6\x99\xf4", 3);
+	vm = host_create_vm(h);
+	if (vm < 0)
+		goto out;
+	for (op = 0; op < NR_HOST_OPS; op++) {
+		uint64_t t1, t2;
+
+		if (host_do_op(h, op, vm, spare, reset_mem, run_size) ||
+		    host_time_op(h, op, n, &t1, vm, spare, reset_mem, run_size) ||
+		    host_time_op(h, op, 2 * n, &t2, vm, spare, reset_mem, run_size))
+			goto out;
+		cost[op] = t2 > t1 ? (t2 - t1) / n : 0;
+	}
+	ok = true;
+out:
+	if (vm >= 0)
+		close(vm);
+	if (reset_mem != MAP_FAILED)
+		munmap(reset_mem, RESET_SLOT_SIZE);
+	if (spare != MAP_FAILED)
+		munmap(spare, SPARE_SLOT_SIZE);
+	close(h->dev_fd);
+	return ok;
+}
+
+/* Fewer rounds than the guest's: each one creates and destroys a VM. */
+static uint64_t host_iterations(uint64_t n)
+{
+	return n / 10 ?: 1;
+}
+
 static void kvm_apicv(char *buf, size_t n)
 {
 	FILE *f = fopen("/sys/module/kvm_intel/parameters/enable_apicv", "r");
@@ -481,6 +705,18 @@ static void kvm_apicv(char *buf, size_t n)
 TEST(same_operations_on_vapicvm_and_kvm)
 {
 	struct costs ours = { .side = "vapicvm" }, kvm = { .side = "KVM" };
+	struct host_side ours_host = {
+		.dev = "/dev/vapicvm", .create_vm = VAPICVM_CREATE_VM,
+		.set_memory = VAPICVM_SET_USER_MEMORY_REGION, .create_vcpu = VAPICVM_CREATE_VCPU,
+		.run = VAPICVM_RUN, .mmap_size = VAPICVM_GET_VCPU_MMAP_SIZE,
+		.exit_io = VAPICVM_EXIT_IO,
+	};
+	struct host_side kvm_host = {
+		.dev = "/dev/kvm", .create_vm = KVM_CREATE_VM,
+		.set_memory = KVM_SET_USER_MEMORY_REGION, .create_vcpu = KVM_CREATE_VCPU,
+		.run = KVM_RUN, .mmap_size = KVM_GET_VCPU_MMAP_SIZE, .exit_io = KVM_EXIT_IO,
+	};
+	uint64_t ours_host_cost[NR_HOST_OPS], kvm_host_cost[NR_HOST_OPS];
 	uint64_t n = iterations();
 	char tier[160], apicv[8];
 	unsigned int op;
@@ -490,11 +726,15 @@ TEST(same_operations_on_vapicvm_and_kvm)
 	if (get_nprocs() < 2)
 		ours.no_target_why = kvm.no_target_why = "one host CPU";
 	run_on_vapicvm(_metadata, &ours, n);
+	ASSERT_TRUE(host_measure(&ours_host, host_iterations(n), ours_host_cost))
+		TH_LOG("vapicvm host operations: %s", strerror(errno));
 	if (!kvm_modules_available())
 		SKIP(return, "KVM modules for this kernel are not available");
 	ASSERT_EQ(0, load_kvm_modules());
 	kvm_apicv(apicv, sizeof(apicv));
 	run_on_kvm(_metadata, &kvm, n);
+	EXPECT_TRUE(host_measure(&kvm_host, host_iterations(n), kvm_host_cost))
+		TH_LOG("KVM host operations: %s", strerror(errno));
 	unload_kvm_modules();
 
 	printf("# cost-config: iterations=%lu vapicvm_tier=\"%s\" kvm_enable_apicv=%s\n",
@@ -520,6 +760,9 @@ TEST(same_operations_on_vapicvm_and_kvm)
 		printf("# cost: %s vapicvm=%lu kvm=%lu\n", op_names[op],
 		       (unsigned long)ours.cost[op], (unsigned long)kvm.cost[op]);
 	}
+	for (op = 0; op < NR_HOST_OPS; op++)
+		printf("# cost: %s vapicvm=%lu kvm=%lu\n", host_op_names[op],
+		       (unsigned long)ours_host_cost[op], (unsigned long)kvm_host_cost[op]);
 }
 
 TEST_HARNESS_MAIN

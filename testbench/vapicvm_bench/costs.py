@@ -5,8 +5,10 @@ table and as JSON, and the difference between two such JSON files.
 The test prints, in each machine's serial log,
   # cost-config: iterations=N vapicvm_tier="..." kvm_enable_apicv=Y
   # cost: <operation> vapicvm=<ticks> kvm=<ticks>
-where a cost is guest TSC ticks per operation (emulated instructions in
-the bench machine), and kvm=- where KVM did not run the operation.  Usage:
+where a cost is TSC ticks per operation (emulated instructions in the
+bench machine): the guest's TSC for guest operations, the host's for the
+host-interface ones (vm_create_destroy, memslot_add_remove,
+vm_first_exit); kvm=- where KVM did not run the operation.  Usage:
   python3 -m vapicvm_bench.costs report BENCH_DIR JSON_OUT
   python3 -m vapicvm_bench.costs compare OLD.json NEW.json
 """
