@@ -165,6 +165,13 @@ struct vapicvm_lapic {
 	u32 timer_advance;
 	bool timer_advance_adaptive;
 	u64 expired_deadline;
+	/*
+	 * While armed: the guest TSC the VMX-preemption timer watches (the
+	 * TSC deadline, or a one-shot/periodic count's expiry) and, for a
+	 * count, that expiry in host time (TMCCT is read from it).
+	 */
+	u64 hv_deadline;
+	ktime_t count_expires;
 
 	/* NMIs sent and not yet taken by the vCPU's thread (LAPIC_EV_NMI). */
 	atomic_t nmi_queued;

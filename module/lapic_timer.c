@@ -70,6 +70,19 @@ static u32 ns_to_tsc_delta(u64 ns)
 	return mul_u64_u32_div(ns, tsc_khz ?: 1000000, 1000000);
 }
 
+/* Host nanoseconds to guest TSC ticks, rounded up: a count is never early. */
+static u64 ns_to_tsc_ceil(u64 ns)
+{
+	u32 khz = tsc_khz ?: 1000000;
+
+	return mul_u64_u32_div(ns, khz, 1000000) + 1;
+}
+
+static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
+{
+	return rdtsc() + vcpu->tsc_offset;
+}
+
 bool lapic_timer_hv_available(void)
 {
 	return cpu_has_preemption_timer() && READ_ONCE(preemption_timer);
@@ -198,9 +211,38 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 			return;
 		remaining_ns = 0;
 	}
-	remaining_ns = min(remaining_ns, LAPIC_TIMER_MAX_NS);
+	remaining_ns = min(remaining_ns, LAPIC_TIMER_MAX_NS) ?: period;
 	WRITE_ONCE(apic->timer_period_ns, period);
-	lapic_hrtimer_start(apic, ktime_add_ns(ktime_get(), remaining_ns ?: period));
+	/*
+	 * Where the VMX-preemption timer is used, the count is its while the
+	 * vCPU runs, as a TSC deadline is, and the hrtimer's while it blocks.
+	 */
+	if (apic->hv_timer_usable) {
+		apic->count_expires = ktime_add_ns(ktime_get(), remaining_ns);
+		apic->hv_deadline = guest_tsc(apic->vcpu) + ns_to_tsc_ceil(remaining_ns);
+		apic->hv_timer_armed = true;
+		return;
+	}
+	lapic_hrtimer_start(apic, ktime_add_ns(ktime_get(), remaining_ns));
+}
+
+/*
+ * One-shot/periodic: whether the count runs, and its next expiry.  The
+ * hrtimer's expiry is read as it is, as before any of this: its callback
+ * may be moving it on (a periodic reload) at the same time.
+ */
+static bool lapic_timer_count_expires(struct vapicvm_lapic *apic, ktime_t *expires)
+{
+	if (!READ_ONCE(apic->timer_period_ns))
+		return false;
+	if (apic->hv_timer_armed) {
+		*expires = apic->count_expires;
+		return true;
+	}
+	if (!hrtimer_active(&apic->timer))
+		return false;
+	*expires = hrtimer_get_expires(&apic->timer);
+	return true;
 }
 
 /*
@@ -253,10 +295,14 @@ void lapic_timer_tdcr_written(struct vapicvm_lapic *apic)
 	apic->timer_divide_seen = divide;
 	if (!READ_ONCE(apic->timer_period_ns) || lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		return;
-	/* Not queued (a one-shot that fired): nothing is counting. */
-	if (!hrtimer_cancel(&apic->timer))
-		return;
-	left = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
+	if (apic->hv_timer_armed) {
+		left = ktime_to_ns(ktime_sub(apic->count_expires, ktime_get()));
+	} else {
+		/* Not queued (a one-shot that fired): nothing is counting. */
+		if (!hrtimer_cancel(&apic->timer))
+			return;
+		left = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
+	}
 	counts = div64_u64(max_t(s64, left, 0), old_divide * APIC_BUS_CYCLE_NS);
 	counts = min_t(u64, counts, lapic_reg_read(apic, LAPIC_TMICT));
 	lapic_timer_start_count(apic, max_t(u64, counts * divide * APIC_BUS_CYCLE_NS, 1));
@@ -266,11 +312,12 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
 {
 	u64 period = READ_ONCE(apic->timer_period_ns);
 	u64 tick = lapic_timer_divisor(apic) * APIC_BUS_CYCLE_NS;
+	ktime_t expires;
 	s64 remaining;
 
-	if (!period || !hrtimer_active(&apic->timer))
+	if (!lapic_timer_count_expires(apic, &expires))
 		return 0;
-	remaining = ktime_to_ns(ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get()));
+	remaining = ktime_to_ns(ktime_sub(expires, ktime_get()));
 	/*
 	 * At or past the expiry, before the hrtimer has moved it on: a
 	 * periodic count has already reloaded from TMICT (11.5.4), it is not
@@ -304,11 +351,6 @@ static u64 tsc_delta_to_ns(u64 delta)
 	if (delta / khz >= LAPIC_TIMER_MAX_NS / 1000000)
 		return LAPIC_TIMER_MAX_NS;
 	return mul_u64_u32_div(delta, 1000000, khz);
-}
-
-static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
-{
-	return rdtsc() + vcpu->tsc_offset;
 }
 
 u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu)
@@ -353,10 +395,12 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 		lapic_timer_deadline_expired_here(apic);
 		return;
 	}
-	if (apic->hv_timer_usable)
+	if (apic->hv_timer_usable) {
+		apic->hv_deadline = deadline;
 		apic->hv_timer_armed = true;
-	else
+	} else {
 		lapic_timer_start_deadline(vcpu, now);
+	}
 }
 
 /*
@@ -371,6 +415,27 @@ bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
 }
 
 /*
+ * A one-shot/periodic count the VMX-preemption timer took: the mode now,
+ * not at arming, decides whether it reloads (as lapic_timer_fn()); periods
+ * the vCPU was away for are skipped, not delivered one exit each, as
+ * hrtimer_forward_now() skips them.
+ */
+static void lapic_timer_count_reload(struct vapicvm_lapic *apic, u32 lvtt, u64 now)
+{
+	u64 period = READ_ONCE(apic->timer_period_ns), period_tsc, missed;
+
+	if (!period || (lvtt & LAPIC_TIMER_MODE_MASK) != LAPIC_TIMER_PERIODIC) {
+		apic->hv_timer_armed = false;
+		return;
+	}
+	period_tsc = ns_to_tsc_ceil(period);
+	missed = now + apic->timer_advance >= apic->hv_deadline + period_tsc ?
+		 div64_u64(now + apic->timer_advance - apic->hv_deadline, period_tsc) : 0;
+	apic->hv_deadline += (missed + 1) * period_tsc;
+	apic->count_expires = ktime_add_ns(apic->count_expires, (missed + 1) * period);
+}
+
+/*
  * A VMX-preemption-timer exit, timer_advance ticks before the deadline at
  * the earliest (the entry rounds the timer's steps up); a stale exit (the
  * deadline was rewritten meanwhile) finds nothing due and the next entry
@@ -381,17 +446,25 @@ bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
 void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
-	u64 deadline = apic->tsc_deadline, now;
+	u64 deadline = apic->hv_deadline, now;
+	u32 lvtt;
 
 	if (!apic->hv_timer_armed)
 		return;
 	now = guest_tsc(vcpu);
 	if (now + apic->timer_advance < deadline)
 		return;
-	apic->hv_timer_armed = false;
 	apic->expired_deadline = deadline;
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT);
-	lapic_timer_deadline_expired_here(apic);
+	lvtt = lapic_reg_read(apic, LAPIC_LVTT);
+	if ((lvtt & LAPIC_TIMER_MODE_MASK) == LAPIC_TIMER_TSCDEADLINE) {
+		apic->hv_timer_armed = false;
+		lapic_timer_deadline_expired_here(apic);
+		return;
+	}
+	lapic_timer_deliver(apic, lvtt);
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
+	lapic_timer_count_reload(apic, lvtt, now);
 }
 
 /*
@@ -445,6 +518,11 @@ void lapic_timer_block(struct vapicvm_vcpu *vcpu)
 	if (!apic->hv_timer_armed)
 		return;
 	apic->hv_timer_armed = false;
+	if (lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE) {
+		/* Due or not, the hrtimer fires it (at once if due) and reloads it. */
+		lapic_hrtimer_start(apic, apic->count_expires);
+		return;
+	}
 	now = guest_tsc(vcpu);
 	if (apic->tsc_deadline <= now)
 		lapic_timer_deadline_expired_here(apic);
@@ -460,12 +538,22 @@ void lapic_timer_block(struct vapicvm_vcpu *vcpu)
 void lapic_timer_unblock(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
+	bool deadline_mode = lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE;
+	s64 left;
 
-	if (!apic->hv_timer_usable || !apic->tsc_deadline ||
-	    lapic_timer_mode(apic) != LAPIC_TIMER_TSCDEADLINE)
+	if (!apic->hv_timer_usable || !apic->timer_maybe_queued ||
+	    !(deadline_mode ? apic->tsc_deadline : READ_ONCE(apic->timer_period_ns)))
 		return;
 	switch (hrtimer_try_to_cancel(&apic->timer)) {
 	case 1:
+		if (deadline_mode) {
+			apic->hv_deadline = apic->tsc_deadline;
+		} else {
+			/* Where the hrtimer had got to: a periodic count reloads there. */
+			apic->count_expires = hrtimer_get_expires(&apic->timer);
+			left = ktime_to_ns(ktime_sub(apic->count_expires, ktime_get()));
+			apic->hv_deadline = guest_tsc(vcpu) + ns_to_tsc_ceil(max_t(s64, left, 0));
+		}
 		apic->hv_timer_armed = true;
 		fallthrough;
 	case 0:
@@ -479,12 +567,11 @@ void lapic_timer_unblock(struct vapicvm_vcpu *vcpu)
  */
 u64 lapic_timer_remaining_ns(struct vapicvm_lapic *apic)
 {
-	ktime_t left;
+	ktime_t expires;
 
-	if (!READ_ONCE(apic->timer_period_ns) || !hrtimer_active(&apic->timer))
+	if (!lapic_timer_count_expires(apic, &expires))
 		return 0;
-	left = ktime_sub(hrtimer_get_expires(&apic->timer), ktime_get());
-	return max_t(s64, 1, ktime_to_ns(left));
+	return max_t(s64, 1, ktime_to_ns(ktime_sub(expires, ktime_get())));
 }
 
 /* The vCPU's thread took LAPIC_EV_TIMER: a TSC deadline that fired reads 0. */

@@ -533,7 +533,7 @@ static void vcpu_cancel_injection(struct vapicvm_vcpu *vcpu)
 static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
-	u64 deadline = apic->hv_timer_armed ? apic->tsc_deadline : 0, now, ticks;
+	u64 deadline = apic->hv_timer_armed ? apic->hv_deadline : 0, now, ticks;
 	unsigned int rate = cpu_preemption_timer_rate();
 
 	if (!deadline) {

@@ -399,6 +399,64 @@ TEST_F(apic, tsc_deadline_without_preemption_timer)
 }
 
 /*
+ * One-shot and periodic counts while the guest runs: with the
+ * VMX-preemption timer they are its, like a TSC deadline; never early,
+ * on the timer's own schedule, TMCCT counting down meanwhile.
+ */
+#define RUNNING_ONESHOT_NS	200000U		/* at divide 1: the count */
+#define RUNNING_PERIOD_NS	250000U
+#define RUNNING_PERIODS		5
+
+static void guest_counts_while_running(uint64_t tsc_per_ms)
+{
+	uint64_t t0, oneshot_tsc = tsc_per_ms * RUNNING_ONESHOT_NS / 1000000;
+	uint64_t period_tsc = tsc_per_ms * RUNNING_PERIOD_NS / 1000000;
+	uint32_t cur1, cur2, i;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+	apic_write(REG_LVTT, VEC_TIMER);	/* one-shot */
+	t0 = guest_rdtsc();
+	apic_write(REG_TMICT, RUNNING_ONESHOT_NS);
+	cur1 = apic_read(REG_TMCCT);
+	guest_spin_tsc(oneshot_tsc / 2);
+	cur2 = apic_read(REG_TMCCT);
+	GUEST_ASSERT(cur1 > 0 && cur1 <= RUNNING_ONESHOT_NS);
+	GUEST_ASSERT(cur2 > 0 && cur2 < cur1);
+	spin_ticks(1);
+	GUEST_ASSERT(tick_tsc[0] >= t0 + oneshot_tsc);		/* never early */
+	GUEST_ASSERT_EQ(apic_read(REG_TMCCT), 0);
+
+	apic_write(REG_LVTT, VEC_TIMER | LVT_PERIODIC);
+	t0 = guest_rdtsc();
+	apic_write(REG_TMICT, RUNNING_PERIOD_NS);
+	spin_ticks(1 + RUNNING_PERIODS);
+	apic_write(REG_TMICT, 0);
+	for (i = 0; i < RUNNING_PERIODS; i++)			/* its own schedule */
+		GUEST_ASSERT(tick_tsc[1 + i] >= t0 + (i + 1) * period_tsc);
+	GUEST_SYNC_ARGS(1, t0, tick_tsc[1], tick_tsc[RUNNING_PERIODS]);
+	GUEST_DONE();
+}
+
+TEST_F(apic, counts_while_running)
+{
+	bool hv = preemption_timer_in_use(self->vm);
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_counts_while_running, self->tsc_khz);
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	check_latency(_metadata, "first period", ns(self->vm, uc.args[2] - uc.args[1],
+						     self->tsc_khz), RUNNING_PERIOD_NS);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(1 + RUNNING_PERIODS, vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	EXPECT_EQ(hv ? 1 + RUNNING_PERIODS : 0,
+		  vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED_PREEMPT));
+}
+
+/*
  * The advance (module parameter timer_advance_ns): the VMX-preemption
  * timer expires ahead of the deadline and the vCPU is held until the
  * deadline before it enters with the interrupt.  Deadlines from a few
