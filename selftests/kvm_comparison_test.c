@@ -42,6 +42,8 @@
  * HLT taken and, in the host, its thread asleep); subtracted from the cost.
  */
 #define HALT_SETTLE_TSC		20000
+#define PERIODIC_COUNT		200000	/* 200 us at divide 1: both sides' floor */
+#define PERIODIC_WORK		8000000	/* loop rounds: tens of periods */
 #define BENCH_PORT		0x99
 #define BENCH_MMIO_GPA		0xc0000000ULL	/* no memory there: MMIO to userspace */
 
@@ -62,8 +64,10 @@ enum op_status { OP_NO_CPUID_FEATURE, OP_MEASURED, OP_NO_SECOND_VCPU };
 	X(x2apic_tpr_write)	X(x2apic_eoi)		X(x2apic_icr_self_ipi)	\
 	X(x2apic_icr_self_ipi_sti_hlt)	X(x2apic_self_ipi)			\
 	X(x2apic_self_ipi_sti_hlt)	X(tscdeadline_immed)	X(tscdeadline)	\
-	X(oneshot_timer)	X(ipi)			X(ipi_halt)		\
+	X(oneshot_timer)	X(periodic_timer)	X(ipi)			\
+	X(ipi_halt)								\
 	X(outl_to_user)		X(inl_from_user)	X(mmio_read_from_user)	\
+	X(ept_fault_in)								\
 	X(cr0_wp_toggle)	X(cr4_pge_toggle)				\
 	X(rdmsr_kernel_gs_base)	X(wrmsr_kernel_gs_base)				\
 	X(rdmsr_tsc_adjust)	X(wrmsr_tsc_adjust)
@@ -135,6 +139,15 @@ static void wait_for_irq(uint32_t before)
 {
 	while (irqs == before)
 		__asm__ volatile("pause");
+}
+
+/* ept_fault_in: pages of GUEST_FREE no one has touched yet, one per op. */
+#define FAULT_IN_PAGES		((VM_MEM_SIZE - GUEST_FREE) / 4096)
+static volatile uint64_t fault_in_next;
+
+static void touch_fresh_page(void)
+{
+	*(volatile uint8_t *)(GUEST_FREE + fault_in_next++ * 4096) = 1;
 }
 
 static void do_op(enum op op)
@@ -227,6 +240,10 @@ static void do_op(enum op op)
 	case OP_mmio_read_from_user:
 		guest_mmio_read32(BENCH_MMIO_GPA);
 		break;
+	case OP_ept_fault_in:
+		touch_fresh_page();
+		break;
+	case OP_periodic_timer:		/* measured by periodic_timer_cost() */
 	case OP_cr0_wp_toggle:
 		v = guest_read_cr0();
 		guest_write_cr0(v & ~(1ULL << 16));
@@ -303,6 +320,39 @@ static bool op_needs_target(enum op op)
 	return op == OP_ipi || op == OP_ipi_halt;
 }
 
+static uint64_t time_work(uint64_t rounds)
+{
+	uint64_t t0 = guest_rdtsc(), i;
+
+	for (i = 0; i < rounds; i++)
+		__asm__ volatile("" : : "r"(i) : "memory");
+	return guest_rdtsc() - t0;
+}
+
+/*
+ * A periodic timer keeps its own schedule, so waiting for N ticks costs N
+ * periods whatever each tick costs.  What a tick costs is the time it
+ * takes from the guest: the same work with the timer running and without,
+ * the difference divided by the ticks taken meanwhile.
+ */
+static uint64_t periodic_timer_cost(void)
+{
+	uint64_t off, on;
+	uint32_t taken;
+
+	x2apic_write(REG_LVTT, VEC_TIMER | LVT_PERIODIC);
+	x2apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+	time_work(PERIODIC_WORK / 8);		/* warm */
+	off = time_work(PERIODIC_WORK);
+	irqs = 0;
+	x2apic_write(REG_TMICT, PERIODIC_COUNT);
+	on = time_work(PERIODIC_WORK);
+	x2apic_write(REG_TMICT, 0);
+	taken = irqs;
+	GUEST_ASSERT(taken > 0);
+	return on > off ? (on - off) / taken : 0;
+}
+
 /*
  * Each operation: warm once, then (T(2N) - T(N)) / N; interrupts counted.
  * arg: N, with WITH_TARGET when vCPU 1 runs guest_ipi_target().
@@ -340,6 +390,13 @@ static void guest_compare(uint64_t arg)
 			x2apic_write(REG_LVTT, VEC_TIMER);
 			x2apic_write(REG_TDCR, 0xb);		/* divide by 1 */
 		}
+		if (op == OP_periodic_timer) {
+			cost = periodic_timer_cost();
+			GUEST_SYNC_ARGS(op, cost, 0ULL, 0ULL, (uint64_t)OP_MEASURED);
+			continue;
+		}
+		if (op == OP_ept_fault_in)
+			GUEST_ASSERT(3 * n + 1 <= FAULT_IN_PAGES);
 		if (op == OP_ipi_halt)
 			target_mode = TARGET_HALT;
 		do_op(op);
@@ -404,6 +461,16 @@ static uint64_t iterations(void)
 		   DEFAULT_ITERATIONS : DEFAULT_ITERATIONS;
 }
 
+/*
+ * ept_fault_in's pages: 4 KiB in the host too on both sides, so that each
+ * touch is one EPT violation and one host page (without THP the advice
+ * fails, and changes nothing).
+ */
+static void fault_in_in_4k_pages(uint8_t *mem)
+{
+	madvise(mem + GUEST_FREE, VM_MEM_SIZE - GUEST_FREE, MADV_NOHUGEPAGE);
+}
+
 static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *costs, uint64_t n)
 {
 	struct vm *vm = vm_create();
@@ -415,6 +482,7 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 	vm_install_handler(vm, VEC_SELF, count_and_eoi);
 	vm_install_handler(vm, VEC_TIMER, count_and_eoi);
 	vm_install_handler(vm, VEC_IPI, target_count_and_eoi);
+	fault_in_in_4k_pages(vm->mem);
 	if (with_target)
 		vcpu_thread_start(&target, vm_add_vcpu(vm, 1, guest_ipi_target, 0));
 	for (;;) {
@@ -475,6 +543,7 @@ static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, u
 	guest_image_install_handler(g->mem, VEC_SELF, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_TIMER, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_IPI, target_count_and_eoi);
+	fault_in_in_4k_pages(g->mem);
 	if (with_target) {
 		ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_ipi_target, 0))
 			TH_LOG("%s", strerror(errno));
