@@ -433,6 +433,58 @@ TEST(huge_page_backed_prefault_slot)
 	touch_blocks(_metadata, VAPICVM_MEM_PREFAULT, true, BLOCKS, BLOCKS);
 }
 
+/*
+ * A VAPICVM_MEM_PREFAULT slot with a hole in its userspace memory: a fault
+ * elsewhere in the block still maps its page (the block cannot be pinned
+ * whole), the other block maps whole, an access to the hole fails RUN
+ * with EFAULT as often as it is retried, and once memory is back in the
+ * hole the same access completes.  Nothing is lost on the way.
+ */
+#define HOLE_OFF	0x100000ULL	/* in the first block */
+#define HOLE_SIZE	0x10000ULL
+#define AFTER_HOLE	(HOLE_OFF + HOLE_SIZE + 0x1000)
+#define HOLE_VALUE	0x401e401e401e401eULL
+
+static void guest_touch_around_hole(void)
+{
+	volatile uint64_t *a = (volatile uint64_t *)GPA_A;
+
+	GUEST_SYNC_ARGS(1, a[0], a[AFTER_HOLE / 8], a[BLOCK / 8 + 1]);
+	GUEST_SYNC_ARGS(2, a[HOLE_OFF / 8]);
+	GUEST_DONE();
+}
+
+TEST(prefault_slot_with_a_hole)
+{
+	const uint64_t tag = 0x401e000000000000ULL;
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_touch_around_hole, 0);
+	uint64_t *m = alloc_blocks(false, tag);
+	uint8_t *hole = (uint8_t *)m + HOLE_OFF;
+	struct ucall uc;
+
+	vm_set_memory_region(vm, SLOT, VAPICVM_MEM_PREFAULT, GPA_A, BLOCKS_SIZE, m);
+	ASSERT_EQ(0, munmap(hole, HOLE_SIZE));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(1, uc.args[0]);
+	EXPECT_EQ(tag, uc.args[1]);
+	EXPECT_EQ(tag | (AFTER_HOLE / 8), uc.args[2]);
+	EXPECT_EQ(tag | (BLOCK / 8 + 1), uc.args[3]);
+	errno = 0;
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(hole, mmap(hole, HOLE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	*(uint64_t *)hole = HOLE_VALUE;
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(2, uc.args[0]);
+	EXPECT_EQ(HOLE_VALUE, uc.args[1]);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	vm_free(vm);
+}
+
 /* ------------------------------------------------------------------ */
 /* Changing slots while the vCPU runs in another thread                */
 /* ------------------------------------------------------------------ */
