@@ -56,17 +56,23 @@ def ratio(ours, theirs):
     return f"{ours / theirs:.2f}" if theirs else "-"
 
 
+def op_width(result):
+    """The operation column's width: the longest name."""
+    return max([len("operation")] + [len(op) for op in result["ops"]])
+
+
 def table(machines):
     """The report's lines: per machine, its configuration, then one row
     per operation."""
     lines = []
     for name, result in machines.items():
+        width = op_width(result)
         lines.append(f"{name}: {result['iterations']} iterations; vapicvm tier: "
                      f"{result['vapicvm_tier']}; KVM enable_apicv={result['kvm_enable_apicv']}")
-        lines.append(f"  {'operation':<24} {'vapicvm':>9} {'KVM':>9} {'ratio':>6}")
+        lines.append(f"  {'operation':<{width}} {'vapicvm':>9} {'KVM':>9} {'ratio':>6}")
         for op, cost in result["ops"].items():
             kvm = "-" if cost["kvm"] is None else cost["kvm"]
-            lines.append(f"  {op:<24} {cost['vapicvm']:>9} {kvm:>9} "
+            lines.append(f"  {op:<{width}} {cost['vapicvm']:>9} {kvm:>9} "
                          f"{ratio(cost['vapicvm'], cost['kvm']):>6}")
         lines.append("")
     return lines
@@ -80,12 +86,14 @@ def compare(old, new):
         if not before:
             lines.append(f"{name}: not in the old report")
             continue
+        width = op_width(result)
         lines.append(f"{name}:")
-        lines.append(f"  {'operation':<24} {'old':>9} {'new':>9} {'new/old':>8} {'new/KVM':>8}")
+        lines.append(f"  {'operation':<{width}} {'old':>9} {'new':>9} {'new/old':>8} "
+                     f"{'new/KVM':>8}")
         for op, cost in result["ops"].items():
             was = before["ops"].get(op, {}).get("vapicvm")
             old_text = str(was) if was is not None else "-"
-            lines.append(f"  {op:<24} {old_text:>9} {cost['vapicvm']:>9} "
+            lines.append(f"  {op:<{width}} {old_text:>9} {cost['vapicvm']:>9} "
                          f"{ratio(cost['vapicvm'], was or 0):>8} "
                          f"{ratio(cost['vapicvm'], cost['kvm']):>8}")
         lines.append("")
