@@ -7,7 +7,6 @@
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <asm/fpu/xcr.h>
 #include <asm/fpu/xstate.h>
 #include <asm/processor.h>
 #include <asm/tsc.h>
@@ -63,7 +62,7 @@ u64 vcpu_supported_xcr0(void)
 {
 	if (!boot_cpu_has(X86_FEATURE_XSAVE))
 		return XFEATURE_MASK_FP | XFEATURE_MASK_SSE;
-	return xgetbv(XCR_XFEATURE_ENABLED_MASK) & XCR0_ALLOWED;
+	return vmx_caps.host_xcr0 & XCR0_ALLOWED;
 }
 
 static void clear_regs(struct vapicvm_cpuid_entry *x)

@@ -236,7 +236,7 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 	bool level_changed = false;
 	int i, highest = -1;
 
-	if (!test_bit(PI_ON, (unsigned long *)&apic->pi->control))
+	if (!lapic_pir_pending(apic))
 		return;
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
 	for (i = 0; i < 8; i++) {

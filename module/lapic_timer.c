@@ -65,7 +65,7 @@ module_param(timer_advance_ns, int, 0644);
 MODULE_PARM_DESC(timer_advance_ns,
 		 "VMX-preemption timer expiries this many ns before a TSC deadline, held until it (-1 adaptive, the default; 0 off; at most 5000)");
 
-static u32 ns_to_tsc_delta(u64 ns)
+static u64 ns_to_tsc_delta(u64 ns)
 {
 	return mul_u64_u32_div(ns, tsc_khz ?: 1000000, 1000000);
 }
@@ -73,9 +73,7 @@ static u32 ns_to_tsc_delta(u64 ns)
 /* Host nanoseconds to guest TSC ticks, rounded up: a count is never early. */
 static u64 ns_to_tsc_ceil(u64 ns)
 {
-	u32 khz = tsc_khz ?: 1000000;
-
-	return mul_u64_u32_div(ns, khz, 1000000) + 1;
+	return ns_to_tsc_delta(ns) + 1;
 }
 
 static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
@@ -475,10 +473,10 @@ void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
  */
 static void lapic_timer_adjust_advance(struct vapicvm_lapic *apic, s64 error)
 {
-	u32 max = ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX);
+	s64 max = ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX);
 	s64 advance = apic->timer_advance;
 
-	if (error > (s64)max || error < -(s64)max)
+	if (error > max || error < -max)
 		return;
 	advance += error / LAPIC_TIMER_ADVANCE_ADJUST_STEP;
 	apic->timer_advance = clamp_t(s64, advance, 0, max);
