@@ -84,9 +84,10 @@ static void check_latency(struct __test_metadata *_metadata, const char *what, u
 
 #define ONESHOT_COUNT	2000000U	/* 2 ms at the 1 GHz timer clock, divide 1 */
 
-static void guest_oneshot(uint64_t x2)
+/* A one-shot count at divide 1 (ns), interrupts on; the TSC just before. */
+static uint64_t guest_start_oneshot(bool x2, uint32_t count)
 {
-	uint64_t t0, cur;
+	uint64_t t0;
 
 	guest_x2apic = x2;
 	apic_enable();
@@ -94,7 +95,14 @@ static void guest_oneshot(uint64_t x2)
 	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
 	apic_write(REG_LVTT, VEC_TIMER);	/* one-shot */
 	t0 = guest_rdtsc();
-	apic_write(REG_TMICT, ONESHOT_COUNT);
+	apic_write(REG_TMICT, count);
+	return t0;
+}
+
+static void guest_oneshot(uint64_t x2)
+{
+	uint64_t t0 = guest_start_oneshot(x2, ONESHOT_COUNT), cur;
+
 	cur = apic_read(REG_TMCCT);
 	GUEST_ASSERT(cur > 0 && cur <= ONESHOT_COUNT);
 	wait_ticks(1);
@@ -413,13 +421,7 @@ static void guest_counts_while_running(uint64_t tsc_per_ms)
 	uint64_t period_tsc = tsc_per_ms * RUNNING_PERIOD_NS / 1000000;
 	uint32_t cur1, cur2, i;
 
-	guest_x2apic = true;
-	apic_enable();
-	guest_sti();
-	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
-	apic_write(REG_LVTT, VEC_TIMER);	/* one-shot */
-	t0 = guest_rdtsc();
-	apic_write(REG_TMICT, RUNNING_ONESHOT_NS);
+	t0 = guest_start_oneshot(true, RUNNING_ONESHOT_NS);
 	cur1 = apic_read(REG_TMCCT);
 	guest_spin_tsc(oneshot_tsc / 2);
 	cur2 = apic_read(REG_TMCCT);

@@ -620,11 +620,10 @@ _Static_assert(sizeof(struct kvm_userspace_memory_region) ==
 
 static int host_create_vm(struct host_side *h)
 {
-	struct vapicvm_create_vm args = { 0 };
 	int vm;
 
 	if (h->create_vm == VAPICVM_CREATE_VM)
-		return ioctl(h->dev_fd, VAPICVM_CREATE_VM, &args);
+		return create_vm_fd(h->dev_fd, 0, 0);
 	vm = ioctl(h->dev_fd, KVM_CREATE_VM, 0);
 	if (vm >= 0 && (ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0 ||
 			ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)) {
