@@ -430,7 +430,12 @@ static void lapic_timer_count_reload(struct vapicvm_lapic *apic, u32 lvtt, u64 n
 	missed = now + apic->timer_advance >= apic->hv_deadline + period_tsc ?
 		 div64_u64(now + apic->timer_advance - apic->hv_deadline, period_tsc) : 0;
 	apic->hv_deadline += (missed + 1) * period_tsc;
-	apic->count_expires = ktime_add_ns(apic->count_expires, (missed + 1) * period);
+	/*
+	 * The host-time expiry (TMCCT, the hrtimer when the vCPU blocks)
+	 * follows the guest TSC's, not the previous expiry's: after a TSC
+	 * write the two clocks no longer agree on how many periods passed.
+	 */
+	apic->count_expires = ktime_add_ns(ktime_get(), tsc_delta_to_ns(apic->hv_deadline - now));
 }
 
 /*

@@ -459,6 +459,60 @@ TEST_F(apic, counts_while_running)
 }
 
 /*
+ * A periodic count while userspace moves the guest's TSC 10 s ahead (a
+ * restore, or a hostile caller): the periods the jump passed over are
+ * skipped, as the hrtimer skips those a vCPU was away for, not delivered
+ * one exit each (40000 of them at 250 us); and the count keeps its period
+ * whichever timer holds it, halted vCPU or not.
+ */
+#define MSR_IA32_TSC		0x10
+#define TSC_JUMP_S		10
+
+static void guest_periodic_tsc_jump(void)
+{
+	uint32_t before;
+
+	guest_x2apic = true;
+	apic_enable();
+	guest_sti();
+	apic_write(REG_TDCR, 0xb);		/* divide by 1 */
+	apic_write(REG_LVTT, VEC_TIMER | LVT_PERIODIC);
+	apic_write(REG_TMICT, RUNNING_PERIOD_NS);
+	spin_ticks(1);
+	before = ticks;
+	GUEST_SYNC_ARGS(1, before);
+	wait_ticks(before + 3);			/* halted between ticks */
+	apic_write(REG_TMICT, 0);
+	/* The first tick after the jump, and the two after it. */
+	GUEST_SYNC_ARGS(2, tick_tsc[before], tick_tsc[before + 1], tick_tsc[before + 2]);
+	GUEST_DONE();
+}
+
+TEST_F(apic, periodic_count_across_a_tsc_jump)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic_tsc_jump, 0);
+	struct ucall uc;
+
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(1, uc.args[0]);
+	ASSERT_LE(uc.args[1], 4);
+	TH_LOG("%lu tick(s) before the jump", (unsigned long)uc.args[1]);
+	vcpu_set_msr(vcpu, MSR_IA32_TSC, vcpu_get_msr(vcpu, MSR_IA32_TSC) +
+			   TSC_JUMP_S * self->tsc_khz * 1000);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	ASSERT_EQ(2, uc.args[0]);
+	/* The second and third come a period after the one before, not seconds. */
+	EXPECT_LE(ns(self->vm, uc.args[2] - uc.args[1], self->tsc_khz),
+		  RUNNING_PERIOD_NS + TIMER_SLACK_NS);
+	EXPECT_LE(ns(self->vm, uc.args[3] - uc.args[2], self->tsc_khz),
+		  RUNNING_PERIOD_NS + TIMER_SLACK_NS);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
+	TH_LOG("%lu expiries", (unsigned long)vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED));
+	EXPECT_LE(vcpu_stat(vcpu, VAPICVM_STAT_TIMER_FIRED), 8);
+}
+
+/*
  * The advance (module parameter timer_advance_ns): the VMX-preemption
  * timer expires ahead of the deadline and the vCPU is held until the
  * deadline before it enters with the interrupt.  Deadlines from a few

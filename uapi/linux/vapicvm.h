@@ -350,7 +350,7 @@ struct vapicvm_mp_state {
 	X(APIC_MSR_EMULATED, "apic_msr_emulated", "x2APIC MSR accesses emulated")	\
 	X(TIMER_FIRED, "timer_fired", "local APIC timer expiries")	\
 	X(TIMER_FIRED_PREEMPT, "timer_fired_preempt",				\
-	  "TSC-deadline expiries taken by the VMX-preemption timer, not an hrtimer")	\
+	  "APIC timer expiries (any mode) taken by the VMX-preemption timer")	\
 	X(HALT_POLL_SUCCESS, "halt_poll_success",				\
 	  "halts whose wake-up came while the vCPU polled, before it slept")
 
