@@ -18,12 +18,16 @@
  *
  * N comes from the kernel command line (vapicvm.bench_iterations=N), so
  * that `make check` runs a short pass and `make bench` a long one.
+ *
+ * A second test boots the bench's Linux guest on each side, whole.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <x86intrin.h>
 
@@ -831,6 +835,215 @@ TEST(same_operations_on_vapicvm_and_kvm)
 	for (op = 0; op < NR_HOST_OPS; op++)
 		printf("# cost: %s vapicvm=%lu kvm=%lu\n", host_op_names[op],
 		       (unsigned long)ours_host_cost[op], (unsigned long)kvm_host_cost[op]);
+}
+
+/*
+ * The bench's Linux guest (the main job's linux-2cpu) booted to power-off
+ * on each side: vapicvm-run, then kvm-linux-run, the same machine on KVM
+ * (userspace/tools/kvm-linux-run).  Each prints the TSC ticks from its
+ * first entry to the end and its exit counters; the rows compare what both
+ * sides count alike.
+ */
+#define BENCH_BIN		"/lib/vapicvm-bench/bin"
+#define BENCH_PAYLOAD		"/lib/vapicvm-bench/payload"
+#define LINUX_CMDLINE		"console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off " \
+				"tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
+#define LINUX_BOOT_OK		"GUEST-LINUX-BOOT: ok cpus=2"
+#define LINUX_BOOT_TIMEOUT_S	30	/* the emulated machine's seconds; a boot takes 2.5-4 */
+#define MAX_BOOT_STATS		64
+
+struct boot_result {
+	bool booted;			/* LINUX_BOOT_OK seen, exit status 0 */
+	uint64_t tsc;			/* first entry to the end */
+	unsigned int nr_stats;
+	char names[MAX_BOOT_STATS][40];	/* counters summed over the vCPUs */
+	uint64_t values[MAX_BOOT_STATS];
+};
+
+static void boot_stat_add(struct boot_result *r, const char *name, uint64_t v)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_stats; i++)
+		if (!strcmp(r->names[i], name))
+			break;
+	if (i == r->nr_stats) {
+		if (i == MAX_BOOT_STATS)
+			return;
+		snprintf(r->names[i], sizeof(r->names[i]), "%s", name);
+		r->values[i] = 0;
+		r->nr_stats++;
+	}
+	r->values[i] += v;
+}
+
+static uint64_t boot_stat(const struct boot_result *r, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->nr_stats; i++)
+		if (!strcmp(r->names[i], name))
+			return r->values[i];
+	return 0;
+}
+
+/* "... stats: a=1 b=2" lines (one per vCPU on vapicvm, one on KVM) and the end line. */
+static void parse_boot_output(FILE *f, struct boot_result *r)
+{
+	char line[4096], *p, *tok, *save;
+	unsigned long long v;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, LINUX_BOOT_OK))
+			r->booted = true;
+		p = strstr(line, "TSC ticks)");
+		if (p) {
+			while (p > line && p[-1] != '(')
+				p--;
+			if (sscanf(p, "%llu", &v) == 1)
+				r->tsc = v;
+		}
+		p = strstr(line, "stats:");
+		if (!p)
+			continue;
+		for (tok = strtok_r(p + 6, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+			char *eq = strchr(tok, '=');
+
+			if (eq && (*eq = 0, sscanf(eq + 1, "%llu", &v) == 1))
+				boot_stat_add(r, tok, v);
+		}
+	}
+}
+
+/*
+ * Runs argv to its end (killed after LINUX_BOOT_TIMEOUT_S), its output echoed
+ * as "# <side>| " comments; the bench does not judge "# KVM| " lines as its
+ * kernel's (testbench/vapicvm_bench/markers.py, KVM_GUEST_CONSOLE).
+ */
+static bool run_linux_boot(const char *side, char *const argv[], struct boot_result *r)
+{
+	char path[64], line[512];
+	int status = -1, waited;
+	pid_t pid;
+	FILE *f;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(path, sizeof(path), "/tmp/linux-boot-%s.out", side);
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (!pid) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (waited = 0; waited < LINUX_BOOT_TIMEOUT_S * 10; waited++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (waited == LINUX_BOOT_TIMEOUT_S * 10) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		printf("# %s: killed after %d s\n", side, LINUX_BOOT_TIMEOUT_S);
+	}
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		printf("# %s| %s", side, line);
+	rewind(f);
+	parse_boot_output(f, r);
+	fclose(f);
+	r->booted &= WIFEXITED(status) && !WEXITSTATUS(status);
+	return r->booted;
+}
+
+/*
+ * One row: what vapicvm counted under ours, what KVM counted under theirs
+ * ("-" when KVM's guest did not finish).
+ */
+static void print_boot_row(const char *row, const struct boot_result *ours,
+			   const char *const *our_names, const struct boot_result *kvm,
+			   const char *their_name)
+{
+	uint64_t v = 0;
+
+	for (; *our_names; our_names++)
+		v += boot_stat(ours, *our_names);
+	if (kvm->booted)
+		printf("# cost: %s vapicvm=%lu kvm=%lu\n", row, (unsigned long)v,
+		       (unsigned long)boot_stat(kvm, their_name));
+	else
+		printf("# cost: %s vapicvm=%lu kvm=-\n", row, (unsigned long)v);
+}
+
+FIXTURE(linux_boot) {};
+FIXTURE_SETUP(linux_boot) {}
+FIXTURE_TEARDOWN(linux_boot) {}
+
+/* Up to three boots (KVM may need a second), and KVM's modules loaded between. */
+TEST_F_TIMEOUT(linux_boot, on_vapicvm_and_kvm, 4 * LINUX_BOOT_TIMEOUT_S)
+{
+	char *ours_argv[] = { BENCH_BIN "/vapicvm-run", "-m", "256M", "-c", "2",
+			      "-k", BENCH_PAYLOAD "/vmlinuz", "-i",
+			      BENCH_PAYLOAD "/linux-initrd.cpio", "--stats", "-p",
+			      LINUX_CMDLINE, NULL };
+	char *kvm_argv[] = { BENCH_BIN "/kvm-linux-run", "-m", "256", "-c", "2",
+			     "-k", BENCH_PAYLOAD "/vmlinuz", "-i",
+			     BENCH_PAYLOAD "/linux-initrd.cpio", "-p", LINUX_CMDLINE, NULL };
+	static const char *const exits[] = { "exits", NULL }, *const io[] = { "exit_io", NULL },
+		*const hlt[] = { "exit_hlt", NULL }, *const extint[] = { "exit_extint", NULL },
+		*const window[] = { "exit_intr_window", NULL },
+		*const ept[] = { "exit_ept_violation", NULL };
+	struct boot_result ours, kvm;
+
+	if (access(BENCH_PAYLOAD "/vmlinuz", R_OK) || access(kvm_argv[0], X_OK))
+		SKIP(return, "no Linux guest payload or kvm-linux-run in " BENCH_BIN);
+	if (get_nprocs() < 2)
+		SKIP(return, "one host CPU: the guest has two vCPUs");
+	ASSERT_TRUE(run_linux_boot("vapicvm", ours_argv, &ours));
+	if (!kvm_modules_available())
+		SKIP(return, "KVM modules for this kernel are not available");
+	ASSERT_EQ(0, load_kvm_modules());
+	/*
+	 * KVM's guest, with APICv, now and then stalls in the emulated
+	 * Skylake-X (an IPI to a halted vCPU that never arrives: RCU stall,
+	 * soft lockup; it never happened on vapicvm's side): once more then,
+	 * and if that stalls too the rows say kvm=-.  The reference failing
+	 * is not vapicvm failing.
+	 */
+	if (!run_linux_boot("KVM", kvm_argv, &kvm)) {
+		printf("# KVM's guest did not finish; once more\n");
+		run_linux_boot("KVM", kvm_argv, &kvm);
+	}
+	unload_kvm_modules();
+	if (!kvm.booted)
+		printf("# cost-skipped: linux_boot on KVM (its guest did not finish twice: see "
+		       "the KVM| lines)\n");
+
+	/* TSC ticks from the first entry to the end: emulated time. */
+	if (kvm.booted)
+		printf("# cost: linux_boot vapicvm=%lu kvm=%lu\n", (unsigned long)ours.tsc,
+		       (unsigned long)kvm.tsc);
+	else
+		printf("# cost: linux_boot vapicvm=%lu kvm=-\n", (unsigned long)ours.tsc);
+	print_boot_row("linux_boot_exits", &ours, exits, &kvm, "exits");
+	print_boot_row("linux_boot_io_exits", &ours, io, &kvm, "io_exits");
+	print_boot_row("linux_boot_hlt_exits", &ours, hlt, &kvm, "halt_exits");
+	print_boot_row("linux_boot_extint_exits", &ours, extint, &kvm, "irq_exits");
+	print_boot_row("linux_boot_intr_window_exits", &ours, window, &kvm, "irq_window_exits");
+	/* KVM's pf_taken: the EPT violations its MMU handled. */
+	print_boot_row("linux_boot_ept_violations", &ours, ept, &kvm, "pf_taken");
+	EXPECT_NE(0, ours.tsc);
+	EXPECT_NE(0, boot_stat(&ours, "exits"));
+	if (kvm.booted) {
+		EXPECT_NE(0, kvm.tsc);
+		EXPECT_NE(0, boot_stat(&kvm, "exits"));
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -40,6 +40,13 @@ class Report(unittest.TestCase):
         self.assertEqual(lines[3].split(), ["ipi", "3000", "0", "-"])
         self.assertEqual(lines[4].split(), ["ipi_halt", "4000", "-", "-"])
 
+    def test_columns_fit_a_whole_boot(self):
+        log = LOG.replace("ok 1", "# cost: linux_boot vapicvm=8405406942 kvm=8520825339\nok 1")
+        lines = costs.table({"skylake-2": costs.parse(log)})
+        self.assertEqual(lines[5].split(), ["linux_boot", "8405406942", "8520825339", "0.99"])
+        # Right-aligned in columns wide enough for the widest number.
+        self.assertEqual(len({len(line) for line in lines[1:6]}), 1)
+
     def test_report_writes_json(self):
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "cnl-1").mkdir()

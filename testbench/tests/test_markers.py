@@ -73,6 +73,14 @@ class OneDefinition(unittest.TestCase):
             with self.subTest(literal=literal):
                 self.assertFalse([line for line in code if literal in line])
 
+    def test_kvm_guest_console_is_not_judged(self):
+        stall = "[   48.041090] watchdog: BUG: soft lockup - CPU#1 stuck for 44s!"
+        self.assertFalse(markers.is_kernel_problem(markers.KVM_GUEST_CONSOLE + stall))
+        self.assertTrue(markers.is_kernel_problem(stall))
+        # A guest on vapicvm stalling may be vapicvm's doing: judged.
+        self.assertTrue(markers.is_kernel_problem("# vapicvm| " + stall))
+        self.assertTrue(markers.is_kernel_problem("# linux-2cpu| " + stall))
+
     def test_harmless_lines_are_not_problems(self):
         for line in HARMLESS:
             with self.subTest(line=line):

@@ -8,7 +8,9 @@ The test prints, in each machine's serial log,
 where a cost is TSC ticks per operation (emulated instructions in the
 bench machine): the guest's TSC for guest operations, the host's for the
 host-interface ones (vm_create_destroy, memslot_add_remove,
-vm_first_exit); kvm=- where KVM did not run the operation.  Usage:
+vm_first_exit); for the Linux guest's boot, the host's TSC ticks from the
+first entry to the end (linux_boot) and exit counts (linux_boot_*);
+kvm=- where KVM did not run the operation.  Usage:
   python3 -m vapicvm_bench.costs report BENCH_DIR JSON_OUT
   python3 -m vapicvm_bench.costs compare OLD.json NEW.json
 """
@@ -61,18 +63,25 @@ def op_width(result):
     return max([len("operation")] + [len(op) for op in result["ops"]])
 
 
+def value_width(result):
+    """The number columns' width: 9, or the longest number (a whole boot's
+    ticks)."""
+    values = [cost[side] for cost in result["ops"].values() for side in ("vapicvm", "kvm")]
+    return max([9] + [len(str(v)) for v in values if v is not None])
+
+
 def table(machines):
     """The report's lines: per machine, its configuration, then one row
     per operation."""
     lines = []
     for name, result in machines.items():
-        width = op_width(result)
+        width, num = op_width(result), value_width(result)
         lines.append(f"{name}: {result['iterations']} iterations; vapicvm tier: "
                      f"{result['vapicvm_tier']}; KVM enable_apicv={result['kvm_enable_apicv']}")
-        lines.append(f"  {'operation':<{width}} {'vapicvm':>9} {'KVM':>9} {'ratio':>6}")
+        lines.append(f"  {'operation':<{width}} {'vapicvm':>{num}} {'KVM':>{num}} {'ratio':>6}")
         for op, cost in result["ops"].items():
             kvm = "-" if cost["kvm"] is None else cost["kvm"]
-            lines.append(f"  {op:<{width}} {cost['vapicvm']:>9} {kvm:>9} "
+            lines.append(f"  {op:<{width}} {cost['vapicvm']:>{num}} {kvm:>{num}} "
                          f"{ratio(cost['vapicvm'], cost['kvm']):>6}")
         lines.append("")
     return lines
@@ -87,13 +96,14 @@ def compare(old, new):
             lines.append(f"{name}: not in the old report")
             continue
         width = op_width(result)
+        num = max(value_width(result), value_width(before))
         lines.append(f"{name}:")
-        lines.append(f"  {'operation':<{width}} {'old':>9} {'new':>9} {'new/old':>8} "
+        lines.append(f"  {'operation':<{width}} {'old':>{num}} {'new':>{num}} {'new/old':>8} "
                      f"{'new/KVM':>8}")
         for op, cost in result["ops"].items():
             was = before["ops"].get(op, {}).get("vapicvm")
             old_text = str(was) if was is not None else "-"
-            lines.append(f"  {op:<{width}} {old_text:>9} {cost['vapicvm']:>9} "
+            lines.append(f"  {op:<{width}} {old_text:>{num}} {cost['vapicvm']:>{num}} "
                          f"{ratio(cost['vapicvm'], was or 0):>8} "
                          f"{ratio(cost['vapicvm'], cost['kvm']):>8}")
         lines.append("")
