@@ -407,15 +407,10 @@ void KvmMachine::build()
 	/* The same port devices as vapicvm-run. */
 	bus_.add(0x3f8, 8,
 		 std::make_shared<Uart16550>(0x3f8, [this](std::uint8_t b) { console_put(b); }));
-	auto sysctl = std::make_shared<SystemControl>([this](SystemControl::Event ev) {
+	add_system_ports(bus_, [this](SystemControl::Event ev) {
 		stop(exit_ok,
 		     ev == SystemControl::Event::Reset ? "reset requested" : "power off requested");
 	});
-	bus_.add(SystemControl::reset_port, 1, sysctl);
-	bus_.add(SystemControl::kbc_port, 1, sysctl);
-	bus_.add(SystemControl::pm1a_cnt_port, 2, sysctl);
-	bus_.add(0x70, 2, std::make_shared<CmosRtc>());
-	bus_.add(0x80, 1, std::make_shared<SinkPort>());
 }
 
 void KvmMachine::vcpu_loop(unsigned i)
@@ -435,21 +430,17 @@ void KvmMachine::vcpu_loop(unsigned i)
 		case KVM_EXIT_IO: {
 			std::size_t bytes = std::size_t(run->io.size) * run->io.count;
 			std::span<std::uint8_t> data(base + run->io.data_offset, bytes);
-			if (run->io.direction == KVM_EXIT_IO_OUT) {
-				vapicvm::IoOut io;
+			auto dispatch = [&](auto io) {
 				io.port = run->io.port;
 				io.size = run->io.size;
 				io.count = run->io.count;
 				io.data = data;
 				bus_.handle_io(io);
-			} else {
-				vapicvm::IoIn io;
-				io.port = run->io.port;
-				io.size = run->io.size;
-				io.count = run->io.count;
-				io.data = data;
-				bus_.handle_io(io);
-			}
+			};
+			if (run->io.direction == KVM_EXIT_IO_OUT)
+				dispatch(vapicvm::IoOut{});
+			else
+				dispatch(vapicvm::IoIn{});
 			break;
 		}
 		case KVM_EXIT_MMIO: {

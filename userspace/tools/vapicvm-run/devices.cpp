@@ -341,4 +341,14 @@ void CmosRtc::write(std::uint16_t port, std::uint8_t, std::uint32_t v)
 		ram_[index_] = static_cast<std::uint8_t>(v);
 }
 
+void add_system_ports(IoBus &bus, std::function<void(SystemControl::Event)> on_event)
+{
+	auto sysctl = std::make_shared<SystemControl>(std::move(on_event));
+	bus.add(SystemControl::reset_port, 1, sysctl);
+	bus.add(SystemControl::kbc_port, 1, sysctl);
+	bus.add(SystemControl::pm1a_cnt_port, 2, sysctl);
+	bus.add(0x70, 2, std::make_shared<CmosRtc>());
+	bus.add(0x80, 1, std::make_shared<SinkPort>());
+}
+
 } // namespace vrun

@@ -218,6 +218,12 @@ public:
 	const char *name() const override { return "sink"; }
 };
 
+/*
+ * The PC's system ports every machine here has: SystemControl (reset,
+ * power off; on_event says which), the CMOS clock and the sink at 0x80.
+ */
+void add_system_ports(IoBus &bus, std::function<void(SystemControl::Event)> on_event);
+
 } // namespace vrun
 
 #endif

@@ -376,15 +376,10 @@ Result<void> Machine::build()
 	bus_.add(o_.debug_exit_port, 1, std::make_shared<DebugExit>([this](int status) {
 			 stop(status, "debug exit, status " + std::to_string(status));
 		 }));
-	auto sysctl = std::make_shared<SystemControl>([this](SystemControl::Event ev) {
+	add_system_ports(bus_, [this](SystemControl::Event ev) {
 		stop(exit_ok,
 		     ev == SystemControl::Event::Reset ? "reset requested" : "power off requested");
 	});
-	bus_.add(SystemControl::reset_port, 1, sysctl);
-	bus_.add(SystemControl::kbc_port, 1, sysctl);
-	bus_.add(SystemControl::pm1a_cnt_port, 2, sysctl);
-	bus_.add(0x70, 2, std::make_shared<CmosRtc>());
-	bus_.add(0x80, 1, std::make_shared<SinkPort>());
 	return ok();
 }
 
