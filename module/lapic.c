@@ -269,6 +269,32 @@ void lapic_accept(struct vapicvm_lapic *apic, int vector)
 	lapic_update_ppr(apic);
 }
 
+/*
+ * The EOI of vector, once ISR no longer holds it.  A level-triggered
+ * interrupt (TMR set) ends with an EOI message to the I/O APICs
+ * (Vol. 3A 11.8.5), which is the VMM's with VAPICVM_CAP_IOAPIC_EOI: the
+ * run loop reports it before the next entry.  TMR is the trigger mode of
+ * the last interrupt accepted for the vector: it is cleared here, so that
+ * with virtual-interrupt delivery the vector's EOI stops exiting, unless
+ * IRR already holds the vector again, accepted as level-triggered after
+ * this one.
+ */
+static void lapic_eoi_vector(struct vapicvm_lapic *apic, int vector)
+{
+	struct vapicvm_vcpu *vcpu = apic->vcpu;
+
+	if (!vec_test(apic, LAPIC_TMR, vector))
+		return;
+	if (READ_ONCE(vcpu->vm->ioapic_eoi_exits)) {
+		__set_bit(vector, vcpu->ioapic_eoi_vectors);
+		vcpu->ioapic_eoi_pending = true;
+	}
+	if (!vec_test(apic, LAPIC_IRR, vector)) {
+		vec_clear(apic, LAPIC_TMR, vector);
+		lapic_tmr_changed(apic);
+	}
+}
+
 static void lapic_eoi(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
@@ -279,21 +305,27 @@ static void lapic_eoi(struct vapicvm_vcpu *vcpu)
 	vec_clear(apic, LAPIC_ISR, vector);
 	lapic_update_ppr(apic);
 	lapic_irr_isr_changed(apic);
-	if (vec_test(apic, LAPIC_TMR, vector)) {
-		vec_clear(apic, LAPIC_TMR, vector);
-		lapic_tmr_changed(apic);
-	}
+	lapic_eoi_vector(apic, vector);
 }
 
 void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector)
 {
-	struct vapicvm_lapic *apic = to_apic(vcpu);
-
 	/* The CPU already cleared the vISR bit and updated SVI and PPR. */
-	if (vec_test(apic, LAPIC_TMR, vector)) {
-		vec_clear(apic, LAPIC_TMR, vector);
-		lapic_tmr_changed(apic);
+	lapic_eoi_vector(to_apic(vcpu), vector);
+}
+
+/* The next EOI the VMM's I/O APIC is told of; false when none is left. */
+bool lapic_next_ioapic_eoi(struct vapicvm_vcpu *vcpu, u8 *vector)
+{
+	unsigned long v = find_first_bit(vcpu->ioapic_eoi_vectors, 256);
+
+	if (v >= 256) {
+		vcpu->ioapic_eoi_pending = false;
+		return false;
 	}
+	__clear_bit(v, vcpu->ioapic_eoi_vectors);
+	*vector = v;
+	return true;
 }
 
 /*
@@ -380,7 +412,13 @@ int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr, u32 de
 		bool x2_format)
 {
 	u32 shorthand = icr & LAPIC_SHORT_MASK, dm = icr & LAPIC_DM_MASK;
-	bool logical = icr & LAPIC_DEST_LOGICAL, level = icr & LAPIC_INT_LEVELTRIG;
+	bool logical = icr & LAPIC_DEST_LOGICAL;
+	/*
+	 * Only an MSI can be level-triggered: the ICR's trigger mode is for
+	 * INIT level de-assert alone, fixed and lowest-priority IPIs are
+	 * edge-triggered (Vol. 3A 11.6.1, Table 11-3).
+	 */
+	bool level = !src && (icr & LAPIC_INT_LEVELTRIG);
 	struct vapicvm_vcpu *lowest = NULL;
 	unsigned int i, n = READ_ONCE(vm->nr_vcpus);
 	u32 lowest_tpr = ~0U;

@@ -239,6 +239,8 @@ int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data);
 void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off);
 /* An EOI the CPU virtualized and reported (EOI-induced exit). */
 void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector);
+/* VAPICVM_CAP_IOAPIC_EOI: take one level-triggered EOI to report. */
+bool lapic_next_ioapic_eoi(struct vapicvm_vcpu *vcpu, u8 *vector);
 
 /* Interrupt delivery. */
 void lapic_post(struct vapicvm_vcpu *target, int vector, bool level);

@@ -36,6 +36,7 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 	case VAPICVM_CAP_SIGNAL_MSI:
 	case VAPICVM_CAP_EPT:
 	case VAPICVM_CAP_UNRESTRICTED_GUEST:
+	case VAPICVM_CAP_IOAPIC_EOI:
 		return 1;
 	case VAPICVM_CAP_NR_MEMSLOTS:
 		return VAPICVM_MAX_MEMSLOTS;

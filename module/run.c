@@ -756,6 +756,13 @@ int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
 	}
 
 	for (;;) {
+		if (unlikely(vcpu->ioapic_eoi_pending) &&
+		    lapic_next_ioapic_eoi(vcpu, &run->eoi.vector)) {
+			run->exit_reason = VAPICVM_EXIT_IOAPIC_EOI;
+			vcpu_stat_inc(vcpu, VAPICVM_STAT_IOAPIC_EOI);
+			r = 0;
+			break;
+		}
 		if (unlikely(READ_ONCE(vcpu->vmx_insn_failed))) {
 			r = vcpu_vmx_error(vcpu, 0);
 			break;

@@ -146,6 +146,13 @@ struct vapicvm_vcpu {
 	bool extint_pending;	/* an ExtINT vector from a userspace PIC */
 	u8 extint_vector;
 
+	/*
+	 * Level-triggered EOIs not yet reported to userspace
+	 * (VAPICVM_EXIT_IOAPIC_EOI, one per exit), the vCPU's thread only.
+	 */
+	bool ioapic_eoi_pending;
+	DECLARE_BITMAP(ioapic_eoi_vectors, 256);
+
 	/* Halting, kicks and cross-vCPU requests. */
 	int mode;		/* enum vcpu_mode */
 	unsigned long requests;

@@ -619,6 +619,26 @@ static int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
 	return lapic_route(vm, NULL, icr, dest, false);
 }
 
+static int vm_enable_cap(struct vapicvm_vm *vm, const struct vapicvm_enable_cap *cap)
+{
+	int i;
+
+	if (cap->flags)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(cap->reserved); i++)
+		if (cap->reserved[i])
+			return -EINVAL;
+	switch (cap->cap) {
+	case VAPICVM_CAP_IOAPIC_EOI:
+		if (cap->args[0] > 1 || cap->args[1] || cap->args[2] || cap->args[3])
+			return -EINVAL;
+		WRITE_ONCE(vm->ioapic_eoi_exits, cap->args[0]);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* The VM's counters, and the levels computed now (VAPICVM_GET_VM_STATS). */
 static long vm_ioctl_stats(struct vapicvm_vm *vm, void __user *argp)
 {
@@ -691,6 +711,13 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 	}
 	case VAPICVM_GET_VM_STATS:
 		return vm_ioctl_stats(vm, argp);
+	case VAPICVM_ENABLE_CAP: {
+		struct vapicvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return vm_enable_cap(vm, &cap);
+	}
 	default:
 		return -ENOTTY;
 	}

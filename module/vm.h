@@ -58,6 +58,8 @@ struct vapicvm_vm {
 	struct mm_struct *mm;	/* the creator's: guest memory lives there */
 	struct mutex lock;
 	u32 apicv;		/* VAPICVM_APICV_* in use */
+	/* VAPICVM_CAP_IOAPIC_EOI on: level-triggered EOIs exit to userspace. */
+	bool ioapic_eoi_exits;
 
 	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
 	struct vapicvm_ept ept;

@@ -131,6 +131,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_VM_STATS		18 /* per-VM counters: number of counters */
 #define VAPICVM_CAP_PREEMPTION_TIMER	19 /* TSC deadlines on the preemption timer: 1 */
 #define VAPICVM_CAP_MEM_PREFAULT	20 /* VAPICVM_MEM_PREFAULT slots: 1 */
+#define VAPICVM_CAP_IOAPIC_EOI		21 /* ENABLE_CAP: level-triggered EOIs exit: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -142,6 +143,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_GET_APICV		_IOR(VAPICVMIO, 0x42, struct vapicvm_apicv_info)
 #define VAPICVM_SIGNAL_MSI		_IOW(VAPICVMIO, 0x43, struct vapicvm_msi)
 #define VAPICVM_GET_VM_STATS		_IOWR(VAPICVMIO, 0x44, struct vapicvm_stats)
+#define VAPICVM_ENABLE_CAP		_IOW(VAPICVMIO, 0x45, struct vapicvm_enable_cap)
 
 /* struct vapicvm_userspace_memory_region.flags */
 #define VAPICVM_MEM_READONLY		(1U << 1)
@@ -173,6 +175,22 @@ struct vapicvm_msi {
 	__u32 data;
 	__u32 flags;		/* must be zero */
 	__u64 reserved[2];
+};
+
+/*
+ * VAPICVM_ENABLE_CAP: turn on a behaviour a VMM must ask for.
+ *
+ * VAPICVM_CAP_IOAPIC_EOI (a split irqchip: the local APICs in the kernel,
+ * the I/O APIC in the VMM): args[0] = 1 turns on, 0 turns off, the exit
+ * VAPICVM_EXIT_IOAPIC_EOI for each EOI of an interrupt the local APIC
+ * accepted as level-triggered (its TMR bit set; Vol. 3A 11.8.4-11.8.5),
+ * which is when a local APIC sends the I/O APICs its EOI message.
+ */
+struct vapicvm_enable_cap {
+	__u32 cap;		/* VAPICVM_CAP_* */
+	__u32 flags;		/* must be zero */
+	__u64 args[4];
+	__u64 reserved[4];	/* must be zero */
 };
 
 /* ------------------------------------------------------------------ */
@@ -352,7 +370,9 @@ struct vapicvm_mp_state {
 	X(TIMER_FIRED_PREEMPT, "timer_fired_preempt",				\
 	  "APIC timer expiries (any mode) taken by the VMX-preemption timer")	\
 	X(HALT_POLL_SUCCESS, "halt_poll_success",				\
-	  "halts whose wake-up came while the vCPU polled, before it slept")
+	  "halts whose wake-up came while the vCPU polled, before it slept")	\
+	X(IOAPIC_EOI, "ioapic_eoi",						\
+	  "EOIs of level-triggered interrupts reported to userspace")
 
 enum vapicvm_stat {
 #define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,
@@ -404,7 +424,8 @@ struct vapicvm_stats {
 	X(FAIL_ENTRY, 5, "fail-entry")						\
 	X(INTERNAL_ERROR, 6, "internal-error")					\
 	X(SYSTEM_EVENT, 7, "system-event")					\
-	X(INTR, 8, "intr")
+	X(INTR, 8, "intr")							\
+	X(IOAPIC_EOI, 9, "ioapic-eoi")	/* VAPICVM_CAP_IOAPIC_EOI */
 
 enum vapicvm_exit_reason {
 #define __VAPICVM_EXIT_ENUM(id, value, name) VAPICVM_EXIT_##id = value,
@@ -459,6 +480,17 @@ struct vapicvm_exit_mmio {
 	__u8  pad[3];
 };
 
+/*
+ * VAPICVM_EXIT_IOAPIC_EOI: the guest ended a level-triggered interrupt of
+ * this vector; the VMM's I/O APIC clears the remote IRR of the entries
+ * with it (and delivers again any whose line is still asserted).  The
+ * next RUN goes on after the EOI; nothing needs to be completed.
+ */
+struct vapicvm_exit_eoi {
+	__u8  vector;
+	__u8  pad[7];
+};
+
 /* VAPICVM_EXIT_INTERNAL_ERROR */
 struct vapicvm_exit_internal {
 	__u32 suberror;		/* VAPICVM_INTERNAL_ERROR_* */
@@ -492,6 +524,7 @@ struct vapicvm_run {
 		struct vapicvm_exit_mmio mmio;
 		struct vapicvm_exit_internal internal;
 		struct vapicvm_exit_system_event system_event;
+		struct vapicvm_exit_eoi eoi;
 		char padding[256];
 	};
 };

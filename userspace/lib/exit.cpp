@@ -120,6 +120,8 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size)
 		return VcpuExit(SystemEventExit{
 			run->system_event.type,
 			data_words(run->system_event.data, run->system_event.ndata)});
+	case VAPICVM_EXIT_IOAPIC_EOI:
+		return VcpuExit(IoapicEoiExit{run->eoi.vector});
 	case VAPICVM_EXIT_INTR:
 		return VcpuExit(InterruptedExit{});
 	default:

@@ -55,6 +55,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "PREEMPTION_TIMER";
 	case Capability::MemPrefault:
 		return "MEM_PREFAULT";
+	case Capability::IoapicEoi:
+		return "IOAPIC_EOI";
 	}
 	return "?";
 }

@@ -32,6 +32,7 @@ enum class Capability : std::uint32_t {
 	VmStats = VAPICVM_CAP_VM_STATS,
 	PreemptionTimer = VAPICVM_CAP_PREEMPTION_TIMER,
 	MemPrefault = VAPICVM_CAP_MEM_PREFAULT,
+	IoapicEoi = VAPICVM_CAP_IOAPIC_EOI,
 };
 
 std::string_view capability_name(Capability c) noexcept;

@@ -122,6 +122,15 @@ struct SystemEventExit {
 	std::span<const std::uint64_t> data;
 	bool is_reset() const noexcept { return type == VAPICVM_SYSTEM_EVENT_RESET; }
 };
+/*
+ * The guest ended a level-triggered interrupt (VAPICVM_CAP_IOAPIC_EOI on):
+ * the VMM's I/O APIC takes the EOI for vector.
+ */
+struct IoapicEoiExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_IOAPIC_EOI;
+
+	std::uint8_t vector = 0;
+};
 /* RUN returned EINTR: a signal arrived, or immediate_exit was set. */
 struct InterruptedExit {
 	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_INTR;
@@ -134,9 +143,9 @@ struct UnknownExit {
 };
 
 /* Each alternative's exit_reason is the VAPICVM_EXIT_* it decodes. */
-using VcpuExit =
-	std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit, FailEntryExit,
-		     InternalErrorExit, SystemEventExit, InterruptedExit, UnknownExit>;
+using VcpuExit = std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit,
+			      FailEntryExit, InternalErrorExit, SystemEventExit, IoapicEoiExit,
+			      InterruptedExit, UnknownExit>;
 
 /*
  * Decode a run page of map_size bytes (the vCPU mmap size) after a RUN

@@ -179,6 +179,11 @@ TEST(DecodeExit, TheOtherReasons)
 	r = decode_exit(run, 4096);
 	EXPECT_TRUE(expect_alt<SystemEventExit>(r).is_reset());
 
+	run->exit_reason = VAPICVM_EXIT_IOAPIC_EOI;
+	run->eoi.vector = 0xa5;
+	r = decode_exit(run, 4096);
+	EXPECT_EQ(0xa5u, expect_alt<IoapicEoiExit>(r).vector);
+
 	run->exit_reason = 77;
 	r = decode_exit(run, 4096);
 	EXPECT_EQ(77u, expect_alt<UnknownExit>(r).reason);

@@ -488,6 +488,10 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 				}
 				return crash("system event " + std::to_string(se.type));
 			},
+			[&](const IoapicEoiExit &eoi) {
+				/* Never asked for: this machine has no I/O APIC. */
+				return crash("EOI exit for vector " + std::to_string(eoi.vector));
+			},
 			[&](const InterruptedExit &) { return RunAction::Continue; },
 			[&](const UnknownExit &u) {
 				return crash("unknown exit reason " + std::to_string(u.reason));
