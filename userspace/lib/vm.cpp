@@ -111,13 +111,25 @@ Result<Vcpu> Vm::create_vcpu(std::uint32_t id)
 	return Vcpu(std::move(f), UniqueMapping(p, run_size_), id);
 }
 
-Result<void> Vm::signal_msi(const Msi &msi)
+Result<std::uint32_t> Vm::signal_msi(const Msi &msi)
 {
 	vapicvm_msi m{};
 	m.address_lo = msi.address_lo;
 	m.address_hi = msi.address_hi;
 	m.data = msi.data;
-	return detail::ioctl_set(fd_.get(), VAPICVM_SIGNAL_MSI, m, "VAPICVM_SIGNAL_MSI");
+	int r = ::ioctl(fd_.get(), VAPICVM_SIGNAL_MSI, &m);
+	if (r < 0)
+		return Error::last("VAPICVM_SIGNAL_MSI");
+	return static_cast<std::uint32_t>(r);
+}
+
+Result<void> Vm::set_ioapic_eoi_exits(bool on)
+{
+	vapicvm_enable_cap c{};
+	c.cap = VAPICVM_CAP_IOAPIC_EOI;
+	c.args[0] = on ? 1 : 0;
+	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c,
+				 "VAPICVM_ENABLE_CAP(IOAPIC_EOI)");
 }
 
 } // namespace vapicvm

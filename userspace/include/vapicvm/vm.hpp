@@ -31,6 +31,12 @@ struct Msi {
 	{
 		return {0xfee00000u | (std::uint32_t(apic_id) << 12), 0, vector};
 	}
+	/* Fixed delivery, level-triggered (data bit 15) and asserted (bit 14). */
+	static constexpr Msi fixed_level(std::uint8_t apic_id, std::uint8_t vector) noexcept
+	{
+		return {0xfee00000u | (std::uint32_t(apic_id) << 12), 0,
+			vector | (1u << 15) | (1u << 14)};
+	}
 	/* An NMI to apic_id. */
 	static constexpr Msi nmi(std::uint8_t apic_id) noexcept
 	{
@@ -90,8 +96,17 @@ public:
 	 */
 	Result<Vcpu> create_vcpu(std::uint32_t id);
 
-	/* Deliver an MSI to the in-kernel local APICs. */
-	Result<void> signal_msi(const Msi &msi);
+	/*
+	 * Deliver an MSI to the in-kernel local APICs: how many accepted it
+	 * (0: no APIC matched, or each was disabled).
+	 */
+	Result<std::uint32_t> signal_msi(const Msi &msi);
+
+	/*
+	 * A split irqchip (VAPICVM_CAP_IOAPIC_EOI): with on, the EOI of each
+	 * level-triggered interrupt ends RUN with an IoapicEoiExit.
+	 */
+	Result<void> set_ioapic_eoi_exits(bool on);
 
 	/* The VM's counters (VAPICVM_GET_VM_STATS). */
 	Result<VmStats> stats() const;
