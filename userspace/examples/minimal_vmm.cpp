@@ -85,7 +85,7 @@ int main()
 	/* Run it on its own thread until the handler says stop. */
 	std::string output;
 	bool halted = false;
-	VcpuRunner runner(*vcpu, [&](Vcpu &, const VcpuExit &exit) {
+	VcpuRunner runner(std::move(*vcpu), [&](Vcpu &, const VcpuExit &exit) {
 		return std::visit(overloaded{
 					  [&](const IoOut &out) {
 						  if (out.port == 0x3f8)
@@ -116,7 +116,7 @@ int main()
 		return fail(*runner.error());
 
 	std::printf("guest said: %s", output.c_str());
-	if (auto stats = vcpu->stats())
+	if (auto stats = runner.vcpu().stats())
 		std::printf("exits: %llu, to userspace: %llu\n",
 			    static_cast<unsigned long long>((*stats)[VAPICVM_STAT_EXITS]),
 			    static_cast<unsigned long long>((*stats)[VAPICVM_STAT_EXIT_USERSPACE]));

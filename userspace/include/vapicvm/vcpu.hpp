@@ -53,6 +53,13 @@ struct VcpuStats {
 	static std::string_view description(std::size_t index) noexcept;
 };
 
+/*
+ * Threading: run() and the state accessors take the kernel's vCPU lock,
+ * which RUN holds throughout; from another thread they wait until that RUN
+ * returns.  set_immediate_exit(), immediate_exit(), interrupt(),
+ * mp_state() and stats() take no lock: safe from any thread while the vCPU
+ * runs.  Documentation/userspace-library.rst has the table.
+ */
 class Vcpu
 {
 public:
@@ -105,16 +112,18 @@ public:
 	Result<LapicState> lapic() const;
 	Result<void> set_lapic(const LapicState &s);
 
+	/* No lock: a snapshot, from any thread. */
 	Result<MpState> mp_state() const;
 	Result<void> set_mp_state(MpState s);
 
 	/*
 	 * A pulse on LINT0/LINT1 (a userspace PIC's INTR, or NMI); vector is
-	 * what the PIC supplies when the LVT entry is in ExtINT mode.
+	 * what the PIC supplies when the LVT entry is in ExtINT mode.  No lock:
+	 * from any thread, also while the vCPU runs.
 	 */
 	Result<void> interrupt(LintPin pin, std::uint8_t vector = 0);
 
-	/* The per-vCPU counters the kernel keeps (VAPICVM_GET_STATS). */
+	/* The per-vCPU counters the kernel keeps (VAPICVM_GET_STATS); no lock. */
 	Result<VcpuStats> stats() const;
 
 private:

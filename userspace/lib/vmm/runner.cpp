@@ -38,7 +38,8 @@ Result<void> VcpuRunner::install_kick_handler()
 	return ok();
 }
 
-VcpuRunner::VcpuRunner(Vcpu &vcpu, ExitHandler handler) : vcpu_(vcpu), handler_(std::move(handler))
+VcpuRunner::VcpuRunner(Vcpu vcpu, ExitHandler handler)
+    : vcpu_(std::move(vcpu)), handler_(std::move(handler))
 {
 }
 
@@ -102,6 +103,21 @@ void VcpuRunner::join() noexcept
 		thread_.join();
 }
 
+Vcpu VcpuRunner::take() &&
+{
+	join();
+	return std::move(vcpu_);
+}
+
+bool VcpuRunner::dispatch(const VcpuExit &exit) noexcept
+{
+	if (std::holds_alternative<InterruptedExit>(exit))
+		return true; /* the loop condition decides */
+	completion_due_ =
+		std::holds_alternative<IoIn>(exit) || std::holds_alternative<MmioRead>(exit);
+	return handler_(vcpu_, exit) == RunAction::Continue;
+}
+
 void VcpuRunner::loop() noexcept
 {
 	for (;;) {
@@ -114,6 +130,30 @@ void VcpuRunner::loop() noexcept
 			std::lock_guard<std::mutex> g(work_mu_);
 			work.swap(work_);
 		}
+		if (!work.empty() && completion_due_) {
+			/*
+			 * Work must see the IN or MMIO read done: a RUN with
+			 * immediate_exit completes it and returns EINTR (or, for
+			 * a read-modify-write, the write's exit).  The work goes
+			 * back in the queue and the loop starts over, so that a
+			 * stop requested meanwhile is seen first.
+			 */
+			completion_due_ = false;
+			{
+				std::lock_guard<std::mutex> g(work_mu_);
+				for (auto it = work.rbegin(); it != work.rend(); ++it)
+					work_.push_front(std::move(*it));
+			}
+			vcpu_.set_immediate_exit(true);
+			auto r = vcpu_.run();
+			if (!r) {
+				error_ = std::move(r).error();
+				break;
+			}
+			if (!dispatch(*r))
+				break;
+			continue;
+		}
 		for (auto &w : work)
 			w(vcpu_);
 		auto r = vcpu_.run();
@@ -121,9 +161,7 @@ void VcpuRunner::loop() noexcept
 			error_ = std::move(r).error();
 			break;
 		}
-		if (std::holds_alternative<InterruptedExit>(*r))
-			continue; /* the loop condition decides */
-		if (handler_(vcpu_, *r) == RunAction::Stop)
+		if (!dispatch(*r))
 			break;
 	}
 	finished_.store(true, std::memory_order_release);

@@ -565,8 +565,10 @@ int Machine::run()
 	catch_stop_signals();
 	for (auto &v : vcpus_) {
 		runners_.push_back(std::make_unique<VcpuRunner>(
-			v, [this](Vcpu &vc, const VcpuExit &e) { return on_exit(vc, e); }));
+			std::move(v),
+			[this](Vcpu &vc, const VcpuExit &e) { return on_exit(vc, e); }));
 	}
+	vcpus_.clear();
 	for (auto &rn : runners_) {
 		auto s = rn->start();
 		if (!s) {
@@ -631,12 +633,14 @@ int Machine::run()
 	}
 	console_flush();
 	term.reset();
+	/* The runners have joined: their vCPUs are ours again. */
 	if (status_ == exit_signal)
-		for (auto &v : vcpus_)
-			dump_state(v, "stopped by a signal");
+		for (auto &rn : runners_)
+			dump_state(rn->vcpu(), "stopped by a signal");
 
 	if (o_.stats) {
-		for (auto &v : vcpus_) {
+		for (auto &rn : runners_) {
+			Vcpu &v = rn->vcpu();
 			auto st = v.stats();
 			if (!st)
 				continue;

@@ -40,10 +40,16 @@ public:
 	 */
 	static Result<void> install_kick_handler();
 
-	/* The runner borrows vcpu: it must outlive the runner. */
-	VcpuRunner(Vcpu &vcpu, ExitHandler handler);
+	/*
+	 * The runner owns the vCPU (moved in) and is itself neither copyable
+	 * nor movable: its thread holds this object, so neither can move away
+	 * under it.  vcpu() reaches it; after join(), take() moves it out.
+	 */
+	VcpuRunner(Vcpu vcpu, ExitHandler handler);
 	VcpuRunner(const VcpuRunner &) = delete;
 	VcpuRunner &operator=(const VcpuRunner &) = delete;
+	VcpuRunner(VcpuRunner &&) = delete;
+	VcpuRunner &operator=(VcpuRunner &&) = delete;
 	/* Stops and joins. */
 	~VcpuRunner();
 
@@ -53,9 +59,10 @@ public:
 	/*
 	 * Run work on the runner's thread before its next RUN, interrupting a
 	 * RUN in progress (without stopping the loop).  This is how other
-	 * threads reach the vCPU's own ioctls (e.g. Vcpu::interrupt()), which
-	 * the kernel serializes against RUN.  Work posted after the loop ended
-	 * never runs.
+	 * threads reach the vCPU's locked ioctls (regs, MSRs, LAPIC state...),
+	 * which the kernel serializes against RUN.  If the last exit was an IN
+	 * or an MMIO read, the instruction is completed first, so work sees
+	 * its result.  Work posted after the loop ended never runs.
 	 */
 	void post(std::function<void(Vcpu &)> work);
 	/* Wait for the thread (no-op if never started or already joined). */
@@ -66,12 +73,19 @@ public:
 
 	/* After join(): the RUN failure that ended the loop, if any. */
 	const std::optional<Error> &error() const noexcept { return error_; }
+	/* The vCPU; while the loop runs, only its thread-safe members (vcpu.hpp). */
 	Vcpu &vcpu() noexcept { return vcpu_; }
+	/* After join() (or before start()): the vCPU, moved out. */
+	Vcpu take() &&;
 
 private:
 	void loop() noexcept;
+	/* Hand an exit to the handler: whether the loop goes on. */
+	bool dispatch(const VcpuExit &exit) noexcept;
 
-	Vcpu &vcpu_;
+	Vcpu vcpu_;
+	/* The last exit was an IN or MMIO read: the next RUN completes it. */
+	bool completion_due_ = false;
 	ExitHandler handler_;
 	std::thread thread_;
 	std::atomic<bool> stop_{false};
