@@ -82,6 +82,23 @@ TEST(ApicvFlags, Tiers)
 	EXPECT_FALSE(parse_apicv("turbo"));
 }
 
+/* Typed tiers cannot be mistyped; a mistyped name is an error that says why. */
+TEST(ApicvFlags, TypedTiersAndNamedErrors)
+{
+	static_assert(apicv_tier(ApicvFeature::INTR_DELIVERY) == ApicvFlags::from_raw(0x0f));
+	EXPECT_EQ(*apicv_tier("posted+x2apic"), apicv_tier(ApicvFeature::POSTED_INTR, true));
+	EXPECT_EQ(*apicv_tier("x2apic"), apicv_tier(ApicvFeature::X2APIC_VIRT));
+	auto bad = apicv_tier("vdi");
+	ASSERT_FALSE(bad);
+	EXPECT_EQ(std::errc::invalid_argument, bad.error().code());
+	EXPECT_NE(std::string::npos, bad.error().message().find("\"vdi\" is not one of none, tpr"))
+		<< bad.error().message();
+	auto worse = parse_apicv("vid+x2apc");
+	ASSERT_FALSE(worse);
+	EXPECT_EQ(std::errc::invalid_argument, worse.error().code());
+	EXPECT_NE(std::string::npos, worse.error().message().find("vid+x2apc"));
+}
+
 /* One row per feature: the enum, the UAPI bits and the table agree. */
 TEST(ApicvFlags, TableFromTheUapi)
 {

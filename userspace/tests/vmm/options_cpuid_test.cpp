@@ -89,6 +89,10 @@ TEST(Options, ErrorsNameTheOption)
 	auto a = parse({"-k", "k", "--apicv", "apic-access"});
 	ASSERT_FALSE(a);
 	EXPECT_EQ("apic-access needs tpr-shadow (vapicvm policy)", a.error().detail());
+	auto typo = parse({"-k", "k", "--apicv", "vdi"});
+	ASSERT_FALSE(typo) << "a mistyped tier is an error, not the best the host offers";
+	EXPECT_NE(std::string::npos, typo.error().detail().find("\"vdi\" is no tier"))
+		<< typo.error().detail();
 	EXPECT_TRUE(parse({"--help"})) << "help needs no kernel";
 	EXPECT_TRUE(parse({"--help"})->help);
 }

@@ -183,7 +183,7 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 				return bad(a, "needs a tier or feature list");
 			auto f = vapicvm::vmm::parse_apicv(v);
 			if (!f)
-				return bad(a, "\"" + v + "\" is not a tier or feature list");
+				return bad(a, f.error().detail());
 			if (!f->valid())
 				return bad(a, f->why_invalid());
 			o.apicv = *f;
