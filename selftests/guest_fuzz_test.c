@@ -1197,6 +1197,47 @@ static long pins_settled(long want)
 	return n;
 }
 
+/*
+ * What both vCPUs share and their random CPL0 code can overwrite: the
+ * paging structures (PML4, PDPT, the four PDs), the IDT, the GDT and the
+ * TSSs.  One bad byte is enough (XD set in PML4[0]): every instruction
+ * fetch faults, the #PF handler's own too, on its IST stack, so both vCPUs
+ * deliver #PF to themselves for good, without a VM exit; a vCPU put back
+ * into the same tables does it again at once.  The watchdog restores them
+ * with each vCPU it puts back.
+ */
+static const struct {
+	uint64_t gpa, size;
+} fuzz_tables[] = {
+	{ GUEST_PML4, 0x6000 },
+	{ GUEST_IDT, 0x1000 },
+	{ FUZZ_GDT, 0x1000 },
+	{ FUZZ_TSS, NR_FUZZ_VCPUS * 0x100 },
+};
+
+static uint8_t *fuzz_tables_save(struct vm *vm)
+{
+	uint8_t *copy, *p;
+	unsigned int k;
+	size_t n = 0;
+
+	for (k = 0; k < ARRAY_SIZE(fuzz_tables); k++)
+		n += fuzz_tables[k].size;
+	copy = malloc(n);
+	TEST_ASSERT(copy, "malloc");
+	for (k = 0, p = copy; k < ARRAY_SIZE(fuzz_tables); p += fuzz_tables[k++].size)
+		memcpy(p, addr_gpa2hva(vm, fuzz_tables[k].gpa), fuzz_tables[k].size);
+	return copy;
+}
+
+static void fuzz_tables_restore(struct vm *vm, const uint8_t *copy)
+{
+	unsigned int k;
+
+	for (k = 0; k < ARRAY_SIZE(fuzz_tables); copy += fuzz_tables[k++].size)
+		memcpy(addr_gpa2hva(vm, fuzz_tables[k].gpa), copy, fuzz_tables[k].size);
+}
+
 #define STALL_MS	100	/* no operation for this long: put the vCPU back */
 #define MAX_REBOOTS	20	/* watchdog reboots per VM before it is given up */
 #define STEP_MS		20000	/* one VM's run at most */
@@ -1215,9 +1256,11 @@ static const char *fuzz_one_vm(uint32_t apicv, uint64_t seed, uint64_t ops, stru
 	unsigned int watchdog = 0;
 	const char *err = NULL;
 	bool ended = false;
+	uint8_t *tables;
 	int i, j;
 
 	fuzz_setup_memory(vm);
+	tables = fuzz_tables_save(vm);
 	memset(r, 0, sizeof(r));
 	for (i = 0; i < NR_FUZZ_VCPUS; i++) {
 		struct fuzz_cpu *c = addr_gpa2hva(vm, (uint64_t)(uintptr_t)&fuzz_cpus[i]);
@@ -1258,6 +1301,7 @@ static const char *fuzz_one_vm(uint32_t apicv, uint64_t seed, uint64_t ops, stru
 						t->stalled++;
 						ended = true;
 					}
+					fuzz_tables_restore(vm, tables);
 					r[i].reboot = true;
 					pthread_kill(r[i].thread, SIGUSR1);
 					last_progress[i] = now_ms();
@@ -1275,6 +1319,7 @@ static const char *fuzz_one_vm(uint32_t apicv, uint64_t seed, uint64_t ops, stru
 		if (!runner_stop(&r[i], 10000) && !err) {
 			snprintf(why, why_len, "vCPU %d: RUN does not end on a signal", i);
 			/* The thread still uses the VM: do not free it under it. */
+			free(tables);
 			return why;
 		}
 		if (r[i].state == FAILED && !err) {
@@ -1319,6 +1364,7 @@ static const char *fuzz_one_vm(uint32_t apicv, uint64_t seed, uint64_t ops, stru
 	t->watchdog += watchdog;
 	/* The guest's pages are pinned now: this shows the count sees them. */
 	t->pins_while_running = pins_outstanding(&t->pins_exact);
+	free(tables);
 	vm_free(vm);
 	return err;
 }
