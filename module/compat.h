@@ -55,6 +55,14 @@ extern void asm_exc_nmi_noist(void);
 #define vapicvm_host_nmi_entry asm_exc_nmi_noist
 #endif
 
+/* eventfd_signal() lost its count argument in 6.8. */
+#include <linux/eventfd.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#define vapicvm_eventfd_signal(ctx) eventfd_signal(ctx)
+#else
+#define vapicvm_eventfd_signal(ctx) eventfd_signal(ctx, 1)
+#endif
+
 /* Send one IPI with a given vector to a CPU. */
 static inline void vapicvm_send_ipi(int cpu, int vector)
 {

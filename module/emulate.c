@@ -11,6 +11,7 @@
 #include <asm/processor-flags.h>
 
 #include "emulate.h"
+#include "ioeventfd.h"
 #include "lapic.h"
 #include "run.h"
 #include "vcpu.h"
@@ -1037,6 +1038,10 @@ int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 		val = emulate_store_value(vcpu, &insn);
 		memcpy(run->mmio.data, &val, insn.size);
 		vcpu_advance_rip(vcpu, insn.len);
+		if (ioeventfd_write(vcpu->vm, false, gpa, insn.size, val)) {
+			vcpu_stat_inc(vcpu, VAPICVM_STAT_IOEVENTFD);
+			return 1;
+		}
 	} else if (emulate_insn_writes(&insn) && gpa_is_ram(vcpu, gpa)) {
 		/*
 		 * A read-modify-write of a read-only slot: the read is of its

@@ -16,6 +16,7 @@
 #include "cpuid.h"
 #include "emulate.h"
 #include "exit.h"
+#include "ioeventfd.h"
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "msr.h"
@@ -293,8 +294,13 @@ static int handle_io(struct vapicvm_vcpu *vcpu)
 		vcpu->pending_load.io_size = size;
 		vcpu->pending_load.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	} else {
-		run->io.direction = VAPICVM_EXIT_IO_OUT;
 		val = vcpu->regs[VCPU_REG_RAX];
+		if (ioeventfd_write(vcpu->vm, true, run->io.port, size, val)) {
+			vcpu_stat_inc(vcpu, VAPICVM_STAT_IOEVENTFD);
+			vcpu_skip_instruction(vcpu);
+			return 1;
+		}
+		run->io.direction = VAPICVM_EXIT_IO_OUT;
 		memcpy((u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, &val, size);
 		vcpu_skip_instruction(vcpu);
 	}

@@ -17,6 +17,7 @@
 #include "compat.h"
 #include "cpuid.h"
 #include "lapic_timer.h"
+#include "ioeventfd.h"
 #include "mitigations.h"
 #include "main.h"
 #include "vcpu.h"
@@ -59,6 +60,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return 1;
 	case VAPICVM_CAP_PREEMPTION_TIMER:
 		return lapic_timer_hv_available();
+	case VAPICVM_CAP_IOEVENTFD:
+		return VAPICVM_MAX_IOEVENTFDS;
 	default:
 		return 0;
 	}

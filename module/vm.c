@@ -18,6 +18,7 @@
 
 #include "apicv.h"
 #include "capabilities.h"
+#include "ioeventfd.h"
 #include "lapic.h"
 #include "main.h"
 #include "vcpu.h"
@@ -574,6 +575,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	}
 	if (vm->apic_access_page)
 		__free_page(vm->apic_access_page);
+	ioeventfd_release_all(vm);
 	free_cpumask_var(vm->flush_cpus);
 	if (vm->mm)
 		mmdrop(vm->mm);
@@ -711,6 +713,13 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 	}
 	case VAPICVM_GET_VM_STATS:
 		return vm_ioctl_stats(vm, argp);
+	case VAPICVM_IOEVENTFD: {
+		struct vapicvm_ioeventfd io;
+
+		if (copy_from_user(&io, argp, sizeof(io)))
+			return -EFAULT;
+		return ioeventfd_ioctl(vm, &io);
+	}
 	case VAPICVM_ENABLE_CAP: {
 		struct vapicvm_enable_cap cap;
 
@@ -762,6 +771,7 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 	refcount_set(&vm->users, 1);
 	vm->id = atomic64_inc_return(&vm_ids);
 	mutex_init(&vm->lock);
+	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm->apicv = apicv;
 	vm->apic_access_gpa = ~0ULL;
 	vm->mm = current->mm;

@@ -60,6 +60,9 @@ struct vapicvm_vm {
 	u32 apicv;		/* VAPICVM_APICV_* in use */
 	/* VAPICVM_CAP_IOAPIC_EOI on: level-triggered EOIs exit to userspace. */
 	bool ioapic_eoi_exits;
+	/* ioeventfd.c's: written under lock, read under RCU. */
+	struct list_head ioeventfds;
+	unsigned int nr_ioeventfds;
 
 	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
 	struct vapicvm_ept ept;

@@ -27,6 +27,9 @@ FIELD(struct vapicvm_apicv_info, apic_access_gpa, 16);
 
 LAYOUT(struct vapicvm_msi, 32);
 LAYOUT(struct vapicvm_enable_cap, 72);
+LAYOUT(struct vapicvm_ioeventfd, 48);
+FIELD(struct vapicvm_ioeventfd, len, 16);
+FIELD(struct vapicvm_ioeventfd, flags, 24);
 FIELD(struct vapicvm_enable_cap, args, 8);
 FIELD(struct vapicvm_enable_cap, reserved, 40);
 LAYOUT(struct vapicvm_regs, 144);
@@ -71,7 +74,7 @@ _Static_assert(sizeof(struct vapicvm_run) <= VAPICVM_RUN_IO_DATA_OFFSET, "I/O da
 _Static_assert(_IOC_TYPE(VAPICVM_CREATE_VM) == VAPICVMIO, "type byte");
 _Static_assert(_IOC_NR(VAPICVM_CREATE_VM) < 0x40, "system range");
 _Static_assert(_IOC_NR(VAPICVM_SET_USER_MEMORY_REGION) >= 0x40 &&
-	       _IOC_NR(VAPICVM_ENABLE_CAP) < 0x80, "VM range");
+	       _IOC_NR(VAPICVM_IOEVENTFD) < 0x80, "VM range");
 _Static_assert(_IOC_NR(VAPICVM_RUN) >= 0x80 && _IOC_NR(VAPICVM_GET_STATS) < 0xc0, "vCPU range");
 
 int abi_check_cxx(void);

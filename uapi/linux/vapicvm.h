@@ -132,6 +132,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_PREEMPTION_TIMER	19 /* TSC deadlines on the preemption timer: 1 */
 #define VAPICVM_CAP_MEM_PREFAULT	20 /* VAPICVM_MEM_PREFAULT slots: 1 */
 #define VAPICVM_CAP_IOAPIC_EOI		21 /* ENABLE_CAP: level-triggered EOIs exit: 1 */
+#define VAPICVM_CAP_IOEVENTFD		22 /* VAPICVM_IOEVENTFD: how many a VM may hold */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -144,6 +145,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_SIGNAL_MSI		_IOW(VAPICVMIO, 0x43, struct vapicvm_msi)
 #define VAPICVM_GET_VM_STATS		_IOWR(VAPICVMIO, 0x44, struct vapicvm_stats)
 #define VAPICVM_ENABLE_CAP		_IOW(VAPICVMIO, 0x45, struct vapicvm_enable_cap)
+#define VAPICVM_IOEVENTFD		_IOW(VAPICVMIO, 0x46, struct vapicvm_ioeventfd)
 
 /* struct vapicvm_userspace_memory_region.flags */
 #define VAPICVM_MEM_READONLY		(1U << 1)
@@ -191,6 +193,27 @@ struct vapicvm_enable_cap {
 	__u32 flags;		/* must be zero */
 	__u64 args[4];
 	__u64 reserved[4];	/* must be zero */
+};
+
+/*
+ * VAPICVM_IOEVENTFD: a guest write of len bytes at addr (a port with
+ * VAPICVM_IOEVENTFD_PIO, else a guest-physical address no slot backs),
+ * and with VAPICVM_IOEVENTFD_DATAMATCH only of the value datamatch,
+ * signals the eventfd fd and completes without an exit to userspace.
+ */
+#define VAPICVM_IOEVENTFD_DATAMATCH	(1U << 0)
+#define VAPICVM_IOEVENTFD_PIO		(1U << 1)
+#define VAPICVM_IOEVENTFD_DEASSIGN	(1U << 2)
+#define VAPICVM_IOEVENTFD_FLAGS_ALL	0x7U
+
+struct vapicvm_ioeventfd {
+	__u64 datamatch;	/* the low len bytes, with _DATAMATCH */
+	__u64 addr;
+	__u32 len;		/* 1, 2 or 4; 8 too for MMIO */
+	__s32 fd;		/* an eventfd */
+	__u32 flags;		/* VAPICVM_IOEVENTFD_* */
+	__u32 pad;		/* must be zero */
+	__u64 reserved[2];	/* must be zero */
 };
 
 /* ------------------------------------------------------------------ */
@@ -372,7 +395,9 @@ struct vapicvm_mp_state {
 	X(HALT_POLL_SUCCESS, "halt_poll_success",				\
 	  "halts whose wake-up came while the vCPU polled, before it slept")	\
 	X(IOAPIC_EOI, "ioapic_eoi",						\
-	  "EOIs of level-triggered interrupts reported to userspace")
+	  "EOIs of level-triggered interrupts reported to userspace")	\
+	X(IOEVENTFD, "ioeventfd",						\
+	  "guest writes that signalled an ioeventfd instead of exiting")
 
 enum vapicvm_stat {
 #define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,

@@ -57,6 +57,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "MEM_PREFAULT";
 	case Capability::IoapicEoi:
 		return "IOAPIC_EOI";
+	case Capability::Ioeventfd:
+		return "IOEVENTFD";
 	}
 	return "?";
 }

@@ -123,6 +123,37 @@ Result<std::uint32_t> Vm::signal_msi(const Msi &msi)
 	return static_cast<std::uint32_t>(r);
 }
 
+namespace
+{
+vapicvm_ioeventfd to_uapi(const IoEventFd &e, std::uint32_t extra_flags)
+{
+	vapicvm_ioeventfd u{};
+	u.addr = e.addr;
+	u.len = e.len;
+	u.fd = e.fd;
+	u.flags = extra_flags;
+	if (e.space == IoEventFd::Space::Port)
+		u.flags |= VAPICVM_IOEVENTFD_PIO;
+	if (e.datamatch) {
+		u.flags |= VAPICVM_IOEVENTFD_DATAMATCH;
+		u.datamatch = *e.datamatch;
+	}
+	return u;
+}
+} // namespace
+
+Result<void> Vm::add_ioeventfd(const IoEventFd &e)
+{
+	return detail::ioctl_set(fd_.get(), VAPICVM_IOEVENTFD, to_uapi(e, 0), "VAPICVM_IOEVENTFD");
+}
+
+Result<void> Vm::remove_ioeventfd(const IoEventFd &e)
+{
+	return detail::ioctl_set(fd_.get(), VAPICVM_IOEVENTFD,
+				 to_uapi(e, VAPICVM_IOEVENTFD_DEASSIGN),
+				 "VAPICVM_IOEVENTFD(DEASSIGN)");
+}
+
 Result<void> Vm::set_ioapic_eoi_exits(bool on)
 {
 	vapicvm_enable_cap c{};

@@ -33,6 +33,7 @@ enum class Capability : std::uint32_t {
 	PreemptionTimer = VAPICVM_CAP_PREEMPTION_TIMER,
 	MemPrefault = VAPICVM_CAP_MEM_PREFAULT,
 	IoapicEoi = VAPICVM_CAP_IOAPIC_EOI,
+	Ioeventfd = VAPICVM_CAP_IOEVENTFD,
 };
 
 std::string_view capability_name(Capability c) noexcept;

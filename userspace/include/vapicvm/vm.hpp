@@ -4,6 +4,7 @@
 #define VAPICVM_VM_HPP
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,21 @@ struct Msi {
 	{
 		return {0xfee00000u | (std::uint32_t(apic_id) << 12), 0, 4u << 8};
 	}
+};
+
+/*
+ * A guest write that signals an eventfd instead of exiting
+ * (VAPICVM_IOEVENTFD): len bytes at a port or an unbacked guest-physical
+ * address, of any value or only of datamatch.
+ */
+struct IoEventFd {
+	enum class Space : std::uint8_t { Port, Mmio };
+
+	Space space = Space::Port;
+	std::uint64_t addr = 0;
+	std::uint32_t len = 0;                  /* 1, 2, 4 (8 for MMIO) */
+	std::optional<std::uint64_t> datamatch; /* none: any value */
+	int fd = -1;                            /* an eventfd; the VM keeps its own reference */
 };
 
 struct ApicvInfo {
@@ -107,6 +123,14 @@ public:
 	 * level-triggered interrupt ends RUN with an IoapicEoiExit.
 	 */
 	Result<void> set_ioapic_eoi_exits(bool on);
+
+	/*
+	 * Register or remove an ioeventfd.  EEXIST when the same write would
+	 * match another registration, ENOENT when removing one that is not
+	 * there; once remove_ioeventfd() returns, nothing signals it.
+	 */
+	Result<void> add_ioeventfd(const IoEventFd &e);
+	Result<void> remove_ioeventfd(const IoEventFd &e);
 
 	/* The VM's counters (VAPICVM_GET_VM_STATS). */
 	Result<VmStats> stats() const;
