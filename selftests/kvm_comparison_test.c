@@ -23,6 +23,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysinfo.h>
@@ -49,6 +50,7 @@
 #define PERIODIC_COUNT		200000	/* 200 us at divide 1: both sides' floor */
 #define PERIODIC_WORK		8000000	/* loop rounds: tens of periods */
 #define BENCH_PORT		0x99
+#define BENCH_IOEVENTFD_PORT	0x9a	/* an ioeventfd on both sides: no exit to userspace */
 #define BENCH_MMIO_GPA		0xc0000000ULL	/* no memory there: MMIO to userspace */
 
 /* guest_compare()'s argument: the iteration count, and whether vCPU 1 runs. */
@@ -70,7 +72,8 @@ enum op_status { OP_NO_CPUID_FEATURE, OP_MEASURED, OP_NO_SECOND_VCPU };
 	X(x2apic_self_ipi_sti_hlt)	X(tscdeadline_immed)	X(tscdeadline)	\
 	X(oneshot_timer)	X(periodic_timer)	X(ipi)			\
 	X(ipi_halt)								\
-	X(outl_to_user)		X(inl_from_user)	X(mmio_read_from_user)	\
+	X(outl_to_user)		X(outl_ioeventfd)				\
+	X(inl_from_user)	X(mmio_read_from_user)				\
 	X(ept_fault_in)								\
 	X(cr0_wp_toggle)	X(cr4_pge_toggle)				\
 	X(rdmsr_kernel_gs_base)	X(wrmsr_kernel_gs_base)				\
@@ -237,6 +240,9 @@ static void do_op(enum op op)
 		break;
 	case OP_outl_to_user:
 		__asm__ volatile("outl %%eax, %w1" : : "a"(0), "Nd"(BENCH_PORT) : "memory");
+		break;
+	case OP_outl_ioeventfd:
+		__asm__ volatile("outl %%eax, %w1" : : "a"(0), "Nd"(BENCH_IOEVENTFD_PORT) : "memory");
 		break;
 	case OP_inl_from_user:
 		__asm__ volatile("inl %w1, %%eax" : "=a"(a) : "Nd"(BENCH_PORT) : "memory");
@@ -480,6 +486,9 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 	struct vm *vm = vm_create();
 	bool with_target = !costs->no_target_why;
 	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_compare, n | (with_target ? WITH_TARGET : 0));
+	struct vapicvm_ioeventfd io = {
+		.addr = BENCH_IOEVENTFD_PORT, .len = 4, .flags = VAPICVM_IOEVENTFD_PIO,
+	};
 	struct vcpu_thread target;
 	struct ucall uc;
 
@@ -487,6 +496,10 @@ static void run_on_vapicvm(struct __test_metadata *_metadata, struct costs *cost
 	vm_install_handler(vm, VEC_TIMER, count_and_eoi);
 	vm_install_handler(vm, VEC_IPI, target_count_and_eoi);
 	fault_in_in_4k_pages(vm->mem);
+	io.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, io.fd);
+	ASSERT_EQ(0, __vm_ioctl(vm, VAPICVM_IOEVENTFD, &io));
+	close(io.fd);	/* the VM keeps its own reference */
 	if (with_target)
 		vcpu_thread_start(&target, vm_add_vcpu(vm, 1, guest_ipi_target, 0));
 	for (;;) {
@@ -537,6 +550,9 @@ static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, u
 {
 	bool with_target = !costs->no_target_why;
 	struct kvm_guest *g = kvm_guest_create(guest_compare, n | (with_target ? WITH_TARGET : 0));
+	struct kvm_ioeventfd io = {
+		.addr = BENCH_IOEVENTFD_PORT, .len = 4, .flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
 	struct kvm_run *run;
 	pthread_t target;
 	struct ucall uc;
@@ -548,6 +564,10 @@ static void run_on_kvm(struct __test_metadata *_metadata, struct costs *costs, u
 	guest_image_install_handler(g->mem, VEC_TIMER, count_and_eoi);
 	guest_image_install_handler(g->mem, VEC_IPI, target_count_and_eoi);
 	fault_in_in_4k_pages(g->mem);
+	io.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, io.fd);
+	ASSERT_EQ(0, ioctl(g->vm_fd, KVM_IOEVENTFD, &io)) TH_LOG("KVM_IOEVENTFD: %s", strerror(errno));
+	close(io.fd);
 	if (with_target) {
 		ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_ipi_target, 0))
 			TH_LOG("%s", strerror(errno));
