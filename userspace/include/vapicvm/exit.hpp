@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Typed views of a vCPU exit: decode_exit() turns the run page that
- * VAPICVM_RUN filled into one alternative of VcpuExit.  The views point into
- * the run page: they are valid until the next RUN of that vCPU.
+ * VAPICVM_RUN filled into one alternative of VcpuExit.  The alternatives
+ * that point into the run page (I/O, MMIO, internal error, system event)
+ * are valid until the next RUN of that vCPU, and say so in their type:
+ * they are move-only (RunPageView), so a copy kept past the next run()
+ * does not compile by accident.  The others are plain values.
  */
 #ifndef VAPICVM_EXIT_HPP
 #define VAPICVM_EXIT_HPP
@@ -22,6 +25,20 @@ namespace vapicvm
 {
 
 /*
+ * The mark of an exit that points into the run page: a member that makes
+ * its holder move-only, so that keeping a copy of the exit past the next
+ * run() (when the kernel rewrites the page) does not compile by accident.
+ * Moving it is allowed, and is the caller's promise.
+ */
+struct RunPageView {
+	RunPageView() = default;
+	RunPageView(const RunPageView &) = delete;
+	RunPageView &operator=(const RunPageView &) = delete;
+	RunPageView(RunPageView &&) = default;
+	RunPageView &operator=(RunPageView &&) = default;
+};
+
+/*
  * Port I/O: count accesses (more than one for INS/OUTS with REP) of size
  * bytes each, at data in the run page.  IN and OUT are separate types so
  * that only an IN can be given data.
@@ -37,6 +54,7 @@ struct IoAccess {
 /* OUT, OUTS: what the guest wrote. */
 struct IoOut : IoAccess {
 	std::span<const std::uint8_t> data; /* size * count bytes */
+	[[no_unique_address]] RunPageView view_ = {};
 
 	/* Access i's value, zero-extended (0 past count). */
 	std::uint32_t value(std::uint32_t i = 0) const noexcept
@@ -51,6 +69,7 @@ struct IoOut : IoAccess {
 /* IN, INS: the VMM supplies the data; the next run() completes the instruction. */
 struct IoIn : IoAccess {
 	std::span<std::uint8_t> data; /* size * count bytes, for the VMM to fill */
+	[[no_unique_address]] RunPageView view_ = {};
 
 	/* Access i reads v (little-endian, truncated to size); ignored past count. */
 	void complete(std::uint32_t v, std::uint32_t i = 0) const noexcept
@@ -69,6 +88,7 @@ struct MmioWrite {
 
 	std::uint64_t gpa = 0;
 	std::span<const std::uint8_t> data; /* 1..8 bytes, what the guest wrote */
+	[[no_unique_address]] RunPageView view_ = {};
 
 	std::uint32_t len() const noexcept { return static_cast<std::uint32_t>(data.size()); }
 	std::uint64_t value() const noexcept
@@ -84,6 +104,7 @@ struct MmioRead {
 
 	std::uint64_t gpa = 0;
 	std::span<std::uint8_t> data; /* 1..8 bytes, for the VMM to fill */
+	[[no_unique_address]] RunPageView view_ = {};
 
 	std::uint32_t len() const noexcept { return static_cast<std::uint32_t>(data.size()); }
 	/* The value the guest reads (little-endian, truncated to len()). */
@@ -113,6 +134,7 @@ struct InternalErrorExit {
 
 	std::uint32_t suberror = 0; /* VAPICVM_INTERNAL_ERROR_* */
 	std::span<const std::uint64_t> data;
+	[[no_unique_address]] RunPageView view_ = {};
 	std::string_view suberror_name() const noexcept;
 };
 struct SystemEventExit {
@@ -120,6 +142,7 @@ struct SystemEventExit {
 
 	std::uint32_t type = 0; /* VAPICVM_SYSTEM_EVENT_* */
 	std::span<const std::uint64_t> data;
+	[[no_unique_address]] RunPageView view_ = {};
 	bool is_reset() const noexcept { return type == VAPICVM_SYSTEM_EVENT_RESET; }
 };
 /*
@@ -158,6 +181,16 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size);
 std::string_view exit_reason_name(std::uint32_t reason) noexcept;
 /* The name of the exit reason of the alternative an exit holds. */
 std::string_view exit_name(const VcpuExit &e) noexcept;
+/* The same for one alternative, without copying it into a VcpuExit. */
+template <typename Exit>
+requires requires
+{
+	Exit::exit_reason;
+}
+std::string_view exit_name(const Exit &) noexcept
+{
+	return exit_reason_name(Exit::exit_reason);
+}
 
 /* std::visit helper: overloaded{[](const IoIn &){...}, [](const auto &){...}}. */
 template <typename... Fs>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Exit decoding from a fake run page laid out as the kernel writes it. */
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -232,3 +233,17 @@ TEST(DecodeExit, OutIsReadOnly)
 	EXPECT_EQ(std::uint32_t('c'), out.value(2));
 	EXPECT_EQ(0u, out.value(3)) << "past count: 0";
 }
+
+/* Views into the run page are move-only; plain values copy. */
+static_assert(!std::is_copy_constructible_v<IoIn> && std::is_move_constructible_v<IoIn>);
+static_assert(!std::is_copy_constructible_v<IoOut> && !std::is_copy_assignable_v<IoOut>);
+static_assert(!std::is_copy_constructible_v<MmioRead> && !std::is_copy_constructible_v<MmioWrite>);
+static_assert(!std::is_copy_constructible_v<InternalErrorExit>);
+static_assert(!std::is_copy_constructible_v<SystemEventExit>);
+static_assert(!std::is_copy_constructible_v<VcpuExit> && std::is_move_constructible_v<VcpuExit>);
+static_assert(std::is_copy_constructible_v<IoapicEoiExit> &&
+	      std::is_copy_constructible_v<HaltExit>);
+static_assert(std::is_copy_constructible_v<FailEntryExit> &&
+	      std::is_copy_constructible_v<UnknownExit>);
+/* The mark costs no space. */
+static_assert(sizeof(IoOut) == sizeof(IoAccess) + sizeof(std::span<const std::uint8_t>));
