@@ -350,6 +350,20 @@ u64 vcpu_guest_xcr0_mask(struct vapicvm_vcpu *vcpu)
 	return (((u64)x->edx << 32) | x->eax) & vcpu_supported_xcr0();
 }
 
+/* The rules of Vol. 1 13.3: x87 always, AVX needs SSE, AVX-512 all or none. */
+bool vcpu_xcr0_valid(struct vapicvm_vcpu *vcpu, u64 xcr0)
+{
+	if ((xcr0 & ~vcpu_guest_xcr0_mask(vcpu)) || !(xcr0 & XFEATURE_MASK_FP))
+		return false;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return false;
+	if ((xcr0 & XFEATURE_MASK_AVX512) &&
+	    ((xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512 ||
+	     !(xcr0 & XFEATURE_MASK_YMM)))
+		return false;
+	return true;
+}
+
 /* The XSAVE area size for the components enabled in xcr0. */
 static u32 xsave_size(u64 xcr0)
 {

@@ -20,6 +20,8 @@ void cpuid_emulate(struct vapicvm_vcpu *vcpu);
 u64 vcpu_supported_xcr0(void);
 /* XCR0 bits this vCPU's CPUID allows. */
 u64 vcpu_guest_xcr0_mask(struct vapicvm_vcpu *vcpu);
+/* XCR0 as XSETBV or SET_XCRS may set it. */
+bool vcpu_xcr0_valid(struct vapicvm_vcpu *vcpu, u64 xcr0);
 
 /* Whether the vCPU's CPUID table sets bit in reg (CPUID_EAX...) of leaf fn, subleaf idx. */
 bool cpuid_guest_has(struct vapicvm_vcpu *vcpu, u32 fn, u32 idx, enum cpuid_regs_idx reg, u32 bit);

@@ -402,15 +402,9 @@ static int handle_xsetbv(struct vapicvm_vcpu *vcpu)
 {
 	u32 index = vcpu->regs[VCPU_REG_RCX];
 	u64 xcr0 = (u32)vcpu->regs[VCPU_REG_RAX] | ((u64)(u32)vcpu->regs[VCPU_REG_RDX] << 32);
-	u64 allowed = vcpu_guest_xcr0_mask(vcpu);
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_XSETBV);
-	/* The rules of Vol. 1 13.3: x87 always, AVX needs SSE, AVX-512 all or none. */
-	if (index != 0 || (xcr0 & ~allowed) || !(xcr0 & XFEATURE_MASK_FP) ||
-	    ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE)) ||
-	    ((xcr0 & XFEATURE_MASK_AVX512) &&
-	     (xcr0 & XFEATURE_MASK_AVX512) != XFEATURE_MASK_AVX512) ||
-	    ((xcr0 & XFEATURE_MASK_AVX512) && !(xcr0 & XFEATURE_MASK_YMM))) {
+	if (index != 0 || !vcpu_xcr0_valid(vcpu, xcr0)) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}

@@ -19,6 +19,7 @@
 #include "lapic_timer.h"
 #include "ioeventfd.h"
 #include "mitigations.h"
+#include "msr.h"
 #include "main.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -62,9 +63,37 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return lapic_timer_hv_available();
 	case VAPICVM_CAP_IOEVENTFD:
 		return VAPICVM_MAX_IOEVENTFDS;
+	case VAPICVM_CAP_MSR_INDEX_LIST:
+	case VAPICVM_CAP_DEBUGREGS:
+	case VAPICVM_CAP_GET_CPUID:
+		return 1;
+	case VAPICVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
 		return 0;
 	}
+}
+
+/* E2BIG with the number needed when indices has too little room (KVM's way). */
+static long vapicvm_get_msr_index_list(void __user *argp)
+{
+	struct vapicvm_msr_list hdr;
+	u32 list[MSR_SAVE_LIST_MAX];
+	unsigned int n = msr_save_list(list, ARRAY_SIZE(list));
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	if (hdr.nmsrs < n) {
+		hdr.nmsrs = n;
+		return copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : -E2BIG;
+	}
+	hdr.nmsrs = n;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)) ||
+	    copy_to_user(argp + sizeof(hdr), list, n * sizeof(u32)))
+		return -EFAULT;
+	return 0;
 }
 
 static long vapicvm_get_supported_cpuid(void __user *argp)
@@ -118,6 +147,8 @@ static long vapicvm_dev_ioctl(struct file *filp, unsigned int ioctl, unsigned lo
 		return PAGE_SIZE;
 	case VAPICVM_GET_SUPPORTED_CPUID:
 		return vapicvm_get_supported_cpuid((void __user *)arg);
+	case VAPICVM_GET_MSR_INDEX_LIST:
+		return vapicvm_get_msr_index_list((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -128,6 +128,36 @@ static bool guest_has_tsc_aux(struct vapicvm_vcpu *vcpu)
 	       cpuid_guest_has(vcpu, 7, 0, CPUID_ECX, CPUID_7_ECX_RDPID);
 }
 
+/*
+ * The MSRs a VMM saves and restores with GET/SET_MSRS to move a vCPU
+ * (VAPICVM_GET_MSR_INDEX_LIST): the state this file keeps or the CPU holds
+ * for the guest.  Not listed: constants (IA32_MCG_CAP, IA32_FEATURE_CONTROL,
+ * the microcode revision) and the x2APIC registers, which GET/SET_LAPIC
+ * carry.  IA32_APIC_BASE comes before IA32_TSC_DEADLINE, which only an
+ * enabled APIC keeps.
+ */
+static const u32 msrs_to_save[] = {
+	MSR_IA32_APICBASE, MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_TSC_DEADLINE,
+	MSR_IA32_MISC_ENABLE, MSR_IA32_MCG_STATUS, MSR_IA32_DEBUGCTLMSR, MSR_IA32_CR_PAT,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_EFER,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
+};
+
+unsigned int msr_save_list(u32 *out, unsigned int room)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(msrs_to_save); i++) {
+		if (msrs_to_save[i] == MSR_TSC_AUX && !cpu_has_rdtscp())
+			continue;
+		if (n < room)
+			out[n] = msrs_to_save[i];
+		n++;
+	}
+	return n;
+}
+
 int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
 	if (index >= 0x800 && index <= 0x8ff)

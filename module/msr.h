@@ -12,6 +12,9 @@ struct vapicvm_vcpu;
 void msr_bitmap_init(struct vapicvm_vcpu *vcpu);
 void msr_bitmap_intercept(struct vapicvm_vcpu *vcpu, u32 msr, bool read, bool write);
 int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host);
+/* VAPICVM_GET_MSR_INDEX_LIST: fills up to room entries, returns how many there are. */
+unsigned int msr_save_list(u32 *out, unsigned int room);
+#define MSR_SAVE_LIST_MAX	32
 int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host);
 
 #endif /* VAPICVM_MSR_H */

@@ -144,6 +144,106 @@ static long vcpu_ioctl_set_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
 	return r;
 }
 
+/* GET_CPUID: the table SET_CPUID gave; E2BIG with the number needed. */
+static long vcpu_ioctl_get_cpuid(struct vapicvm_vcpu *vcpu, void __user *argp)
+{
+	struct vapicvm_cpuid hdr;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.padding)
+		return -EINVAL;
+	if (hdr.nent < vcpu->cpuid_nent) {
+		hdr.nent = vcpu->cpuid_nent;
+		return copy_to_user(argp, &hdr, sizeof(hdr)) ? -EFAULT : -E2BIG;
+	}
+	hdr.nent = vcpu->cpuid_nent;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)) ||
+	    copy_to_user(argp + sizeof(hdr), vcpu->cpuid,
+			 array_size(hdr.nent, sizeof(*vcpu->cpuid))))
+		return -EFAULT;
+	return 0;
+}
+
+static long vcpu_ioctl_get_debugregs(struct vapicvm_vcpu *vcpu, void __user *argp)
+{
+	struct vapicvm_debugregs d = {};
+
+	memcpy(d.db, vcpu->dr, sizeof(d.db));
+	d.dr6 = vcpu->dr[6];
+	vapicvm_vcpu_load(vcpu);
+	d.dr7 = vmcs_readl(GUEST_DR7);
+	vapicvm_vcpu_put(vcpu);
+	return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
+}
+
+/* As MOV to DR6/DR7 would store them (exit.c), with the same fixed bits. */
+static long vcpu_ioctl_set_debugregs(struct vapicvm_vcpu *vcpu, void __user *argp)
+{
+	struct vapicvm_debugregs d;
+	int i;
+
+	if (copy_from_user(&d, argp, sizeof(d)))
+		return -EFAULT;
+	if (d.flags || (d.dr6 >> 32) || (d.dr7 >> 32))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(d.reserved); i++)
+		if (d.reserved[i])
+			return -EINVAL;
+	memcpy(vcpu->dr, d.db, sizeof(d.db));
+	vcpu->dr[6] = (d.dr6 & 0xf00f) | 0xffff0ff0;
+	vcpu->dr[7] = (d.dr7 & 0xffff2bff) | 0x400;
+	vapicvm_vcpu_load(vcpu);
+	vmcs_writel(GUEST_DR7, vcpu->dr[7]);
+	vapicvm_vcpu_put(vcpu);
+	return 0;
+}
+
+static long vcpu_ioctl_get_xcrs(struct vapicvm_vcpu *vcpu, void __user *argp)
+{
+	struct vapicvm_xcrs *x = kzalloc(sizeof(*x), GFP_KERNEL);
+	long r;
+
+	if (!x)
+		return -ENOMEM;
+	if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+		x->nr_xcrs = 1;
+		x->xcrs[0].xcr = 0;
+		x->xcrs[0].value = vcpu->xcr0;
+	}
+	r = copy_to_user(argp, x, sizeof(*x)) ? -EFAULT : 0;
+	kfree(x);
+	return r;
+}
+
+/* Each XCR as XSETBV would take it; nothing is set unless all are valid. */
+static long vcpu_ioctl_set_xcrs(struct vapicvm_vcpu *vcpu, void __user *argp)
+{
+	struct vapicvm_xcrs *x = memdup_user(argp, sizeof(*x));
+	u64 xcr0 = vcpu->xcr0;
+	long r = -EINVAL;
+	u32 i;
+
+	if (IS_ERR(x))
+		return PTR_ERR(x);
+	if (x->flags || x->nr_xcrs > VAPICVM_MAX_XCRS || !boot_cpu_has(X86_FEATURE_XSAVE))
+		goto out;
+	for (i = 0; i < ARRAY_SIZE(x->padding); i++)
+		if (x->padding[i])
+			goto out;
+	for (i = 0; i < x->nr_xcrs; i++) {
+		if (x->xcrs[i].xcr != 0 || x->xcrs[i].reserved ||
+		    !vcpu_xcr0_valid(vcpu, x->xcrs[i].value))
+			goto out;
+		xcr0 = x->xcrs[i].value;
+	}
+	vcpu->xcr0 = xcr0;
+	r = 0;
+out:
+	kfree(x);
+	return r;
+}
+
 /*
  * GET_LAPIC: the model's state, with the VMCS loaded so that the tier can
  * add what only the CPU holds (RVI/SVI).
@@ -256,6 +356,16 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 		kfree(xsave);
 		return r;
 	}
+	case VAPICVM_GET_CPUID:
+		return vcpu_ioctl_get_cpuid(vcpu, argp);
+	case VAPICVM_GET_DEBUGREGS:
+		return vcpu_ioctl_get_debugregs(vcpu, argp);
+	case VAPICVM_SET_DEBUGREGS:
+		return vcpu_ioctl_set_debugregs(vcpu, argp);
+	case VAPICVM_GET_XCRS:
+		return vcpu_ioctl_get_xcrs(vcpu, argp);
+	case VAPICVM_SET_XCRS:
+		return vcpu_ioctl_set_xcrs(vcpu, argp);
 	case VAPICVM_GET_LAPIC:
 		return vcpu_ioctl_get_lapic(vcpu, argp);
 	case VAPICVM_SET_LAPIC:

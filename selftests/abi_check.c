@@ -28,6 +28,11 @@ FIELD(struct vapicvm_apicv_info, apic_access_gpa, 16);
 LAYOUT(struct vapicvm_msi, 32);
 LAYOUT(struct vapicvm_enable_cap, 72);
 LAYOUT(struct vapicvm_ioeventfd, 48);
+LAYOUT(struct vapicvm_msr_list, 8);
+LAYOUT(struct vapicvm_debugregs, 128);
+FIELD(struct vapicvm_debugregs, dr7, 40);
+LAYOUT(struct vapicvm_xcr, 16);
+LAYOUT(struct vapicvm_xcrs, 8 + 16 * 16 + 128);
 FIELD(struct vapicvm_ioeventfd, len, 16);
 FIELD(struct vapicvm_ioeventfd, flags, 24);
 FIELD(struct vapicvm_enable_cap, args, 8);
@@ -75,7 +80,8 @@ _Static_assert(_IOC_TYPE(VAPICVM_CREATE_VM) == VAPICVMIO, "type byte");
 _Static_assert(_IOC_NR(VAPICVM_CREATE_VM) < 0x40, "system range");
 _Static_assert(_IOC_NR(VAPICVM_SET_USER_MEMORY_REGION) >= 0x40 &&
 	       _IOC_NR(VAPICVM_IOEVENTFD) < 0x80, "VM range");
-_Static_assert(_IOC_NR(VAPICVM_RUN) >= 0x80 && _IOC_NR(VAPICVM_GET_STATS) < 0xc0, "vCPU range");
+_Static_assert(_IOC_NR(VAPICVM_RUN) >= 0x80 && _IOC_NR(VAPICVM_GET_CPUID) < 0xc0, "vCPU range");
+_Static_assert(_IOC_NR(VAPICVM_GET_MSR_INDEX_LIST) < 0x40, "system range");
 
 int abi_check_cxx(void);
 

@@ -47,6 +47,14 @@
 #define VAPICVM_CREATE_VM		_IOW(VAPICVMIO, 0x02, struct vapicvm_create_vm)
 #define VAPICVM_GET_VCPU_MMAP_SIZE	_IO(VAPICVMIO, 0x03)
 #define VAPICVM_GET_SUPPORTED_CPUID	_IOWR(VAPICVMIO, 0x04, struct vapicvm_cpuid)
+#define VAPICVM_GET_MSR_INDEX_LIST	_IOWR(VAPICVMIO, 0x05, struct vapicvm_msr_list)
+
+/* The MSRs GET/SET_MSRS save and restore, for a VMM's migration. */
+struct vapicvm_msr_list {
+	__u32 nmsrs;		/* in: room in indices; out: how many there are */
+	__u32 pad;		/* must be zero */
+	__VAPICVM_FLEX_ARRAY(__u32, indices);
+};
 
 /*
  * APIC-virtualization features: the one table of them.  The kernel, the C++
@@ -133,6 +141,10 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_MEM_PREFAULT	20 /* VAPICVM_MEM_PREFAULT slots: 1 */
 #define VAPICVM_CAP_IOAPIC_EOI		21 /* ENABLE_CAP: level-triggered EOIs exit: 1 */
 #define VAPICVM_CAP_IOEVENTFD		22 /* VAPICVM_IOEVENTFD: how many a VM may hold */
+#define VAPICVM_CAP_MSR_INDEX_LIST	23 /* VAPICVM_GET_MSR_INDEX_LIST: 1 */
+#define VAPICVM_CAP_DEBUGREGS		24 /* GET/SET_DEBUGREGS: 1 */
+#define VAPICVM_CAP_XCRS		25 /* GET/SET_XCRS: 1 */
+#define VAPICVM_CAP_GET_CPUID		26 /* VAPICVM_GET_CPUID: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -236,6 +248,36 @@ struct vapicvm_ioeventfd {
 #define VAPICVM_GET_MP_STATE		_IOR(VAPICVMIO, 0x8d, struct vapicvm_mp_state)
 #define VAPICVM_SET_MP_STATE		_IOW(VAPICVMIO, 0x8e, struct vapicvm_mp_state)
 #define VAPICVM_GET_STATS		_IOWR(VAPICVMIO, 0x8f, struct vapicvm_stats)
+#define VAPICVM_GET_DEBUGREGS		_IOR(VAPICVMIO, 0x90, struct vapicvm_debugregs)
+#define VAPICVM_SET_DEBUGREGS		_IOW(VAPICVMIO, 0x91, struct vapicvm_debugregs)
+#define VAPICVM_GET_XCRS		_IOR(VAPICVMIO, 0x92, struct vapicvm_xcrs)
+#define VAPICVM_SET_XCRS		_IOW(VAPICVMIO, 0x93, struct vapicvm_xcrs)
+#define VAPICVM_GET_CPUID		_IOWR(VAPICVMIO, 0x94, struct vapicvm_cpuid)
+
+/* The guest's debug registers (DR4 and DR5 are DR6 and DR7's aliases). */
+struct vapicvm_debugregs {
+	__u64 db[4];		/* DR0-DR3 */
+	__u64 dr6;		/* bits 63:32 must be zero */
+	__u64 dr7;		/* bits 63:32 must be zero */
+	__u64 flags;		/* must be zero */
+	__u64 reserved[9];	/* must be zero */
+};
+
+/* Extended control registers: XCR0 is the only one. */
+#define VAPICVM_MAX_XCRS		16
+
+struct vapicvm_xcr {
+	__u32 xcr;		/* its index (XSETBV's ECX) */
+	__u32 reserved;		/* must be zero */
+	__u64 value;
+};
+
+struct vapicvm_xcrs {
+	__u32 nr_xcrs;		/* at most VAPICVM_MAX_XCRS */
+	__u32 flags;		/* must be zero */
+	struct vapicvm_xcr xcrs[VAPICVM_MAX_XCRS];
+	__u64 padding[16];	/* must be zero */
+};
 
 /* General-purpose registers. */
 struct vapicvm_regs {

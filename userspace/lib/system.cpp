@@ -59,6 +59,14 @@ std::string_view capability_name(Capability c) noexcept
 		return "IOAPIC_EOI";
 	case Capability::Ioeventfd:
 		return "IOEVENTFD";
+	case Capability::MsrIndexList:
+		return "MSR_INDEX_LIST";
+	case Capability::Debugregs:
+		return "DEBUGREGS";
+	case Capability::Xcrs:
+		return "XCRS";
+	case Capability::GetCpuid:
+		return "GET_CPUID";
 	}
 	return "?";
 }
@@ -116,6 +124,17 @@ Result<std::vector<vapicvm_cpuid_entry>> System::supported_cpuid() const
 	if (::ioctl(fd_.get(), VAPICVM_GET_SUPPORTED_CPUID, buf.data()) < 0)
 		return Error::last("VAPICVM_GET_SUPPORTED_CPUID");
 	return buf.entries(buf.header().nent, "VAPICVM_GET_SUPPORTED_CPUID");
+}
+
+Result<std::vector<std::uint32_t>> System::msr_index_list() const
+{
+	constexpr std::size_t room = 256;
+	vapicvm_msr_list hdr{};
+	hdr.nmsrs = room;
+	detail::FlexBuffer<vapicvm_msr_list, std::uint32_t> buf(hdr, {}, room);
+	if (::ioctl(fd_.get(), VAPICVM_GET_MSR_INDEX_LIST, buf.data()) < 0)
+		return Error::last("VAPICVM_GET_MSR_INDEX_LIST");
+	return buf.entries(buf.header().nmsrs, "VAPICVM_GET_MSR_INDEX_LIST");
 }
 
 Result<Vm> System::create_vm(const VmOptions &opts) const

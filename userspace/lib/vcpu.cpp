@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <iterator>
 #include <memory>
@@ -186,6 +187,45 @@ Result<vapicvm_xsave> Vcpu::xsave() const
 Result<void> Vcpu::set_xsave(const vapicvm_xsave &x)
 {
 	return ioctl_set(fd_.get(), VAPICVM_SET_XSAVE, x, "VAPICVM_SET_XSAVE");
+}
+
+Result<vapicvm_debugregs> Vcpu::debugregs() const
+{
+	return ioctl_get<vapicvm_debugregs>(fd_.get(), VAPICVM_GET_DEBUGREGS,
+					    "VAPICVM_GET_DEBUGREGS");
+}
+Result<void> Vcpu::set_debugregs(const vapicvm_debugregs &d)
+{
+	return ioctl_set(fd_.get(), VAPICVM_SET_DEBUGREGS, d, "VAPICVM_SET_DEBUGREGS");
+}
+
+Result<std::uint64_t> Vcpu::xcr0() const
+{
+	auto r = ioctl_get<vapicvm_xcrs>(fd_.get(), VAPICVM_GET_XCRS, "VAPICVM_GET_XCRS");
+	if (!r)
+		return std::move(r).error();
+	for (std::uint32_t i = 0; i < r->nr_xcrs && i < VAPICVM_MAX_XCRS; ++i)
+		if (r->xcrs[i].xcr == 0)
+			return std::uint64_t(r->xcrs[i].value);
+	return Error::from_errno(ENODATA, "VAPICVM_GET_XCRS", "no XCR0 (no XSAVE)");
+}
+Result<void> Vcpu::set_xcr0(std::uint64_t value)
+{
+	vapicvm_xcrs x{};
+	x.nr_xcrs = 1;
+	x.xcrs[0].value = value;
+	return ioctl_set(fd_.get(), VAPICVM_SET_XCRS, x, "VAPICVM_SET_XCRS");
+}
+
+Result<std::vector<vapicvm_cpuid_entry>> Vcpu::cpuid() const
+{
+	vapicvm_cpuid hdr{};
+	hdr.nent = VAPICVM_MAX_CPUID_ENTRIES;
+	detail::FlexBuffer<vapicvm_cpuid, vapicvm_cpuid_entry> buf(hdr, {},
+								   VAPICVM_MAX_CPUID_ENTRIES);
+	if (::ioctl(fd_.get(), VAPICVM_GET_CPUID, buf.data()) < 0)
+		return Error::last("VAPICVM_GET_CPUID");
+	return buf.entries(buf.header().nent, "VAPICVM_GET_CPUID");
 }
 
 Result<LapicState> Vcpu::lapic() const

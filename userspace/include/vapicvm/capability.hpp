@@ -34,6 +34,10 @@ enum class Capability : std::uint32_t {
 	MemPrefault = VAPICVM_CAP_MEM_PREFAULT,
 	IoapicEoi = VAPICVM_CAP_IOAPIC_EOI,
 	Ioeventfd = VAPICVM_CAP_IOEVENTFD,
+	MsrIndexList = VAPICVM_CAP_MSR_INDEX_LIST,
+	Debugregs = VAPICVM_CAP_DEBUGREGS,
+	Xcrs = VAPICVM_CAP_XCRS,
+	GetCpuid = VAPICVM_CAP_GET_CPUID,
 };
 
 std::string_view capability_name(Capability c) noexcept;

@@ -51,6 +51,8 @@ public:
 	Result<std::size_t> vcpu_mmap_size() const;
 	/* VAPICVM_GET_SUPPORTED_CPUID: the entries a VMM starts its guest's CPUID from. */
 	Result<std::vector<vapicvm_cpuid_entry>> supported_cpuid() const;
+	/* The MSRs to save and restore a vCPU with (VAPICVM_GET_MSR_INDEX_LIST). */
+	Result<std::vector<std::uint32_t>> msr_index_list() const;
 
 	Result<Vm> create_vm(const VmOptions &opts = {}) const;
 

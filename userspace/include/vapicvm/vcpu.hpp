@@ -109,6 +109,14 @@ public:
 	Result<vapicvm_xsave> xsave() const;
 	Result<void> set_xsave(const vapicvm_xsave &x);
 
+	Result<vapicvm_debugregs> debugregs() const;
+	Result<void> set_debugregs(const vapicvm_debugregs &d);
+	/* XCR0 (VAPICVM_GET/SET_XCRS; the kernel checks it as XSETBV would). */
+	Result<std::uint64_t> xcr0() const;
+	Result<void> set_xcr0(std::uint64_t value);
+	/* The vCPU's CPUID table (VAPICVM_GET_CPUID). */
+	Result<std::vector<vapicvm_cpuid_entry>> cpuid() const;
+
 	Result<LapicState> lapic() const;
 	Result<void> set_lapic(const LapicState &s);
 
