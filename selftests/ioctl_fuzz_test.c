@@ -29,6 +29,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -1008,7 +1009,71 @@ static void op_vm(struct thread *t, struct target *tg)
 	uint32_t apicv;
 	long r;
 
-	switch (rnd_below(&t->rng, 10)) {
+	switch (rnd_below(&t->rng, 12)) {
+	case 10: {
+		struct vapicvm_enable_cap *p;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			memset(p, 0, sizeof(*p));
+			p->cap = one_in(&t->rng, 4) ? rnd_value(&t->rng) : VAPICVM_CAP_IOAPIC_EOI;
+			p->args[0] = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 2);
+			if (one_in(&t->rng, 16))
+				p->args[1 + rnd_below(&t->rng, 3)] = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->flags = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->reserved[rnd_below(&t->rng, 4)] = rnd_value(&t->rng);
+			if (p->cap != VAPICVM_CAP_IOAPIC_EOI || p->flags || p->args[0] > 1 ||
+			    p->args[1] || p->args[2] || p->args[3] || p->reserved[0] ||
+			    p->reserved[1] || p->reserved[2] || p->reserved[3])
+				c.must = EINVAL;
+		}
+		c.name = "ENABLE_CAP";
+		c.cmd = VAPICVM_ENABLE_CAP;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
+	case 11: {
+		struct vapicvm_ioeventfd *p;
+		int efd = -1;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			memset(p, 0, sizeof(*p));
+			efd = eventfd(0, EFD_CLOEXEC);
+			p->fd = one_in(&t->rng, 8) ? (int)rnd_value(&t->rng) : efd;
+			p->flags = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 8);
+			p->len = one_in(&t->rng, 4) ? rnd_below(&t->rng, 10) : 4;
+			p->addr = one_in(&t->rng, 2) ? rnd_below(&t->rng, 0x10010) :
+				  0xc0000000ULL + rnd_below(&t->rng, 0x2000);
+			p->datamatch = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->pad = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->reserved[rnd_below(&t->rng, 2)] = rnd_value(&t->rng);
+			if ((p->flags & ~VAPICVM_IOEVENTFD_FLAGS_ALL) || p->pad ||
+			    p->reserved[0] || p->reserved[1])
+				c.must = EINVAL;
+		}
+		c.name = "IOEVENTFD";
+		c.cmd = VAPICVM_IOEVENTFD;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL) | EB(EBADF) | EB(EEXIST) | EB(ENOENT) | EB(ENOSPC) |
+			 EB(ENOMEM);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		if (efd >= 0)
+			close(efd);	/* the VM keeps its own reference */
+		break;
+	}
 	case 0:
 		c.name = "CHECK_EXTENSION";
 		c.kind = K_SYS;
@@ -1291,7 +1356,7 @@ static void op_run(struct thread *t, struct target *tg)
 	if (run && v->run == run && v->run_gen == run_gen) {
 		uint32_t reason = run->exit_reason;
 
-		if (reason > VAPICVM_EXIT_INTR)
+		if (reason > VAPICVM_EXIT_IOAPIC_EOI)	/* the highest this version has */
 			report(t->seed, "RUN: exit reason %u", reason);
 		else if (r == 0 || errno == EINTR)
 			atomic_fetch_add(&run_exits[reason], 1);
@@ -1623,7 +1688,9 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_GET_SREGS, VAPICVM_SET_SREGS, VAPICVM_GET_MSRS, VAPICVM_SET_MSRS,
 	VAPICVM_SET_CPUID, VAPICVM_GET_XSAVE, VAPICVM_SET_XSAVE, VAPICVM_GET_LAPIC,
 	VAPICVM_SET_LAPIC, VAPICVM_INTERRUPT, VAPICVM_GET_MP_STATE, VAPICVM_SET_MP_STATE,
-	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS,
+	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS, VAPICVM_ENABLE_CAP, VAPICVM_IOEVENTFD,
+	VAPICVM_GET_MSR_INDEX_LIST, VAPICVM_GET_DEBUGREGS, VAPICVM_SET_DEBUGREGS,
+	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID,
 };
 
 static bool is_known_ioctl(unsigned long cmd)
@@ -1979,7 +2046,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	       atomic_load(&stale_calls), ms / 1000, ms % 1000, atomic_load(&runs),
 	       atomic_load(&vms_created));
 	printf("# RUN exits:");
-	for (i = 0; i <= VAPICVM_EXIT_INTR; i++)
+	for (i = 0; i <= VAPICVM_EXIT_IOAPIC_EOI; i++)
 		printf(" %s %lu", exit_reason_str(i), atomic_load(&run_exits[i]));
 	printf("\n");
 	fflush(stdout);
