@@ -1038,7 +1038,7 @@ int emulate_mmio(struct vapicvm_vcpu *vcpu, u64 gpa)
 		val = emulate_store_value(vcpu, &insn);
 		memcpy(run->mmio.data, &val, insn.size);
 		vcpu_advance_rip(vcpu, insn.len);
-		if (ioeventfd_write(vcpu->vm, false, gpa, insn.size, val)) {
+		if (vm_ioeventfd_signal(vcpu->vm, false, gpa, insn.size, val)) {
 			vcpu_stat_inc(vcpu, VAPICVM_STAT_IOEVENTFD);
 			return 1;
 		}

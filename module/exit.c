@@ -295,7 +295,7 @@ static int handle_io(struct vapicvm_vcpu *vcpu)
 		vcpu->pending_load.insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	} else {
 		val = vcpu->regs[VCPU_REG_RAX];
-		if (ioeventfd_write(vcpu->vm, true, run->io.port, size, val)) {
+		if (vm_ioeventfd_signal(vcpu->vm, true, run->io.port, size, val)) {
 			vcpu_stat_inc(vcpu, VAPICVM_STAT_IOEVENTFD);
 			vcpu_skip_instruction(vcpu);
 			return 1;

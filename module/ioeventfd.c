@@ -72,7 +72,7 @@ static bool ioeventfd_same(const struct ioeventfd *p, const struct ioeventfd *q)
 	       (p->wildcard || p->datamatch == q->datamatch);
 }
 
-int ioeventfd_ioctl(struct vapicvm_vm *vm, const struct vapicvm_ioeventfd *args)
+int vm_ioeventfd_ioctl(struct vapicvm_vm *vm, const struct vapicvm_ioeventfd *args)
 {
 	struct ioeventfd key, *p, *gone = NULL;
 	int r;
@@ -130,7 +130,7 @@ out:
 	return r;
 }
 
-bool ioeventfd_write(struct vapicvm_vm *vm, bool pio, u64 addr, unsigned int len, u64 val)
+bool vm_ioeventfd_signal(struct vapicvm_vm *vm, bool pio, u64 addr, unsigned int len, u64 val)
 {
 	struct ioeventfd *p;
 	bool hit = false;
@@ -152,7 +152,7 @@ bool ioeventfd_write(struct vapicvm_vm *vm, bool pio, u64 addr, unsigned int len
 }
 
 /* The VM is going away: nobody reads the list any more. */
-void ioeventfd_release_all(struct vapicvm_vm *vm)
+void vm_ioeventfd_release_all(struct vapicvm_vm *vm)
 {
 	struct ioeventfd *p, *n;
 

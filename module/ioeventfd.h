@@ -14,13 +14,13 @@ struct vapicvm_ioeventfd;
 
 #define VAPICVM_MAX_IOEVENTFDS	1000	/* per VM */
 
-int ioeventfd_ioctl(struct vapicvm_vm *vm, const struct vapicvm_ioeventfd *args);
-void ioeventfd_release_all(struct vapicvm_vm *vm);
+int vm_ioeventfd_ioctl(struct vapicvm_vm *vm, const struct vapicvm_ioeventfd *args);
+void vm_ioeventfd_release_all(struct vapicvm_vm *vm);
 /*
  * A guest write of len bytes of val at addr (a port if pio): true if it
  * signalled an ioeventfd, and the write is then complete.  Any context
  * that may not sleep too; takes no lock.
  */
-bool ioeventfd_write(struct vapicvm_vm *vm, bool pio, u64 addr, unsigned int len, u64 val);
+bool vm_ioeventfd_signal(struct vapicvm_vm *vm, bool pio, u64 addr, unsigned int len, u64 val);
 
 #endif /* VAPICVM_IOEVENTFD_H */

@@ -575,7 +575,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	}
 	if (vm->apic_access_page)
 		__free_page(vm->apic_access_page);
-	ioeventfd_release_all(vm);
+	vm_ioeventfd_release_all(vm);
 	free_cpumask_var(vm->flush_cpus);
 	if (vm->mm)
 		mmdrop(vm->mm);
@@ -718,7 +718,7 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 
 		if (copy_from_user(&io, argp, sizeof(io)))
 			return -EFAULT;
-		return ioeventfd_ioctl(vm, &io);
+		return vm_ioeventfd_ioctl(vm, &io);
 	}
 	case VAPICVM_ENABLE_CAP: {
 		struct vapicvm_enable_cap cap;
