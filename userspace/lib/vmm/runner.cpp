@@ -135,8 +135,8 @@ void VcpuRunner::loop() noexcept
 			 * Work must see the IN or MMIO read done: a RUN with
 			 * immediate_exit completes it and returns EINTR (or, for
 			 * a read-modify-write, the write's exit).  The work goes
-			 * back in the queue and the loop starts over, so that a
-			 * stop requested meanwhile is seen first.
+			 * back in the queue for the next round, so that a stop
+			 * requested meanwhile is seen first.
 			 */
 			completion_due_ = false;
 			{
@@ -145,17 +145,10 @@ void VcpuRunner::loop() noexcept
 					work_.push_front(std::move(*it));
 			}
 			vcpu_.set_immediate_exit(true);
-			auto r = vcpu_.run();
-			if (!r) {
-				error_ = std::move(r).error();
-				break;
-			}
-			if (!dispatch(*r))
-				break;
-			continue;
+		} else {
+			for (auto &w : work)
+				w(vcpu_);
 		}
-		for (auto &w : work)
-			w(vcpu_);
 		auto r = vcpu_.run();
 		if (!r) {
 			error_ = std::move(r).error();
