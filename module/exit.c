@@ -38,7 +38,7 @@ static int handle_exception_nmi(struct vapicvm_vcpu *vcpu)
 	case 1:
 		/* #DB: reflect it, with its DR6 bits, to the guest. */
 		vcpu->dr[6] = (vcpu->dr[6] & ~0xf) | (vmcs_readl(EXIT_QUALIFICATION) & 0x400f) |
-			      0xffff0ff0;
+			      VCPU_DR6_FIXED_1;
 		vcpu_queue_exception(vcpu, 1, false, 0);
 		return 1;
 	case 17:
@@ -251,10 +251,10 @@ static int handle_dr_access(struct vapicvm_vcpu *vcpu)
 		}
 		if (dr == 7) {
 			/* Kept in the vCPU too: the run loop loads DR0-3 if it enables any. */
-			vcpu->dr[7] = (v & 0xffff2bff) | 0x400;
+			vcpu->dr[7] = vcpu_dr7_from_write(v);
 			vmcs_writel(GUEST_DR7, vcpu->dr[7]);
 		} else if (dr == 6) {
-			vcpu->dr[6] = (v & 0xf00f) | 0xffff0ff0;
+			vcpu->dr[6] = vcpu_dr6_from_write(v);
 		} else {
 			vcpu->dr[dr] = v;
 		}

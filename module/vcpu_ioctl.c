@@ -177,7 +177,7 @@ static long vcpu_ioctl_get_debugregs(struct vapicvm_vcpu *vcpu, void __user *arg
 	return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
 }
 
-/* As MOV to DR6/DR7 would store them (exit.c), with the same fixed bits. */
+/* As MOV to DR6/DR7 would store them (vcpu_regs.h). */
 static long vcpu_ioctl_set_debugregs(struct vapicvm_vcpu *vcpu, void __user *argp)
 {
 	struct vapicvm_debugregs d;
@@ -191,8 +191,8 @@ static long vcpu_ioctl_set_debugregs(struct vapicvm_vcpu *vcpu, void __user *arg
 		if (d.reserved[i])
 			return -EINVAL;
 	memcpy(vcpu->dr, d.db, sizeof(d.db));
-	vcpu->dr[6] = (d.dr6 & 0xf00f) | 0xffff0ff0;
-	vcpu->dr[7] = (d.dr7 & 0xffff2bff) | 0x400;
+	vcpu->dr[6] = vcpu_dr6_from_write(d.dr6);
+	vcpu->dr[7] = vcpu_dr7_from_write(d.dr7);
 	vapicvm_vcpu_load(vcpu);
 	vmcs_writel(GUEST_DR7, vcpu->dr[7]);
 	vapicvm_vcpu_put(vcpu);

@@ -205,7 +205,7 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 	vcpu_set_efer(vcpu, 0);
 	vmcs_writel(GUEST_DR7, 0x400);
 	memset(vcpu->dr, 0, sizeof(vcpu->dr));
-	vcpu->dr[6] = 0xffff0ff0;
+	vcpu->dr[6] = VCPU_DR6_FIXED_1;
 	vcpu->dr[7] = 0x400;
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);

@@ -12,6 +12,22 @@
 #include <asm/processor-flags.h>
 
 /*
+ * DR6 and DR7 as a MOV to them stores a value (Vol. 3B 18.2.3-18.2.4): the
+ * defined bits kept, the bits that read as 1 set (DR6 31:16, 11:4; DR7 10).
+ */
+#define VCPU_DR6_FIXED_1	0xffff0ff0UL
+
+static inline unsigned long vcpu_dr6_from_write(u64 v)
+{
+	return (v & 0xf00f) | VCPU_DR6_FIXED_1;
+}
+
+static inline unsigned long vcpu_dr7_from_write(u64 v)
+{
+	return (v & 0xffff2bff) | 0x400;
+}
+
+/*
  * CR0 bits whose guest writes exit: PE/PG change the paging mode (EFER.LMA,
  * the IA-32e entry control, PDPTRs), NE is forced on by VMX while the guest
  * may believe it clear, CD/NW because the guest's cache control must not
