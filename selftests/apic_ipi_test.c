@@ -26,20 +26,6 @@ FIXTURE_SETUP(apic)
 	TH_LOG("%d host CPUs", get_nprocs());
 }
 
-/*
- * The test `name` in xAPIC and in x2APIC mode (name_xapic, name_x2apic):
- * fn(_metadata, vm, x2apic) on every tier this CPU offers.
- */
-#define APIC_TEST_BOTH_MODES(name, fn)						\
-	TEST_F(apic, name##_xapic)						\
-	{									\
-		fn(_metadata, self->vm, false);					\
-	}									\
-	TEST_F(apic, name##_x2apic)						\
-	{									\
-		fn(_metadata, self->vm, true);					\
-	}
-
 /* Guest memory is shared by the vCPUs: count per APIC ID. */
 static volatile uint32_t cpu_irq[4][256];
 static volatile uint32_t cpu_nmi[4];
@@ -301,7 +287,7 @@ static void pending_while_if_clear(struct __test_metadata *_metadata, struct vm 
 	vm_assert_lapic_consistent(vm);
 }
 
-APIC_TEST_BOTH_MODES(pending_while_if_clear, pending_while_if_clear)
+APIC_TEST_F_BOTH_MODES(apic, pending_while_if_clear, pending_while_if_clear)
 
 /* ---------------------------------------------------------------- */
 
@@ -392,7 +378,7 @@ static void multicast(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_assert_lapic_consistent(vm);
 }
 
-APIC_TEST_BOTH_MODES(logical_broadcast_and_shorthands, multicast)
+APIC_TEST_F_BOTH_MODES(apic, logical_broadcast_and_shorthands, multicast)
 
 /* ---------------------------------------------------------------- */
 
@@ -492,7 +478,7 @@ static void ipi_storm(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_assert_lapic_consistent(vm);
 }
 
-APIC_TEST_BOTH_MODES(ipi_storm_to_halted_vcpus, ipi_storm)
+APIC_TEST_F_BOTH_MODES(apic, ipi_storm_to_halted_vcpus, ipi_storm)
 
 /* ---------------------------------------------------------------- */
 
@@ -586,7 +572,7 @@ static void init_sipi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_assert_lapic_consistent(vm);
 }
 
-APIC_TEST_BOTH_MODES(init_sipi_starts_an_ap, init_sipi)
+APIC_TEST_F_BOTH_MODES(apic, init_sipi_starts_an_ap, init_sipi)
 
 static void *run_once(void *vcpu)
 {
@@ -666,7 +652,7 @@ static void eoi(struct __test_metadata *_metadata, struct vm *vm, bool x2)
 	vm_assert_lapic_consistent(vm);
 }
 
-APIC_TEST_BOTH_MODES(eoi_edge_and_level, eoi)
+APIC_TEST_F_BOTH_MODES(apic, eoi_edge_and_level, eoi)
 
 /* ---------------------------------------------------------------- */
 

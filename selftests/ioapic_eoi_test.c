@@ -131,16 +131,6 @@ static void guest_wait_loop(uint64_t x2)
 		GUEST_SYNC(1);	/* the host sends one interrupt per round */
 }
 
-#define EOI_TEST_BOTH_MODES(name)						\
-	TEST_F(eoi, name##_xapic)						\
-	{									\
-		name(_metadata, self->vm, false);				\
-	}									\
-	TEST_F(eoi, name##_x2apic)						\
-	{									\
-		name(_metadata, self->vm, true);				\
-	}
-
 /* One interrupt, one round: its EOI exits (level) or not (edge). */
 static void round_trip(struct __test_metadata *_metadata, struct vcpu *vcpu, uint8_t vector,
 		       bool level, int expect_eoi_exits)
@@ -182,7 +172,7 @@ static void level_and_edge(struct __test_metadata *_metadata, struct vm *vm, boo
 	vm_assert_lapic_consistent(vm);
 }
 
-EOI_TEST_BOTH_MODES(level_and_edge)
+APIC_TEST_F_BOTH_MODES(eoi, level_and_edge, level_and_edge)
 
 /* Off by default, and off again: a level EOI then exits to nobody. */
 static void only_when_enabled(struct __test_metadata *_metadata, struct vm *vm, bool x2)
@@ -200,7 +190,7 @@ static void only_when_enabled(struct __test_metadata *_metadata, struct vm *vm, 
 	EXPECT_EQ(1, vcpu_stat(vcpu, VAPICVM_STAT_IOAPIC_EOI));
 }
 
-EOI_TEST_BOTH_MODES(only_when_enabled)
+APIC_TEST_F_BOTH_MODES(eoi, only_when_enabled, only_when_enabled)
 
 /*
  * The remote-IRR handshake of a line that stays asserted: each EOI makes
@@ -236,7 +226,7 @@ static void line_stays_asserted(struct __test_metadata *_metadata, struct vm *vm
 	vm_assert_lapic_consistent(vm);
 }
 
-EOI_TEST_BOTH_MODES(line_stays_asserted)
+APIC_TEST_F_BOTH_MODES(eoi, line_stays_asserted, line_stays_asserted)
 
 /*
  * A second level interrupt of the vector arrives while the first is in
@@ -275,7 +265,7 @@ static void second_while_in_service(struct __test_metadata *_metadata, struct vm
 	vm_assert_lapic_consistent(vm);
 }
 
-EOI_TEST_BOTH_MODES(second_while_in_service)
+APIC_TEST_F_BOTH_MODES(eoi, second_while_in_service, second_while_in_service)
 
 /* The ICR's trigger-mode bit does not make a fixed IPI level-triggered. */
 static void guest_level_ipi(uint64_t x2)
@@ -302,7 +292,7 @@ static void ipis_are_edge(struct __test_metadata *_metadata, struct vm *vm, bool
 	EXPECT_EQ(0, log.n);
 }
 
-EOI_TEST_BOTH_MODES(ipis_are_edge)
+APIC_TEST_F_BOTH_MODES(eoi, ipis_are_edge, ipis_are_edge)
 
 /* Bad arguments: EINVAL, and the setting is unchanged. */
 TEST_F(eoi, enable_cap_rejects_bad_arguments)

@@ -127,6 +127,21 @@ struct vm *vm_create_apic_tier(uint32_t apicv);
 	TH_LOG("tier: %s", __tier);						\
 } while (0)
 
+/*
+ * In an APIC_TIER_FIXTURE whose self->vm is the tier's VM: the test `name`
+ * in xAPIC and in x2APIC mode (name_xapic, name_x2apic), each calling
+ * fn(_metadata, self->vm, x2apic).
+ */
+#define APIC_TEST_F_BOTH_MODES(fixture, name, fn)				\
+	TEST_F(fixture, name##_xapic)						\
+	{									\
+		fn(_metadata, self->vm, false);					\
+	}									\
+	TEST_F(fixture, name##_x2apic)						\
+	{									\
+		fn(_metadata, self->vm, true);					\
+	}
+
 /* Signal an MSI to APIC ID dest: an edge (or level, asserted) fixed interrupt. */
 void vm_send_msi(struct vm *vm, uint8_t dest, uint32_t vector, bool level);
 /*
