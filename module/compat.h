@@ -63,6 +63,12 @@ extern void asm_exc_nmi_noist(void);
 #define vapicvm_eventfd_signal(ctx) eventfd_signal(ctx, 1)
 #endif
 
+/* struct fd's file became fd_file() in 6.12. */
+#include <linux/file.h>
+#ifndef fd_file
+#define fd_file(f) ((f).file)
+#endif
+
 /* Send one IPI with a given vector to a CPU. */
 static inline void vapicvm_send_ipi(int cpu, int vector)
 {

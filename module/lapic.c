@@ -461,6 +461,32 @@ int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr, u32 de
 	return delivered;
 }
 
+/* An MSI's address (Vol. 3A 11.11.1): 0xfeeXXXXX, no extended destination. */
+bool lapic_msi_valid(u32 address_lo, u32 address_hi)
+{
+	return (address_lo & 0xfff00000) == 0xfee00000 && !address_hi;
+}
+
+/*
+ * Deliver an MSI whose address lapic_msi_valid() accepted: the destination
+ * in address bits 19:12, the rest as an ICR write would say it.  Any
+ * context; returns how many APICs accepted it.
+ */
+int lapic_deliver_msi(struct vapicvm_vm *vm, u32 address_lo, u32 data)
+{
+	u32 dest = (address_lo >> 12) & 0xff;
+	u32 icr = (data & (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_INT_LEVELTRIG)) |
+		  LAPIC_INT_ASSERT;
+
+	if (address_lo & BIT(2))
+		icr |= LAPIC_DEST_LOGICAL;
+	/* Redirection hint with logical destination: lowest priority. */
+	if ((address_lo & BIT(3)) && (icr & LAPIC_DEST_LOGICAL) &&
+	    (icr & LAPIC_DM_MASK) == LAPIC_DM_FIXED)
+		icr |= LAPIC_DM_LOWEST;
+	return lapic_route(vm, NULL, icr, dest, false);
+}
+
 static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);

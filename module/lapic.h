@@ -247,6 +247,9 @@ void lapic_post(struct vapicvm_vcpu *target, int vector, bool level);
 bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level);
 int lapic_route(struct vapicvm_vm *vm, struct vapicvm_vcpu *src, u32 icr_low, u32 dest,
 		bool x2apic_dest);
+bool lapic_msi_valid(u32 address_lo, u32 address_hi);
+/* Any context, even one that may not sleep; returns how many APICs accepted it. */
+int lapic_deliver_msi(struct vapicvm_vm *vm, u32 address_lo, u32 data);
 int lapic_deliver_extint(struct vapicvm_vcpu *vcpu, u8 vector);
 /* VAPICVM_INTERRUPT: a pulse on LINT0/LINT1 as the LVT routes it. */
 long lapic_pulse_lint(struct vapicvm_vcpu *vcpu, u32 pin, u8 vector);

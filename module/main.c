@@ -22,6 +22,7 @@
 #include "msr.h"
 #include "main.h"
 #include "vcpu.h"
+#include "irqfd.h"
 #include "vm.h"
 #include "vmx_enable.h"
 
@@ -63,6 +64,10 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return lapic_timer_hv_available();
 	case VAPICVM_CAP_IOEVENTFD:
 		return VAPICVM_MAX_IOEVENTFDS;
+	case VAPICVM_CAP_GSI_ROUTING:
+		return VAPICVM_NR_GSIS;
+	case VAPICVM_CAP_IRQFD:
+		return VAPICVM_MAX_IRQFDS;
 	case VAPICVM_CAP_MSR_INDEX_LIST:
 	case VAPICVM_CAP_DEBUGREGS:
 	case VAPICVM_CAP_GET_CPUID:
@@ -225,14 +230,19 @@ static int __init vapicvm_init(void)
 	r = vcpu_module_init();
 	if (r)
 		goto err_mitigations;
+	r = vm_irqfd_module_init();
+	if (r)
+		goto err_vcpu;
 	r = misc_register(&vapicvm_dev);
 	if (r) {
 		pr_err("cannot register /dev/vapicvm: %d\n", r);
-		goto err_vm;
+		goto err_irqfd;
 	}
 	return 0;
 
-err_vm:
+err_irqfd:
+	vm_irqfd_module_exit();
+err_vcpu:
 	vcpu_module_exit();
 err_mitigations:
 	mitigations_exit();
@@ -244,6 +254,7 @@ err_enable:
 static void __exit vapicvm_exit(void)
 {
 	misc_deregister(&vapicvm_dev);
+	vm_irqfd_module_exit();
 	vcpu_module_exit();
 	mitigations_exit();
 	vmx_enable_exit();

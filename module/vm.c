@@ -19,6 +19,7 @@
 #include "apicv.h"
 #include "capabilities.h"
 #include "ioeventfd.h"
+#include "irqfd.h"
 #include "lapic.h"
 #include "main.h"
 #include "vcpu.h"
@@ -556,6 +557,8 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 {
 	int i;
 
+	/* First: an irqfd's wake-up delivers to the vCPUs. */
+	vm_irqfd_release_all(vm);
 	for (i = 0; i < VAPICVM_MAX_VCPUS; i++)
 		if (vm->vcpus[i])
 			vcpu_destroy(vm->vcpus[i]);
@@ -600,25 +603,13 @@ static int vapicvm_vm_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
-/* An MSI (Vol. 3A 11.11): address 0xfeeXXXXX, destination in bits 19:12. */
 static int vm_signal_msi(struct vapicvm_vm *vm, const struct vapicvm_msi *msi)
 {
-	u32 dest, icr;
-
 	if (msi->flags || msi->reserved[0] || msi->reserved[1])
 		return -EINVAL;
-	if ((msi->address_lo & 0xfff00000) != 0xfee00000 || msi->address_hi)
+	if (!lapic_msi_valid(msi->address_lo, msi->address_hi))
 		return -EINVAL;
-	dest = (msi->address_lo >> 12) & 0xff;
-	icr = (msi->data & (LAPIC_VECTOR_MASK | LAPIC_DM_MASK | LAPIC_INT_LEVELTRIG)) |
-	      LAPIC_INT_ASSERT;
-	if (msi->address_lo & BIT(2))
-		icr |= LAPIC_DEST_LOGICAL;
-	/* Redirection hint with logical destination: lowest priority. */
-	if ((msi->address_lo & BIT(3)) && (icr & LAPIC_DEST_LOGICAL) &&
-	    (icr & LAPIC_DM_MASK) == LAPIC_DM_FIXED)
-		icr |= LAPIC_DM_LOWEST;
-	return lapic_route(vm, NULL, icr, dest, false);
+	return lapic_deliver_msi(vm, msi->address_lo, msi->data);
 }
 
 static int vm_enable_cap(struct vapicvm_vm *vm, const struct vapicvm_enable_cap *cap)
@@ -720,6 +711,20 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 			return -EFAULT;
 		return vm_ioeventfd_ioctl(vm, &io);
 	}
+	case VAPICVM_SET_GSI_ROUTE: {
+		struct vapicvm_gsi_route route;
+
+		if (copy_from_user(&route, argp, sizeof(route)))
+			return -EFAULT;
+		return vm_gsi_route_ioctl(vm, &route);
+	}
+	case VAPICVM_IRQFD: {
+		struct vapicvm_irqfd irqfd;
+
+		if (copy_from_user(&irqfd, argp, sizeof(irqfd)))
+			return -EFAULT;
+		return vm_irqfd_ioctl(vm, &irqfd);
+	}
 	case VAPICVM_ENABLE_CAP: {
 		struct vapicvm_enable_cap cap;
 
@@ -772,6 +777,7 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 	vm->id = atomic64_inc_return(&vm_ids);
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->ioeventfds);
+	vm_irqfd_vm_init(vm);
 	vm->apicv = apicv;
 	vm->apic_access_gpa = ~0ULL;
 	vm->mm = current->mm;

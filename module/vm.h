@@ -18,6 +18,7 @@
 #include <linux/cpumask.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -63,6 +64,10 @@ struct vapicvm_vm {
 	/* ioeventfd.c's: written under lock, read under RCU. */
 	struct list_head ioeventfds;
 	unsigned int nr_ioeventfds;
+	/* irqfd.c's: GSI -> MSI routes (under lock, read under RCU), irqfds. */
+	struct xarray gsi_routes;
+	struct list_head irqfds;
+	spinlock_t irqfds_lock;	/* irqfds; irq-safe: taken in eventfd wake-ups */
 
 	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
 	struct vapicvm_ept ept;

@@ -1009,7 +1009,78 @@ static void op_vm(struct thread *t, struct target *tg)
 	uint32_t apicv;
 	long r;
 
-	switch (rnd_below(&t->rng, 12)) {
+	switch (rnd_below(&t->rng, 14)) {
+	case 12: {
+		struct vapicvm_gsi_route *p;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			memset(p, 0, sizeof(*p));
+			p->gsi = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 8);
+			p->flags = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 2);
+			if (p->flags) {
+				p->msi.address_lo = one_in(&t->rng, 8) ? rnd_value(&t->rng) :
+						    0xfee00000 | rnd_below(&t->rng, 4) << 12;
+				p->msi.data = one_in(&t->rng, 4) ? rnd_value(&t->rng) :
+					      0x40 + rnd_below(&t->rng, 0x40);
+			}
+			if (one_in(&t->rng, 16))
+				p->msi.address_hi = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->reserved[rnd_below(&t->rng, 2)] = rnd_value(&t->rng);
+			if ((p->flags & ~VAPICVM_GSI_ROUTE_FLAGS_ALL) || p->gsi >= 1024 ||
+			    p->reserved[0] || p->reserved[1] || p->msi.address_hi ||
+			    (p->flags && (p->msi.address_lo & 0xfff00000) != 0xfee00000) ||
+			    (!p->flags && (p->msi.address_lo || p->msi.data)))
+				c.must = EINVAL;
+		}
+		c.name = "SET_GSI_ROUTE";
+		c.cmd = VAPICVM_SET_GSI_ROUTE;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL) | EB(ENOMEM);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
+	case 13: {
+		struct vapicvm_irqfd *p;
+		int efd = -1;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			memset(p, 0, sizeof(*p));
+			efd = eventfd(0, EFD_CLOEXEC);
+			p->fd = one_in(&t->rng, 8) ? (int)rnd_value(&t->rng) : efd;
+			p->gsi = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 8);
+			p->flags = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 2);
+			if (one_in(&t->rng, 16))
+				p->pad = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->reserved[rnd_below(&t->rng, 2)] = rnd_value(&t->rng);
+			if ((p->flags & ~VAPICVM_IRQFD_FLAGS_ALL) || p->pad || p->gsi >= 1024 ||
+			    p->reserved[0] || p->reserved[1])
+				c.must = EINVAL;
+		}
+		c.name = "IRQFD";
+		c.cmd = VAPICVM_IRQFD;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL) | EB(EBADF) | EB(EBUSY) | EB(ENOENT) | EB(ENOSPC) | EB(ENOMEM);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		if (efd >= 0) {
+			uint64_t one = 1;
+
+			/* Signal it (a delivery, if it was assigned), then close it. */
+			if (write(efd, &one, sizeof(one)) != sizeof(one))
+				report(t->seed, "eventfd write failed");
+			close(efd);
+		}
+		break;
+	}
 	case 10: {
 		struct vapicvm_enable_cap *p;
 
@@ -1690,7 +1761,8 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_SET_LAPIC, VAPICVM_INTERRUPT, VAPICVM_GET_MP_STATE, VAPICVM_SET_MP_STATE,
 	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS, VAPICVM_ENABLE_CAP, VAPICVM_IOEVENTFD,
 	VAPICVM_GET_MSR_INDEX_LIST, VAPICVM_GET_DEBUGREGS, VAPICVM_SET_DEBUGREGS,
-	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID,
+	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID, VAPICVM_SET_GSI_ROUTE,
+	VAPICVM_IRQFD,
 };
 
 static bool is_known_ioctl(unsigned long cmd)

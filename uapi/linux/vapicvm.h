@@ -145,6 +145,8 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_DEBUGREGS		24 /* GET/SET_DEBUGREGS: 1 */
 #define VAPICVM_CAP_XCRS		25 /* GET/SET_XCRS: 1 */
 #define VAPICVM_CAP_GET_CPUID		26 /* VAPICVM_GET_CPUID: 1 */
+#define VAPICVM_CAP_GSI_ROUTING		27 /* VAPICVM_SET_GSI_ROUTE: GSIs are below this */
+#define VAPICVM_CAP_IRQFD		28 /* VAPICVM_IRQFD: how many a VM may hold */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -158,6 +160,8 @@ struct vapicvm_create_vm {
 #define VAPICVM_GET_VM_STATS		_IOWR(VAPICVMIO, 0x44, struct vapicvm_stats)
 #define VAPICVM_ENABLE_CAP		_IOW(VAPICVMIO, 0x45, struct vapicvm_enable_cap)
 #define VAPICVM_IOEVENTFD		_IOW(VAPICVMIO, 0x46, struct vapicvm_ioeventfd)
+#define VAPICVM_SET_GSI_ROUTE		_IOW(VAPICVMIO, 0x47, struct vapicvm_gsi_route)
+#define VAPICVM_IRQFD			_IOW(VAPICVMIO, 0x48, struct vapicvm_irqfd)
 
 /* struct vapicvm_userspace_memory_region.flags */
 #define VAPICVM_MEM_READONLY		(1U << 1)
@@ -224,6 +228,41 @@ struct vapicvm_ioeventfd {
 	__u32 len;		/* 1, 2 or 4; 8 too for MMIO */
 	__s32 fd;		/* an eventfd */
 	__u32 flags;		/* VAPICVM_IOEVENTFD_* */
+	__u32 pad;		/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/*
+ * VAPICVM_SET_GSI_ROUTE: what a signal on GSI gsi (an irqfd's) delivers.
+ * With VAPICVM_GSI_ROUTE_MSI, the message msi (its flags and reserved
+ * words zero, as for VAPICVM_SIGNAL_MSI); with flags zero, nothing: the
+ * route is removed and msi must be all zeros.  A VMM's I/O APIC keeps
+ * each pin's route in step with its redirection entry.
+ */
+#define VAPICVM_GSI_ROUTE_MSI		(1U << 0)
+#define VAPICVM_GSI_ROUTE_FLAGS_ALL	0x1U
+
+struct vapicvm_gsi_route {
+	__u32 gsi;		/* below VAPICVM_CAP_GSI_ROUTING */
+	__u32 flags;		/* VAPICVM_GSI_ROUTE_* */
+	struct vapicvm_msi msi;
+	__u64 reserved[2];	/* must be zero */
+};
+
+/*
+ * VAPICVM_IRQFD: each signal of the eventfd fd delivers GSI gsi's route
+ * from the eventfd's wake-up, with no ioctl and no exit; signals that come
+ * before the guest took the previous one may coalesce, as edges do.
+ * VAPICVM_IRQFD_DEASSIGN removes the pairing; after it returns, the
+ * eventfd delivers nothing.  Closing the eventfd removes it too.
+ */
+#define VAPICVM_IRQFD_DEASSIGN		(1U << 0)
+#define VAPICVM_IRQFD_FLAGS_ALL		0x1U
+
+struct vapicvm_irqfd {
+	__s32 fd;		/* an eventfd */
+	__u32 gsi;		/* below VAPICVM_CAP_GSI_ROUTING */
+	__u32 flags;		/* VAPICVM_IRQFD_* */
 	__u32 pad;		/* must be zero */
 	__u64 reserved[2];	/* must be zero */
 };
