@@ -67,6 +67,10 @@ std::string_view capability_name(Capability c) noexcept
 		return "XCRS";
 	case Capability::GetCpuid:
 		return "GET_CPUID";
+	case Capability::GsiRouting:
+		return "GSI_ROUTING";
+	case Capability::Irqfd:
+		return "IRQFD";
 	}
 	return "?";
 }

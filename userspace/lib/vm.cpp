@@ -154,6 +154,36 @@ Result<void> Vm::remove_ioeventfd(const IoEventFd &e)
 				 "VAPICVM_IOEVENTFD(DEASSIGN)");
 }
 
+Result<void> Vm::set_gsi_route(std::uint32_t gsi, std::optional<Msi> msi)
+{
+	vapicvm_gsi_route r{};
+	r.gsi = gsi;
+	if (msi) {
+		r.flags = VAPICVM_GSI_ROUTE_MSI;
+		r.msi.address_lo = msi->address_lo;
+		r.msi.address_hi = msi->address_hi;
+		r.msi.data = msi->data;
+	}
+	return detail::ioctl_set(fd_.get(), VAPICVM_SET_GSI_ROUTE, r, "VAPICVM_SET_GSI_ROUTE");
+}
+
+Result<void> Vm::add_irqfd(int eventfd, std::uint32_t gsi)
+{
+	vapicvm_irqfd a{};
+	a.fd = eventfd;
+	a.gsi = gsi;
+	return detail::ioctl_set(fd_.get(), VAPICVM_IRQFD, a, "VAPICVM_IRQFD");
+}
+
+Result<void> Vm::remove_irqfd(int eventfd, std::uint32_t gsi)
+{
+	vapicvm_irqfd a{};
+	a.fd = eventfd;
+	a.gsi = gsi;
+	a.flags = VAPICVM_IRQFD_DEASSIGN;
+	return detail::ioctl_set(fd_.get(), VAPICVM_IRQFD, a, "VAPICVM_IRQFD(DEASSIGN)");
+}
+
 Result<void> Vm::set_ioapic_eoi_exits(bool on)
 {
 	vapicvm_enable_cap c{};

@@ -38,6 +38,8 @@ enum class Capability : std::uint32_t {
 	Debugregs = VAPICVM_CAP_DEBUGREGS,
 	Xcrs = VAPICVM_CAP_XCRS,
 	GetCpuid = VAPICVM_CAP_GET_CPUID,
+	GsiRouting = VAPICVM_CAP_GSI_ROUTING,
+	Irqfd = VAPICVM_CAP_IRQFD,
 };
 
 std::string_view capability_name(Capability c) noexcept;

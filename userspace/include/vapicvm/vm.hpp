@@ -132,6 +132,22 @@ public:
 	Result<void> add_ioeventfd(const IoEventFd &e);
 	Result<void> remove_ioeventfd(const IoEventFd &e);
 
+	/*
+	 * What a signal on GSI gsi delivers (VAPICVM_SET_GSI_ROUTE): msi, or
+	 * nothing.  A VMM's I/O APIC keeps each pin's route in step with its
+	 * redirection entry (IoApic's route callback).
+	 */
+	Result<void> set_gsi_route(std::uint32_t gsi, std::optional<Msi> msi);
+
+	/*
+	 * Pair an eventfd with a GSI (VAPICVM_IRQFD): each write to eventfd
+	 * delivers the GSI's route from the kernel, no ioctl needed.  EBUSY when
+	 * the eventfd is paired already, ENOENT when removing a pairing that is
+	 * not there; once remove_irqfd() returns, nothing delivers from it.
+	 */
+	Result<void> add_irqfd(int eventfd, std::uint32_t gsi);
+	Result<void> remove_irqfd(int eventfd, std::uint32_t gsi);
+
 	/* The VM's counters (VAPICVM_GET_VM_STATS). */
 	Result<VmStats> stats() const;
 

@@ -37,6 +37,23 @@ Msi IoApic::message(std::uint64_t e) noexcept
 	return m;
 }
 
+std::optional<Msi> IoApic::routable(std::uint64_t e) noexcept
+{
+	if (e & (masked | level_triggered))
+		return std::nullopt;
+	return message(e);
+}
+
+void IoApic::set_route(Route route)
+{
+	std::lock_guard lock(mu_);
+	route_ = std::move(route);
+	if (!route_)
+		return;
+	for (unsigned pin = 0; pin < pins; ++pin)
+		route_(pin, routable(entries_[pin]));
+}
+
 /* Deliver pin's interrupt if its line and entry call for one; lock held. */
 void IoApic::service(unsigned pin)
 {
@@ -118,7 +135,11 @@ void IoApic::write_register(std::uint8_t index, std::uint32_t value)
 	/* Remote IRR means nothing for an edge entry: a switch to edge drops it. */
 	if (!(v & level_triggered))
 		v &= ~remote_irr;
+	const auto was = routable(e), now = routable(v);
 	e = v;
+	if (route_ && (was.has_value() != now.has_value() ||
+		       (now && (was->address_lo != now->address_lo || was->data != now->data))))
+		route_(pin, now);
 	/* An unmasked level entry with its line asserted interrupts now. */
 	if (e & level_triggered)
 		service(pin);

@@ -138,3 +138,32 @@ TEST_F(IoApicFixture, OutOfRangeAccessesAreIgnored)
 	EXPECT_EQ(read_reg(0x01), 0x170020u);
 	EXPECT_TRUE(sent.empty());
 }
+
+TEST_F(IoApicFixture, RoutesFollowUnmaskedEdgeEntries)
+{
+	std::vector<std::pair<unsigned, std::optional<Msi>>> routes;
+	io.set_route([&](unsigned pin, std::optional<Msi> m) { routes.emplace_back(pin, m); });
+	/* Every pin once, at first: all masked, so no route. */
+	ASSERT_EQ(routes.size(), IoApic::pins);
+	for (const auto &r : routes)
+		EXPECT_FALSE(r.second.has_value());
+	routes.clear();
+
+	write_entry(4, 0x41 | std::uint64_t(1) << IoApic::dest_shift); /* unmasked edge */
+	ASSERT_EQ(routes.size(), 1u);
+	EXPECT_EQ(routes[0].first, 4u);
+	ASSERT_TRUE(routes[0].second.has_value());
+	EXPECT_EQ(routes[0].second->address_lo, 0xfee01000u);
+	EXPECT_EQ(routes[0].second->data, 0x41u | 1u << 14);
+	write_entry(4, 0x41 | std::uint64_t(1) << IoApic::dest_shift); /* unchanged */
+	EXPECT_EQ(routes.size(), 1u);
+	write_entry(4, 0x42 | std::uint64_t(1) << IoApic::dest_shift); /* new vector */
+	ASSERT_EQ(routes.size(), 2u);
+	EXPECT_EQ(routes[1].second->data, 0x42u | 1u << 14);
+	write_entry(4, 0x42 | IoApic::masked | std::uint64_t(1) << IoApic::dest_shift); /* masked */
+	ASSERT_EQ(routes.size(), 3u);
+	EXPECT_FALSE(routes[2].second.has_value());
+	write_entry(5, level_entry(0x51, 0)); /* level: the handshake is the VMM's */
+	EXPECT_EQ(routes.size(), 3u);
+	EXPECT_TRUE(sent.empty());
+}

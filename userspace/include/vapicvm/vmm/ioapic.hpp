@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 
 #include "vapicvm/vm.hpp"
 
@@ -70,6 +71,17 @@ public:
 	/* An IoapicEoiExit: clear the remote IRR of level entries with vector. */
 	void eoi(std::uint8_t vector);
 
+	/*
+	 * Kernel routes for irqfds (Vm::set_gsi_route): route(pin, msi) is
+	 * called now for every pin, and again whenever what a signal on the
+	 * pin may send without the I/O APIC changes: the entry's message when
+	 * it is unmasked and edge-triggered, nothing otherwise.  A
+	 * level-triggered pin needs the remote-IRR handshake, so its device
+	 * drives set_line() instead.  Called with the I/O APIC's lock held.
+	 */
+	using Route = std::function<void(unsigned pin, std::optional<Msi> msi)>;
+	void set_route(Route route);
+
 	/* State, for tests and statistics. */
 	std::uint64_t entry(unsigned pin) const;
 	bool line(unsigned pin) const;
@@ -82,9 +94,11 @@ private:
 	void write_register(std::uint8_t index, std::uint32_t value);
 	std::uint32_t read_register(std::uint8_t index) const;
 	void service(unsigned pin);
+	static std::optional<Msi> routable(std::uint64_t entry) noexcept;
 
 	mutable std::mutex mu_;
 	Deliver deliver_;
+	Route route_;
 	std::uint8_t id_;
 	std::uint8_t select_ = 0;
 	std::array<std::uint64_t, pins> entries_{};
