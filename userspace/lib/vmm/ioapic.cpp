@@ -54,6 +54,14 @@ void IoApic::set_route(Route route)
 		route_(pin, routable(entries_[pin]));
 }
 
+void IoApic::set_resample(unsigned pin, std::function<void()> notify)
+{
+	if (pin >= pins)
+		return;
+	std::lock_guard lock(mu_);
+	resample_[pin] = std::move(notify);
+}
+
 /* Deliver pin's interrupt if its line and entry call for one; lock held. */
 void IoApic::service(unsigned pin)
 {
@@ -96,6 +104,10 @@ void IoApic::eoi(std::uint8_t vector)
 		if ((e & vector_mask) != vector || !(e & level_triggered) || !(e & remote_irr))
 			continue;
 		e &= ~remote_irr;
+		if (resample_[pin]) {
+			lines_[pin] = false;
+			resample_[pin]();
+		}
 		service(pin); /* a line still asserted interrupts again */
 	}
 }

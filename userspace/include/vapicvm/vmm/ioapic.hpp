@@ -82,6 +82,15 @@ public:
 	using Route = std::function<void(unsigned pin, std::optional<Msi> msi)>;
 	void set_route(Route route);
 
+	/*
+	 * Resampling, for a level-triggered pin whose device signals through an
+	 * eventfd (LevelIrqfds): when an EOI clears the pin's remote IRR, the
+	 * line drops and notify runs (with the lock held), and the device
+	 * asserts the line again if it still needs service.  An empty notify
+	 * turns it off.
+	 */
+	void set_resample(unsigned pin, std::function<void()> notify);
+
 	/* State, for tests and statistics. */
 	std::uint64_t entry(unsigned pin) const;
 	bool line(unsigned pin) const;
@@ -99,6 +108,7 @@ private:
 	mutable std::mutex mu_;
 	Deliver deliver_;
 	Route route_;
+	std::array<std::function<void()>, pins> resample_{};
 	std::uint8_t id_;
 	std::uint8_t select_ = 0;
 	std::array<std::uint64_t, pins> entries_{};

@@ -14,6 +14,7 @@
 #include "vapicvm/vmm/cpuid.hpp"
 #include "vapicvm/vmm/guest_memory.hpp"
 #include "vapicvm/vmm/ioapic.hpp"
+#include "vapicvm/vmm/level_irqfds.hpp"
 #include "vapicvm/vmm/runner.hpp"
 
 #endif
