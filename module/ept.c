@@ -190,6 +190,14 @@ static void ept_prune(struct vapicvm_ept *ept, u64 gpa)
 	}
 }
 
+void ept_write_protect(struct vapicvm_ept *ept, u64 gpa)
+{
+	u64 *pt = ept_walk(ept, gpa, false);
+
+	if (pt)
+		WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], READ_ONCE(pt[EPT_INDEX(gpa, 0)]) & ~EPT_WRITE);
+}
+
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size)
 {
 	u64 end = gpa + size;

@@ -47,6 +47,8 @@ int ept_map_page(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
 int ept_map_large(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
 /* Remove every leaf in [gpa, gpa + size), and unlink the tables left empty. */
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size);
+/* Take write permission from the 4 KiB leaf at gpa, if one is mapped; caller flushes. */
+void ept_write_protect(struct vapicvm_ept *ept, u64 gpa);
 /* Free the unlinked tables: only after an INVEPT on every CPU. */
 void ept_free_detached(struct vapicvm_ept *ept);
 /* The leaf entry for gpa, or 0. */

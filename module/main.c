@@ -68,6 +68,7 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return VAPICVM_NR_GSIS;
 	case VAPICVM_CAP_IRQFD:
 		return VAPICVM_MAX_IRQFDS;
+	case VAPICVM_CAP_DIRTY_LOG:
 	case VAPICVM_CAP_MSR_INDEX_LIST:
 	case VAPICVM_CAP_DEBUGREGS:
 	case VAPICVM_CAP_GET_CPUID:

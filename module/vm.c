@@ -130,6 +130,12 @@ static int memslot_account(struct vapicvm_vm *vm, u64 npages, bool inc)
 	return r;
 }
 
+static void memslot_free(struct vapicvm_memslot *slot)
+{
+	kvfree(slot->dirty_bitmap);
+	kfree(slot);
+}
+
 static void memslot_unpin(struct vapicvm_memslot *slot)
 {
 	struct page *page;
@@ -159,7 +165,7 @@ static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, 
 	memslot_unpin(slot);
 	if (uncharge)
 		memslot_account(vm, slot->npages, false);
-	kfree(slot);
+	memslot_free(slot);
 }
 
 static int vm_set_memory_region(struct vapicvm_vm *vm,
@@ -231,6 +237,17 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 			memslot_account(vm, npages, false);
 		r = -ENOMEM;
 		goto out;
+	}
+	if (mem->flags & VAPICVM_MEM_LOG_DIRTY_PAGES) {
+		slot->dirty_bitmap = kvcalloc(BITS_TO_LONGS(npages), sizeof(long),
+					      GFP_KERNEL_ACCOUNT);
+		if (!slot->dirty_bitmap) {
+			kfree(slot);
+			if (!old)
+				memslot_account(vm, npages, false);
+			r = -ENOMEM;
+			goto out;
+		}
 	}
 	xa_init(&slot->pages);
 	slot->id = mem->slot;
@@ -421,6 +438,22 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 	}
 	flags = (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB;
 	idx = gfn - slot->base_gfn;
+	if (slot->dirty_bitmap) {
+		/*
+		 * Logged: page by page, and a read maps the page read-only, so
+		 * that its first write faults and is logged.
+		 */
+		r = memslot_pin(slot, idx, 1);
+		if (r)
+			goto out;
+		if (write)
+			__set_bit(idx, slot->dirty_bitmap);
+		else
+			flags &= ~EPT_WRITE;
+		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT,
+				 page_to_phys(memslot_page(slot, idx)), flags);
+		goto out;
+	}
 	if (!(slot->flags & VAPICVM_MEM_PREFAULT)) {
 		r = memslot_pin(slot, idx, 1);
 		if (r)
@@ -466,6 +499,15 @@ static struct page *vm_guest_page_locked(struct vapicvm_vm *vm, u64 gpa, unsigne
 	return xa_load(&slot->pages, idx);
 }
 
+/* A write to gpa by the kernel, for a logging slot; under vm->lock. */
+static void vm_log_dirty_locked(struct vapicvm_vm *vm, u64 gpa)
+{
+	struct vapicvm_memslot *slot = vm_find_slot(vm, gpa >> PAGE_SHIFT);
+
+	if (slot && slot->dirty_bitmap)
+		__set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn, slot->dirty_bitmap);
+}
+
 /*
  * Write guest RAM, as the guest's own store would: -EFAULT where no slot
  * is (MMIO), -EPERM in a read-only slot.  From the vCPU's thread (the
@@ -485,6 +527,8 @@ int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int
 		/* A pinned page of a writable slot was pinned for writing. */
 		if (page && !readonly)
 			memcpy_to_page(page, off, buf, n);
+		if (hva && !readonly)
+			vm_log_dirty_locked(vm, gpa);
 		mutex_unlock(&vm->lock);
 		if (!hva)
 			return -EFAULT;
@@ -522,6 +566,58 @@ int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * VAPICVM_GET_DIRTY_LOG: hand out and clear a logging slot's bitmap, then
+ * write-protect the pages it names, so that their next write is logged.
+ * The copy to userspace comes before anything changes: a bad buffer
+ * (EFAULT) loses no dirty bit.  A page written between the snapshot and
+ * its write protection is in this snapshot, and a VMM copies it after the
+ * call returns, so nothing written is missed.
+ */
+static int vm_get_dirty_log(struct vapicvm_vm *vm, const struct vapicvm_dirty_log *log)
+{
+	void __user *buf = u64_to_user_ptr(log->dirty_bitmap);
+	struct vapicvm_memslot *slot;
+	unsigned long *snap = NULL;
+	u64 i, words, bytes;
+	bool any = false;
+	int r = 0;
+
+	if (log->pad || log->reserved[0] || log->reserved[1] ||
+	    log->slot >= VAPICVM_MAX_MEMSLOTS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	slot = vm->slots[log->slot];
+	if (!slot || !slot->dirty_bitmap) {
+		r = -ENOENT;
+		goto out;
+	}
+	words = BITS_TO_LONGS(slot->npages);
+	bytes = DIV_ROUND_UP(slot->npages, 64) * 8;
+	snap = kvmalloc_array(words, sizeof(long), GFP_KERNEL_ACCOUNT);
+	if (!snap) {
+		r = -ENOMEM;
+		goto out;
+	}
+	memcpy(snap, slot->dirty_bitmap, words * sizeof(long));
+	if (copy_to_user(buf, snap, bytes)) {
+		r = -EFAULT;
+		goto out;
+	}
+	memset(slot->dirty_bitmap, 0, words * sizeof(long));
+	for_each_set_bit(i, snap, slot->npages) {
+		ept_write_protect(&vm->ept, (slot->base_gfn + i) << PAGE_SHIFT);
+		any = true;
+	}
+	/* No vCPU keeps a writable translation of those pages. */
+	if (any)
+		vm_flush_tlbs(vm);
+out:
+	mutex_unlock(&vm->lock);
+	kvfree(snap);
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -573,7 +669,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 		if (vm->slots[i]) {
 			memslot_unpin(vm->slots[i]);
 			memslot_account(vm, vm->slots[i]->npages, false);
-			kfree(vm->slots[i]);
+			memslot_free(vm->slots[i]);
 		}
 	}
 	if (vm->apic_access_page)
@@ -717,6 +813,13 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 		if (copy_from_user(&route, argp, sizeof(route)))
 			return -EFAULT;
 		return vm_gsi_route_ioctl(vm, &route);
+	}
+	case VAPICVM_GET_DIRTY_LOG: {
+		struct vapicvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return vm_get_dirty_log(vm, &log);
 	}
 	case VAPICVM_IRQFD: {
 		struct vapicvm_irqfd irqfd;

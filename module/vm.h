@@ -51,6 +51,8 @@ struct vapicvm_memslot {
 	 * size.
 	 */
 	struct xarray pages;
+	/* VAPICVM_MEM_LOG_DIRTY_PAGES: a bit per page written, under vm->lock. */
+	unsigned long *dirty_bitmap;
 };
 
 struct vapicvm_vm {

@@ -883,7 +883,8 @@ static void fill_memory_region(struct thread *t, struct vapicvm_userspace_memory
 		break;
 	}
 	m->flags = one_in(&t->rng, 3) ? (one_in(&t->rng, 3) ? rnd_value(&t->rng) :
-							     VAPICVM_MEM_READONLY) : 0;
+				  one_in(&t->rng, 2) ? VAPICVM_MEM_LOG_DIRTY_PAGES :
+						       VAPICVM_MEM_READONLY) : 0;
 	switch (rnd_below(&t->rng, 5)) {
 	case 0:
 		m->memory_size = 0;
@@ -1009,7 +1010,43 @@ static void op_vm(struct thread *t, struct target *tg)
 	uint32_t apicv;
 	long r;
 
-	switch (rnd_below(&t->rng, 14)) {
+	switch (rnd_below(&t->rng, 15)) {
+	case 14: {
+		/* Room for the largest slot's bitmap (2^26 pages), mapped lazily. */
+		static void *bitmap;
+		struct vapicvm_dirty_log *p;
+
+		if (!bitmap) {
+			bitmap = mmap(NULL, (1 << 26) / 8, PROT_READ | PROT_WRITE,
+				      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (bitmap == MAP_FAILED) {
+				bitmap = NULL;
+				break;
+			}
+		}
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			memset(p, 0, sizeof(*p));
+			p->slot = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 4);
+			p->dirty_bitmap = one_in(&t->rng, 8) ? rnd_value(&t->rng) :
+					  (uintptr_t)bitmap;
+			if (one_in(&t->rng, 16))
+				p->pad = rnd_value(&t->rng);
+			if (one_in(&t->rng, 16))
+				p->reserved[rnd_below(&t->rng, 2)] = rnd_value(&t->rng);
+			if (p->pad || p->reserved[0] || p->reserved[1] || p->slot >= 32)
+				c.must = EINVAL;
+		}
+		c.name = "GET_DIRTY_LOG";
+		c.cmd = VAPICVM_GET_DIRTY_LOG;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL) | EB(ENOENT) | EB(EFAULT) | EB(ENOMEM);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
 	case 12: {
 		struct vapicvm_gsi_route *p;
 
@@ -1762,7 +1799,7 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS, VAPICVM_ENABLE_CAP, VAPICVM_IOEVENTFD,
 	VAPICVM_GET_MSR_INDEX_LIST, VAPICVM_GET_DEBUGREGS, VAPICVM_SET_DEBUGREGS,
 	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID, VAPICVM_SET_GSI_ROUTE,
-	VAPICVM_IRQFD,
+	VAPICVM_IRQFD, VAPICVM_GET_DIRTY_LOG,
 };
 
 static bool is_known_ioctl(unsigned long cmd)

@@ -733,7 +733,7 @@ TEST(bad_slot_arguments)
 	/* Slot ids and flags out of range. */
 	EXPECT_SLOT_ERRNO(vm, nslots, 0, GPA_A, SLOT_SIZE, m, EINVAL);
 	EXPECT_SLOT_ERRNO(vm, ~0U, 0, GPA_A, SLOT_SIZE, m, EINVAL);
-	EXPECT_SLOT_ERRNO(vm, SLOT, 1U << 0, GPA_A, SLOT_SIZE, m, EINVAL);
+	EXPECT_SLOT_ERRNO(vm, SLOT, 1U << 3, GPA_A, SLOT_SIZE, m, EINVAL);
 	EXPECT_SLOT_ERRNO(vm, SLOT, 1U << 31, GPA_A, SLOT_SIZE, m, EINVAL);
 	/* Guest-physical ranges that wrap or exceed what EPT maps. */
 	EXPECT_SLOT_ERRNO(vm, SLOT, 0, ~0ULL << 12, SLOT_SIZE, m, EINVAL);

@@ -147,6 +147,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_GET_CPUID		26 /* VAPICVM_GET_CPUID: 1 */
 #define VAPICVM_CAP_GSI_ROUTING		27 /* VAPICVM_SET_GSI_ROUTE: GSIs are below this */
 #define VAPICVM_CAP_IRQFD		28 /* VAPICVM_IRQFD: how many a VM may hold */
+#define VAPICVM_CAP_DIRTY_LOG		29 /* VAPICVM_MEM_LOG_DIRTY_PAGES, GET_DIRTY_LOG: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -162,12 +163,16 @@ struct vapicvm_create_vm {
 #define VAPICVM_IOEVENTFD		_IOW(VAPICVMIO, 0x46, struct vapicvm_ioeventfd)
 #define VAPICVM_SET_GSI_ROUTE		_IOW(VAPICVMIO, 0x47, struct vapicvm_gsi_route)
 #define VAPICVM_IRQFD			_IOW(VAPICVMIO, 0x48, struct vapicvm_irqfd)
+#define VAPICVM_GET_DIRTY_LOG		_IOW(VAPICVMIO, 0x49, struct vapicvm_dirty_log)
 
 /* struct vapicvm_userspace_memory_region.flags */
+/* Writes are logged for VAPICVM_GET_DIRTY_LOG (the slot maps 4 KiB pages). */
+#define VAPICVM_MEM_LOG_DIRTY_PAGES	(1U << 0)
 #define VAPICVM_MEM_READONLY		(1U << 1)
 /* A fault maps the whole 2 MiB-aligned block around it (within the slot). */
 #define VAPICVM_MEM_PREFAULT		(1U << 2)
-#define VAPICVM_MEM_FLAGS_ALL		(VAPICVM_MEM_READONLY | VAPICVM_MEM_PREFAULT)
+#define VAPICVM_MEM_FLAGS_ALL		(VAPICVM_MEM_LOG_DIRTY_PAGES | VAPICVM_MEM_READONLY | \
+					 VAPICVM_MEM_PREFAULT)
 
 struct vapicvm_userspace_memory_region {
 	__u32 slot;
@@ -264,6 +269,20 @@ struct vapicvm_irqfd {
 	__u32 gsi;		/* below VAPICVM_CAP_GSI_ROUTING */
 	__u32 flags;		/* VAPICVM_IRQFD_* */
 	__u32 pad;		/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/*
+ * VAPICVM_GET_DIRTY_LOG: the pages of a VAPICVM_MEM_LOG_DIRTY_PAGES slot
+ * written since the slot got the flag or since the last call, one bit per
+ * page (bit i of word i / 64: the slot's page i), into the
+ * (memory_size / 4096 + 63) / 64 words at dirty_bitmap; the log is cleared
+ * and those pages are write-protected again.
+ */
+struct vapicvm_dirty_log {
+	__u32 slot;
+	__u32 pad;		/* must be zero */
+	__u64 dirty_bitmap;	/* userspace address of the bitmap */
 	__u64 reserved[2];	/* must be zero */
 };
 
