@@ -71,6 +71,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "GSI_ROUTING";
 	case Capability::Irqfd:
 		return "IRQFD";
+	case Capability::DirtyLog:
+		return "DIRTY_LOG";
 	}
 	return "?";
 }

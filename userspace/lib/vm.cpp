@@ -99,6 +99,53 @@ Result<void> Vm::add_memory(std::uint32_t slot, std::uint64_t gpa, MemoryRegion 
 	return ok();
 }
 
+namespace
+{
+vapicvm_userspace_memory_region to_uapi(const MemorySlot &s)
+{
+	vapicvm_userspace_memory_region r{};
+	r.slot = s.slot;
+	r.flags = s.flags;
+	r.guest_phys_addr = s.gpa;
+	r.memory_size = s.mem.size();
+	r.userspace_addr = reinterpret_cast<std::uintptr_t>(s.mem.data());
+	return r;
+}
+} // namespace
+
+Result<void> Vm::set_memory_flags(std::uint32_t slot, std::uint32_t flags)
+{
+	for (auto &s : slots_) {
+		if (s.slot != slot)
+			continue;
+		auto r = to_uapi(s);
+		r.flags = flags;
+		auto res = set_user_memory_region(r);
+		if (res)
+			s.flags = flags;
+		return res;
+	}
+	return Error::from_errno(ENOENT, "Vm::set_memory_flags",
+				 "slot " + std::to_string(slot) + " not added");
+}
+
+Result<std::vector<std::uint64_t>> Vm::dirty_log(std::uint32_t slot)
+{
+	for (const auto &s : slots_) {
+		if (s.slot != slot)
+			continue;
+		std::vector<std::uint64_t> bitmap((s.mem.size() / 4096 + 63) / 64);
+		vapicvm_dirty_log log{};
+		log.slot = slot;
+		log.dirty_bitmap = reinterpret_cast<std::uintptr_t>(bitmap.data());
+		if (::ioctl(fd_.get(), VAPICVM_GET_DIRTY_LOG, &log) < 0)
+			return Error::last("VAPICVM_GET_DIRTY_LOG", "slot " + std::to_string(slot));
+		return bitmap;
+	}
+	return Error::from_errno(ENOENT, "Vm::dirty_log",
+				 "slot " + std::to_string(slot) + " not added");
+}
+
 Result<Vcpu> Vm::create_vcpu(std::uint32_t id)
 {
 	int fd = ::ioctl(fd_.get(), VAPICVM_CREATE_VCPU, static_cast<unsigned long>(id));

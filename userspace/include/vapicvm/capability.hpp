@@ -40,6 +40,7 @@ enum class Capability : std::uint32_t {
 	GetCpuid = VAPICVM_CAP_GET_CPUID,
 	GsiRouting = VAPICVM_CAP_GSI_ROUTING,
 	Irqfd = VAPICVM_CAP_IRQFD,
+	DirtyLog = VAPICVM_CAP_DIRTY_LOG,
 };
 
 std::string_view capability_name(Capability c) noexcept;

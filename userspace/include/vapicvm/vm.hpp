@@ -105,6 +105,17 @@ public:
 				std::uint32_t flags = 0);
 	/* The slots add_memory() registered, in that order. */
 	std::span<const MemorySlot> memory_slots() const noexcept { return slots_; }
+	/*
+	 * Change the flags of a slot add_memory() registered (e.g. turn
+	 * VAPICVM_MEM_LOG_DIRTY_PAGES on or off).  ENOENT for another slot.
+	 */
+	Result<void> set_memory_flags(std::uint32_t slot, std::uint32_t flags);
+	/*
+	 * VAPICVM_GET_DIRTY_LOG for a slot add_memory() registered: a bit per
+	 * page written since the last call (bit i % 64 of word i / 64), and
+	 * the log cleared.  ENOENT if the slot does not log.
+	 */
+	Result<std::vector<std::uint64_t>> dirty_log(std::uint32_t slot);
 	/* The raw ioctl (memory the caller owns and keeps mapped). */
 	Result<void> set_user_memory_region(const vapicvm_userspace_memory_region &r);
 
