@@ -20,6 +20,7 @@
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "msr.h"
+#include "msr_filter.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -130,13 +131,88 @@ static int handle_rdpmc(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
-/* VMCALL: no hypercalls are defined; -KVM_ENOSYS in RAX, as KVM answers. */
+#define HYPERCALL_ENOSYS	1000	/* KVM's KVM_ENOSYS */
+#define HYPERCALL_EPERM		1	/* KVM's KVM_EPERM */
+
+static unsigned int vcpu_cpl(void)
+{
+	return (vmcs_read32(GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
+}
+
+/*
+ * VMCALL: the VMM's when it asked (VAPICVM_CAP_EXIT_HYPERCALL), and only
+ * from CPL 0: the guest's applications cannot reach the VMM.  Otherwise
+ * no hypercall is defined: -KVM_ENOSYS in RAX, as KVM answers.
+ */
 static int handle_vmcall(struct vapicvm_vcpu *vcpu)
 {
+	struct vapicvm_run *run = vcpu->run;
+	bool longmode = (vcpu->efer & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L);
+	u64 mask = longmode ? ~0ULL : 0xffffffffULL;
+	long ret = -HYPERCALL_ENOSYS;
+
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_VMCALL);
-	vcpu->regs[VCPU_REG_RAX] = (unsigned long)-1000L;
+	if (READ_ONCE(vcpu->vm->hypercall_exits)) {
+		if (vcpu_cpl() == 0) {
+			run->exit_reason = VAPICVM_EXIT_HYPERCALL;
+			run->hypercall.nr = vcpu->regs[VCPU_REG_RAX] & mask;
+			run->hypercall.args[0] = vcpu->regs[VCPU_REG_RBX] & mask;
+			run->hypercall.args[1] = vcpu->regs[VCPU_REG_RCX] & mask;
+			run->hypercall.args[2] = vcpu->regs[VCPU_REG_RDX] & mask;
+			run->hypercall.args[3] = vcpu->regs[VCPU_REG_RSI] & mask;
+			run->hypercall.ret = 0;
+			run->hypercall.longmode = longmode;
+			run->hypercall.pad = 0;
+			vcpu->completion = COMPLETE_HYPERCALL;
+			return 0;
+		}
+		ret = -HYPERCALL_EPERM;
+	}
+	vcpu->regs[VCPU_REG_RAX] = (unsigned long)ret & mask;
 	vcpu_skip_instruction(vcpu);
 	return 1;
+}
+
+/*
+ * An RDMSR or WRMSR the VMM takes (VAPICVM_CAP_USER_MSR), if it asked for
+ * this reason: true when RUN returns to userspace with it.
+ */
+static bool msr_exit_to_user(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool write,
+			     u32 reason)
+{
+	struct vapicvm_run *run = vcpu->run;
+
+	if (!(READ_ONCE(vcpu->vm->user_msr_exits) & reason))
+		return false;
+	run->exit_reason = write ? VAPICVM_EXIT_X86_WRMSR : VAPICVM_EXIT_X86_RDMSR;
+	memset(&run->msr, 0, sizeof(run->msr));
+	run->msr.reason = reason;
+	run->msr.index = index;
+	run->msr.data = write ? data : 0;
+	vcpu->completion = write ? COMPLETE_WRMSR : COMPLETE_RDMSR;
+	return true;
+}
+
+void vcpu_complete_user_exit(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_run *run = vcpu->run;
+	enum vcpu_completion c = vcpu->completion;
+
+	vcpu->completion = COMPLETE_NONE;
+	if (c == COMPLETE_HYPERCALL) {
+		u64 ret = run->hypercall.ret;
+
+		if (!run->hypercall.longmode)
+			ret = (u32)ret;
+		vcpu->regs[VCPU_REG_RAX] = ret;
+	} else if (run->msr.error) {
+		vcpu_inject_gp(vcpu);
+		return;
+	} else if (c == COMPLETE_RDMSR) {
+		vcpu->regs[VCPU_REG_RAX] = (u32)run->msr.data;
+		vcpu->regs[VCPU_REG_RDX] = run->msr.data >> 32;
+	}
+	vcpu_skip_instruction(vcpu);
 }
 
 static int handle_cr_access(struct vapicvm_vcpu *vcpu)
@@ -314,10 +390,19 @@ static int handle_msr_read(struct vapicvm_vcpu *vcpu)
 	int r;
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_READ);
+	if (!vm_msr_allowed(vcpu->vm, index, false)) {
+		if (msr_exit_to_user(vcpu, index, 0, false, VAPICVM_MSR_EXIT_FILTER))
+			return 0;
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
 	r = vcpu_get_msr(vcpu, index, &data, false);
 	if (r < 0)
 		return r;
-	if (r == MSR_RESULT_GP) {
+	if (r == MSR_RESULT_UNKNOWN &&
+	    msr_exit_to_user(vcpu, index, 0, false, VAPICVM_MSR_EXIT_UNKNOWN))
+		return 0;
+	if (r) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}
@@ -334,10 +419,19 @@ static int handle_msr_write(struct vapicvm_vcpu *vcpu)
 	int r;
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE);
+	if (!vm_msr_allowed(vcpu->vm, index, true)) {
+		if (msr_exit_to_user(vcpu, index, data, true, VAPICVM_MSR_EXIT_FILTER))
+			return 0;
+		vcpu_inject_gp(vcpu);
+		return 1;
+	}
 	r = vcpu_set_msr(vcpu, index, data, false);
 	if (r < 0)
 		return r;
-	if (r == MSR_RESULT_GP) {
+	if (r == MSR_RESULT_UNKNOWN &&
+	    msr_exit_to_user(vcpu, index, data, true, VAPICVM_MSR_EXIT_UNKNOWN))
+		return 0;
+	if (r) {
 		vcpu_inject_gp(vcpu);
 		return 1;
 	}

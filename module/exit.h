@@ -7,5 +7,7 @@ struct vapicvm_vcpu;
 
 /* Dispatch the current VM exit: 1 resume, 0 to userspace, -errno. */
 int vapicvm_handle_exit(struct vapicvm_vcpu *vcpu);
+/* RUN after an MSR or hypercall exit: apply what userspace answered. */
+void vcpu_complete_user_exit(struct vapicvm_vcpu *vcpu);
 
 #endif /* VAPICVM_EXIT_H */

@@ -68,7 +68,12 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return VAPICVM_NR_GSIS;
 	case VAPICVM_CAP_IRQFD:
 		return VAPICVM_MAX_IRQFDS;
+	case VAPICVM_CAP_USER_MSR:
+		return VAPICVM_MSR_EXIT_ALL;
 	case VAPICVM_CAP_DIRTY_LOG:
+	case VAPICVM_CAP_MSR_FILTER:
+	case VAPICVM_CAP_VCPU_EVENTS:
+	case VAPICVM_CAP_EXIT_HYPERCALL:
 	case VAPICVM_CAP_MSR_INDEX_LIST:
 	case VAPICVM_CAP_DEBUGREGS:
 	case VAPICVM_CAP_GET_CPUID:

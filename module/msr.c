@@ -249,7 +249,7 @@ int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		preempt_enable();
 		return 0;
 	default:
-		return MSR_RESULT_GP;
+		return MSR_RESULT_UNKNOWN;
 	}
 }
 
@@ -384,7 +384,7 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		vcpu->guest_kernel_gs_base = data;
 		break;
 	default:
-		return MSR_RESULT_GP;
+		return MSR_RESULT_UNKNOWN;
 	}
 	/*
 	 * The SYSCALL MSRs and KERNEL_GS_BASE live in hardware while guest

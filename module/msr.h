@@ -6,8 +6,13 @@
 
 struct vapicvm_vcpu;
 
-/* Results of MSR accesses: 0 done, 1 the guest gets #GP, or -errno. */
-#define MSR_RESULT_GP	1
+/*
+ * Results of MSR accesses: 0 done, MSR_RESULT_GP the guest gets #GP,
+ * MSR_RESULT_UNKNOWN an MSR vapicvm does not have (#GP too, unless the VMM
+ * takes it: VAPICVM_MSR_EXIT_UNKNOWN), or -errno.
+ */
+#define MSR_RESULT_GP		1
+#define MSR_RESULT_UNKNOWN	2
 
 void msr_bitmap_init(struct vapicvm_vcpu *vcpu);
 void msr_bitmap_intercept(struct vapicvm_vcpu *vcpu, u32 msr, bool read, bool write);

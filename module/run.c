@@ -32,6 +32,7 @@
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "mitigations.h"
+#include "msr_filter.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -164,9 +165,13 @@ static bool exception_is_fault(u8 v)
 	return v != 1 && v != 3 && v != 4 && v != 8 && v != 18;
 }
 
+/*
+ * The exceptions VM entry delivers with an error code (Vol. 3C 26.2.1.3):
+ * #CP (21) has one only on processors with CET, which vCPUs do not have.
+ */
 static bool exception_has_error_code(u8 v)
 {
-	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+	return v == 8 || (v >= 10 && v <= 14) || v == 17;
 }
 
 /*
@@ -307,6 +312,15 @@ static void vcpu_save_idt_vectoring(struct vapicvm_vcpu *vcpu)
 		vcpu->idt_vectoring_error = vmcs_read32(IDT_VECTORING_ERROR_CODE);
 	if ((info & INTR_INFO_TYPE_MASK) >= INTR_TYPE_SOFT_INTR)
 		vcpu->idt_vectoring_insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	/*
+	 * An NMI whose delivery the exit interrupted was not delivered: it
+	 * blocks nothing yet, and VM entry refuses to inject it into blocked
+	 * NMIs, yet the processor may have saved blocking by NMI set (Vol. 3C
+	 * 31.7.1.2 says to clear it, as KVM does).
+	 */
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & ~GUEST_INTR_STATE_NMI);
 }
 
 /* ------------------------------------------------------------------ */
@@ -367,7 +381,8 @@ static void vcpu_flush_tlb(struct vapicvm_vcpu *vcpu)
 }
 
 /* Requests handled with interrupts enabled; a new one aborts the entry. */
-#define VCPU_REQS_BEFORE_ENTRY	(BIT(VCPU_REQ_APIC_MODE) | BIT(VCPU_REQ_EOI_BITMAP))
+#define VCPU_REQS_BEFORE_ENTRY	(BIT(VCPU_REQ_APIC_MODE) | BIT(VCPU_REQ_EOI_BITMAP) | \
+				 BIT(VCPU_REQ_MSR_FILTER))
 
 static void vcpu_handle_requests(struct vapicvm_vcpu *vcpu)
 {
@@ -375,6 +390,8 @@ static void vcpu_handle_requests(struct vapicvm_vcpu *vcpu)
 		apicv_update_mode(vcpu);
 	if (vcpu_check_request(vcpu, VCPU_REQ_EOI_BITMAP))
 		apicv_update_eoi_exit_bitmap(vcpu);
+	if (vcpu_check_request(vcpu, VCPU_REQ_MSR_FILTER))
+		msr_filter_update_bitmap(vcpu);
 	vcpu_check_request(vcpu, VCPU_REQ_UNBLOCK);
 }
 
@@ -724,6 +741,11 @@ static int vcpu_complete_userspace(struct vapicvm_vcpu *vcpu)
 
 	switch (vcpu->completion) {
 	case COMPLETE_NONE:
+		return 1;
+	case COMPLETE_RDMSR:
+	case COMPLETE_WRMSR:
+	case COMPLETE_HYPERCALL:
+		vcpu_complete_user_exit(vcpu);
 		return 1;
 	case COMPLETE_PIO_IN:
 		memcpy(&val, (u8 *)run + VAPICVM_RUN_IO_DATA_OFFSET, vcpu->pending_load.io_size);

@@ -190,6 +190,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 		goto err_free;
 	vpid_alloc(vcpu);
 	msr_bitmap_init(vcpu);
+	vcpu_make_request(vcpu, VCPU_REQ_MSR_FILTER);	/* one may be set already */
 	r = lapic_create(vcpu);
 	if (r)
 		goto err_free;

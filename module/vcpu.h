@@ -41,12 +41,16 @@ enum vcpu_mode {
 #define VCPU_REQ_APIC_MODE	1	/* the APIC mode changed: update controls */
 #define VCPU_REQ_EOI_BITMAP	2	/* recompute the EOI-exit bitmap */
 #define VCPU_REQ_UNBLOCK	3	/* leave the halted wait */
+#define VCPU_REQ_MSR_FILTER	4	/* the MSR filter changed: update the MSR bitmap */
 
 /* What a RUN must finish first after userspace served an exit. */
 enum vcpu_completion {
 	COMPLETE_NONE,
 	COMPLETE_PIO_IN,	/* copy the I/O data into RAX */
 	COMPLETE_MMIO_READ,	/* copy run->mmio.data into the destination */
+	COMPLETE_RDMSR,		/* run->msr: #GP, or the value into EDX:EAX */
+	COMPLETE_WRMSR,		/* run->msr: #GP, or done */
+	COMPLETE_HYPERCALL,	/* run->hypercall.ret into RAX */
 };
 
 struct vapicvm_vcpu {

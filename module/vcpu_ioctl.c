@@ -18,6 +18,7 @@
 #include "msr.h"
 #include "run.h"
 #include "vcpu.h"
+#include "vcpu_events.h"
 #include "vcpu_ioctl.h"
 #include "vcpu_regs.h"
 #include "vcpu_vmcs.h"
@@ -358,6 +359,10 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 	}
 	case VAPICVM_GET_CPUID:
 		return vcpu_ioctl_get_cpuid(vcpu, argp);
+	case VAPICVM_GET_VCPU_EVENTS:
+		return vcpu_ioctl_get_events(vcpu, argp);
+	case VAPICVM_SET_VCPU_EVENTS:
+		return vcpu_ioctl_set_events(vcpu, argp);
 	case VAPICVM_GET_DEBUGREGS:
 		return vcpu_ioctl_get_debugregs(vcpu, argp);
 	case VAPICVM_SET_DEBUGREGS:

@@ -20,6 +20,7 @@
 #include "capabilities.h"
 #include "ioeventfd.h"
 #include "irqfd.h"
+#include "msr_filter.h"
 #include "lapic.h"
 #include "main.h"
 #include "vcpu.h"
@@ -675,6 +676,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	if (vm->apic_access_page)
 		__free_page(vm->apic_access_page);
 	vm_ioeventfd_release_all(vm);
+	vm_msr_filter_free(vm);
 	free_cpumask_var(vm->flush_cpus);
 	if (vm->mm)
 		mmdrop(vm->mm);
@@ -722,6 +724,17 @@ static int vm_enable_cap(struct vapicvm_vm *vm, const struct vapicvm_enable_cap 
 		if (cap->args[0] > 1 || cap->args[1] || cap->args[2] || cap->args[3])
 			return -EINVAL;
 		WRITE_ONCE(vm->ioapic_eoi_exits, cap->args[0]);
+		return 0;
+	case VAPICVM_CAP_EXIT_HYPERCALL:
+		if (cap->args[0] > 1 || cap->args[1] || cap->args[2] || cap->args[3])
+			return -EINVAL;
+		WRITE_ONCE(vm->hypercall_exits, cap->args[0]);
+		return 0;
+	case VAPICVM_CAP_USER_MSR:
+		if ((cap->args[0] & ~(u64)VAPICVM_MSR_EXIT_ALL) || cap->args[1] || cap->args[2] ||
+		    cap->args[3])
+			return -EINVAL;
+		WRITE_ONCE(vm->user_msr_exits, cap->args[0]);
 		return 0;
 	default:
 		return -EINVAL;
@@ -813,6 +826,17 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 		if (copy_from_user(&route, argp, sizeof(route)))
 			return -EFAULT;
 		return vm_gsi_route_ioctl(vm, &route);
+	}
+	case VAPICVM_SET_MSR_FILTER: {
+		struct vapicvm_msr_filter *f;
+		int r;
+
+		f = memdup_user(argp, sizeof(*f));
+		if (IS_ERR(f))
+			return PTR_ERR(f);
+		r = vm_set_msr_filter(vm, f);
+		kfree(f);
+		return r;
 	}
 	case VAPICVM_GET_DIRTY_LOG: {
 		struct vapicvm_dirty_log log;

@@ -63,6 +63,10 @@ struct vapicvm_vm {
 	u32 apicv;		/* VAPICVM_APICV_* in use */
 	/* VAPICVM_CAP_IOAPIC_EOI on: level-triggered EOIs exit to userspace. */
 	bool ioapic_eoi_exits;
+	/* VAPICVM_CAP_EXIT_HYPERCALL on: VMCALL at CPL 0 exits to userspace. */
+	bool hypercall_exits;
+	u32 user_msr_exits;	/* VAPICVM_MSR_EXIT_* enabled */
+	struct msr_filter __rcu *msr_filter;	/* msr_filter.c's; NULL: allow all */
 	/* ioeventfd.c's: written under lock, read under RCU. */
 	struct list_head ioeventfds;
 	unsigned int nr_ioeventfds;

@@ -266,7 +266,7 @@ static bool errno_in(uint64_t mask, int e)
 /* Every errno the API documents for any ioctl. */
 #define E_ANY_DOCUMENTED (EB(EINVAL) | EB(EFAULT) | EB(E2BIG) | EB(EEXIST) | EB(EAGAIN) | \
 			  EB(EBUSY) | EB(EINTR) | EB(ENOMEM) | EB(EMFILE) | EB(ENFILE) | \
-			  EB(ENOSPC) | EB(ENOTTY) | E_OPNOTSUPP)
+			  EB(ENOSPC) | EB(ENOTTY) | EB(ENOENT) | E_OPNOTSUPP)
 
 enum ptrkind {
 	P_GOOD, P_NULL, P_NONE, P_UNMAPPED, P_KERNEL, P_NONCANON, P_STRADDLE, P_RDONLY,
@@ -1010,7 +1010,42 @@ static void op_vm(struct thread *t, struct target *tg)
 	uint32_t apicv;
 	long r;
 
-	switch (rnd_below(&t->rng, 15)) {
+	switch (rnd_below(&t->rng, 16)) {
+	case 15: {
+		static uint8_t bits[VAPICVM_MSR_FILTER_MAX_BITS / 8];
+		struct vapicvm_msr_filter *p;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		p = arg_pointer(t, c.pk, sizeof(*p));
+		if (c.pk == P_GOOD) {
+			int n = rnd_below(&t->rng, 4);
+
+			memset(p, 0, sizeof(*p));
+			p->flags = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 2);
+			for (int i = 0; i < n; i++) {
+				struct vapicvm_msr_filter_range *r = &p->ranges[rnd_below(&t->rng, 16)];
+
+				r->flags = one_in(&t->rng, 8) ? rnd_value(&t->rng) :
+								1 + rnd_below(&t->rng, 3);
+				r->nmsrs = one_in(&t->rng, 8) ? rnd_value(&t->rng) :
+								rnd_below(&t->rng, 64);
+				r->base = one_in(&t->rng, 2) ? 0xc0000080 + rnd_below(&t->rng, 0x100) :
+							       rnd_below(&t->rng, 0x200);
+				r->bitmap = one_in(&t->rng, 8) ? rnd_value(&t->rng) : (uintptr_t)bits;
+				bits[rnd_below(&t->rng, sizeof(bits))] = rnd_value(&t->rng);
+			}
+			if ((p->flags & ~VAPICVM_MSR_FILTER_DEFAULT_DENY) || p->pad)
+				c.must = EINVAL;
+		}
+		c.name = "SET_MSR_FILTER";
+		c.cmd = VAPICVM_SET_MSR_FILTER;
+		c.arg = (unsigned long)p;
+		c.errs = EB(EINVAL) | EB(EFAULT) | EB(ENOMEM);
+		c.reads = true;
+		c.size = sizeof(*p);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
 	case 14: {
 		/* Room for the largest slot's bitmap (2^26 pages), mapped lazily. */
 		static void *bitmap;
@@ -1125,15 +1160,24 @@ static void op_vm(struct thread *t, struct target *tg)
 		p = arg_pointer(t, c.pk, sizeof(*p));
 		if (c.pk == P_GOOD) {
 			memset(p, 0, sizeof(*p));
-			p->cap = one_in(&t->rng, 4) ? rnd_value(&t->rng) : VAPICVM_CAP_IOAPIC_EOI;
-			p->args[0] = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 2);
+			static const uint32_t caps[] = { VAPICVM_CAP_IOAPIC_EOI,
+							 VAPICVM_CAP_USER_MSR,
+							 VAPICVM_CAP_EXIT_HYPERCALL };
+			uint64_t max;
+
+			p->cap = one_in(&t->rng, 4) ? rnd_value(&t->rng) :
+				 caps[rnd_below(&t->rng, ARRAY_SIZE(caps))];
+			p->args[0] = one_in(&t->rng, 8) ? rnd_value(&t->rng) : rnd_below(&t->rng, 4);
 			if (one_in(&t->rng, 16))
 				p->args[1 + rnd_below(&t->rng, 3)] = rnd_value(&t->rng);
 			if (one_in(&t->rng, 16))
 				p->flags = rnd_value(&t->rng);
 			if (one_in(&t->rng, 16))
 				p->reserved[rnd_below(&t->rng, 4)] = rnd_value(&t->rng);
-			if (p->cap != VAPICVM_CAP_IOAPIC_EOI || p->flags || p->args[0] > 1 ||
+			max = p->cap == VAPICVM_CAP_USER_MSR ? VAPICVM_MSR_EXIT_ALL : 1;
+			if ((p->cap != VAPICVM_CAP_IOAPIC_EOI && p->cap != VAPICVM_CAP_USER_MSR &&
+			     p->cap != VAPICVM_CAP_EXIT_HYPERCALL) ||
+			    p->flags || p->args[0] > max ||
 			    p->args[1] || p->args[2] || p->args[3] || p->reserved[0] ||
 			    p->reserved[1] || p->reserved[2] || p->reserved[3])
 				c.must = EINVAL;
@@ -1464,7 +1508,7 @@ static void op_run(struct thread *t, struct target *tg)
 	if (run && v->run == run && v->run_gen == run_gen) {
 		uint32_t reason = run->exit_reason;
 
-		if (reason > VAPICVM_EXIT_IOAPIC_EOI)	/* the highest this version has */
+		if (reason > VAPICVM_EXIT_HYPERCALL)	/* the highest this version has */
 			report(t->seed, "RUN: exit reason %u", reason);
 		else if (r == 0 || errno == EINTR)
 			atomic_fetch_add(&run_exits[reason], 1);
@@ -1517,11 +1561,38 @@ static void op_vcpu(struct thread *t, struct target *tg)
 	uint8_t *b;
 	long r;
 
-	switch (rnd_below(&t->rng, 18)) {
+	switch (rnd_below(&t->rng, 19)) {
 	case 0:
 	case 1:
 		op_run(t, tg);
 		return;
+	case 18: {
+		/* A state read back and changed a little, or noise; then RUN sees it. */
+		struct vapicvm_vcpu_events *ev;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		ev = arg_pointer(t, c.pk, sizeof(*ev));
+		if (c.pk == P_GOOD) {
+			uint8_t *bytes = (uint8_t *)ev;
+
+			if (ioctl(tg->fd, VAPICVM_GET_VCPU_EVENTS, ev))
+				memset(ev, 0, sizeof(*ev));
+			for (int i = rnd_below(&t->rng, 3); i > 0; i--)
+				bytes[rnd_below(&t->rng, sizeof(*ev))] = one_in(&t->rng, 2) ?
+					rnd_below(&t->rng, 4) : rnd_value(&t->rng);
+			if (ev->flags || ev->reserved[0] || ev->reserved[1] || ev->reserved[2] ||
+			    ev->reserved[3] || ev->nmi_pending > 2)
+				c.must = EINVAL;
+		}
+		c.name = "SET_VCPU_EVENTS";
+		c.cmd = VAPICVM_SET_VCPU_EVENTS;
+		c.arg = (unsigned long)ev;
+		c.errs = EB(EINVAL);
+		c.reads = true;
+		c.size = sizeof(*ev);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
 	case 2: {
 		static const struct { unsigned long cmd; const char *name; size_t size; } gets[] = {
 			{ VAPICVM_GET_REGS, "GET_REGS", sizeof(struct vapicvm_regs) },
@@ -1529,6 +1600,8 @@ static void op_vcpu(struct thread *t, struct target *tg)
 			{ VAPICVM_GET_XSAVE, "GET_XSAVE", sizeof(struct vapicvm_xsave) },
 			{ VAPICVM_GET_LAPIC, "GET_LAPIC", sizeof(struct vapicvm_lapic_state) },
 			{ VAPICVM_GET_MP_STATE, "GET_MP_STATE", sizeof(struct vapicvm_mp_state) },
+			{ VAPICVM_GET_VCPU_EVENTS, "GET_VCPU_EVENTS",
+			  sizeof(struct vapicvm_vcpu_events) },
 		};
 		unsigned int k = rnd_below(&t->rng, ARRAY_SIZE(gets));
 
@@ -1799,7 +1872,8 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_GET_STATS, VAPICVM_GET_VM_STATS, VAPICVM_ENABLE_CAP, VAPICVM_IOEVENTFD,
 	VAPICVM_GET_MSR_INDEX_LIST, VAPICVM_GET_DEBUGREGS, VAPICVM_SET_DEBUGREGS,
 	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID, VAPICVM_SET_GSI_ROUTE,
-	VAPICVM_IRQFD, VAPICVM_GET_DIRTY_LOG,
+	VAPICVM_IRQFD, VAPICVM_GET_DIRTY_LOG, VAPICVM_SET_MSR_FILTER,
+	VAPICVM_GET_VCPU_EVENTS, VAPICVM_SET_VCPU_EVENTS,
 };
 
 static bool is_known_ioctl(unsigned long cmd)
@@ -2155,7 +2229,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	       atomic_load(&stale_calls), ms / 1000, ms % 1000, atomic_load(&runs),
 	       atomic_load(&vms_created));
 	printf("# RUN exits:");
-	for (i = 0; i <= VAPICVM_EXIT_IOAPIC_EOI; i++)
+	for (i = 0; i <= VAPICVM_EXIT_HYPERCALL; i++)
 		printf(" %s %lu", exit_reason_str(i), atomic_load(&run_exits[i]));
 	printf("\n");
 	fflush(stdout);

@@ -660,3 +660,90 @@ void vcpu_print_stats(struct vcpu *vcpu, const char *prefix)
 	printf("%s\n", line);
 	fflush(stdout);
 }
+
+/* Copy the pages of src that exist (dst is fresh: the others are zero there too). */
+static void copy_resident(uint8_t *dst, const uint8_t *src, uint64_t size)
+{
+	uint64_t pages = size / 4096, i;
+	unsigned char *res = malloc(pages);
+
+	TEST_ASSERT(res, "malloc");
+	if (mincore((void *)src, size, res)) {
+		memcpy(dst, src, size);
+	} else {
+		for (i = 0; i < pages; i++)
+			if (res[i] & 1)
+				memcpy(dst + i * 4096, src + i * 4096, 4096);
+	}
+	free(res);
+}
+
+/* In the restore order the state ioctls need (see vapicvm_util.h). */
+struct vcpu *vcpu_migrate(struct vcpu *src, struct vm *dst)
+{
+	struct vcpu *v = vm_add_vcpu_bare(dst, src->id);
+	struct {
+		struct vapicvm_cpuid hdr;
+		struct vapicvm_cpuid_entry e[VAPICVM_MAX_CPUID_ENTRIES];
+	} cpuid = { .hdr.nent = VAPICVM_MAX_CPUID_ENTRIES };
+	struct {
+		struct vapicvm_msr_list hdr;
+		uint32_t idx[64];
+	} list = { .hdr.nmsrs = 64 };
+	struct {
+		struct vapicvm_msrs hdr;
+		struct vapicvm_msr_entry e[64];
+	} msrs = { 0 };
+	struct vapicvm_xsave *xsave = calloc(1, sizeof(*xsave));
+	struct vapicvm_sregs sregs;
+	struct vapicvm_regs regs;
+	struct vapicvm_debugregs dregs;
+	struct vapicvm_lapic_state *lapic = calloc(1, sizeof(*lapic));
+	struct vapicvm_vcpu_events ev;
+	struct vapicvm_mp_state mp;
+	unsigned int i;
+
+	TEST_ASSERT(xsave && lapic, "calloc");
+	TEST_ASSERT(dst->mem_size == src->vm->mem_size, "memory sizes differ");
+	copy_resident(dst->mem, src->vm->mem, dst->mem_size);
+	TEST_ASSERT(!ioctl(src->fd, VAPICVM_GET_CPUID, &cpuid.hdr), "GET_CPUID");
+	TEST_ASSERT(!ioctl(v->fd, VAPICVM_SET_CPUID, &cpuid.hdr), "SET_CPUID");
+	vcpu_get_sregs(src, &sregs);
+	vcpu_set_sregs(v, &sregs);
+	TEST_ASSERT(!ioctl(dst->dev_fd, VAPICVM_GET_MSR_INDEX_LIST, &list.hdr), "MSR list");
+	msrs.hdr.nmsrs = list.hdr.nmsrs;
+	for (i = 0; i < list.hdr.nmsrs; i++)
+		msrs.e[i].index = list.idx[i];
+	TEST_ASSERT(ioctl(src->fd, VAPICVM_GET_MSRS, &msrs.hdr) == (int)list.hdr.nmsrs,
+		    "GET_MSRS");
+	TEST_ASSERT(ioctl(v->fd, VAPICVM_SET_MSRS, &msrs.hdr) == (int)list.hdr.nmsrs,
+		    "SET_MSRS");
+	vcpu_get_regs(src, &regs);
+	vcpu_set_regs(v, &regs);
+	vcpu_ioctl(src, VAPICVM_GET_XSAVE, xsave);
+	vcpu_ioctl(v, VAPICVM_SET_XSAVE, xsave);
+	if (__vm_ioctl(dst, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_XCRS)) {
+		struct vapicvm_xcrs xcrs;
+
+		vcpu_ioctl(src, VAPICVM_GET_XCRS, &xcrs);
+		vcpu_ioctl(v, VAPICVM_SET_XCRS, &xcrs);
+	}
+	vcpu_ioctl(src, VAPICVM_GET_DEBUGREGS, &dregs);
+	vcpu_ioctl(v, VAPICVM_SET_DEBUGREGS, &dregs);
+	vcpu_ioctl(src, VAPICVM_GET_LAPIC, lapic);
+	vcpu_ioctl(v, VAPICVM_SET_LAPIC, lapic);
+	vcpu_ioctl(src, VAPICVM_GET_VCPU_EVENTS, &ev);
+	TEST_ASSERT(!__vcpu_ioctl(v, VAPICVM_SET_VCPU_EVENTS, &ev),
+		    "SET_VCPU_EVENTS of what GET gave: %s; injected %u type %u vector %#x "
+		    "code %u/%#x len %u, exception %u %u, NMIs %u masked %u, shadow %u, "
+		    "rflags %#llx, rip %#llx", strerror(errno), ev.injected.valid,
+		    ev.injected.type, ev.injected.vector, ev.injected.has_error_code,
+		    ev.injected.error_code, ev.injected.insn_len, ev.exception.pending,
+		    ev.exception.vector, ev.nmi_pending, ev.nmi_masked, ev.shadow,
+		    (unsigned long long)regs.rflags, (unsigned long long)regs.rip);
+	vcpu_ioctl(src, VAPICVM_GET_MP_STATE, &mp);
+	vcpu_ioctl(v, VAPICVM_SET_MP_STATE, &mp);
+	free(xsave);
+	free(lapic);
+	return v;
+}

@@ -226,6 +226,13 @@ void vm_free(struct vm *vm);
 struct vcpu *vm_add_vcpu(struct vm *vm, uint32_t id, void *guest_code, uint64_t arg);
 /* A vCPU in its reset state. */
 struct vcpu *vm_add_vcpu_bare(struct vm *vm, uint32_t id);
+/*
+ * A vCPU's whole state into a new vCPU (same id) of dst, whose memory
+ * becomes a copy of the source VM's: what a VMM's migration does (CPUID,
+ * SREGS, MSRs, REGS, XSAVE, XCRS, DEBUGREGS, LAPIC, VCPU_EVENTS,
+ * MP_STATE, in that order).  The source is left as it was.
+ */
+struct vcpu *vcpu_migrate(struct vcpu *src, struct vm *dst);
 /* Put a vCPU into 64-bit mode at guest_code with its own stack. */
 void vcpu_setup_long_mode(struct vcpu *vcpu, void *guest_code, uint64_t arg);
 /* Put a vCPU into 32-bit protected mode (flat segments, no paging) at eip. */

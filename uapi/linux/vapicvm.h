@@ -148,6 +148,10 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_GSI_ROUTING		27 /* VAPICVM_SET_GSI_ROUTE: GSIs are below this */
 #define VAPICVM_CAP_IRQFD		28 /* VAPICVM_IRQFD: how many a VM may hold */
 #define VAPICVM_CAP_DIRTY_LOG		29 /* VAPICVM_MEM_LOG_DIRTY_PAGES, GET_DIRTY_LOG: 1 */
+#define VAPICVM_CAP_USER_MSR		30 /* ENABLE_CAP: VAPICVM_MSR_EXIT_* it can give */
+#define VAPICVM_CAP_MSR_FILTER		31 /* VAPICVM_SET_MSR_FILTER: 1 */
+#define VAPICVM_CAP_EXIT_HYPERCALL	32 /* ENABLE_CAP: VMCALL exits to userspace: 1 */
+#define VAPICVM_CAP_VCPU_EVENTS		33 /* GET/SET_VCPU_EVENTS: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -164,6 +168,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_SET_GSI_ROUTE		_IOW(VAPICVMIO, 0x47, struct vapicvm_gsi_route)
 #define VAPICVM_IRQFD			_IOW(VAPICVMIO, 0x48, struct vapicvm_irqfd)
 #define VAPICVM_GET_DIRTY_LOG		_IOW(VAPICVMIO, 0x49, struct vapicvm_dirty_log)
+#define VAPICVM_SET_MSR_FILTER		_IOW(VAPICVMIO, 0x4a, struct vapicvm_msr_filter)
 
 /* struct vapicvm_userspace_memory_region.flags */
 /* Writes are logged for VAPICVM_GET_DIRTY_LOG (the slot maps 4 KiB pages). */
@@ -286,6 +291,44 @@ struct vapicvm_dirty_log {
 	__u64 reserved[2];	/* must be zero */
 };
 
+/*
+ * VAPICVM_ENABLE_CAP of VAPICVM_CAP_USER_MSR: args[0] says which guest
+ * RDMSR/WRMSR exit to userspace (VAPICVM_EXIT_X86_RDMSR/_WRMSR) instead
+ * of raising #GP: those of MSRs vapicvm does not know, those the filter
+ * denies.  The same bits are vapicvm_run.msr.reason.
+ */
+#define VAPICVM_MSR_EXIT_UNKNOWN	(1U << 0)
+#define VAPICVM_MSR_EXIT_FILTER		(1U << 1)
+#define VAPICVM_MSR_EXIT_ALL		0x3U
+
+/*
+ * VAPICVM_SET_MSR_FILTER: which guest MSR accesses are allowed.  An access
+ * is looked up in the first range with its kind (_READ, _WRITE) whose
+ * [base, base + nmsrs) holds the MSR: allowed if its bit in bitmap is set.
+ * No such range: allowed unless VAPICVM_MSR_FILTER_DEFAULT_DENY.  A range
+ * with nmsrs 0 is unused.  Denied accesses raise #GP in the guest, or exit
+ * (VAPICVM_MSR_EXIT_FILTER).  x2APIC MSRs (0x800-0x8ff) are never filtered.
+ */
+#define VAPICVM_MSR_FILTER_DEFAULT_DENY	(1U << 0)
+#define VAPICVM_MSR_FILTER_READ		(1U << 0)
+#define VAPICVM_MSR_FILTER_WRITE	(1U << 1)
+#define VAPICVM_MSR_FILTER_MAX_RANGES	16
+#define VAPICVM_MSR_FILTER_MAX_BITS	(0x600 * 8)	/* nmsrs of one range */
+
+struct vapicvm_msr_filter_range {
+	__u32 flags;		/* VAPICVM_MSR_FILTER_READ, _WRITE */
+	__u32 nmsrs;
+	__u32 base;
+	__u32 pad;		/* must be zero */
+	__u64 bitmap;		/* userspace address: (nmsrs + 7) / 8 bytes */
+};
+
+struct vapicvm_msr_filter {
+	__u32 flags;		/* VAPICVM_MSR_FILTER_DEFAULT_DENY */
+	__u32 pad;		/* must be zero */
+	struct vapicvm_msr_filter_range ranges[VAPICVM_MSR_FILTER_MAX_RANGES];
+};
+
 /* ------------------------------------------------------------------ */
 /* vCPU ioctls, on the fd returned by VAPICVM_CREATE_VCPU              */
 /* ------------------------------------------------------------------ */
@@ -311,6 +354,57 @@ struct vapicvm_dirty_log {
 #define VAPICVM_GET_XCRS		_IOR(VAPICVMIO, 0x92, struct vapicvm_xcrs)
 #define VAPICVM_SET_XCRS		_IOW(VAPICVMIO, 0x93, struct vapicvm_xcrs)
 #define VAPICVM_GET_CPUID		_IOWR(VAPICVMIO, 0x94, struct vapicvm_cpuid)
+#define VAPICVM_GET_VCPU_EVENTS		_IOR(VAPICVMIO, 0x95, struct vapicvm_vcpu_events)
+#define VAPICVM_SET_VCPU_EVENTS		_IOW(VAPICVMIO, 0x96, struct vapicvm_vcpu_events)
+
+/* Event types: the VMX interruption types (Vol. 3C 24.8.3). */
+#define VAPICVM_EVENT_EXT_INTR		0
+#define VAPICVM_EVENT_NMI		2
+#define VAPICVM_EVENT_HW_EXCEPTION	3
+#define VAPICVM_EVENT_SOFT_INTR		4	/* INT n */
+#define VAPICVM_EVENT_PRIV_SW_EXCEPTION	5	/* INT1 */
+#define VAPICVM_EVENT_SOFT_EXCEPTION	6	/* INT3, INTO */
+
+/* vapicvm_vcpu_events.shadow: the interrupt shadow (Vol. 3C 24.4.2). */
+#define VAPICVM_SHADOW_STI		(1U << 0)
+#define VAPICVM_SHADOW_MOV_SS		(1U << 1)
+
+/*
+ * The vCPU's events in flight, for save and restore: what the next entry
+ * delivers, what is pending, and what blocks delivery.
+ */
+struct vapicvm_vcpu_events {
+	/* An event whose delivery a VM exit interrupted: it goes in first. */
+	struct {
+		__u8  valid;
+		__u8  type;		/* VAPICVM_EVENT_* */
+		__u8  vector;
+		__u8  has_error_code;
+		__u32 error_code;
+		__u32 insn_len;		/* the software types: the instruction's length */
+		__u32 pad;
+	} injected;
+	/* An exception vapicvm raised for the guest, not yet delivered. */
+	struct {
+		__u8  pending;
+		__u8  vector;
+		__u8  has_error_code;
+		__u8  pad;
+		__u32 error_code;
+	} exception;
+	__u8  nmi_pending;	/* 0-2: NMIs received, not yet delivered */
+	__u8  nmi_masked;	/* an NMI handler runs: NMIs blocked until its IRET */
+	__u8  shadow;		/* VAPICVM_SHADOW_* */
+	__u8  extint_pending;	/* an ExtINT from the VMM's PIC, not yet delivered */
+	__u8  extint_vector;
+	__u8  triple_fault;	/* reported by the next RUN */
+	__u8  init_pending;	/* an INIT received, not yet acted on */
+	__u8  sipi_pending;	/* a SIPI received, not yet acted on */
+	__u8  sipi_vector;
+	__u8  pad[3];
+	__u32 flags;		/* must be zero */
+	__u64 reserved[4];	/* must be zero */
+};
 
 /* The guest's debug registers (DR4 and DR5 are DR6 and DR7's aliases). */
 struct vapicvm_debugregs {
@@ -550,7 +644,10 @@ struct vapicvm_stats {
 	X(INTERNAL_ERROR, 6, "internal-error")					\
 	X(SYSTEM_EVENT, 7, "system-event")					\
 	X(INTR, 8, "intr")							\
-	X(IOAPIC_EOI, 9, "ioapic-eoi")	/* VAPICVM_CAP_IOAPIC_EOI */
+	X(IOAPIC_EOI, 9, "ioapic-eoi")	/* VAPICVM_CAP_IOAPIC_EOI */		\
+	X(X86_RDMSR, 10, "x86-rdmsr")	/* VAPICVM_CAP_USER_MSR */		\
+	X(X86_WRMSR, 11, "x86-wrmsr")						\
+	X(HYPERCALL, 12, "hypercall")	/* VAPICVM_CAP_EXIT_HYPERCALL */
 
 enum vapicvm_exit_reason {
 #define __VAPICVM_EXIT_ENUM(id, value, name) VAPICVM_EXIT_##id = value,
@@ -616,6 +713,34 @@ struct vapicvm_exit_eoi {
 	__u8  pad[7];
 };
 
+/*
+ * VAPICVM_EXIT_X86_RDMSR, VAPICVM_EXIT_X86_WRMSR: the guest's RDMSR or
+ * WRMSR of index (with data, for WRMSR), for the reason (a
+ * VAPICVM_MSR_EXIT_* bit).  Userspace sets error to 1 for a #GP, or for
+ * RDMSR fills data; the next RUN completes the instruction.
+ */
+struct vapicvm_exit_msr {
+	__u8  error;		/* in: 1 raises #GP */
+	__u8  pad[3];
+	__u32 reason;		/* VAPICVM_MSR_EXIT_* */
+	__u32 index;
+	__u32 pad2;
+	__u64 data;		/* WRMSR: the value; RDMSR: in, the result */
+};
+
+/*
+ * VAPICVM_EXIT_HYPERCALL: a VMCALL at CPL 0: nr from RAX, args from RBX,
+ * RCX, RDX, RSI (32 bits of each unless longmode).  The next RUN puts ret
+ * in RAX and goes on after the VMCALL.
+ */
+struct vapicvm_exit_hypercall {
+	__u64 nr;
+	__u64 args[4];
+	__u64 ret;		/* in */
+	__u32 longmode;		/* 1: the guest was in 64-bit mode */
+	__u32 pad;
+};
+
 /* VAPICVM_EXIT_INTERNAL_ERROR */
 struct vapicvm_exit_internal {
 	__u32 suberror;		/* VAPICVM_INTERNAL_ERROR_* */
@@ -650,6 +775,8 @@ struct vapicvm_run {
 		struct vapicvm_exit_internal internal;
 		struct vapicvm_exit_system_event system_event;
 		struct vapicvm_exit_eoi eoi;
+		struct vapicvm_exit_msr msr;
+		struct vapicvm_exit_hypercall hypercall;
 		char padding[256];
 	};
 };

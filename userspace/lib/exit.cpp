@@ -122,6 +122,18 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size)
 			data_words(run->system_event.data, run->system_event.ndata)});
 	case VAPICVM_EXIT_IOAPIC_EOI:
 		return VcpuExit(IoapicEoiExit{run->eoi.vector});
+	case VAPICVM_EXIT_X86_RDMSR:
+		return VcpuExit(MsrRead{run->msr.index, run->msr.reason, &run->msr});
+	case VAPICVM_EXIT_X86_WRMSR:
+		return VcpuExit(
+			MsrWrite{run->msr.index, run->msr.reason, run->msr.data, &run->msr});
+	case VAPICVM_EXIT_HYPERCALL: {
+		const auto &h = run->hypercall;
+		return VcpuExit(HypercallExit{h.nr,
+					      {h.args[0], h.args[1], h.args[2], h.args[3]},
+					      h.longmode != 0,
+					      &run->hypercall});
+	}
 	case VAPICVM_EXIT_INTR:
 		return VcpuExit(InterruptedExit{});
 	default:

@@ -73,6 +73,14 @@ std::string_view capability_name(Capability c) noexcept
 		return "IRQFD";
 	case Capability::DirtyLog:
 		return "DIRTY_LOG";
+	case Capability::UserMsr:
+		return "USER_MSR";
+	case Capability::MsrFilter:
+		return "MSR_FILTER";
+	case Capability::ExitHypercall:
+		return "EXIT_HYPERCALL";
+	case Capability::VcpuEvents:
+		return "VCPU_EVENTS";
 	}
 	return "?";
 }

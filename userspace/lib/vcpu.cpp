@@ -199,6 +199,16 @@ Result<void> Vcpu::set_debugregs(const vapicvm_debugregs &d)
 	return ioctl_set(fd_.get(), VAPICVM_SET_DEBUGREGS, d, "VAPICVM_SET_DEBUGREGS");
 }
 
+Result<vapicvm_vcpu_events> Vcpu::events() const
+{
+	return ioctl_get<vapicvm_vcpu_events>(fd_.get(), VAPICVM_GET_VCPU_EVENTS,
+					      "VAPICVM_GET_VCPU_EVENTS");
+}
+Result<void> Vcpu::set_events(const vapicvm_vcpu_events &e)
+{
+	return ioctl_set(fd_.get(), VAPICVM_SET_VCPU_EVENTS, e, "VAPICVM_SET_VCPU_EVENTS");
+}
+
 Result<std::uint64_t> Vcpu::xcr0() const
 {
 	auto r = ioctl_get<vapicvm_xcrs>(fd_.get(), VAPICVM_GET_XCRS, "VAPICVM_GET_XCRS");

@@ -231,6 +231,43 @@ Result<void> Vm::remove_irqfd(int eventfd, std::uint32_t gsi)
 	return detail::ioctl_set(fd_.get(), VAPICVM_IRQFD, a, "VAPICVM_IRQFD(DEASSIGN)");
 }
 
+Result<void> Vm::set_user_msr_exits(std::uint32_t reasons)
+{
+	vapicvm_enable_cap c{};
+	c.cap = VAPICVM_CAP_USER_MSR;
+	c.args[0] = reasons;
+	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c, "VAPICVM_ENABLE_CAP(USER_MSR)");
+}
+
+Result<void> Vm::set_msr_filter(const MsrFilter &filter)
+{
+	vapicvm_msr_filter f{};
+	if (filter.ranges.size() > VAPICVM_MSR_FILTER_MAX_RANGES)
+		return Error::from_errno(EINVAL, "Vm::set_msr_filter", "too many ranges");
+	f.flags = filter.default_deny ? VAPICVM_MSR_FILTER_DEFAULT_DENY : 0;
+	for (std::size_t i = 0; i < filter.ranges.size(); i++) {
+		const auto &r = filter.ranges[i];
+		if (r.allowed.size() < (std::size_t(r.nmsrs) + 7) / 8)
+			return Error::from_errno(EINVAL, "Vm::set_msr_filter",
+						 "range " + std::to_string(i) +
+							 ": bitmap too short");
+		f.ranges[i].flags = r.kinds;
+		f.ranges[i].base = r.base;
+		f.ranges[i].nmsrs = r.nmsrs;
+		f.ranges[i].bitmap = reinterpret_cast<std::uintptr_t>(r.allowed.data());
+	}
+	return detail::ioctl_set(fd_.get(), VAPICVM_SET_MSR_FILTER, f, "VAPICVM_SET_MSR_FILTER");
+}
+
+Result<void> Vm::set_hypercall_exits(bool on)
+{
+	vapicvm_enable_cap c{};
+	c.cap = VAPICVM_CAP_EXIT_HYPERCALL;
+	c.args[0] = on ? 1 : 0;
+	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c,
+				 "VAPICVM_ENABLE_CAP(EXIT_HYPERCALL)");
+}
+
 Result<void> Vm::set_ioapic_eoi_exits(bool on)
 {
 	vapicvm_enable_cap c{};

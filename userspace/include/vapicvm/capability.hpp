@@ -41,6 +41,10 @@ enum class Capability : std::uint32_t {
 	GsiRouting = VAPICVM_CAP_GSI_ROUTING,
 	Irqfd = VAPICVM_CAP_IRQFD,
 	DirtyLog = VAPICVM_CAP_DIRTY_LOG,
+	UserMsr = VAPICVM_CAP_USER_MSR,
+	MsrFilter = VAPICVM_CAP_MSR_FILTER,
+	ExitHypercall = VAPICVM_CAP_EXIT_HYPERCALL,
+	VcpuEvents = VAPICVM_CAP_VCPU_EVENTS,
 };
 
 std::string_view capability_name(Capability c) noexcept;

@@ -2,7 +2,8 @@
 /*
  * Typed views of a vCPU exit: decode_exit() turns the run page that
  * VAPICVM_RUN filled into one alternative of VcpuExit.  The alternatives
- * that point into the run page (I/O, MMIO, internal error, system event)
+ * that point into the run page (I/O, MMIO, internal error, system event,
+ * MSR, hypercall)
  * are valid until the next RUN of that vCPU, and say so in their type:
  * they are move-only (RunPageView), so a copy kept past the next run()
  * does not compile by accident.  The others are plain values.
@@ -10,6 +11,7 @@
 #ifndef VAPICVM_EXIT_HPP
 #define VAPICVM_EXIT_HPP
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -154,6 +156,53 @@ struct IoapicEoiExit {
 
 	std::uint8_t vector = 0;
 };
+/*
+ * An RDMSR the VMM takes (VAPICVM_CAP_USER_MSR), for reason (a
+ * VAPICVM_MSR_EXIT_* bit): complete() with the value or fault() for a #GP;
+ * the next run() finishes the instruction.
+ */
+struct MsrRead {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_X86_RDMSR;
+
+	std::uint32_t index = 0;
+	std::uint32_t reason = 0;
+	vapicvm_exit_msr *msr_ = nullptr;
+	[[no_unique_address]] RunPageView view_ = {};
+
+	void complete(std::uint64_t value) const noexcept
+	{
+		msr_->error = 0;
+		msr_->data = value;
+	}
+	void fault() const noexcept { msr_->error = 1; }
+};
+/* A WRMSR the VMM takes: done unless fault() makes it a #GP. */
+struct MsrWrite {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_X86_WRMSR;
+
+	std::uint32_t index = 0;
+	std::uint32_t reason = 0;
+	std::uint64_t data = 0;
+	vapicvm_exit_msr *msr_ = nullptr;
+	[[no_unique_address]] RunPageView view_ = {};
+
+	void fault() const noexcept { msr_->error = 1; }
+};
+/*
+ * A VMCALL at CPL 0 (VAPICVM_CAP_EXIT_HYPERCALL): nr and args from RAX,
+ * RBX, RCX, RDX, RSI; complete() sets what RAX gets (0 unless it is called).
+ */
+struct HypercallExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_HYPERCALL;
+
+	std::uint64_t nr = 0;
+	std::array<std::uint64_t, 4> args{};
+	bool longmode = false;
+	vapicvm_exit_hypercall *hc_ = nullptr;
+	[[no_unique_address]] RunPageView view_ = {};
+
+	void complete(std::uint64_t ret) const noexcept { hc_->ret = ret; }
+};
 /* RUN returned EINTR: a signal arrived, or immediate_exit was set. */
 struct InterruptedExit {
 	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_INTR;
@@ -168,7 +217,7 @@ struct UnknownExit {
 /* Each alternative's exit_reason is the VAPICVM_EXIT_* it decodes. */
 using VcpuExit = std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit,
 			      FailEntryExit, InternalErrorExit, SystemEventExit, IoapicEoiExit,
-			      InterruptedExit, UnknownExit>;
+			      MsrRead, MsrWrite, HypercallExit, InterruptedExit, UnknownExit>;
 
 /*
  * Decode a run page of map_size bytes (the vCPU mmap size) after a RUN

@@ -111,6 +111,13 @@ public:
 
 	Result<vapicvm_debugregs> debugregs() const;
 	Result<void> set_debugregs(const vapicvm_debugregs &d);
+	/*
+	 * Events in flight (VAPICVM_GET/SET_VCPU_EVENTS): the event being
+	 * delivered, a pending exception, NMIs, the interrupt shadow, ExtINT,
+	 * INIT and SIPI.  Restore after set_regs() (the shadow depends on IF).
+	 */
+	Result<vapicvm_vcpu_events> events() const;
+	Result<void> set_events(const vapicvm_vcpu_events &e);
 	/* XCR0 (VAPICVM_GET/SET_XCRS; the kernel checks it as XSETBV would). */
 	Result<std::uint64_t> xcr0() const;
 	Result<void> set_xcr0(std::uint64_t value);

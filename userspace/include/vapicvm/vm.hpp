@@ -60,6 +60,30 @@ struct IoEventFd {
 	int fd = -1;                            /* an eventfd; the VM keeps its own reference */
 };
 
+/*
+ * One range of an MSR filter (VAPICVM_SET_MSR_FILTER): for the accesses of
+ * kinds (VAPICVM_MSR_FILTER_READ, _WRITE), MSR base + i is allowed when bit
+ * i of allowed is set (bit i % 8 of byte i / 8).
+ */
+struct MsrFilterRange {
+	std::uint32_t kinds = 0;
+	std::uint32_t base = 0;
+	std::uint32_t nmsrs = 0;
+	std::vector<std::uint8_t> allowed; /* (nmsrs + 7) / 8 bytes */
+
+	/* One MSR, allowed or denied for kinds. */
+	static MsrFilterRange single(std::uint32_t kinds, std::uint32_t msr, bool allow)
+	{
+		return {kinds, msr, 1, {std::uint8_t(allow ? 1 : 0)}};
+	}
+};
+
+/* The whole filter: the first matching range decides; else the default. */
+struct MsrFilter {
+	bool default_deny = false;
+	std::vector<MsrFilterRange> ranges; /* at most VAPICVM_MSR_FILTER_MAX_RANGES */
+};
+
 struct ApicvInfo {
 	ApicvFlags supported;
 	ApicvFlags enabled;
@@ -158,6 +182,20 @@ public:
 	 */
 	Result<void> add_irqfd(int eventfd, std::uint32_t gsi);
 	Result<void> remove_irqfd(int eventfd, std::uint32_t gsi);
+
+	/*
+	 * Guest RDMSR/WRMSR the VMM takes (MsrRead, MsrWrite exits) instead of
+	 * a #GP: reasons is VAPICVM_MSR_EXIT_UNKNOWN and/or _FILTER, 0 for none.
+	 */
+	Result<void> set_user_msr_exits(std::uint32_t reasons);
+	/*
+	 * Replace the MSR filter; an empty one without default_deny removes it.
+	 * EINVAL for more than VAPICVM_MSR_FILTER_MAX_RANGES ranges or a bitmap
+	 * shorter than its nmsrs.
+	 */
+	Result<void> set_msr_filter(const MsrFilter &filter);
+	/* VMCALL at CPL 0 exits to the VMM (HypercallExit) when on. */
+	Result<void> set_hypercall_exits(bool on);
 
 	/* The VM's counters (VAPICVM_GET_VM_STATS). */
 	Result<VmStats> stats() const;

@@ -185,6 +185,45 @@ TEST(DecodeExit, TheOtherReasons)
 	r = decode_exit(run, 4096);
 	EXPECT_EQ(0xa5u, expect_alt<IoapicEoiExit>(r).vector);
 
+	std::memset(&run->msr, 0, sizeof(run->msr));
+	run->exit_reason = VAPICVM_EXIT_X86_RDMSR;
+	run->msr.index = 0x4b564dff;
+	run->msr.reason = VAPICVM_MSR_EXIT_UNKNOWN;
+	r = decode_exit(run, 4096);
+	auto &rd = expect_alt<MsrRead>(r);
+	EXPECT_EQ(0x4b564dffu, rd.index);
+	EXPECT_EQ(std::uint32_t(VAPICVM_MSR_EXIT_UNKNOWN), rd.reason);
+	rd.complete(0x1122334455667788ull);
+	EXPECT_EQ(0x1122334455667788ull, run->msr.data);
+	EXPECT_EQ(0, run->msr.error);
+	rd.fault();
+	EXPECT_EQ(1, run->msr.error);
+
+	std::memset(&run->msr, 0, sizeof(run->msr));
+	run->exit_reason = VAPICVM_EXIT_X86_WRMSR;
+	run->msr.index = 0x174;
+	run->msr.reason = VAPICVM_MSR_EXIT_FILTER;
+	run->msr.data = 42;
+	r = decode_exit(run, 4096);
+	auto &wr = expect_alt<MsrWrite>(r);
+	EXPECT_EQ(42u, wr.data);
+	EXPECT_EQ(0x174u, wr.index);
+	wr.fault();
+	EXPECT_EQ(1, run->msr.error);
+
+	std::memset(&run->hypercall, 0, sizeof(run->hypercall));
+	run->exit_reason = VAPICVM_EXIT_HYPERCALL;
+	run->hypercall.nr = 9;
+	run->hypercall.args[3] = 4;
+	run->hypercall.longmode = 1;
+	r = decode_exit(run, 4096);
+	auto &hc = expect_alt<HypercallExit>(r);
+	EXPECT_EQ(9u, hc.nr);
+	EXPECT_EQ(4u, hc.args[3]);
+	EXPECT_TRUE(hc.longmode);
+	hc.complete(0x77);
+	EXPECT_EQ(0x77u, run->hypercall.ret);
+
 	run->exit_reason = 77;
 	r = decode_exit(run, 4096);
 	EXPECT_EQ(77u, expect_alt<UnknownExit>(r).reason);
@@ -240,6 +279,8 @@ static_assert(!std::is_copy_constructible_v<IoOut> && !std::is_copy_assignable_v
 static_assert(!std::is_copy_constructible_v<MmioRead> && !std::is_copy_constructible_v<MmioWrite>);
 static_assert(!std::is_copy_constructible_v<InternalErrorExit>);
 static_assert(!std::is_copy_constructible_v<SystemEventExit>);
+static_assert(!std::is_copy_constructible_v<MsrRead> && !std::is_copy_constructible_v<MsrWrite>);
+static_assert(!std::is_copy_constructible_v<HypercallExit>);
 static_assert(!std::is_copy_constructible_v<VcpuExit> && std::is_move_constructible_v<VcpuExit>);
 static_assert(std::is_copy_constructible_v<IoapicEoiExit> &&
 	      std::is_copy_constructible_v<HaltExit>);

@@ -492,6 +492,16 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 				/* Never asked for: this machine has no I/O APIC. */
 				return crash("EOI exit for vector " + std::to_string(eoi.vector));
 			},
+			/* Never asked for: this machine takes no MSRs nor hypercalls. */
+			[&](const MsrRead &m) {
+				return crash("RDMSR exit for MSR " + hex(m.index));
+			},
+			[&](const MsrWrite &m) {
+				return crash("WRMSR exit for MSR " + hex(m.index));
+			},
+			[&](const HypercallExit &h) {
+				return crash("hypercall exit, nr " + std::to_string(h.nr));
+			},
 			[&](const InterruptedExit &) { return RunAction::Continue; },
 			[&](const UnknownExit &u) {
 				return crash("unknown exit reason " + std::to_string(u.reason));
