@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The loaders and the boot-time tables, against guest memory without a VM. */
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -345,16 +347,32 @@ TEST(Entry, RegisterStates)
 	EXPECT_EQ(0x7c0, s16.ds.selector);
 }
 
-TEST(MpTable, ParsesAndChecksums)
+namespace
 {
-	MpTableCpu cpu{0x50654, 0x178bfbff};
-	auto t = build_mptable(0xf0000, 3, cpu);
-	ASSERT_GE(t.size(), 16u + 44u);
+/* An MP table's entries, as a guest's parser sees them. */
+struct ParsedMpTable {
+	std::uint32_t lapic = 0;
+	std::vector<std::array<std::uint8_t, 20>> cpus;
+	std::vector<std::array<std::uint8_t, 8>> buses, ioapics, intsrcs, lints;
+	std::vector<int> order; /* each entry's type, in table order */
+};
+
+/* Parse t (built for 0xf0000): checksums, lengths and the entry count checked on the way. */
+ParsedMpTable parse_mptable(const std::vector<std::uint8_t> &t)
+{
+	ParsedMpTable r;
+	EXPECT_GE(t.size(), 16u + 44u);
+	if (t.size() < 16 + 44)
+		return r;
 	EXPECT_EQ(0, std::memcmp(t.data(), "_MP_", 4));
 	EXPECT_EQ(0, checksum_fix(t.data(), 16)) << "floating pointer sums to zero";
+	EXPECT_EQ(1, t[8]) << "16 bytes";
+	EXPECT_EQ(4, t[9]) << "revision 1.4";
+	EXPECT_EQ(0, t[11]) << "a configuration table, no default configuration";
+	EXPECT_EQ(0, t[12]) << "no IMCR: virtual wire mode";
 	std::uint32_t cfg;
 	std::memcpy(&cfg, t.data() + 4, 4);
-	ASSERT_EQ(0xf0010u, cfg);
+	EXPECT_EQ(0xf0010u, cfg);
 	const std::uint8_t *c = t.data() + 16;
 	EXPECT_EQ(0, std::memcmp(c, "PCMP", 4));
 	std::uint16_t len, count;
@@ -362,29 +380,107 @@ TEST(MpTable, ParsesAndChecksums)
 	std::memcpy(&count, c + 34, 2);
 	EXPECT_EQ(t.size() - 16, len);
 	EXPECT_EQ(0, checksum_fix(c, len));
-	std::uint32_t lapic;
-	std::memcpy(&lapic, c + 36, 4);
-	EXPECT_EQ(0xfee00000u, lapic);
-	/* Walk the entries: 3 processors (0 is the BSP), a bus, 2 local interrupts. */
-	const std::uint8_t *p = c + 44;
-	int cpus = 0, buses = 0, lints = 0;
+	std::memcpy(&r.lapic, c + 36, 4);
+	const std::uint8_t *p = c + 44, *end = c + len;
 	for (int i = 0; i < count; i++) {
-		if (p[0] == 0) {
-			EXPECT_EQ(cpus, p[1]) << "APIC ID";
-			EXPECT_EQ(cpus == 0 ? 3 : 1, p[3]) << "EN|BP";
-			std::uint32_t sig;
-			std::memcpy(&sig, p + 4, 4);
-			EXPECT_EQ(cpu.signature, sig);
-			cpus++;
-			p += 20;
-		} else {
-			buses += p[0] == 1;
-			lints += p[0] == 4;
-			p += 8;
+		std::size_t size = p < end && p[0] == 0 ? 20 : 8;
+		if (p + size > end) {
+			ADD_FAILURE() << "entry " << i << " runs past the table";
+			return r;
 		}
+		r.order.push_back(p[0]);
+		if (p[0] == 0) {
+			r.cpus.emplace_back();
+			std::memcpy(r.cpus.back().data(), p, 20);
+		} else {
+			auto *v = p[0] == 1   ? &r.buses
+				  : p[0] == 2 ? &r.ioapics
+				  : p[0] == 3 ? &r.intsrcs
+				  : p[0] == 4 ? &r.lints
+					      : nullptr;
+			if (!v) {
+				ADD_FAILURE() << "entry " << i << ": type " << int(p[0]);
+				return r;
+			}
+			v->emplace_back();
+			std::memcpy(v->back().data(), p, 8);
+		}
+		p += size;
 	}
-	EXPECT_EQ(3, cpus);
-	EXPECT_EQ(1, buses);
-	EXPECT_EQ(2, lints);
-	EXPECT_EQ(c + len, p);
+	EXPECT_EQ(end, p) << "the entry count covers the table";
+	return r;
+}
+
+void expect_common(const ParsedMpTable &m, unsigned ncpus, const MpTableCpu &cpu)
+{
+	EXPECT_EQ(0xfee00000u, m.lapic);
+	ASSERT_EQ(ncpus, m.cpus.size());
+	for (unsigned i = 0; i < ncpus; i++) {
+		const auto &e = m.cpus[i];
+		EXPECT_EQ(i, e[1]) << "APIC ID";
+		EXPECT_EQ(i == 0 ? 3 : 1, e[3]) << "EN|BP";
+		std::uint32_t sig;
+		std::memcpy(&sig, e.data() + 4, 4);
+		EXPECT_EQ(cpu.signature, sig);
+	}
+	ASSERT_EQ(1u, m.buses.size());
+	EXPECT_EQ(0, m.buses[0][1]) << "bus 0";
+	EXPECT_EQ(0, std::memcmp(m.buses[0].data() + 2, "ISA   ", 6));
+	/* LINT0 ExtINT, LINT1 NMI, both on every local APIC (0xff). */
+	ASSERT_EQ(2u, m.lints.size());
+	for (unsigned i = 0; i < 2; i++) {
+		EXPECT_EQ(i == 0 ? 3 : 1, m.lints[i][1]) << "interrupt type";
+		EXPECT_EQ(0xff, m.lints[i][6]);
+		EXPECT_EQ(i, m.lints[i][7]) << "LINTIN#";
+	}
+	/* The specification's order: by entry type. */
+	EXPECT_TRUE(std::is_sorted(m.order.begin(), m.order.end()));
+}
+} // namespace
+
+TEST(MpTable, WithoutIoApic)
+{
+	MpTableCpu cpu{0x50654, 0x178bfbff};
+	auto m = parse_mptable(build_mptable(0xf0000, 3, cpu, std::nullopt));
+	expect_common(m, 3, cpu);
+	EXPECT_TRUE(m.ioapics.empty());
+	EXPECT_TRUE(m.intsrcs.empty());
+}
+
+TEST(MpTable, IoApicAndIsaInterrupts)
+{
+	MpTableCpu cpu{0x50654, 0x178bfbff};
+	auto m = parse_mptable(build_mptable(0xf0000, 2, cpu, MpTableIoApic{2, 0xfec00000u}));
+	expect_common(m, 2, cpu);
+	ASSERT_EQ(1u, m.ioapics.size());
+	const auto &io = m.ioapics[0];
+	EXPECT_EQ(2, io[1]) << "ID: after the CPUs' 0 and 1";
+	EXPECT_EQ(0x20, io[2]) << "version";
+	EXPECT_EQ(1, io[3]) << "enabled";
+	std::uint32_t addr;
+	std::memcpy(&addr, io.data() + 4, 4);
+	EXPECT_EQ(0xfec00000u, addr);
+	/* ISA IRQs 1 and 3-15 on the pins of the same numbers; no timer, no cascade. */
+	std::vector<unsigned> irqs;
+	for (const auto &e : m.intsrcs) {
+		EXPECT_EQ(0, e[1]) << "INT";
+		EXPECT_EQ(0, e[2] | e[3]) << "conforming polarity and trigger";
+		EXPECT_EQ(0, e[4]) << "ISA bus";
+		EXPECT_EQ(2, e[6]) << "the I/O APIC's ID";
+		EXPECT_EQ(e[5], e[7]) << "IRQ n on pin n";
+		irqs.push_back(e[5]);
+	}
+	EXPECT_EQ((std::vector<unsigned>{1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}), irqs);
+	for (unsigned irq = 0; irq < 16; irq++)
+		EXPECT_EQ(irq == 1 || irq >= 3, mptable_isa_irq_routed(irq)) << irq;
+	EXPECT_EQ(2u + 1 + 1 + 14 + 2, m.order.size());
+}
+
+TEST(MpTable, FitsBelowOneMiBWithTheMostVcpus)
+{
+	auto t = build_mptable(0xf0000, 255, MpTableCpu{}, MpTableIoApic{255, 0xfec00000u});
+	EXPECT_LE(0xf0000 + t.size(), 0x100000u);
+	auto m = parse_mptable(t);
+	EXPECT_EQ(255u, m.cpus.size());
+	EXPECT_EQ(14u, m.intsrcs.size());
 }

@@ -5,9 +5,12 @@
  *
  * The same machine as vapicvm-run builds (its loader, MP table, guest
  * CPUID, memory map and port devices), on KVM with the split irqchip: the
- * local APICs in KVM, no I/O APIC or PIC, as on vapicvm.  KVM's own
- * paravirtual CPUID leaves are left out so that both guests see the same
- * hardware and take the same paths (TSC, local APIC timer, no kvmclock).
+ * local APICs in KVM and no PIC, as on vapicvm, but no I/O APIC either (the
+ * MP table lists none), so the guest's serial port has no interrupt: its
+ * tty writes are lost and only the kernel log reaches the output, through
+ * the polled printk console.  KVM's own paravirtual CPUID leaves are left
+ * out so that both guests see the same CPU and take the same paths (TSC,
+ * local APIC timer, no kvmclock).
  *
  * With the local APIC in the kernel, KVM keeps HLT to itself, so the end of
  * the boot is the guest kernel's last console line ("reboot: System
@@ -348,7 +351,8 @@ void KvmMachine::build()
 		mpcpu.signature = l1->eax;
 		mpcpu.feature_flags = l1->edx;
 	}
-	if (!mem_.write(layout::mptable, build_mptable(layout::mptable, o_.cpus, mpcpu)))
+	if (!mem_.write(layout::mptable,
+			build_mptable(layout::mptable, o_.cpus, mpcpu, std::nullopt)))
 		die("MP table");
 
 	auto image = read_file(o_.kernel);

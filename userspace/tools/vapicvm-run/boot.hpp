@@ -15,7 +15,8 @@
  *   0x000e0000  ACPI tables (reserved), 0x000f0000 MP table (reserved) to 1 MiB
  *   0x00100000  kernel
  *   ...         initrd at the top of low RAM
- *   lowmem_end  (at most 3 GiB) the 32-bit hole: local APIC at 0xfee00000
+ *   lowmem_end  (at most 3 GiB) the 32-bit hole: I/O APIC at 0xfec00000 (vapicvm-run),
+ *               local APIC at 0xfee00000
  *   4 GiB       RAM above lowmem_end, if any
  */
 #ifndef VAPICVM_RUN_BOOT_HPP
@@ -52,6 +53,7 @@ constexpr std::uint64_t mptable = 0xf0000;
 constexpr std::uint64_t bios_end = 0x100000;
 constexpr std::uint64_t kernel = 0x100000;
 constexpr std::uint64_t max_lowmem = 0xc0000000ull; /* 3 GiB */
+constexpr std::uint64_t ioapic_base = 0xfec00000ull;
 constexpr std::uint64_t apic_base = 0xfee00000ull;
 constexpr std::uint64_t high_base = 0x100000000ull;
 

@@ -26,6 +26,24 @@ PortDevice *IoBus::find(std::uint16_t port) const
 	return nullptr;
 }
 
+void IoBus::add_mmio(std::uint64_t base, std::uint64_t size, std::shared_ptr<MmioDevice> dev)
+{
+	mmio_[base] = MmioRange{size, std::move(dev)};
+}
+
+MmioDevice *IoBus::find_mmio(std::uint64_t gpa, std::uint64_t *offset) const
+{
+	auto it = mmio_.upper_bound(gpa);
+	if (it == mmio_.begin())
+		return nullptr;
+	--it;
+	if (gpa - it->first >= it->second.size)
+		return nullptr;
+	if (offset)
+		*offset = gpa - it->first;
+	return it->second.dev.get();
+}
+
 void IoBus::unknown(bool mmio, std::uint64_t addr, bool write, std::uint64_t value)
 {
 	{
@@ -70,12 +88,22 @@ void IoBus::handle_io(const vapicvm::IoOut &io)
 
 void IoBus::handle_mmio(const vapicvm::MmioRead &m)
 {
+	std::uint64_t off = 0;
+	if (MmioDevice *d = find_mmio(m.gpa, &off)) {
+		m.complete(d->read(off, static_cast<std::uint8_t>(m.len())));
+		return;
+	}
 	m.complete(~0ull);
 	unknown(true, m.gpa, false, 0);
 }
 
 void IoBus::handle_mmio(const vapicvm::MmioWrite &m)
 {
+	std::uint64_t off = 0;
+	if (MmioDevice *d = find_mmio(m.gpa, &off)) {
+		d->write(off, static_cast<std::uint8_t>(m.len()), m.value());
+		return;
+	}
 	unknown(true, m.gpa, true, m.value());
 }
 
@@ -89,6 +117,21 @@ std::size_t IoBus::unknown_mmio() const
 {
 	std::lock_guard<std::mutex> g(mu_);
 	return seen_mmio_.size();
+}
+
+/* ------------------------------------------------------------------ I/O APIC */
+
+std::uint64_t IoApicMmio::read(std::uint64_t offset, std::uint8_t size)
+{
+	if (size != 4 || (offset & 3))
+		return 0;
+	return ioapic_.mmio_read(offset);
+}
+
+void IoApicMmio::write(std::uint64_t offset, std::uint8_t size, std::uint64_t value)
+{
+	if (size == 4 && !(offset & 3))
+		ioapic_.mmio_write(offset, static_cast<std::uint32_t>(value));
 }
 
 /* ------------------------------------------------------------------ UART */
@@ -105,11 +148,21 @@ std::uint8_t Uart16550::iir_locked() const
 	return fifo | IIR_NO_INT;
 }
 
-void Uart16550::update_irq_locked(bool &changed, bool &level)
+/*
+ * Under the lock, so that the controller sees the line's changes in the
+ * order they happen: two threads' changes told after unlocking could
+ * arrive swapped and leave the controller's idea of the line high while
+ * the UART's is low, and an edge-triggered controller would then miss the
+ * next rise.
+ */
+void Uart16550::update_irq_locked()
 {
-	level = !(iir_locked() & IIR_NO_INT) && (mcr_ & MCR_OUT2) && !(mcr_ & MCR_LOOP);
-	changed = level != irq_level_;
+	bool level = !(iir_locked() & IIR_NO_INT) && (mcr_ & MCR_OUT2) && !(mcr_ & MCR_LOOP);
+	if (level == irq_level_)
+		return;
 	irq_level_ = level;
+	if (irq_)
+		irq_(level);
 }
 
 bool Uart16550::irq_level() const
@@ -126,20 +179,14 @@ void Uart16550::rx_push_locked(std::uint8_t b)
 
 void Uart16550::receive(std::uint8_t byte)
 {
-	bool changed, level;
-	{
-		std::lock_guard<std::mutex> g(mu_);
-		rx_push_locked(byte);
-		update_irq_locked(changed, level);
-	}
-	if (changed && irq_)
-		irq_(level);
+	std::lock_guard<std::mutex> g(mu_);
+	rx_push_locked(byte);
+	update_irq_locked();
 }
 
 std::uint32_t Uart16550::read(std::uint16_t port, std::uint8_t)
 {
 	std::uint8_t off = static_cast<std::uint8_t>(port - base_), v = 0xff;
-	bool changed, level;
 	{
 		std::lock_guard<std::mutex> g(mu_);
 		switch (off) {
@@ -188,10 +235,8 @@ std::uint32_t Uart16550::read(std::uint16_t port, std::uint8_t)
 			v = scr_;
 			break;
 		}
-		update_irq_locked(changed, level);
+		update_irq_locked();
 	}
-	if (changed && irq_)
-		irq_(level);
 	return v;
 }
 
@@ -199,7 +244,7 @@ void Uart16550::write(std::uint16_t port, std::uint8_t, std::uint32_t value)
 {
 	std::uint8_t off = static_cast<std::uint8_t>(port - base_);
 	std::uint8_t v = static_cast<std::uint8_t>(value);
-	bool changed, level, emit = false;
+	bool emit = false;
 	{
 		std::lock_guard<std::mutex> g(mu_);
 		switch (off) {
@@ -211,7 +256,14 @@ void Uart16550::write(std::uint16_t port, std::uint8_t, std::uint32_t value)
 					rx_push_locked(v);
 				else
 					emit = true;
-				/* Sent at once: THR is empty again. */
+				/*
+				 * Writing THR clears a pending THRE interrupt (the line
+				 * drops if nothing else holds it up); the byte is sent at
+				 * once, THR is empty again, and THRE is pending again: a
+				 * new edge.
+				 */
+				thri_pending_ = false;
+				update_irq_locked();
 				thri_pending_ = true;
 			}
 			break;
@@ -242,12 +294,10 @@ void Uart16550::write(std::uint16_t port, std::uint8_t, std::uint32_t value)
 		default: /* LSR, MSR: read-only */
 			break;
 		}
-		update_irq_locked(changed, level);
+		update_irq_locked();
 	}
 	if (emit && out_)
 		out_(v);
-	if (changed && irq_)
-		irq_(level);
 }
 
 /* ------------------------------------------------------------------ system control */

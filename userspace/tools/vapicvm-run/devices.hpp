@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The machine's port-I/O devices and the bus that dispatches exits to them.
- * Each device locks itself: vCPU threads reach devices concurrently.
+ * The machine's devices (port I/O, and MMIO outside RAM and the local APIC)
+ * and the bus that dispatches exits to them.  Each device locks itself:
+ * vCPU threads reach devices concurrently.
  */
 #ifndef VAPICVM_RUN_DEVICES_HPP
 #define VAPICVM_RUN_DEVICES_HPP
@@ -17,6 +18,7 @@
 #include <string>
 
 #include <vapicvm/exit.hpp>
+#include <vapicvm/vmm/ioapic.hpp>
 
 namespace vrun
 {
@@ -31,10 +33,21 @@ public:
 	virtual const char *name() const = 0;
 };
 
+class MmioDevice
+{
+public:
+	virtual ~MmioDevice() = default;
+	/* offset from the device's base; size 1 to 8.  Reads return the value zero-extended. */
+	virtual std::uint64_t read(std::uint64_t offset, std::uint8_t size) = 0;
+	virtual void write(std::uint64_t offset, std::uint8_t size, std::uint64_t value) = 0;
+	virtual const char *name() const = 0;
+};
+
 /*
- * Port dispatch.  Ports no device claims: reads return all ones, writes are
- * dropped, and each such port is reported once through the log function.
- * MMIO outside RAM and the APIC is treated the same way, per address.
+ * Port and MMIO dispatch.  Ports no device claims: reads return all ones,
+ * writes are dropped, and each such port is reported once through the log
+ * function.  MMIO outside RAM, the APIC and the MMIO devices is treated the
+ * same way, per address.  Devices are added before the vCPUs run.
  */
 class IoBus
 {
@@ -45,6 +58,10 @@ public:
 	/* Claims [first, first + count); devices are shared (one may sit at several ranges). */
 	void add(std::uint16_t first, std::uint16_t count, std::shared_ptr<PortDevice> dev);
 	PortDevice *find(std::uint16_t port) const;
+	/* Claims guest-physical [base, base + size); an access is routed by its first byte. */
+	void add_mmio(std::uint64_t base, std::uint64_t size, std::shared_ptr<MmioDevice> dev);
+	/* The device at gpa and gpa's offset from the device's base. */
+	MmioDevice *find_mmio(std::uint64_t gpa, std::uint64_t *offset = nullptr) const;
 
 	void handle_io(const vapicvm::IoIn &io);
 	void handle_io(const vapicvm::IoOut &io);
@@ -62,6 +79,11 @@ private:
 		std::shared_ptr<PortDevice> dev;
 	};
 	std::map<std::uint16_t, Range> ranges_; /* by first port */
+	struct MmioRange {
+		std::uint64_t size;
+		std::shared_ptr<MmioDevice> dev;
+	};
+	std::map<std::uint64_t, MmioRange> mmio_; /* by base */
 	Log log_;
 	mutable std::mutex mu_;
 	std::set<std::uint16_t> seen_ports_;
@@ -69,11 +91,38 @@ private:
 };
 
 /*
+ * The I/O APIC's MMIO window (vapicvm::vmm::IoApic::mmio_size bytes): its
+ * registers take aligned 32-bit accesses, as the 82093AA's; other accesses
+ * read as zero and write nothing.
+ */
+class IoApicMmio : public MmioDevice
+{
+public:
+	explicit IoApicMmio(vapicvm::vmm::IoApic &ioapic) : ioapic_(ioapic) {}
+	std::uint64_t read(std::uint64_t offset, std::uint8_t size) override;
+	void write(std::uint64_t offset, std::uint8_t size, std::uint64_t value) override;
+	const char *name() const override { return "I/O APIC"; }
+
+private:
+	vapicvm::vmm::IoApic &ioapic_;
+};
+
+/*
  * A 16550A UART: THR/RBR, IER, IIR/FCR, LCR, MCR, LSR, MSR, scratch, the
  * divisor latch, loopback, a 16-byte receive FIFO (extra input waits in an
  * unbounded queue, nothing is lost).  Transmission is instant, so THRE and
- * TEMT are always set and polling drivers never wait.  The interrupt line
- * follows IIR and is gated by MCR.OUT2, as on a PC.
+ * TEMT are always set and polling drivers never wait.
+ *
+ * Interrupts, as Linux's 8250 driver expects them: received data (IER.RDI)
+ * is pending while the FIFO holds a byte and outranks THRE; THRE (IER.THRI)
+ * becomes pending when IER.THRI goes from 0 to 1 (THR is always empty),
+ * reading IIR while it names THRE clears it, and writing THR clears it and,
+ * the byte being sent at once, makes it pending again.  The interrupt line
+ * follows IIR and is gated by MCR.OUT2, as on a PC: a device for an
+ * edge-triggered controller, which sees a new edge each time the line
+ * rises.  The IrqLine callback is called with the UART's lock held, each
+ * time the level changes and in the order of the changes; it must not call
+ * back into the UART.
  */
 class Uart16550 : public PortDevice
 {
@@ -129,7 +178,8 @@ public:
 
 private:
 	std::uint8_t iir_locked() const;
-	void update_irq_locked(bool &changed, bool &level);
+	/* Recompute the line's level and tell irq_ if it changed; lock held. */
+	void update_irq_locked();
 	void rx_push_locked(std::uint8_t b);
 
 	std::uint16_t base_;

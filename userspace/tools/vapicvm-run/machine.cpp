@@ -124,6 +124,27 @@ void log(const std::string &s)
 	std::fprintf(stderr, "vapicvm-run: %s\n", s.c_str());
 }
 
+static_assert(layout::ioapic_base == IoApic::default_base);
+
+/* ISA IRQ 4, COM1's, on the I/O APIC pin of the same number (see tables.hpp). */
+constexpr unsigned com1_pin = 4;
+
+/* What drives an I/O APIC pin, for --stats. */
+std::string pin_source(unsigned pin)
+{
+	return pin == com1_pin ? "ttyS0/16550" : "";
+}
+
+/*
+ * The I/O APIC's ID: the first after the CPUs' (0..n-1), as the MP table
+ * says.  Its ID register has 4 bits: with 16 vCPUs or more the register
+ * wraps, which 64-bit Linux does not check.
+ */
+std::uint8_t ioapic_id(unsigned cpus)
+{
+	return static_cast<std::uint8_t>(cpus);
+}
+
 /* The terminal in raw mode while the guest owns it. */
 class RawTerminal
 {
@@ -169,8 +190,10 @@ private:
 	GuestMemory mem_; /* a view of vm_'s memory slots */
 	std::vector<Vcpu> vcpus_;
 	std::vector<std::unique_ptr<VcpuRunner>> runners_;
+	std::unique_ptr<IoApic> ioapic_; /* before bus_, which reaches it */
 	IoBus bus_;
 	std::shared_ptr<Uart16550> uart_;
+	std::atomic<bool> msi_failed_{false}; /* a failed signal_msi, reported once */
 
 	/* Console output, flushed at newlines, when large, and by the main loop's tick. */
 	void console_put(std::uint8_t b);
@@ -237,7 +260,7 @@ Result<void> Machine::build()
 	if (!sys)
 		return std::move(sys).error();
 	sys_.emplace(std::move(*sys));
-	for (auto cap : {Capability::Irqchip, Capability::ImmediateExit}) {
+	for (auto cap : {Capability::Irqchip, Capability::ImmediateExit, Capability::IoapicEoi}) {
 		auto v = sys_->check_extension(cap);
 		if (!v || !*v)
 			return Error::from_errno(ENOTSUP, "capability",
@@ -306,7 +329,8 @@ Result<void> Machine::build()
 		mpcpu.signature = l1->eax;
 		mpcpu.feature_flags = l1->edx;
 	}
-	auto mpt = build_mptable(layout::mptable, o_.cpus, mpcpu);
+	auto mpt = build_mptable(layout::mptable, o_.cpus, mpcpu,
+				 MpTableIoApic{ioapic_id(o_.cpus), layout::ioapic_base});
 	r = mem.write(layout::mptable, mpt);
 	if (!r)
 		return r;
@@ -370,8 +394,28 @@ Result<void> Machine::build()
 	if (!r)
 		return r;
 
+	/*
+	 * The I/O APIC: the local APICs are the kernel's, so its messages go
+	 * through signal_msi(), and the EOIs of level-triggered vectors come
+	 * back as IoapicEoiExits.
+	 */
+	r = vm_->set_ioapic_eoi_exits(true);
+	if (!r)
+		return r;
+	ioapic_ = std::make_unique<IoApic>(
+		[this](const Msi &m) {
+			auto n = vm_->signal_msi(m);
+			if (!n && !msi_failed_.exchange(true))
+				log("I/O APIC: " + n.error().message() + " (reported once)");
+		},
+		ioapic_id(o_.cpus));
+	bus_.add_mmio(layout::ioapic_base, IoApic::mmio_size,
+		      std::make_shared<IoApicMmio>(*ioapic_));
+
 	/* Devices. */
-	uart_ = std::make_shared<Uart16550>(0x3f8, [this](std::uint8_t b) { console_put(b); });
+	uart_ = std::make_shared<Uart16550>(
+		0x3f8, [this](std::uint8_t b) { console_put(b); },
+		[this](bool level) { ioapic_->set_line(com1_pin, level); });
 	bus_.add(0x3f8, 8, uart_);
 	bus_.add(o_.debug_exit_port, 1, std::make_shared<DebugExit>([this](int status) {
 			 stop(status, "debug exit, status " + std::to_string(status));
@@ -489,8 +533,8 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 				return crash("system event " + std::to_string(se.type));
 			},
 			[&](const IoapicEoiExit &eoi) {
-				/* Never asked for: this machine has no I/O APIC. */
-				return crash("EOI exit for vector " + std::to_string(eoi.vector));
+				ioapic_->eoi(eoi.vector);
+				return RunAction::Continue;
 			},
 			/* Never asked for: this machine takes no MSRs nor hypercalls. */
 			[&](const MsrRead &m) {
@@ -660,6 +704,16 @@ int Machine::run()
 					s += " " + std::string(VcpuStats::name(i)) + "=" +
 					     std::to_string(st->counters[i]);
 			log(s);
+		}
+		/* Interrupts per source: the I/O APIC's messages, by pin. */
+		for (unsigned pin = 0; pin < IoApic::pins; pin++) {
+			auto n = ioapic_ ? ioapic_->delivered(pin) : 0;
+			if (!n)
+				continue;
+			std::string src = pin_source(pin);
+			log("I/O APIC: pin " + std::to_string(pin) +
+			    (src.empty() ? "" : " (" + src + ")") +
+			    " delivered=" + std::to_string(n));
 		}
 	}
 	double secs = std::chrono::duration<double>(t1 - t0).count();

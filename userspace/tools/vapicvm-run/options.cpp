@@ -221,8 +221,8 @@ std::string usage(const char *prog)
 	return "usage: " + p +
 	       " [options] -k KERNEL\n"
 	       R"(
-Run a guest on vapicvm: one thread per vCPU, a 16550 serial console on the
-terminal, and nothing else a guest does not need to boot.
+Run a guest on vapicvm: one thread per vCPU, an I/O APIC, a 16550 serial
+console on the terminal, and nothing else a guest does not need to boot.
 
 Guest:
   -k, --kernel FILE        the kernel: a Linux bzImage (64-bit boot protocol),
@@ -253,18 +253,20 @@ Machine:
       --no-stdin           do not connect standard input to the serial port
 
 Output:
-      --stats              print each vCPU's exit counters at the end
+      --stats              print each vCPU's exit counters and the interrupts
+                           each I/O APIC pin delivered at the end
       --prefault           map guest RAM 2 MiB at a time as the guest touches it
   -v, --verbose            say what is loaded where
   -h, --help, --version
 
-Devices: COM1 16550 UART at 0x3f8 (standard input/output; on a terminal,
-Ctrl-A x quits), debug exit (0xf4), reset (0xcf9 bit 2, or 0xfe to the
-keyboard controller at 0x64), power off (SLP_EN, bit 13, written to the
-PM1a control port 0x604), CMOS clock (0x70/0x71).  An MP table (0xf0000)
-describes the CPUs; there are no ACPI tables, no I/O APIC and no PIC: Linux
-needs acpi=off, and its serial console is polled.  Ports and MMIO nobody
-claims read as all ones and are reported once each.
+Devices: an I/O APIC at 0xfec00000 (24 pins; ISA IRQ n is pin n), COM1
+16550 UART at 0x3f8 on IRQ 4 (standard input/output; on a terminal, Ctrl-A x
+quits), debug exit (0xf4), reset (0xcf9 bit 2, or 0xfe to the keyboard
+controller at 0x64), power off (SLP_EN, bit 13, written to the PM1a control
+port 0x604), CMOS clock (0x70/0x71).  An MP table (0xf0000) describes the
+CPUs, the I/O APIC and the ISA IRQs; there are no ACPI tables, no PIC and no
+PIT: Linux needs acpi=off, and its serial port is interrupt-driven.  Ports
+and MMIO nobody claims read as all ones and are reported once each.
 
 Exit status: 0 when the guest powers off, resets, or halts vCPU 0 with
 interrupts disabled (what Linux does for "poweroff" without ACPI);

@@ -37,7 +37,8 @@ void puts(std::vector<std::uint8_t> &v, const char *s, std::size_t n)
 }
 } // namespace
 
-std::vector<std::uint8_t> build_mptable(std::uint32_t base, unsigned ncpus, MpTableCpu cpu)
+std::vector<std::uint8_t> build_mptable(std::uint32_t base, unsigned ncpus, MpTableCpu cpu,
+					std::optional<MpTableIoApic> ioapic)
 {
 	std::vector<std::uint8_t> v;
 	const std::uint32_t config = base + 16;
@@ -87,6 +88,27 @@ std::vector<std::uint8_t> build_mptable(std::uint32_t base, unsigned ncpus, MpTa
 	put8(v, 0);
 	puts(v, "ISA   ", 6);
 	entries++;
+	if (ioapic) {
+		put8(v, 2); /* I/O APIC */
+		put8(v, ioapic->id);
+		put8(v, 0x20); /* version */
+		put8(v, 0x01); /* EN */
+		put32(v, ioapic->address);
+		entries++;
+		/* ISA IRQ n on pin n: INT, conforming polarity and trigger (ISA: edge, high). */
+		for (std::uint8_t irq = 0; irq < 16; irq++) {
+			if (!mptable_isa_irq_routed(irq))
+				continue;
+			put8(v, 3);
+			put8(v, 0); /* INT */
+			put16(v, 0);
+			put8(v, 0); /* source bus: ISA */
+			put8(v, irq);
+			put8(v, ioapic->id);
+			put8(v, irq); /* INTIN# */
+			entries++;
+		}
+	}
 	/* Local interrupt assignments: LINT0 ExtINT, LINT1 NMI, on every local APIC. */
 	for (std::uint8_t lint = 0; lint < 2; lint++) {
 		put8(v, 4);
