@@ -193,6 +193,15 @@ static bool msr_exit_to_user(struct vapicvm_vcpu *vcpu, u32 index, u64 data, boo
 	return true;
 }
 
+/* An access the MSR filter denies: to the VMM if it asked, else #GP. */
+static int msr_filtered(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool write)
+{
+	if (msr_exit_to_user(vcpu, index, data, write, VAPICVM_MSR_EXIT_FILTER))
+		return 0;
+	vcpu_inject_gp(vcpu);
+	return 1;
+}
+
 void vcpu_complete_user_exit(struct vapicvm_vcpu *vcpu)
 {
 	struct vapicvm_run *run = vcpu->run;
@@ -390,12 +399,8 @@ static int handle_msr_read(struct vapicvm_vcpu *vcpu)
 	int r;
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_READ);
-	if (!vm_msr_allowed(vcpu->vm, index, false)) {
-		if (msr_exit_to_user(vcpu, index, 0, false, VAPICVM_MSR_EXIT_FILTER))
-			return 0;
-		vcpu_inject_gp(vcpu);
-		return 1;
-	}
+	if (!vm_msr_allowed(vcpu->vm, index, false))
+		return msr_filtered(vcpu, index, 0, false);
 	r = vcpu_get_msr(vcpu, index, &data, false);
 	if (r < 0)
 		return r;
@@ -419,12 +424,8 @@ static int handle_msr_write(struct vapicvm_vcpu *vcpu)
 	int r;
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_MSR_WRITE);
-	if (!vm_msr_allowed(vcpu->vm, index, true)) {
-		if (msr_exit_to_user(vcpu, index, data, true, VAPICVM_MSR_EXIT_FILTER))
-			return 0;
-		vcpu_inject_gp(vcpu);
-		return 1;
-	}
+	if (!vm_msr_allowed(vcpu->vm, index, true))
+		return msr_filtered(vcpu, index, data, true);
 	r = vcpu_set_msr(vcpu, index, data, false);
 	if (r < 0)
 		return r;

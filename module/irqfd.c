@@ -71,7 +71,6 @@ int vm_gsi_route_ioctl(struct vapicvm_vm *vm, const struct vapicvm_gsi_route *ar
 {
 	const struct vapicvm_msi *msi = &args->msi;
 	struct gsi_route *route = NULL, *old;
-	void *prev;
 
 	if ((args->flags & ~VAPICVM_GSI_ROUTE_FLAGS_ALL) || args->reserved[0] ||
 	    args->reserved[1] || msi->flags || msi->reserved[0] || msi->reserved[1])
@@ -91,13 +90,12 @@ int vm_gsi_route_ioctl(struct vapicvm_vm *vm, const struct vapicvm_gsi_route *ar
 	}
 
 	mutex_lock(&vm->lock);
-	prev = xa_store(&vm->gsi_routes, args->gsi, route, GFP_KERNEL_ACCOUNT);
+	old = xa_store(&vm->gsi_routes, args->gsi, route, GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&vm->lock);
-	if (xa_is_err(prev)) {
+	if (xa_is_err(old)) {
 		kfree(route);
-		return xa_err(prev);
+		return xa_err(old);
 	}
-	old = prev;
 	if (old)
 		kfree_rcu(old, rcu);
 	return 0;

@@ -166,15 +166,6 @@ static bool exception_is_fault(u8 v)
 }
 
 /*
- * The exceptions VM entry delivers with an error code (Vol. 3C 26.2.1.3):
- * #CP (21) has one only on processors with CET, which vCPUs do not have.
- */
-static bool exception_has_error_code(u8 v)
-{
-	return v == 8 || (v >= 10 && v <= 14) || v == 17;
-}
-
-/*
  * VM entry requires the deliver-error-code bit to be set exactly for a
  * hardware exception that has an error code, in protected mode: real mode
  * (an unrestricted guest with CR0.PE=0) pushes none.  The mode is the
@@ -184,7 +175,7 @@ static bool exception_has_error_code(u8 v)
 static void inject_event(u32 info, u32 error, u32 insn_len)
 {
 	bool code = (info & INTR_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
-		    exception_has_error_code(info & INTR_INFO_VECTOR_MASK) &&
+		    vcpu_exception_has_error_code(info & INTR_INFO_VECTOR_MASK) &&
 		    (vmcs_readl(GUEST_CR0) & X86_CR0_PE);
 
 	if (!(info & INTR_INFO_DELIVER_CODE))
@@ -251,7 +242,8 @@ static bool vcpu_inject_priority_event(struct vapicvm_vcpu *vcpu)
 		if (exception_is_fault(vcpu->exception_vector))
 			vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | X86_EFLAGS_RF);
 		info = INTR_INFO_VALID | INTR_TYPE_HARD_EXCEPTION | vcpu->exception_vector;
-		if (vcpu->exception_has_error && exception_has_error_code(vcpu->exception_vector))
+		if (vcpu->exception_has_error &&
+		    vcpu_exception_has_error_code(vcpu->exception_vector))
 			info |= INTR_INFO_DELIVER_CODE;
 		inject_event(info, vcpu->exception_error, 0);
 		return true;

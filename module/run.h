@@ -18,6 +18,15 @@ void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on);
 /* Whether an external interrupt may be injected now: IF=1, no STI/MOV SS shadow. */
 bool vcpu_interrupt_allowed(struct vapicvm_vcpu *vcpu);
 
+/*
+ * The exceptions VM entry delivers with an error code (Vol. 3C 26.2.1.3):
+ * #CP (21) has one only on processors with CET, which vCPUs do not have.
+ */
+static inline bool vcpu_exception_has_error_code(u8 vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+}
+
 static inline void vcpu_inject_gp(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_queue_exception(vcpu, 13, true, 0);

@@ -21,12 +21,6 @@
 #include "vcpu_vmcs.h"
 #include "vmcs.h"
 
-/* As run.c's exception_has_error_code(): #CP has none without CET. */
-static bool has_error_code(u8 vector)
-{
-	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
-}
-
 /*
  * An exception vapicvm can inject: not the NMI vector, not #CP (the vCPU
  * has no CET, and processors disagree on whether its injection carries a
@@ -39,7 +33,7 @@ static bool exception_valid(u8 vector, u8 code, u32 error_code)
 	if (vector >= 32 || vector == 2 || vector == 21 || code > 1)
 		return false;
 	if (code)
-		return has_error_code(vector) && error_code <= 0x7fff;
+		return vcpu_exception_has_error_code(vector) && error_code <= 0x7fff;
 	return !error_code;
 }
 

@@ -719,20 +719,22 @@ static int vm_enable_cap(struct vapicvm_vm *vm, const struct vapicvm_enable_cap 
 	for (i = 0; i < ARRAY_SIZE(cap->reserved); i++)
 		if (cap->reserved[i])
 			return -EINVAL;
+	/* Every capability that can be enabled takes args[0] alone. */
+	if (cap->args[1] || cap->args[2] || cap->args[3])
+		return -EINVAL;
 	switch (cap->cap) {
 	case VAPICVM_CAP_IOAPIC_EOI:
-		if (cap->args[0] > 1 || cap->args[1] || cap->args[2] || cap->args[3])
+		if (cap->args[0] > 1)
 			return -EINVAL;
 		WRITE_ONCE(vm->ioapic_eoi_exits, cap->args[0]);
 		return 0;
 	case VAPICVM_CAP_EXIT_HYPERCALL:
-		if (cap->args[0] > 1 || cap->args[1] || cap->args[2] || cap->args[3])
+		if (cap->args[0] > 1)
 			return -EINVAL;
 		WRITE_ONCE(vm->hypercall_exits, cap->args[0]);
 		return 0;
 	case VAPICVM_CAP_USER_MSR:
-		if ((cap->args[0] & ~(u64)VAPICVM_MSR_EXIT_ALL) || cap->args[1] || cap->args[2] ||
-		    cap->args[3])
+		if (cap->args[0] & ~(u64)VAPICVM_MSR_EXIT_ALL)
 			return -EINVAL;
 		WRITE_ONCE(vm->user_msr_exits, cap->args[0]);
 		return 0;

@@ -231,12 +231,21 @@ Result<void> Vm::remove_irqfd(int eventfd, std::uint32_t gsi)
 	return detail::ioctl_set(fd_.get(), VAPICVM_IRQFD, a, "VAPICVM_IRQFD(DEASSIGN)");
 }
 
-Result<void> Vm::set_user_msr_exits(std::uint32_t reasons)
+namespace
+{
+/* VAPICVM_ENABLE_CAP of a capability that takes args[0] alone. */
+Result<void> enable_cap(int fd, std::uint32_t cap, std::uint64_t arg, const char *what)
 {
 	vapicvm_enable_cap c{};
-	c.cap = VAPICVM_CAP_USER_MSR;
-	c.args[0] = reasons;
-	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c, "VAPICVM_ENABLE_CAP(USER_MSR)");
+	c.cap = cap;
+	c.args[0] = arg;
+	return detail::ioctl_set(fd, VAPICVM_ENABLE_CAP, c, what);
+}
+} // namespace
+
+Result<void> Vm::set_user_msr_exits(std::uint32_t reasons)
+{
+	return enable_cap(fd_.get(), VAPICVM_CAP_USER_MSR, reasons, "VAPICVM_ENABLE_CAP(USER_MSR)");
 }
 
 Result<void> Vm::set_msr_filter(const MsrFilter &filter)
@@ -261,20 +270,14 @@ Result<void> Vm::set_msr_filter(const MsrFilter &filter)
 
 Result<void> Vm::set_hypercall_exits(bool on)
 {
-	vapicvm_enable_cap c{};
-	c.cap = VAPICVM_CAP_EXIT_HYPERCALL;
-	c.args[0] = on ? 1 : 0;
-	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c,
-				 "VAPICVM_ENABLE_CAP(EXIT_HYPERCALL)");
+	return enable_cap(fd_.get(), VAPICVM_CAP_EXIT_HYPERCALL, on ? 1 : 0,
+			  "VAPICVM_ENABLE_CAP(EXIT_HYPERCALL)");
 }
 
 Result<void> Vm::set_ioapic_eoi_exits(bool on)
 {
-	vapicvm_enable_cap c{};
-	c.cap = VAPICVM_CAP_IOAPIC_EOI;
-	c.args[0] = on ? 1 : 0;
-	return detail::ioctl_set(fd_.get(), VAPICVM_ENABLE_CAP, c,
-				 "VAPICVM_ENABLE_CAP(IOAPIC_EOI)");
+	return enable_cap(fd_.get(), VAPICVM_CAP_IOAPIC_EOI, on ? 1 : 0,
+			  "VAPICVM_ENABLE_CAP(IOAPIC_EOI)");
 }
 
 } // namespace vapicvm
