@@ -152,6 +152,9 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_MSR_FILTER		31 /* VAPICVM_SET_MSR_FILTER: 1 */
 #define VAPICVM_CAP_EXIT_HYPERCALL	32 /* ENABLE_CAP: VMCALL exits to userspace: 1 */
 #define VAPICVM_CAP_VCPU_EVENTS		33 /* GET/SET_VCPU_EVENTS: 1 */
+#define VAPICVM_CAP_SET_GUEST_DEBUG	34 /* VAPICVM_GUESTDBG_* SET_GUEST_DEBUG takes */
+#define VAPICVM_CAP_TSC_CONTROL		35 /* SET_TSC_KHZ can scale the guest TSC: 1 */
+#define VAPICVM_CAP_TRANSLATE		36 /* VAPICVM_TRANSLATE: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -356,6 +359,10 @@ struct vapicvm_msr_filter {
 #define VAPICVM_GET_CPUID		_IOWR(VAPICVMIO, 0x94, struct vapicvm_cpuid)
 #define VAPICVM_GET_VCPU_EVENTS		_IOR(VAPICVMIO, 0x95, struct vapicvm_vcpu_events)
 #define VAPICVM_SET_VCPU_EVENTS		_IOW(VAPICVMIO, 0x96, struct vapicvm_vcpu_events)
+#define VAPICVM_SET_GUEST_DEBUG		_IOW(VAPICVMIO, 0x97, struct vapicvm_guest_debug)
+#define VAPICVM_TRANSLATE		_IOWR(VAPICVMIO, 0x98, struct vapicvm_translation)
+#define VAPICVM_SET_TSC_KHZ		_IO(VAPICVMIO, 0x99)	/* arg: kHz */
+#define VAPICVM_GET_TSC_KHZ		_IO(VAPICVMIO, 0x9a)	/* returns kHz */
 
 /* Event types: the VMX interruption types (Vol. 3C 24.8.3). */
 #define VAPICVM_EVENT_EXT_INTR		0
@@ -413,6 +420,37 @@ struct vapicvm_debugregs {
 	__u64 dr7;		/* bits 63:32 must be zero */
 	__u64 flags;		/* must be zero */
 	__u64 reserved[9];	/* must be zero */
+};
+
+/*
+ * VAPICVM_SET_GUEST_DEBUG: the VMM debugs the guest.  With ENABLE, the
+ * guest's #DB and #BP (as USE_HW_BP/USE_SW_BP ask) exit to userspace as
+ * VAPICVM_EXIT_DEBUG instead of reaching the guest; SINGLESTEP exits
+ * after each guest instruction.  With USE_HW_BP, debugreg[0-3] and
+ * debugreg[7] are loaded into DR0-3 and DR7 while the guest runs (the
+ * guest's own debug registers are kept aside and read back unchanged).
+ */
+#define VAPICVM_GUESTDBG_ENABLE		(1U << 0)
+#define VAPICVM_GUESTDBG_SINGLESTEP	(1U << 1)
+#define VAPICVM_GUESTDBG_USE_SW_BP	(1U << 2)
+#define VAPICVM_GUESTDBG_USE_HW_BP	(1U << 3)
+#define VAPICVM_GUESTDBG_FLAGS_ALL	0xfU
+
+struct vapicvm_guest_debug {
+	__u32 control;		/* VAPICVM_GUESTDBG_* */
+	__u32 pad;		/* must be zero */
+	__u64 debugreg[8];	/* USE_HW_BP: DR0-DR3 and DR7 ([4-6] must be zero) */
+	__u64 reserved[4];	/* must be zero */
+};
+
+/* VAPICVM_TRANSLATE: the guest's paging, as its current CR3/CR0/CR4/EFER. */
+struct vapicvm_translation {
+	__u64 linear_address;	/* in */
+	__u64 physical_address;	/* out */
+	__u8  valid;		/* out: 1 if mapped */
+	__u8  writeable;	/* out: writes allowed at CPL 0 */
+	__u8  usermode;		/* out: reachable at CPL 3 */
+	__u8  pad[5];
 };
 
 /* Extended control registers: XCR0 is the only one. */
@@ -647,7 +685,8 @@ struct vapicvm_stats {
 	X(IOAPIC_EOI, 9, "ioapic-eoi")	/* VAPICVM_CAP_IOAPIC_EOI */		\
 	X(X86_RDMSR, 10, "x86-rdmsr")	/* VAPICVM_CAP_USER_MSR */		\
 	X(X86_WRMSR, 11, "x86-wrmsr")						\
-	X(HYPERCALL, 12, "hypercall")	/* VAPICVM_CAP_EXIT_HYPERCALL */
+	X(HYPERCALL, 12, "hypercall")	/* VAPICVM_CAP_EXIT_HYPERCALL */	\
+	X(DEBUG, 13, "debug")		/* VAPICVM_SET_GUEST_DEBUG */
 
 enum vapicvm_exit_reason {
 #define __VAPICVM_EXIT_ENUM(id, value, name) VAPICVM_EXIT_##id = value,
@@ -741,6 +780,20 @@ struct vapicvm_exit_hypercall {
 	__u32 pad;
 };
 
+/*
+ * VAPICVM_EXIT_DEBUG: a #DB (exception 1: a single step, a hardware
+ * breakpoint; dr6 says which) or a #BP (exception 3: INT3 at pc) taken
+ * for the VMM's SET_GUEST_DEBUG.  The next RUN goes on at the guest's
+ * RIP: after an INT3, RIP is still the INT3's address.
+ */
+struct vapicvm_exit_debug {
+	__u32 exception;	/* 1 (#DB) or 3 (#BP) */
+	__u32 pad;
+	__u64 pc;		/* the guest's RIP */
+	__u64 dr6;
+	__u64 dr7;
+};
+
 /* VAPICVM_EXIT_INTERNAL_ERROR */
 struct vapicvm_exit_internal {
 	__u32 suberror;		/* VAPICVM_INTERNAL_ERROR_* */
@@ -777,6 +830,7 @@ struct vapicvm_run {
 		struct vapicvm_exit_eoi eoi;
 		struct vapicvm_exit_msr msr;
 		struct vapicvm_exit_hypercall hypercall;
+		struct vapicvm_exit_debug debug;
 		char padding[256];
 	};
 };
