@@ -103,6 +103,12 @@ static inline bool cpu_has_rdtscp(void)
 	return vmx_caps.cpu2_allowed1 & SEC_ENABLE_RDTSCP;
 }
 
+/* Monitor trap flag (Vol. 3C 26.5.2): an exit after each guest instruction. */
+static inline bool cpu_has_monitor_trap_flag(void)
+{
+	return vmx_caps.cpu_allowed1 & CPU_MONITOR_TRAP_FLAG;
+}
+
 /* IA32_VMX_EPT_VPID_CAP bits (Vol. 3D A.10) */
 #define VMX_EPT_PAGE_WALK_4		BIT_ULL(6)
 #define VMX_EPT_MEMTYPE_WB		BIT_ULL(14)

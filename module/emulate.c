@@ -11,6 +11,7 @@
 #include <asm/processor-flags.h>
 
 #include "emulate.h"
+#include "guest_debug.h"
 #include "ioeventfd.h"
 #include "lapic.h"
 #include "run.h"
@@ -52,6 +53,7 @@ static void vcpu_debug_traps(struct vapicvm_vcpu *vcpu, unsigned long rflags)
 	u64 pending;
 
 	vcpu->db_trap_bits = 0;
+	guest_debug_instruction_done(vcpu);
 	if (rflags & X86_EFLAGS_TF)
 		bits |= DR_STEP;
 	pending = vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS);
@@ -151,17 +153,29 @@ static int read_pte(struct vapicvm_vcpu *vcpu, u64 addr, u64 *pte, bool wide)
 	return 0;
 }
 
-int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa)
+#define PTE_RW		BIT_ULL(1)
+#define PTE_US		BIT_ULL(2)
+
+/*
+ * The guest's translation of linear address gva: its physical address and,
+ * in *perm, WALK_PERM_* the R/W and U/S bits of every level allow (Vol. 3A
+ * 4.6; a PAE PDPTE has neither).  -EFAULT if not mapped, or, in IA-32e
+ * mode, not canonical.
+ */
+int vcpu_walk_linear(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa, unsigned int *perm)
 {
 	unsigned long cr0 = vcpu_read_cr0(vcpu), cr4 = vcpu_read_cr4(vcpu);
-	u64 table = vmcs_readl(GUEST_CR3), pte;
+	u64 table = vmcs_readl(GUEST_CR3), pte, acc = PTE_RW | PTE_US;
 	int level;
 
+	*perm = WALK_PERM_WRITE | WALK_PERM_USER;
 	if (!(cr0 & X86_CR0_PG)) {
 		*gpa = gva & 0xffffffff;
 		return 0;
 	}
 	if (vcpu->efer & EFER_LMA) {
+		if ((u64)((s64)(gva << 16) >> 16) != gva)
+			return -EFAULT;
 		table &= PTE_ADDR;
 		for (level = 4; level >= 1; level--) {
 			int shift = 12 + 9 * (level - 1);
@@ -169,16 +183,17 @@ int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa)
 			if (read_pte(vcpu, table + ((gva >> shift) & 0x1ff) * 8, &pte, true) ||
 			    !(pte & PTE_P))
 				return -EFAULT;
+			acc &= pte;
 			if ((level == 3 || level == 2) && (pte & PTE_PS)) {
 				u64 mask = BIT_ULL(shift) - 1;
 
 				*gpa = (pte & PTE_ADDR & ~mask) | (gva & mask);
-				return 0;
+				goto done;
 			}
 			table = pte & PTE_ADDR;
 		}
 		*gpa = table | (gva & 0xfff);
-		return 0;
+		goto done;
 	}
 	if (cr4 & X86_CR4_PAE) {
 		static const u32 pdptr[4] = { GUEST_PDPTR0, GUEST_PDPTR1, GUEST_PDPTR2,
@@ -192,31 +207,44 @@ int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa)
 		if (read_pte(vcpu, table + ((gva >> 21) & 0x1ff) * 8, &pte, true) ||
 		    !(pte & PTE_P))
 			return -EFAULT;
+		acc &= pte;
 		if (pte & PTE_PS) {
 			*gpa = (pte & PTE_ADDR & ~(BIT_ULL(21) - 1)) | (gva & (BIT_ULL(21) - 1));
-			return 0;
+			goto done;
 		}
 		table = pte & PTE_ADDR;
 		if (read_pte(vcpu, table + ((gva >> 12) & 0x1ff) * 8, &pte, true) ||
 		    !(pte & PTE_P))
 			return -EFAULT;
+		acc &= pte;
 		*gpa = (pte & PTE_ADDR) | (gva & 0xfff);
-		return 0;
+		goto done;
 	}
 	/* 32-bit paging. */
 	gva &= 0xffffffff;
 	table &= 0xfffff000;
 	if (read_pte(vcpu, table + (gva >> 22) * 4, &pte, false) || !(pte & PTE_P))
 		return -EFAULT;
+	acc &= pte;
 	if ((pte & PTE_PS) && (cr4 & X86_CR4_PSE)) {
 		*gpa = (pte & 0xffc00000) | ((pte & 0x1fe000) << 19) | (gva & 0x3fffff);
-		return 0;
+		goto done;
 	}
 	table = pte & 0xfffff000;
 	if (read_pte(vcpu, table + ((gva >> 12) & 0x3ff) * 4, &pte, false) || !(pte & PTE_P))
 		return -EFAULT;
+	acc &= pte;
 	*gpa = (pte & 0xfffff000) | (gva & 0xfff);
+done:
+	*perm = ((acc & PTE_RW) ? WALK_PERM_WRITE : 0) | ((acc & PTE_US) ? WALK_PERM_USER : 0);
 	return 0;
+}
+
+int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa)
+{
+	unsigned int perm;
+
+	return vcpu_walk_linear(vcpu, gva, gpa, &perm);
 }
 
 /* Read guest linear memory, page by page. */
@@ -974,6 +1002,9 @@ static u32 breakpoint_hits(struct vapicvm_vcpu *vcpu, u64 addr, unsigned int len
 	u32 hits = 0;
 	int i;
 
+	/* The VMM's breakpoints are loaded instead of the guest's: none apply. */
+	if (vcpu->guest_debug & VAPICVM_GUESTDBG_USE_HW_BP)
+		return 0;
 	for (i = 0; i < 4; i++) {
 		unsigned int rw = (dr7 >> (16 + i * 4)) & 3, blen = (dr7 >> (18 + i * 4)) & 3;
 		u64 size = blen == 2 ? 8 : blen + 1, start = vcpu->dr[i] & ~(size - 1);

@@ -85,6 +85,10 @@ void vcpu_skip_instruction(struct vapicvm_vcpu *vcpu);
 void vcpu_advance_rip(struct vapicvm_vcpu *vcpu, unsigned int len);
 /* Translate a guest linear address; -EFAULT if not mapped. */
 int vcpu_gva_to_gpa(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa);
+/* The same, with what the paging structures allow (WALK_PERM_*). */
+#define WALK_PERM_WRITE		BIT(0)
+#define WALK_PERM_USER		BIT(1)
+int vcpu_walk_linear(struct vapicvm_vcpu *vcpu, u64 gva, u64 *gpa, unsigned int *perm);
 /* Report an emulation failure to userspace; returns 0 (exit). */
 int emulate_failure(struct vapicvm_vcpu *vcpu, u32 suberror);
 

@@ -16,6 +16,7 @@
 #include "cpuid.h"
 #include "emulate.h"
 #include "exit.h"
+#include "guest_debug.h"
 #include "ioeventfd.h"
 #include "lapic.h"
 #include "lapic_timer.h"
@@ -36,11 +37,25 @@ static int handle_exception_nmi(struct vapicvm_vcpu *vcpu)
 		return 1;	/* a host NMI, handled in handle_exit_irqoff() */
 
 	switch (vector) {
-	case 1:
-		/* #DB: reflect it, with its DR6 bits, to the guest. */
-		vcpu->dr[6] = (vcpu->dr[6] & ~0xf) | (vmcs_readl(EXIT_QUALIFICATION) & 0x400f) |
-			      VCPU_DR6_FIXED_1;
+	case 1: {
+		unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
+
+		if (!guest_debug_handle_db(vcpu, qual))
+			return 0;
+		/* The guest's #DB: reflect it, with its DR6 bits. */
+		vcpu->dr[6] = (vcpu->dr[6] & ~0xf) | (qual & 0x400f) | VCPU_DR6_FIXED_1;
 		vcpu_queue_exception(vcpu, 1, false, 0);
+		return 1;
+	}
+	case 3:
+		if (!guest_debug_handle_bp(vcpu))
+			return 0;
+		/*
+		 * Not the VMM's (it let go since): deliver the INT3 as the CPU
+		 * would have, a software exception after the instruction.
+		 */
+		vcpu->idt_vectoring_info = INTR_INFO_VALID | INTR_TYPE_SOFT_EXCEPTION | 3;
+		vcpu->idt_vectoring_insn_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 		return 1;
 	case 17:
 		/* #AC: reflected; intercepted only so it cannot loop forever. */
@@ -324,7 +339,7 @@ static int handle_dr_access(struct vapicvm_vcpu *vcpu)
 		dr += 2;
 	}
 	if (to_reg) {
-		unsigned long v = dr == 7 ? vmcs_readl(GUEST_DR7) : vcpu->dr[dr];
+		unsigned long v = vcpu->dr[dr];
 
 		vcpu_reg_write(vcpu, reg, v);
 	} else {
@@ -335,9 +350,9 @@ static int handle_dr_access(struct vapicvm_vcpu *vcpu)
 			return 1;
 		}
 		if (dr == 7) {
-			/* Kept in the vCPU too: the run loop loads DR0-3 if it enables any. */
+			/* Kept in the vCPU: the run loop loads DR0-3 if it enables any. */
 			vcpu->dr[7] = vcpu_dr7_from_write(v);
-			vmcs_writel(GUEST_DR7, vcpu->dr[7]);
+			vcpu_load_guest_dr7(vcpu);
 		} else if (dr == 6) {
 			vcpu->dr[6] = vcpu_dr6_from_write(v);
 		} else {
@@ -544,6 +559,7 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_MSR_WRITE]			= handle_msr_write,
 
 	[EXIT_REASON_MWAIT]			= handle_inject_ud,
+	[EXIT_REASON_MTF]			= guest_debug_handle_mtf,
 	[EXIT_REASON_MONITOR]			= handle_inject_ud,
 	[EXIT_REASON_PAUSE]			= handle_pause,
 	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= apicv_handle_tpr_below_threshold,

@@ -16,6 +16,7 @@
 #include "capabilities.h"
 #include "compat.h"
 #include "cpuid.h"
+#include "guest_debug.h"
 #include "lapic_timer.h"
 #include "ioeventfd.h"
 #include "mitigations.h"
@@ -77,6 +78,10 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 	case VAPICVM_CAP_MSR_INDEX_LIST:
 	case VAPICVM_CAP_DEBUGREGS:
 	case VAPICVM_CAP_GET_CPUID:
+		return 1;
+	case VAPICVM_CAP_SET_GUEST_DEBUG:
+		return guest_debug_supported();
+	case VAPICVM_CAP_TRANSLATE:
 		return 1;
 	case VAPICVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);

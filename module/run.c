@@ -29,6 +29,7 @@
 #include "compat.h"
 #include "emulate.h"
 #include "exit.h"
+#include "guest_debug.h"
 #include "lapic.h"
 #include "lapic_timer.h"
 #include "mitigations.h"
@@ -574,7 +575,8 @@ static bool vcpu_exit_fastpath(struct vapicvm_vcpu *vcpu)
 {
 	u64 data;
 
-	if (!vcpu->lapic->hv_timer_usable)
+	/* A single step must see every instruction vapicvm completes. */
+	if (!vcpu->lapic->hv_timer_usable || unlikely(vcpu->guest_debug))
 		return false;
 	switch (EXIT_REASON_BASIC(vcpu->exit_reason)) {
 	case EXIT_REASON_PREEMPTION_TIMER:
@@ -660,12 +662,14 @@ reenter:
 	 * a breakpoint, the addresses must be the guest's, not the host's (whose
 	 * own breakpoints are disabled first, not to fire on the guest's).
 	 */
-	if (unlikely(vcpu->dr[7] & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))) {
+	if (unlikely(vcpu_effective_dr7(vcpu) & (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK))) {
+		const unsigned long *db = vcpu_effective_db(vcpu);
+
 		set_debugreg(0, 7);
-		set_debugreg(vcpu->dr[0], 0);
-		set_debugreg(vcpu->dr[1], 1);
-		set_debugreg(vcpu->dr[2], 2);
-		set_debugreg(vcpu->dr[3], 3);
+		set_debugreg(db[0], 0);
+		set_debugreg(db[1], 1);
+		set_debugreg(db[2], 2);
+		set_debugreg(db[3], 3);
 	}
 	if (boot_cpu_has(X86_FEATURE_XSAVE) && vcpu->xcr0 != vmx_caps.host_xcr0) {
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
@@ -770,6 +774,10 @@ int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
 	}
 
 	for (;;) {
+		if (unlikely(guest_debug_report_step(vcpu))) {
+			r = 0;
+			break;
+		}
 		if (unlikely(vcpu->ioapic_eoi_pending) &&
 		    lapic_next_ioapic_eoi(vcpu, &run->eoi.vector)) {
 			run->exit_reason = VAPICVM_EXIT_IOAPIC_EOI;

@@ -91,6 +91,12 @@ struct vapicvm_vcpu {
 	unsigned long dr[8];	/* emulated debug registers (MOV DR exits) */
 	u32 db_trap_bits;	/* DR6 B0-B3 of the instruction being emulated */
 
+	/* SET_GUEST_DEBUG: the VMM debugs the guest (guest_debug.c). */
+	u32 guest_debug;	/* VAPICVM_GUESTDBG_* */
+	unsigned long guest_debug_db[4];	/* USE_HW_BP: DR0-DR3 ... */
+	unsigned long guest_debug_dr7;		/* ... and DR7 */
+	bool debug_step_done;	/* SINGLESTEP: vapicvm completed an instruction */
+
 	/* MSRs switched lazily: guest values while guest state is loaded. */
 	bool guest_msrs_loaded;
 	u64 guest_kernel_gs_base, guest_star, guest_lstar, guest_cstar, guest_sfmask;

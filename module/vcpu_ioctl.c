@@ -14,6 +14,7 @@
 
 #include "compat.h"
 #include "cpuid.h"
+#include "guest_debug.h"
 #include "lapic.h"
 #include "msr.h"
 #include "run.h"
@@ -172,9 +173,7 @@ static long vcpu_ioctl_get_debugregs(struct vapicvm_vcpu *vcpu, void __user *arg
 
 	memcpy(d.db, vcpu->dr, sizeof(d.db));
 	d.dr6 = vcpu->dr[6];
-	vapicvm_vcpu_load(vcpu);
-	d.dr7 = vmcs_readl(GUEST_DR7);
-	vapicvm_vcpu_put(vcpu);
+	d.dr7 = vcpu->dr[7];
 	return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
 }
 
@@ -195,7 +194,7 @@ static long vcpu_ioctl_set_debugregs(struct vapicvm_vcpu *vcpu, void __user *arg
 	vcpu->dr[6] = vcpu_dr6_from_write(d.dr6);
 	vcpu->dr[7] = vcpu_dr7_from_write(d.dr7);
 	vapicvm_vcpu_load(vcpu);
-	vmcs_writel(GUEST_DR7, vcpu->dr[7]);
+	vcpu_load_guest_dr7(vcpu);
 	vapicvm_vcpu_put(vcpu);
 	return 0;
 }
@@ -363,6 +362,10 @@ static long vcpu_ioctl_locked(struct vapicvm_vcpu *vcpu, unsigned int ioctl, voi
 		return vcpu_ioctl_get_events(vcpu, argp);
 	case VAPICVM_SET_VCPU_EVENTS:
 		return vcpu_ioctl_set_events(vcpu, argp);
+	case VAPICVM_SET_GUEST_DEBUG:
+		return vcpu_ioctl_set_guest_debug(vcpu, argp);
+	case VAPICVM_TRANSLATE:
+		return vcpu_ioctl_translate(vcpu, argp);
 	case VAPICVM_GET_DEBUGREGS:
 		return vcpu_ioctl_get_debugregs(vcpu, argp);
 	case VAPICVM_SET_DEBUGREGS:

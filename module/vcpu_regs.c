@@ -12,6 +12,7 @@
 
 #include "apicv.h"
 #include "capabilities.h"
+#include "guest_debug.h"
 #include "lapic.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -203,10 +204,10 @@ void vcpu_reset(struct vapicvm_vcpu *vcpu, bool init_only)
 	vcpu_set_cr4(vcpu, 0);
 	vcpu_set_cr0(vcpu, X86_CR0_ET | X86_CR0_CD | X86_CR0_NW);
 	vcpu_set_efer(vcpu, 0);
-	vmcs_writel(GUEST_DR7, 0x400);
 	memset(vcpu->dr, 0, sizeof(vcpu->dr));
 	vcpu->dr[6] = VCPU_DR6_FIXED_1;
 	vcpu->dr[7] = 0x400;
+	vcpu_load_guest_dr7(vcpu);
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);

@@ -216,18 +216,28 @@ void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu)
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
 }
 
+void vcpu_update_exception_bitmap(struct vapicvm_vcpu *vcpu)
+{
+	/*
+	 * #DB and #AC are intercepted and reflected: a guest could otherwise
+	 * make their delivery loop forever and hang the host CPU
+	 * (CVE-2015-8104, CVE-2015-5307).  #MC is intercepted because a
+	 * machine check is the host's, whatever context it hit (run.c).  #BP
+	 * only while the VMM asks for INT3 exits (guest_debug.c).
+	 */
+	u32 bitmap = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC);
+
+	if (vcpu->guest_debug & VAPICVM_GUESTDBG_USE_SW_BP)
+		bitmap |= BIT(X86_TRAP_BP);
+	vmcs_write32(EXCEPTION_BITMAP, bitmap);
+}
+
 void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu)
 {
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 	vcpu_setup_controls(vcpu);
 	vcpu_update_cpuid_controls(vcpu);
-	/*
-	 * #DB and #AC are intercepted and reflected: a guest could otherwise
-	 * make their delivery loop forever and hang the host CPU
-	 * (CVE-2015-8104, CVE-2015-5307).  #MC is intercepted because a
-	 * machine check is the host's, whatever context it hit (run.c).
-	 */
-	vmcs_write32(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
+	vcpu_update_exception_bitmap(vcpu);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(CR3_TARGET_COUNT, 0);

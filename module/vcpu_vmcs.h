@@ -17,6 +17,8 @@ void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu);
  * work only if it offers them, else they are #UD.  VMCS loaded.
  */
 void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu);
+/* The exception bitmap for the vCPU's guest-debug state (the VMCS loaded). */
+void vcpu_update_exception_bitmap(struct vapicvm_vcpu *vcpu);
 /* For preempt_notifier_init() at creation. */
 extern struct preempt_ops vcpu_preempt_ops;
 
