@@ -136,7 +136,7 @@ static struct fdslot sys_fds[NR_SYS];
 /* Global state                                                        */
 /* ------------------------------------------------------------------ */
 
-static atomic_ulong calls, violations, runs, run_exits[16], vms_created;
+static atomic_ulong calls, violations, runs, run_exits[32], vms_created;
 static atomic_ulong stale_calls;
 static unsigned long calls_per_thread;
 static uint32_t host_apicv;
@@ -1508,7 +1508,7 @@ static void op_run(struct thread *t, struct target *tg)
 	if (run && v->run == run && v->run_gen == run_gen) {
 		uint32_t reason = run->exit_reason;
 
-		if (reason > VAPICVM_EXIT_HYPERCALL)	/* the highest this version has */
+		if (reason > VAPICVM_EXIT_DEBUG)	/* the highest this version has */
 			report(t->seed, "RUN: exit reason %u", reason);
 		else if (r == 0 || errno == EINTR)
 			atomic_fetch_add(&run_exits[reason], 1);
@@ -1561,11 +1561,66 @@ static void op_vcpu(struct thread *t, struct target *tg)
 	uint8_t *b;
 	long r;
 
-	switch (rnd_below(&t->rng, 19)) {
+	switch (rnd_below(&t->rng, 21)) {
 	case 0:
 	case 1:
 		op_run(t, tg);
 		return;
+	case 19: {
+		/*
+		 * The VMM's debugging: valid flags most of the time, with its
+		 * breakpoints anywhere (the CPU loads them for the guest).
+		 */
+		struct vapicvm_guest_debug *d;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		d = arg_pointer(t, c.pk, sizeof(*d));
+		if (c.pk == P_GOOD) {
+			memset(d, 0, sizeof(*d));
+			d->control = one_in(&t->rng, 8) ? rnd_value(&t->rng) :
+				     (uint32_t)rnd_below(&t->rng, VAPICVM_GUESTDBG_FLAGS_ALL + 1);
+			if (d->control & VAPICVM_GUESTDBG_USE_HW_BP) {
+				for (int i = 0; i < 4; i++)
+					d->debugreg[i] = rnd_value(&t->rng);
+				d->debugreg[7] = rnd_value(&t->rng) & 0xffff23ffULL;
+			}
+			if (one_in(&t->rng, 8))
+				((uint8_t *)d)[rnd_below(&t->rng, sizeof(*d))] = rnd_value(&t->rng);
+		}
+		c.name = "SET_GUEST_DEBUG";
+		c.cmd = VAPICVM_SET_GUEST_DEBUG;
+		c.arg = (unsigned long)d;
+		c.errs = EB(EINVAL);
+		c.reads = true;
+		c.size = sizeof(*d);
+		do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		break;
+	}
+	case 20: {
+		struct vapicvm_translation *tr;
+
+		c.pk = one_in(&t->rng, 4) ? pick_ptrkind(t) : P_GOOD;
+		tr = arg_pointer(t, c.pk, sizeof(*tr));
+		if (c.pk == P_GOOD) {
+			memset(tr, 0xa5, sizeof(*tr));
+			tr->linear_address = one_in(&t->rng, 2) ? rnd_value(&t->rng) :
+					     (uint32_t)rnd_value(&t->rng);
+		}
+		c.name = "TRANSLATE";
+		c.cmd = VAPICVM_TRANSLATE;
+		c.arg = (unsigned long)tr;
+		c.reads = true;
+		c.writes = true;
+		c.size = sizeof(*tr);
+		r = do_call(t, tg->fd, tg->kind, tg->slot, tg->gen, &c);
+		if (!r && c.pk == P_GOOD &&
+		    (tr->valid > 1 || tr->writeable > 1 || tr->usermode > 1 ||
+		     (!tr->valid && (tr->physical_address || tr->writeable || tr->usermode)) ||
+		     tr->pad[0] | tr->pad[1] | tr->pad[2] | tr->pad[3] | tr->pad[4]))
+			report(t->seed, "TRANSLATE: inconsistent output for %#llx",
+			       (unsigned long long)tr->linear_address);
+		break;
+	}
 	case 18: {
 		/* A state read back and changed a little, or noise; then RUN sees it. */
 		struct vapicvm_vcpu_events *ev;
@@ -1873,7 +1928,8 @@ static const unsigned long known_ioctls[] = {
 	VAPICVM_GET_MSR_INDEX_LIST, VAPICVM_GET_DEBUGREGS, VAPICVM_SET_DEBUGREGS,
 	VAPICVM_GET_XCRS, VAPICVM_SET_XCRS, VAPICVM_GET_CPUID, VAPICVM_SET_GSI_ROUTE,
 	VAPICVM_IRQFD, VAPICVM_GET_DIRTY_LOG, VAPICVM_SET_MSR_FILTER,
-	VAPICVM_GET_VCPU_EVENTS, VAPICVM_SET_VCPU_EVENTS,
+	VAPICVM_GET_VCPU_EVENTS, VAPICVM_SET_VCPU_EVENTS, VAPICVM_SET_GUEST_DEBUG,
+	VAPICVM_TRANSLATE,
 };
 
 static bool is_known_ioctl(unsigned long cmd)
@@ -2229,7 +2285,7 @@ TEST_F_TIMEOUT(fuzz, ioctls_from_threads, 1200)
 	       atomic_load(&stale_calls), ms / 1000, ms % 1000, atomic_load(&runs),
 	       atomic_load(&vms_created));
 	printf("# RUN exits:");
-	for (i = 0; i <= VAPICVM_EXIT_HYPERCALL; i++)
+	for (i = 0; i <= VAPICVM_EXIT_DEBUG; i++)
 		printf(" %s %lu", exit_reason_str(i), atomic_load(&run_exits[i]));
 	printf("\n");
 	fflush(stdout);
