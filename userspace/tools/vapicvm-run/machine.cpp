@@ -14,6 +14,7 @@
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <termios.h>
 #include <unistd.h>
 #include <x86intrin.h>
@@ -24,6 +25,7 @@
 #include "devices.hpp"
 #include "machine.hpp"
 #include "tables.hpp"
+#include "virtio_mmio.hpp"
 
 namespace vrun
 {
@@ -129,10 +131,34 @@ static_assert(layout::ioapic_base == IoApic::default_base);
 /* ISA IRQ 4, COM1's, on the I/O APIC pin of the same number (see tables.hpp). */
 constexpr unsigned com1_pin = 4;
 
+/*
+ * The virtio block device (--disk): its registers at a fixed address in
+ * the 32-bit hole, above any low RAM (at most 3 GiB) and below the I/O
+ * APIC; its interrupt on ISA IRQ 5, the I/O APIC pin of the same number
+ * (the MP table routes it, edge-triggered).
+ */
+constexpr std::uint64_t virtio_base = 0xd0000000ull;
+constexpr unsigned virtio_pin = 5;
+static_assert(virtio_base >= layout::max_lowmem &&
+	      virtio_base + VirtioMmio::mmio_size <= layout::ioapic_base);
+static_assert(mptable_isa_irq_routed(virtio_pin));
+
 /* What drives an I/O APIC pin, for --stats. */
-std::string pin_source(unsigned pin)
+std::string pin_source(unsigned pin, bool disk)
 {
-	return pin == com1_pin ? "ttyS0/16550" : "";
+	if (pin == com1_pin)
+		return "ttyS0/16550";
+	return pin == virtio_pin && disk ? "virtio-blk" : "";
+}
+
+/* What vapicvm-run adds to a Linux command line for the virtio device. */
+std::string virtio_cmdline()
+{
+	char buf[64];
+	std::snprintf(buf, sizeof(buf), " virtio_mmio.device=%llu@%#llx:%u",
+		      static_cast<unsigned long long>(VirtioMmio::mmio_size),
+		      static_cast<unsigned long long>(virtio_base), virtio_pin);
+	return buf;
 }
 
 /*
@@ -178,6 +204,7 @@ public:
 
 private:
 	Result<void> build();
+	Result<void> add_virtio_blk();
 	void stop(int status, const std::string &why);
 	RunAction on_exit(Vcpu &vcpu, const VcpuExit &e);
 	RunAction handle_exit(Vcpu &vcpu, const VcpuExit &e);
@@ -193,6 +220,10 @@ private:
 	std::unique_ptr<IoApic> ioapic_; /* before bus_, which reaches it */
 	IoBus bus_;
 	std::shared_ptr<Uart16550> uart_;
+	std::shared_ptr<VirtioMmio> virtio_;
+	UniqueFd virtio_irq_fd_;    /* the irqfd on virtio_pin */
+	bool virtio_irqfd_ = false; /* interrupts through it, not through set_line() */
+	std::atomic<bool> route_failed_{false};
 	std::atomic<bool> msi_failed_{false}; /* a failed signal_msi, reported once */
 
 	/* Console output, flushed at newlines, when large, and by the main loop's tick. */
@@ -352,8 +383,10 @@ Result<void> Machine::build()
 		entry = load_flat(mem, *image, *o_.flat_addr, o_.entry_mode);
 	} else if (fmt == KernelFormat::BzImage) {
 		LinuxBootInfo li;
-		entry = load_bzimage(mem, map, *image, initrd,
-				     o_.cmdline.value_or(default_linux_cmdline), 0, &li);
+		std::string cmdline = o_.cmdline.value_or(default_linux_cmdline);
+		if (!o_.disk.empty())
+			cmdline += virtio_cmdline();
+		entry = load_bzimage(mem, map, *image, initrd, cmdline, 0, &li);
 		if (entry && o_.verbose)
 			log("kernel at 0x100000 (" + std::to_string(li.kernel_size) +
 			    " bytes, init_size " + std::to_string(li.init_size) + ")" +
@@ -424,6 +457,66 @@ Result<void> Machine::build()
 		stop(exit_ok,
 		     ev == SystemControl::Event::Reset ? "reset requested" : "power off requested");
 	});
+	if (!o_.disk.empty())
+		return add_virtio_blk();
+	return ok();
+}
+
+/*
+ * The virtio block device: queue notifications through an ioeventfd on
+ * QueueNotify, completions through an irqfd on GSI virtio_pin whose route
+ * the I/O APIC keeps in step with the pin's redirection entry.  Where the
+ * kernel refuses either, the device falls back to the exits it would
+ * have avoided: QueueNotify writes reach it through the bus, and its
+ * interrupts go through IoApic::set_line().
+ */
+Result<void> Machine::add_virtio_blk()
+{
+	auto blk = VirtioBlk::open(o_.disk, o_.disk_readonly);
+	if (!blk)
+		return std::move(blk).error();
+	std::uint64_t sectors = (*blk)->capacity();
+	virtio_irq_fd_ = UniqueFd(::eventfd(0, EFD_CLOEXEC));
+	if (!virtio_irq_fd_)
+		return Error::last("eventfd", "virtio-blk interrupt");
+	ioapic_->set_route([this](unsigned pin, std::optional<Msi> msi) {
+		if (pin != virtio_pin)
+			return;
+		auto r = vm_->set_gsi_route(pin, msi);
+		if (!r && !route_failed_.exchange(true))
+			log("I/O APIC: GSI route: " + r.error().message() + " (reported once)");
+	});
+	auto r = vm_->add_irqfd(virtio_irq_fd_.get(), virtio_pin);
+	virtio_irqfd_ = bool(r);
+	if (!r)
+		log("virtio-blk: no irqfd (" + r.error().message() +
+		    "), interrupts go through the I/O APIC model");
+	virtio_ = std::make_shared<VirtioMmio>(
+		mem_, std::move(*blk),
+		[this] {
+			if (virtio_irqfd_) {
+				std::uint64_t one = 1;
+				(void)!::write(virtio_irq_fd_.get(), &one, sizeof(one));
+			} else {
+				ioapic_->set_line(virtio_pin, true);
+				ioapic_->set_line(virtio_pin, false);
+			}
+		},
+		log);
+	bus_.add_mmio(virtio_base, VirtioMmio::mmio_size, virtio_);
+	IoEventFd notify;
+	notify.space = IoEventFd::Space::Mmio;
+	notify.addr = virtio_base + VirtioMmio::R_QUEUE_NOTIFY;
+	notify.len = 4;
+	notify.fd = virtio_->notify_fd();
+	r = vm_->add_ioeventfd(notify);
+	if (!r)
+		log("virtio-blk: no ioeventfd (" + r.error().message() +
+		    "), queue notifications exit to the VMM");
+	if (o_.verbose)
+		log("virtio-blk at " + hex(virtio_base) + ", IRQ " + std::to_string(virtio_pin) +
+		    ": " + o_.disk + ", " + std::to_string(sectors) + " sectors" +
+		    (o_.disk_readonly ? ", read-only" : ""));
 	return ok();
 }
 
@@ -623,6 +716,13 @@ int Machine::run()
 			[this](Vcpu &vc, const VcpuExit &e) { return on_exit(vc, e); }));
 	}
 	vcpus_.clear();
+	if (virtio_) {
+		r = virtio_->start();
+		if (!r) {
+			log(r.error().message());
+			return exit_host_failure;
+		}
+	}
 	for (auto &rn : runners_) {
 		auto s = rn->start();
 		if (!s) {
@@ -676,6 +776,8 @@ int Machine::run()
 			log("vCPU " + std::to_string(rn->vcpu().id()) + ": " +
 			    rn->error()->message());
 	}
+	if (virtio_)
+		virtio_->stop();
 	if (input.joinable()) {
 		char c = 0;
 		(void)!::write(wake[1], &c, 1);
@@ -706,11 +808,18 @@ int Machine::run()
 			log(s);
 		}
 		/* Interrupts per source: the I/O APIC's messages, by pin. */
+		if (virtio_)
+			log("virtio-blk: " + std::to_string(virtio_->blk().requests()) +
+			    " requests, " + std::to_string(virtio_->blk().errors()) +
+			    " failed, status " + hex(virtio_->status()));
 		for (unsigned pin = 0; pin < IoApic::pins; pin++) {
 			auto n = ioapic_ ? ioapic_->delivered(pin) : 0;
+			/* The irqfd's messages leave from the kernel, not from the model. */
+			if (pin == virtio_pin && virtio_ && virtio_irqfd_)
+				n += virtio_->interrupts();
 			if (!n)
 				continue;
-			std::string src = pin_source(pin);
+			std::string src = pin_source(pin, virtio_ != nullptr);
 			log("I/O APIC: pin " + std::to_string(pin) +
 			    (src.empty() ? "" : " (" + src + ")") +
 			    " delivered=" + std::to_string(n));

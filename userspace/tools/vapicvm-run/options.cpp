@@ -142,6 +142,11 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 		} else if (a == "-i" || a == "--initrd") {
 			if (!need(o.initrd))
 				return bad(a, "needs a file");
+		} else if (a == "--disk") {
+			if (!need(o.disk) || o.disk.empty())
+				return bad(a, "needs a file");
+		} else if (a == "--disk-readonly") {
+			o.disk_readonly = true;
 		} else if (a == "-p" || a == "--params" || a == "--cmdline") {
 			if (!need(v))
 				return bad(a, "needs a command line");
@@ -208,6 +213,8 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 			return bad(a, "unknown (see --help)");
 		}
 	}
+	if (o.disk_readonly && o.disk.empty())
+		return bad("--disk-readonly", "only applies with --disk");
 	if (o.entry_mode && !o.flat_addr)
 		return bad("--entry-mode", "only applies with --flat");
 	if (!o.help && !o.version && o.kernel.empty())
@@ -229,6 +236,10 @@ Guest:
                            a multiboot v1 kernel (32-bit ELF), or a flat
                            binary with --flat
   -i, --initrd FILE        initrd (Linux) or module 0 (multiboot)
+      --disk FILE          a virtio-mmio block device on FILE (a disk image;
+                           Linux's command line gets its
+                           virtio_mmio.device=512@0xd0000000:5)
+      --disk-readonly      the disk is read-only (VIRTIO_BLK_F_RO)
   -p, --params CMDLINE     kernel command line; Linux default:
                            ")" +
 	       std::string(default_linux_cmdline) + R"("
@@ -263,7 +274,8 @@ Devices: an I/O APIC at 0xfec00000 (24 pins; ISA IRQ n is pin n), COM1
 16550 UART at 0x3f8 on IRQ 4 (standard input/output; on a terminal, Ctrl-A x
 quits), debug exit (0xf4), reset (0xcf9 bit 2, or 0xfe to the keyboard
 controller at 0x64), power off (SLP_EN, bit 13, written to the PM1a control
-port 0x604), CMOS clock (0x70/0x71).  An MP table (0xf0000) describes the
+port 0x604), CMOS clock (0x70/0x71), with --disk a virtio-mmio block
+device at 0xd0000000 on IRQ 5.  An MP table (0xf0000) describes the
 CPUs, the I/O APIC and the ISA IRQs; there are no ACPI tables, no PIC and no
 PIT: Linux needs acpi=off, and its serial port is interrupt-driven.  Ports
 and MMIO nobody claims read as all ones and are reported once each.

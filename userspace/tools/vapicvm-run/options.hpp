@@ -19,6 +19,8 @@ namespace vrun
 struct Options {
 	std::string kernel;
 	std::string initrd;
+	std::string disk; /* a virtio-blk disk image */
+	bool disk_readonly = false;
 	std::optional<std::string> cmdline; /* unset: the default for the kernel's format */
 	std::uint64_t mem_bytes = 256ull << 20;
 	unsigned cpus = 1;
