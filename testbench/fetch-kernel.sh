@@ -12,7 +12,7 @@ BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 release=$1
 out=$BUILD/kernel/$release
 
-if [[ -f $out/vmlinuz && -f $out/.complete ]]; then
+if [[ -f $out/vmlinuz && -f $out/.complete && -f $out/guest-modules/order ]]; then
 	echo "$out"
 	exit 0
 fi
@@ -40,6 +40,23 @@ for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/arch/x86/kvm/k
 	*.zst) zstd -qdc "$src" >"$out/modules/$(basename "$m").ko" ;;
 	*) cp "$src" "$out/modules/$(basename "$m").ko" ;;
 	esac
+done
+# Modules the Linux guest payload loads to boot from its virtio-mmio disk
+# (userspace/tests/guest/mkpayload.sh), in dependency order, and that order.
+mkdir -p "$out/guest-modules"
+: >"$out/guest-modules/order"
+for m in kernel/drivers/virtio/virtio_ring kernel/drivers/virtio/virtio \
+	 kernel/drivers/virtio/virtio_mmio kernel/drivers/block/virtio_blk kernel/lib/crc16 \
+	 kernel/fs/mbcache kernel/fs/jbd2/jbd2 kernel/crypto/crc32c_generic kernel/fs/ext4/ext4; do
+	src=$(ls "root/lib/modules/$release/$m".ko* 2>/dev/null | head -n1 || true)
+	[[ -n $src ]] || continue
+	dst=$out/guest-modules/$(basename "$m").ko
+	case $src in
+	*.xz) xz -dc "$src" >"$dst" ;;
+	*.zst) zstd -qdc "$src" >"$dst" ;;
+	*) cp "$src" "$dst" ;;
+	esac
+	basename "$m" >>"$out/guest-modules/order"
 done
 rm -rf "$out/deb"
 touch "$out/.complete"

@@ -11,6 +11,7 @@ packages=(
 	libltdl-dev			# building the emulator
 	bochsbios vgabios		# the emulated machine's firmware
 	busybox-static			# the initramfs userland
+	e2fsprogs			# the Linux guest's ext4 disk image (mke2fs -d)
 	isolinux syslinux-common xorriso	# the boot ISO
 	linux-headers-amd64		# what the module builds against
 	linux-source			# kselftest_harness.h, checkpatch.pl, the debug kernel
