@@ -129,6 +129,48 @@ Result<void> Vm::set_memory_flags(std::uint32_t slot, std::uint32_t flags)
 				 "slot " + std::to_string(slot) + " not added");
 }
 
+Result<MemoryRegion> Vm::remove_memory(std::uint32_t slot)
+{
+	for (auto it = slots_.begin(); it != slots_.end(); ++it) {
+		if (it->slot != slot)
+			continue;
+		/* Size 0 deletes; the rest of the request is only checked. */
+		auto r = to_uapi(*it);
+		r.memory_size = 0;
+		if (auto res = set_user_memory_region(r); !res)
+			return std::move(res).error();
+		MemoryRegion mem = std::move(it->mem);
+		slots_.erase(it);
+		return mem;
+	}
+	return Error::from_errno(ENOENT, "Vm::remove_memory",
+				 "slot " + std::to_string(slot) + " not added");
+}
+
+Result<void> Vm::move_memory(std::uint32_t slot, std::uint64_t gpa)
+{
+	MemorySlot *moved = nullptr;
+	for (auto &s : slots_)
+		if (s.slot == slot)
+			moved = &s;
+	if (!moved)
+		return Error::from_errno(ENOENT, "Vm::move_memory",
+					 "slot " + std::to_string(slot) + " not added");
+	std::uint64_t end = gpa + moved->mem.size();
+	if (end < gpa)
+		return Error::from_errno(EINVAL, "Vm::move_memory", "range wraps");
+	for (const auto &s : slots_)
+		if (&s != moved && gpa < s.end() && s.gpa < end)
+			return Error::from_errno(EEXIST, "Vm::move_memory",
+						 "range overlaps slot " + std::to_string(s.slot));
+	auto r = to_uapi(*moved);
+	r.guest_phys_addr = gpa;
+	auto res = set_user_memory_region(r);
+	if (res)
+		moved->gpa = gpa;
+	return res;
+}
+
 Result<std::vector<std::uint64_t>> Vm::dirty_log(std::uint32_t slot)
 {
 	for (const auto &s : slots_) {

@@ -130,6 +130,24 @@ public:
 	/* The slots add_memory() registered, in that order. */
 	std::span<const MemorySlot> memory_slots() const noexcept { return slots_; }
 	/*
+	 * Delete a slot add_memory() registered (ENOENT for another) and hand
+	 * its region back, still mapped: when this returns, no vCPU reaches
+	 * the memory any more (the slot's guest-physical range is MMIO), and
+	 * the caller unmaps it by dropping the region, or adds it again.
+	 * Other slots' memory does not move: pointers into it stay valid.
+	 */
+	Result<MemoryRegion> remove_memory(std::uint32_t slot);
+	/*
+	 * Move a slot add_memory() registered to gpa, keeping its memory, its
+	 * contents and its flags: one VAPICVM_SET_USER_MEMORY_REGION, during
+	 * which a running vCPU finds the memory at its old place or at its new
+	 * one, never at neither; once it returns, the old range (where the new
+	 * one does not cover it) is MMIO.  ENOENT for another slot, EEXIST when the new
+	 * range overlaps another slot (it may overlap the slot's old range),
+	 * EINVAL when it wraps.
+	 */
+	Result<void> move_memory(std::uint32_t slot, std::uint64_t gpa);
+	/*
 	 * Change the flags of a slot add_memory() registered (e.g. turn
 	 * VAPICVM_MEM_LOG_DIRTY_PAGES on or off).  ENOENT for another slot.
 	 */

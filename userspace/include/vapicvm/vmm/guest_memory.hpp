@@ -3,7 +3,16 @@
  * Guest-physical access to guest RAM: GuestMemory maps guest-physical
  * ranges onto host memory and copies with bounds checks.  It is a view,
  * like std::span: it owns nothing, and the memory it was given (a Vm's
- * memory slots, or regions a test keeps) must outlive it.
+ * memory slots, or regions a test keeps) must outlive it, or leave it
+ * first (remove(), remove_slot()).
+ *
+ * Thread safety: the const members (lookups and copies) may run on many
+ * threads at once; add(), remove(), move() and the slot operations change
+ * the view and must not run alongside anything else on the same object
+ * (the VMM serializes them, e.g. with a std::shared_mutex its device
+ * threads take shared).  The guest's own accesses need no such care: the
+ * kernel switches a slot atomically for running vCPUs.  A span() taken
+ * before a remove dangles once the region is unmapped.
  */
 #ifndef VAPICVM_VMM_GUEST_MEMORY_HPP
 #define VAPICVM_VMM_GUEST_MEMORY_HPP
@@ -15,6 +24,7 @@
 
 #include "vapicvm/memory.hpp"
 #include "vapicvm/result.hpp"
+#include "vapicvm/vm.hpp"
 
 namespace vapicvm::vmm
 {
@@ -28,6 +38,32 @@ public:
 
 	/* Map [gpa, gpa + host.size()) onto host; EEXIST if it overlaps a range already added. */
 	Result<void> add(std::uint64_t gpa, std::span<std::uint8_t> host);
+	/* Forget the range that starts at gpa (ENOENT if none does); its memory is untouched. */
+	Result<void> remove(std::uint64_t gpa);
+	/*
+	 * Move the range that starts at gpa to new_gpa, same host memory:
+	 * ENOENT if no range starts at gpa, EEXIST if the new place overlaps
+	 * another range, EINVAL if it wraps.  Lookups see either place whole.
+	 */
+	Result<void> move(std::uint64_t gpa, std::uint64_t new_gpa);
+
+	/*
+	 * Delete memory slot `slot` of vm (Vm::remove_memory()), then forget
+	 * its range here, then unmap its memory, in that order: the guest
+	 * stops reaching the memory before the VMM does, and nothing reaches
+	 * it once it is unmapped.  From then on the guest's accesses to the
+	 * range are MMIO exits, and lookups here fail (EFAULT).  ENOENT if vm
+	 * has no such slot; on any error the view is unchanged.
+	 */
+	Result<void> remove_slot(Vm &vm, std::uint32_t slot);
+	/*
+	 * Move memory slot `slot` of vm to new_gpa (Vm::move_memory(): one
+	 * ioctl, the guest sees the old layout or the new one), then move its
+	 * range here.  The contents go with it: the guest and the lookups here
+	 * find at new_gpa + x what was at the old gpa + x.  Errors as
+	 * Vm::move_memory(); on any error neither vm nor the view changes.
+	 */
+	Result<void> move_slot(Vm &vm, std::uint32_t slot, std::uint64_t new_gpa);
 
 	/* The host bytes of [gpa, gpa + len) if one range holds them all, else empty. */
 	std::span<std::uint8_t> span(std::uint64_t gpa, std::size_t len) const noexcept;
