@@ -15,6 +15,9 @@
 #      writes to the tty and prints "GUEST-LINUX-BOOT: ok cpus=2 disk=ok
 #      irq=ioapic uart_irqs=K ..." and powers off; vapicvm-run's --stats
 #      must show the interrupts of I/O APIC pins 4 and 5
+#   4. memory-backing-test: memfd and hugetlbfs guest RAM shared with a second
+#      mapping, slots moved and removed under a running guest (two 2 MiB huge
+#      pages are reserved for it, and released after)
 # Each guest's boot time is printed as "# time <name>: <seconds> s".
 B=/lib/vapicvm-bench
 BIN=$B/bin
@@ -53,7 +56,7 @@ guest() { # name expected-status log-patterns command... (patterns: one per line
 }
 
 echo "TAP version 13"
-echo "1..4"
+echo "1..5"
 guest minimal-vmm 0 "guest said: Hello from a vapicvm guest" $BIN/minimal-vmm
 guest multiboot-1cpu 1 "MBTEST: cpus=1 up=1 result=ok" \
 	$BIN/vapicvm-run -v -m 32M -c 1 -k $BIN/mbtest.elf -p "mbtest one" --stats
@@ -71,4 +74,10 @@ else
 	echo "not ok $n linux-2cpu # no payload (build/kernel/*/vmlinuz or its guest-modules missing when userspace was built)"
 	fail=1
 fi
+echo 2 >/proc/sys/vm/nr_hugepages
+guest memory-backing 0 "^ok 1 memfd-shared$
+^ok 2 hugetlb-shared$
+^ok 3 move-slot$
+^ok 4 remove-slot$" $BIN/memory-backing-test
+echo 0 >/proc/sys/vm/nr_hugepages
 exit $fail
