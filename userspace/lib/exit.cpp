@@ -134,6 +134,12 @@ Result<VcpuExit> decode_exit(vapicvm_run *run, std::size_t map_size)
 					      h.longmode != 0,
 					      &run->hypercall});
 	}
+	case VAPICVM_EXIT_DEBUG: {
+		const auto &d = run->debug;
+		if (d.exception != 1 && d.exception != 3)
+			return bad("debug exit for an exception other than #DB or #BP");
+		return VcpuExit(DebugExit{d.exception, d.pc, d.dr6, d.dr7});
+	}
 	case VAPICVM_EXIT_INTR:
 		return VcpuExit(InterruptedExit{});
 	default:

@@ -81,6 +81,10 @@ std::string_view capability_name(Capability c) noexcept
 		return "EXIT_HYPERCALL";
 	case Capability::VcpuEvents:
 		return "VCPU_EVENTS";
+	case Capability::SetGuestDebug:
+		return "SET_GUEST_DEBUG";
+	case Capability::Translate:
+		return "TRANSLATE";
 	}
 	return "?";
 }

@@ -227,6 +227,81 @@ Result<void> Vcpu::set_xcr0(std::uint64_t value)
 	return ioctl_set(fd_.get(), VAPICVM_SET_XCRS, x, "VAPICVM_SET_XCRS");
 }
 
+Result<vapicvm_guest_debug> GuestDebug::raw() const
+{
+	auto bad = [](const std::string &why) {
+		return Error::from_errno(EINVAL, "VAPICVM_SET_GUEST_DEBUG", why);
+	};
+	vapicvm_guest_debug g{};
+	if (hw.size() > 4)
+		return bad(std::to_string(hw.size()) + " hardware breakpoints (at most 4)");
+	std::uint64_t dr7 = hw.empty() ? 0 : 1u << 10; /* bit 10 reads as 1 */
+	for (std::size_t i = 0; i < hw.size(); i++) {
+		const auto &b = hw[i];
+		std::uint64_t len_bits;
+		switch (b.len) {
+		case 1:
+			len_bits = 0;
+			break;
+		case 2:
+			len_bits = 1;
+			break;
+		case 4:
+			len_bits = 3;
+			break;
+		case 8:
+			len_bits = 2;
+			break;
+		default:
+			return bad("breakpoint length " + std::to_string(b.len));
+		}
+		if (b.type == HwBreakType::Execute && b.len != 1)
+			return bad("an execution breakpoint has length 1");
+		if (b.type != HwBreakType::Execute && b.type != HwBreakType::Write &&
+		    b.type != HwBreakType::ReadWrite)
+			return bad("breakpoint type " + std::to_string(unsigned(b.type)));
+		if (b.addr & (b.len - 1))
+			return bad("breakpoint address not aligned to its length");
+		g.debugreg[i] = b.addr;
+		/* G0-G3 enable; R/W and LEN at bits 16 + 4i. */
+		dr7 |= 2ull << (2 * i);
+		dr7 |= (std::uint64_t(b.type) | len_bits << 2) << (16 + 4 * i);
+	}
+	g.debugreg[7] = dr7;
+	if (single_step || sw_breakpoints || !hw.empty()) {
+		g.control = VAPICVM_GUESTDBG_ENABLE;
+		if (single_step)
+			g.control |= VAPICVM_GUESTDBG_SINGLESTEP;
+		if (sw_breakpoints)
+			g.control |= VAPICVM_GUESTDBG_USE_SW_BP;
+		if (!hw.empty())
+			g.control |= VAPICVM_GUESTDBG_USE_HW_BP;
+	}
+	return g;
+}
+
+Result<void> Vcpu::set_guest_debug(const GuestDebug &d)
+{
+	auto raw = d.raw();
+	if (!raw)
+		return std::move(raw).error();
+	return set_guest_debug(*raw);
+}
+
+Result<void> Vcpu::set_guest_debug(const vapicvm_guest_debug &raw)
+{
+	return ioctl_set(fd_.get(), VAPICVM_SET_GUEST_DEBUG, raw, "VAPICVM_SET_GUEST_DEBUG");
+}
+
+Result<Translation> Vcpu::translate(std::uint64_t linear) const
+{
+	vapicvm_translation t{};
+	t.linear_address = linear;
+	if (::ioctl(fd_.get(), VAPICVM_TRANSLATE, &t) < 0)
+		return Error::last("VAPICVM_TRANSLATE");
+	return Translation{t.physical_address, t.valid != 0, t.writeable != 0, t.usermode != 0};
+}
+
 Result<std::vector<vapicvm_cpuid_entry>> Vcpu::cpuid() const
 {
 	vapicvm_cpuid hdr{};

@@ -45,6 +45,8 @@ enum class Capability : std::uint32_t {
 	MsrFilter = VAPICVM_CAP_MSR_FILTER,
 	ExitHypercall = VAPICVM_CAP_EXIT_HYPERCALL,
 	VcpuEvents = VAPICVM_CAP_VCPU_EVENTS,
+	SetGuestDebug = VAPICVM_CAP_SET_GUEST_DEBUG,
+	Translate = VAPICVM_CAP_TRANSLATE,
 };
 
 std::string_view capability_name(Capability c) noexcept;

@@ -203,6 +203,29 @@ struct HypercallExit {
 
 	void complete(std::uint64_t ret) const noexcept { hc_->ret = ret; }
 };
+/*
+ * A #DB or #BP the VMM asked for with Vcpu::set_guest_debug(): a single
+ * step, a hardware breakpoint or watchpoint (dr6 says which), or an INT3
+ * (after which RIP, pc, is still the INT3's address).  The next run() goes
+ * on at the guest's RIP.
+ */
+struct DebugExit {
+	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_DEBUG;
+
+	std::uint32_t exception = 0; /* 1 (#DB) or 3 (#BP) */
+	std::uint64_t pc = 0;
+	std::uint64_t dr6 = 0;
+	std::uint64_t dr7 = 0;
+
+	bool is_breakpoint() const noexcept { return exception == 3; }
+	/* A #DB from a single step (DR6.BS). */
+	bool is_single_step() const noexcept { return exception == 1 && (dr6 & (1u << 14)); }
+	/* The DR0-DR3 breakpoints that hit (DR6 bits 3:0), as a mask. */
+	std::uint32_t hw_hits() const noexcept
+	{
+		return exception == 1 ? static_cast<std::uint32_t>(dr6 & 0xf) : 0;
+	}
+};
 /* RUN returned EINTR: a signal arrived, or immediate_exit was set. */
 struct InterruptedExit {
 	static constexpr std::uint32_t exit_reason = VAPICVM_EXIT_INTR;
@@ -215,9 +238,10 @@ struct UnknownExit {
 };
 
 /* Each alternative's exit_reason is the VAPICVM_EXIT_* it decodes. */
-using VcpuExit = std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit,
-			      FailEntryExit, InternalErrorExit, SystemEventExit, IoapicEoiExit,
-			      MsrRead, MsrWrite, HypercallExit, InterruptedExit, UnknownExit>;
+using VcpuExit =
+	std::variant<IoIn, IoOut, MmioRead, MmioWrite, HaltExit, ShutdownExit, FailEntryExit,
+		     InternalErrorExit, SystemEventExit, IoapicEoiExit, MsrRead, MsrWrite,
+		     HypercallExit, DebugExit, InterruptedExit, UnknownExit>;
 
 /*
  * Decode a run page of map_size bytes (the vCPU mmap size) after a RUN

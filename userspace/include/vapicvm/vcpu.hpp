@@ -53,6 +53,41 @@ struct VcpuStats {
 	static std::string_view description(std::size_t index) noexcept;
 };
 
+/* What a hardware breakpoint (one of DR0-DR3) stops on. */
+enum class HwBreakType : std::uint8_t {
+	Execute = 0,   /* an instruction fetch at addr (len 1) */
+	Write = 1,     /* a data write to [addr, addr + len) */
+	ReadWrite = 3, /* a data read or write */
+};
+
+struct HwBreakpoint {
+	std::uint64_t addr = 0; /* a linear address, aligned to len */
+	HwBreakType type = HwBreakType::Execute;
+	std::uint8_t len = 1; /* 1, 2, 4 or 8 bytes; 1 for Execute */
+};
+
+/*
+ * The VMM debugging the guest (VAPICVM_SET_GUEST_DEBUG): all off (the
+ * default) gives the guest back its own #DB and #BP.  Anything on exits as
+ * DebugExit.  raw() encodes it: EINVAL for more than 4 hardware
+ * breakpoints, a bad length or a misaligned address.
+ */
+struct GuestDebug {
+	bool single_step = false;     /* a #DB after each instruction */
+	bool sw_breakpoints = false;  /* the guest's INT3s exit (the VMM writes them) */
+	std::vector<HwBreakpoint> hw; /* DR0-DR3, in order */
+
+	Result<vapicvm_guest_debug> raw() const;
+};
+
+/* VAPICVM_TRANSLATE's answer for one linear address. */
+struct Translation {
+	std::uint64_t physical = 0; /* the guest-physical address, if valid */
+	bool valid = false;         /* mapped by the guest's page tables */
+	bool writeable = false;     /* writes allowed at CPL 0 */
+	bool usermode = false;      /* reachable at CPL 3 */
+};
+
 /*
  * Threading: run() and the state accessors take the kernel's vCPU lock,
  * which RUN holds throughout; from another thread they wait until that RUN
@@ -121,6 +156,15 @@ public:
 	/* XCR0 (VAPICVM_GET/SET_XCRS; the kernel checks it as XSETBV would). */
 	Result<std::uint64_t> xcr0() const;
 	Result<void> set_xcr0(std::uint64_t value);
+	/*
+	 * Guest debugging (VAPICVM_SET_GUEST_DEBUG, VAPICVM_CAP_SET_GUEST_DEBUG
+	 * says which flags the kernel takes): the typed form, or the raw
+	 * struct as the kernel takes it.  GuestDebug{} turns it off.
+	 */
+	Result<void> set_guest_debug(const GuestDebug &d);
+	Result<void> set_guest_debug(const vapicvm_guest_debug &raw);
+	/* A linear address through the guest's current paging (VAPICVM_TRANSLATE). */
+	Result<Translation> translate(std::uint64_t linear) const;
 	/* The vCPU's CPUID table (VAPICVM_GET_CPUID). */
 	Result<std::vector<vapicvm_cpuid_entry>> cpuid() const;
 

@@ -639,6 +639,11 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 			[&](const HypercallExit &h) {
 				return crash("hypercall exit, nr " + std::to_string(h.nr));
 			},
+			/* Never asked for until --gdb. */
+			[&](const vapicvm::DebugExit &d) {
+				return crash("debug exit, exception " +
+					     std::to_string(d.exception));
+			},
 			[&](const InterruptedExit &) { return RunAction::Continue; },
 			[&](const UnknownExit &u) {
 				return crash("unknown exit reason " + std::to_string(u.reason));
