@@ -23,6 +23,7 @@
 
 #include "cpuid_setup.hpp"
 #include "devices.hpp"
+#include "gdbstub.hpp"
 #include "machine.hpp"
 #include "tables.hpp"
 #include "virtio_mmio.hpp"
@@ -208,6 +209,8 @@ private:
 	void stop(int status, const std::string &why);
 	RunAction on_exit(Vcpu &vcpu, const VcpuExit &e);
 	RunAction handle_exit(Vcpu &vcpu, const VcpuExit &e);
+	RunAction on_debug(Vcpu &vcpu, const vapicvm::DebugExit &d);
+	Result<void> start_gdb();
 	void dump_state(Vcpu &vcpu, const std::string &why);
 	void input_loop(int wake_fd);
 
@@ -225,6 +228,7 @@ private:
 	bool virtio_irqfd_ = false; /* interrupts through it, not through set_line() */
 	std::atomic<bool> route_failed_{false};
 	std::atomic<bool> msi_failed_{false}; /* a failed signal_msi, reported once */
+	std::unique_ptr<GdbStub> gdb_;        /* --gdb; set before the vCPU threads start */
 
 	/* Console output, flushed at newlines, when large, and by the main loop's tick. */
 	void console_put(std::uint8_t b);
@@ -283,6 +287,8 @@ void Machine::stop(int status, const std::string &why)
 	}
 	stopping_.store(true);
 	cv_.notify_all();
+	if (gdb_)
+		gdb_->machine_stopped(status);
 }
 
 Result<void> Machine::build()
@@ -296,6 +302,15 @@ Result<void> Machine::build()
 		if (!v || !*v)
 			return Error::from_errno(ENOTSUP, "capability",
 						 std::string(capability_name(cap)) + " missing");
+	}
+	if (o_.gdb_port) {
+		for (auto cap : {Capability::SetGuestDebug, Capability::Translate}) {
+			auto v = sys_->check_extension(cap);
+			if (!v || !*v)
+				return Error::from_errno(ENOTSUP, "--gdb",
+							 std::string(capability_name(cap)) +
+								 " missing");
+		}
 	}
 	auto maxv = sys_->check_extension(Capability::MaxVcpus);
 	if (maxv && *maxv > 0 && o_.cpus > static_cast<unsigned>(*maxv))
@@ -561,6 +576,33 @@ void Machine::dump_state(Vcpu &vcpu, const std::string &why)
 	}
 }
 
+RunAction Machine::on_debug(Vcpu &vcpu, const vapicvm::DebugExit &d)
+{
+	if (!gdb_) {
+		dump_state(vcpu, "debug exit without a debugger");
+		stop(exit_guest_crash, "debug exit, exception " + std::to_string(d.exception));
+		return RunAction::Stop;
+	}
+	/* Parks this vCPU until gdb lets the guest go on. */
+	gdb_->on_debug_exit(vcpu, d);
+	return RunAction::Continue;
+}
+
+/* --gdb: listen, and wait for gdb before the guest's first instruction. */
+Result<void> Machine::start_gdb()
+{
+	auto g = GdbStub::listen(*o_.gdb_port);
+	if (!g)
+		return std::move(g).error();
+	log("waiting for gdb on 127.0.0.1:" + std::to_string((*g)->port()));
+	auto r = (*g)->accept();
+	if (!r)
+		return r;
+	log("gdb connected; the guest is stopped at its first instruction");
+	gdb_ = std::move(*g);
+	return ok();
+}
+
 RunAction Machine::on_exit(Vcpu &vcpu, const VcpuExit &e)
 {
 	RunAction a = handle_exit(vcpu, e);
@@ -639,11 +681,7 @@ RunAction Machine::handle_exit(Vcpu &vcpu, const VcpuExit &e)
 			[&](const HypercallExit &h) {
 				return crash("hypercall exit, nr " + std::to_string(h.nr));
 			},
-			/* Never asked for until --gdb. */
-			[&](const vapicvm::DebugExit &d) {
-				return crash("debug exit, exception " +
-					     std::to_string(d.exception));
-			},
+			[&](const vapicvm::DebugExit &d) { return on_debug(vcpu, d); },
 			[&](const InterruptedExit &) { return RunAction::Continue; },
 			[&](const UnknownExit &u) {
 				return crash("unknown exit reason " + std::to_string(u.reason));
@@ -708,6 +746,8 @@ void catch_stop_signals()
 int Machine::run()
 {
 	auto r = build();
+	if (r && o_.gdb_port)
+		r = start_gdb();
 	if (!r) {
 		log(r.error().message());
 		return exit_host_failure;
@@ -728,12 +768,26 @@ int Machine::run()
 			return exit_host_failure;
 		}
 	}
+	if (gdb_) {
+		std::vector<VcpuRunner *> rs;
+		for (auto &rn : runners_)
+			rs.push_back(rn.get());
+		gdb_->attach(std::move(rs), mem_,
+			     [this] { stop(exit_signal, "gdb killed the guest"); });
+	}
 	for (auto &rn : runners_) {
 		auto s = rn->start();
 		if (!s) {
 			log(s.error().message());
 			stop(exit_host_failure, "cannot start a vCPU thread");
 			break;
+		}
+	}
+	if (gdb_) {
+		auto s = gdb_->start();
+		if (!s) {
+			log(s.error().message());
+			stop(exit_host_failure, "cannot start the gdb stub");
 		}
 	}
 
@@ -783,6 +837,8 @@ int Machine::run()
 	}
 	if (virtio_)
 		virtio_->stop();
+	if (gdb_)
+		gdb_->shutdown();
 	if (input.joinable()) {
 		char c = 0;
 		(void)!::write(wake[1], &c, 1);

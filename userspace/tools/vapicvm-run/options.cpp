@@ -206,6 +206,13 @@ vapicvm::Result<Options> parse_options(const std::vector<std::string> &args)
 			if (!n || *n > 0xffff)
 				return bad(a, "\"" + v + "\" is not a port");
 			o.debug_exit_port = static_cast<std::uint16_t>(*n);
+		} else if (a == "--gdb") {
+			if (!need(v))
+				return bad(a, "needs a port");
+			auto n = parse_number(v);
+			if (!n || *n > 0xffff)
+				return bad(a, "\"" + v + "\" is not a TCP port");
+			o.gdb_port = static_cast<std::uint16_t>(*n);
 		} else if (a == "--device") {
 			if (!need(o.device))
 				return bad(a, "needs a path");
@@ -262,6 +269,10 @@ Machine:
       --debug-exit-port P  the isa-debug-exit port (default 0xf4)
       --device PATH        the vapicvm device (default /dev/vapicvm)
       --no-stdin           do not connect standard input to the serial port
+      --gdb PORT           a gdb remote stub on 127.0.0.1:PORT (0: any free
+                           port): waits for gdb before the guest starts and
+                           stops it at its first instruction ("target remote
+                           127.0.0.1:PORT"); one thread per vCPU
 
 Output:
       --stats              print each vCPU's exit counters and the interrupts
@@ -285,7 +296,7 @@ interrupts disabled (what Linux does for "poweroff" without ACPI);
 (v << 1) | 1 when it writes v to the debug-exit port; 2 for a usage error;
 4 when the guest crashes (triple fault, failed entry, internal error);
 6 when the host side fails; 8 when SIGINT or SIGTERM stopped it (each
-vCPU's registers are printed first: where a hung guest was).
+vCPU's registers are printed first: where a hung guest was) or gdb killed it.
 )";
 }
 

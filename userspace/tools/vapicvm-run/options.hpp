@@ -30,6 +30,7 @@ struct Options {
 	std::uint32_t tsc_khz = 0; /* 0: the host's */
 	std::uint16_t debug_exit_port = 0xf4;
 	std::string device = "/dev/vapicvm";
+	std::optional<std::uint16_t> gdb_port; /* --gdb: a gdb remote stub on 127.0.0.1 */
 	bool stdin_input = true;
 	bool stats = false;
 	bool prefault = false; /* VAPICVM_MEM_PREFAULT on the RAM slots */
