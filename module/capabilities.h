@@ -133,4 +133,10 @@ static inline bool cpu_has_invvpid_single(void)
 	return vmx_caps.ept_vpid & VMX_VPID_INVVPID_SINGLE;
 }
 
+/* Page-modification logging (Vol. 3C 29.3.6), with the EPT dirty flags it needs. */
+static inline bool cpu_has_pml(void)
+{
+	return (vmx_caps.cpu2_allowed1 & SEC_ENABLE_PML) && (vmx_caps.ept_vpid & VMX_EPT_AD);
+}
+
 #endif /* VAPICVM_CAPABILITIES_H */

@@ -14,6 +14,7 @@
 #include <linux/io.h>
 #include <linux/mm.h>
 
+#include "capabilities.h"
 #include "ept.h"
 
 #define EPT_ENTRIES		512
@@ -45,6 +46,13 @@ int ept_init(struct vapicvm_ept *ept)
 	if (!ept->root)
 		return -ENOMEM;
 	ept->eptp = virt_to_phys(ept->root) | EPTP_WALK_4 | EPTP_MT_WB;
+	/*
+	 * Where PML logs dirty pages: it logs a leaf's dirty flag going from
+	 * 0 to 1.  Leaves are installed with both flags set unless a logging
+	 * slot wants its first write seen.
+	 */
+	if (cpu_has_pml())
+		ept->eptp |= EPTP_AD;
 	return 0;
 }
 
@@ -196,6 +204,14 @@ void ept_write_protect(struct vapicvm_ept *ept, u64 gpa)
 
 	if (pt)
 		WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], READ_ONCE(pt[EPT_INDEX(gpa, 0)]) & ~EPT_WRITE);
+}
+
+void ept_clear_dirty(struct vapicvm_ept *ept, u64 gpa)
+{
+	u64 *pt = ept_walk(ept, gpa, false);
+
+	if (pt)
+		WRITE_ONCE(pt[EPT_INDEX(gpa, 0)], READ_ONCE(pt[EPT_INDEX(gpa, 0)]) & ~EPT_DIRTY);
 }
 
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size)

@@ -19,11 +19,16 @@
 #define EPT_MT_WB		(6ULL << EPT_MT_SHIFT)
 #define EPT_IGNORE_PAT		BIT_ULL(6)
 #define EPT_LARGE		BIT_ULL(7)
+/* With EPTP_AD: set by the CPU on a leaf's first access and first write. */
+#define EPT_ACCESSED		BIT_ULL(8)
+#define EPT_DIRTY		BIT_ULL(9)
+#define EPT_AD			(EPT_ACCESSED | EPT_DIRTY)
 #define EPT_ADDR_MASK		GENMASK_ULL(51, 12)
 
 /* EPT pointer: write-back paging structures, 4-level walk (Vol. 3C 25.6.11). */
 #define EPTP_MT_WB		6ULL
 #define EPTP_WALK_4		(3ULL << 3)
+#define EPTP_AD			BIT_ULL(6)	/* accessed and dirty flags (28.3.5) */
 
 #define EPT_MAX_GPA_BITS	48
 
@@ -49,6 +54,8 @@ int ept_map_large(struct vapicvm_ept *ept, u64 gpa, u64 hpa, u64 flags);
 void ept_unmap_range(struct vapicvm_ept *ept, u64 gpa, u64 size);
 /* Take write permission from the 4 KiB leaf at gpa, if one is mapped; caller flushes. */
 void ept_write_protect(struct vapicvm_ept *ept, u64 gpa);
+/* Clear the dirty flag of the 4 KiB leaf at gpa, if one is mapped; caller flushes. */
+void ept_clear_dirty(struct vapicvm_ept *ept, u64 gpa);
 /* Free the unlinked tables: only after an INVEPT on every CPU. */
 void ept_free_detached(struct vapicvm_ept *ept);
 /* The leaf entry for gpa, or 0. */

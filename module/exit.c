@@ -22,6 +22,7 @@
 #include "lapic_timer.h"
 #include "msr.h"
 #include "msr_filter.h"
+#include "pml.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -573,6 +574,7 @@ static const exit_handler_t exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_WBINVD]			= handle_wbinvd,
 	[EXIT_REASON_XSETBV]			= handle_xsetbv,
 	[EXIT_REASON_APIC_WRITE]		= apicv_handle_apic_write,
+	[EXIT_REASON_PML_FULL]			= handle_pml_full,
 	[EXIT_REASON_INVPCID]			= handle_inject_ud,
 	[EXIT_REASON_VMFUNC]			= handle_inject_ud,
 	[EXIT_REASON_ENCLS]			= handle_inject_ud,
@@ -583,6 +585,8 @@ int vapicvm_handle_exit(struct vapicvm_vcpu *vcpu)
 	u32 reason = EXIT_REASON_BASIC(vcpu->exit_reason);
 	int r;
 
+	if (vcpu->cpu2_ctls & SEC_ENABLE_PML)
+		vcpu_pml_flush(vcpu);
 	if (reason < EXIT_REASON_MAX && exit_handlers[reason]) {
 		r = exit_handlers[reason](vcpu);
 	} else {

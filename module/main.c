@@ -72,6 +72,7 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 	case VAPICVM_CAP_USER_MSR:
 		return VAPICVM_MSR_EXIT_ALL;
 	case VAPICVM_CAP_DIRTY_LOG:
+		return VAPICVM_DIRTY_LOG_ON | (cpu_has_pml() ? VAPICVM_DIRTY_LOG_PML : 0);
 	case VAPICVM_CAP_MSR_FILTER:
 	case VAPICVM_CAP_VCPU_EVENTS:
 	case VAPICVM_CAP_EXIT_HYPERCALL:

@@ -34,6 +34,7 @@
 #include "lapic_timer.h"
 #include "mitigations.h"
 #include "msr_filter.h"
+#include "pml.h"
 #include "run.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -796,6 +797,7 @@ int vapicvm_vcpu_run(struct vapicvm_vcpu *vcpu)
 			run->exit_reason = VAPICVM_EXIT_INTR;
 			r = -EINTR;
 		} else {
+			vcpu_pml_update(vcpu);
 			cond_resched();
 			r = vcpu_enter_guest(vcpu);
 		}

@@ -20,6 +20,7 @@
 #include "cpuid.h"
 #include "lapic.h"
 #include "msr.h"
+#include "pml.h"
 #include "vcpu.h"
 #include "vcpu_ioctl.h"
 #include "vcpu_vmcs.h"
@@ -145,6 +146,7 @@ void vcpu_destroy(struct vapicvm_vcpu *vcpu)
 	kfree(vcpu->cpuid);
 	if (vcpu->msr_bitmap)
 		__free_page(vcpu->msr_bitmap);
+	vcpu_pml_free(vcpu);
 	if (vcpu->vmcs)
 		free_page((unsigned long)vcpu->vmcs);
 	if (vcpu->run)
@@ -176,7 +178,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->msr_bitmap = alloc_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->vmcs || !vcpu->msr_bitmap)
+	if (!vcpu->run || !vcpu->vmcs || !vcpu->msr_bitmap || vcpu_pml_init(vcpu))
 		goto err_free;
 	*(u32 *)vcpu->vmcs = vmx_caps.revision_id;
 	vcpu->vmcs_phys = virt_to_phys(vcpu->vmcs);

@@ -174,6 +174,7 @@ struct vapicvm_vcpu {
 
 	struct vapicvm_lapic *lapic;
 	struct page *msr_bitmap;
+	struct page *pml_page;	/* the PML log, where the CPU has PML (pml.c) */
 
 	u64 stats[VAPICVM_STAT_NR];
 };

@@ -156,12 +156,14 @@ static void memslot_unpin(struct vapicvm_memslot *slot)
 static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, bool uncharge)
 {
 	vm->slots[slot->id] = NULL;
+	if (slot->dirty_bitmap)
+		WRITE_ONCE(vm->logging_slots, vm->logging_slots - 1);
 	ept_unmap_range(&vm->ept, slot->base_gfn << PAGE_SHIFT, slot->npages << PAGE_SHIFT);
 	/* The APIC-access page may sit inside the slot: keep it mapped. */
 	if (vm->apic_access_page && vm->apic_access_gpa != ~0ULL &&
 	    (vm->apic_access_gpa >> PAGE_SHIFT) - slot->base_gfn < slot->npages)
 		ept_map_page(&vm->ept, vm->apic_access_gpa, page_to_phys(vm->apic_access_page),
-			     EPT_RWX | EPT_MT_WB);
+			     EPT_RWX | EPT_MT_WB | EPT_AD);
 	vm_flush_tlbs(vm);
 	memslot_unpin(slot);
 	if (uncharge)
@@ -260,6 +262,8 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 	if (old)
 		memslot_remove(vm, old, false);
 	vm->slots[mem->slot] = slot;
+	if (slot->dirty_bitmap)
+		WRITE_ONCE(vm->logging_slots, vm->logging_slots + 1);
 out:
 	mutex_unlock(&vm->lock);
 	return r;
@@ -423,7 +427,7 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 	if (vm->apic_access_page && vm->apic_access_gpa != ~0ULL &&
 	    gfn == vm->apic_access_gpa >> PAGE_SHIFT) {
 		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT, page_to_phys(vm->apic_access_page),
-				 EPT_RWX | EPT_MT_WB);
+				 EPT_RWX | EPT_MT_WB | EPT_AD);
 		goto out;
 	}
 	slot = vm_find_slot(vm, gfn);
@@ -437,18 +441,22 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		r = 1;
 		goto out;
 	}
-	flags = (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB;
+	/* Flags preset: PML logs nothing for them (no logging slot's pages). */
+	flags = (readonly ? EPT_READ | EPT_EXEC : EPT_RWX) | EPT_MT_WB | EPT_AD;
 	idx = gfn - slot->base_gfn;
 	if (slot->dirty_bitmap) {
 		/*
-		 * Logged: page by page, and a read maps the page read-only, so
-		 * that its first write faults and is logged.
+		 * Logged: page by page.  A read maps the page so that its first
+		 * write is seen: with PML writable but not dirty (the CPU logs
+		 * the write), otherwise read-only (the write faults).
 		 */
 		r = memslot_pin(slot, idx, 1);
 		if (r)
 			goto out;
 		if (write)
 			__set_bit(idx, slot->dirty_bitmap);
+		else if (cpu_has_pml() && !readonly)
+			flags &= ~EPT_DIRTY;
 		else
 			flags &= ~EPT_WRITE;
 		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT,
@@ -507,6 +515,16 @@ static void vm_log_dirty_locked(struct vapicvm_vm *vm, u64 gpa)
 
 	if (slot && slot->dirty_bitmap)
 		__set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn, slot->dirty_bitmap);
+}
+
+void vm_log_dirty_gpas(struct vapicvm_vm *vm, const u64 *gpas, unsigned int n)
+{
+	unsigned int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < n; i++)
+		vm_log_dirty_locked(vm, gpas[i]);
+	mutex_unlock(&vm->lock);
 }
 
 /*
@@ -609,7 +627,10 @@ static int vm_get_dirty_log(struct vapicvm_vm *vm, const struct vapicvm_dirty_lo
 	}
 	memset(slot->dirty_bitmap, 0, words * sizeof(long));
 	for_each_set_bit(i, snap, slot->npages) {
-		ept_write_protect(&vm->ept, (slot->base_gfn + i) << PAGE_SHIFT);
+		if (cpu_has_pml())
+			ept_clear_dirty(&vm->ept, (slot->base_gfn + i) << PAGE_SHIFT);
+		else
+			ept_write_protect(&vm->ept, (slot->base_gfn + i) << PAGE_SHIFT);
 		any = true;
 	}
 	/* No vCPU keeps a writable translation of those pages. */
@@ -641,7 +662,7 @@ int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa)
 	vm->apic_access_gpa = gpa;
 	if (gpa != ~0ULL)
 		r = ept_map_page(&vm->ept, gpa, page_to_phys(vm->apic_access_page),
-				 EPT_RWX | EPT_MT_WB);
+				 EPT_RWX | EPT_MT_WB | EPT_AD);
 	vm_flush_tlbs(vm);
 	return r;
 }

@@ -76,6 +76,8 @@ struct vapicvm_vm {
 	spinlock_t irqfds_lock;	/* irqfds; irq-safe: taken in eventfd wake-ups */
 
 	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
+	/* Slots with VAPICVM_MEM_LOG_DIRTY_PAGES: PML is on while there are any. */
+	unsigned int logging_slots;	/* written under lock */
 	struct vapicvm_ept ept;
 
 	/*
@@ -102,6 +104,8 @@ void vapicvm_vm_put(struct vapicvm_vm *vm);
 int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write);
 int vm_read_guest(struct vapicvm_vm *vm, u64 gpa, void *buf, unsigned int len);
 int vm_write_guest(struct vapicvm_vm *vm, u64 gpa, const void *buf, unsigned int len);
+/* Pages the CPU logged as written (pml.c), into their slots' dirty bitmaps. */
+void vm_log_dirty_gpas(struct vapicvm_vm *vm, const u64 *gpas, unsigned int n);
 struct vapicvm_memslot *vm_find_slot(struct vapicvm_vm *vm, u64 gfn);
 /* Every vCPU drops its EPT translations before it next runs; under lock. */
 void vm_flush_tlbs(struct vapicvm_vm *vm);

@@ -25,6 +25,7 @@
 #define GUEST_LDTR_SELECTOR		0x080c
 #define GUEST_TR_SELECTOR		0x080e
 #define GUEST_INTR_STATUS		0x0810	/* RVI (7:0), SVI (15:8) */
+#define GUEST_PML_INDEX			0x0812
 /* 16-bit host-state fields */
 #define HOST_ES_SELECTOR		0x0c00
 #define HOST_CS_SELECTOR		0x0c02
@@ -41,6 +42,7 @@
 #define VM_EXIT_MSR_STORE_ADDR		0x2006
 #define VM_EXIT_MSR_LOAD_ADDR		0x2008
 #define VM_ENTRY_MSR_LOAD_ADDR		0x200a
+#define PML_ADDRESS			0x200e
 #define TSC_OFFSET			0x2010
 #define VIRTUAL_APIC_PAGE_ADDR		0x2012
 #define APIC_ACCESS_ADDR		0x2014

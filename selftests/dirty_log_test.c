@@ -105,8 +105,9 @@ TEST_F(dirty, exactly_the_written_pages)
 	uint64_t bitmap[WORDS];
 	struct ucall uc;
 
-	ASSERT_EQ(1, __vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION,
-				(void *)VAPICVM_CAP_DIRTY_LOG));
+	EXPECT_EQ(VAPICVM_DIRTY_LOG_ON, __vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION,
+						   (void *)VAPICVM_CAP_DIRTY_LOG) &
+					VAPICVM_DIRTY_LOG_ON);
 	vm_set_memory_region(self->vm, SLOT, VAPICVM_MEM_LOG_DIRTY_PAGES, GPA, SLOT_SIZE,
 			     self->mem);
 	get_log(self->vm, bitmap);
@@ -143,6 +144,68 @@ static void guest_write_rounds(uint64_t arg)
 		m[(round % NPAGES) * PAGE_U64] = round;
 		GUEST_SYNC(round);
 	}
+}
+
+#define BIG_SLOT	2
+#define BIG_GPA		0x50000000ULL
+#define BIG_PAGES	2048	/* four PML logs' worth */
+
+static void guest_touch_then_write(uint64_t arg)
+{
+	volatile uint64_t *m = (volatile uint64_t *)BIG_GPA;
+	uint64_t sum = 0;
+
+	for (int i = 0; i < BIG_PAGES; i++)
+		sum += m[i * PAGE_U64];
+	GUEST_SYNC_ARGS(1, sum);
+	for (int i = 0; i < BIG_PAGES; i++)
+		m[i * PAGE_U64 + (i & 511)] = i + 1;
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+/*
+ * Where the CPU has PML, the first write to a clean page costs no exit:
+ * the CPU logs it, vapicvm empties the log on exits (and when it is full,
+ * four times here).  Without PML each costs an EPT violation.  Either
+ * way every page is reported.
+ */
+TEST_F(dirty, first_writes_logged_by_pml_or_write_faults)
+{
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_touch_then_write, 0);
+	long cap = vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_DIRTY_LOG);
+	size_t size = BIG_PAGES * 4096ULL;
+	uint64_t *mem, *bitmap, faults;
+	struct vapicvm_dirty_log log = { .slot = BIG_SLOT };
+	struct ucall uc;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	bitmap = calloc(BIG_PAGES / 64, 8);
+	ASSERT_NE(NULL, bitmap);
+	log.dirty_bitmap = (uintptr_t)bitmap;
+	vm_set_memory_region(self->vm, BIG_SLOT, VAPICVM_MEM_LOG_DIRTY_PAGES, BIG_GPA, size, mem);
+	TH_LOG("dirty logging by %s", cap & VAPICVM_DIRTY_LOG_PML ? "PML" : "write protection");
+
+	run_sync(_metadata, vcpu, 1);
+	vm_ioctl(self->vm, VAPICVM_GET_DIRTY_LOG, &log);
+	EXPECT_EQ(0, count_bits(bitmap, BIG_PAGES / 64)) TH_LOG("reads were logged");
+	faults = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION);
+	run_sync(_metadata, vcpu, 2);
+	faults = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION) - faults;
+	vm_ioctl(self->vm, VAPICVM_GET_DIRTY_LOG, &log);
+	EXPECT_EQ(BIG_PAGES, count_bits(bitmap, BIG_PAGES / 64));
+	if (cap & VAPICVM_DIRTY_LOG_PML) {
+		EXPECT_GT(16, faults) TH_LOG("%llu write faults with PML",
+					     (unsigned long long)faults);
+	} else {
+		EXPECT_LE(BIG_PAGES, faults);
+	}
+	EXPECT_EQ(BIG_PAGES, mem[(BIG_PAGES - 1) * PAGE_U64 + ((BIG_PAGES - 1) & 511)]);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_set_memory_region(self->vm, BIG_SLOT, 0, BIG_GPA, 0, mem);
+	free(bitmap);
+	munmap(mem, size);
 }
 
 /* Logging turned on and off on a slot the guest already uses. */

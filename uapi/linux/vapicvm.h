@@ -147,7 +147,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_GET_CPUID		26 /* VAPICVM_GET_CPUID: 1 */
 #define VAPICVM_CAP_GSI_ROUTING		27 /* VAPICVM_SET_GSI_ROUTE: GSIs are below this */
 #define VAPICVM_CAP_IRQFD		28 /* VAPICVM_IRQFD: how many a VM may hold */
-#define VAPICVM_CAP_DIRTY_LOG		29 /* VAPICVM_MEM_LOG_DIRTY_PAGES, GET_DIRTY_LOG: 1 */
+#define VAPICVM_CAP_DIRTY_LOG		29 /* VAPICVM_DIRTY_LOG_* (MEM_LOG_DIRTY_PAGES, GET_DIRTY_LOG) */
 #define VAPICVM_CAP_USER_MSR		30 /* ENABLE_CAP: VAPICVM_MSR_EXIT_* it can give */
 #define VAPICVM_CAP_MSR_FILTER		31 /* VAPICVM_SET_MSR_FILTER: 1 */
 #define VAPICVM_CAP_EXIT_HYPERCALL	32 /* ENABLE_CAP: VMCALL exits to userspace: 1 */
@@ -285,8 +285,11 @@ struct vapicvm_irqfd {
  * written since the slot got the flag or since the last call, one bit per
  * page (bit i of word i / 64: the slot's page i), into the
  * (memory_size / 4096 + 63) / 64 words at dirty_bitmap; the log is cleared
- * and those pages are write-protected again.
+ * and those pages' next writes are logged again.
  */
+#define VAPICVM_DIRTY_LOG_ON		(1U << 0)	/* dirty logging works */
+#define VAPICVM_DIRTY_LOG_PML		(1U << 1)	/* first writes cost no exit (PML) */
+
 struct vapicvm_dirty_log {
 	__u32 slot;
 	__u32 pad;		/* must be zero */

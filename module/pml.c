@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page-modification logging (Vol. 3C 29.3.6): with EPT accessed and dirty
+ * flags on (ept.c), the CPU writes the guest-physical address of each
+ * page whose leaf's dirty flag it sets into a 512-entry log of the vCPU's,
+ * and exits when the log is full.  A logging slot's pages are mapped
+ * writable but not dirty, so a write costs no exit: vapicvm empties the
+ * log into the slots' bitmaps after every exit, and GET_DIRTY_LOG clears
+ * the dirty flags of the pages it reports.
+ *
+ * On only while the VM has a logging slot; its log page is the vCPU's.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/gfp.h>
+#include <linux/mm.h>
+
+#include "capabilities.h"
+#include "pml.h"
+#include "vcpu.h"
+#include "vm.h"
+#include "vmx_ops.h"
+
+#define PML_ENTRIES	512
+#define PML_FIRST	(PML_ENTRIES - 1)	/* the CPU logs downwards from here */
+
+int vcpu_pml_init(struct vapicvm_vcpu *vcpu)
+{
+	if (!cpu_has_pml())
+		return 0;
+	vcpu->pml_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	return vcpu->pml_page ? 0 : -ENOMEM;
+}
+
+void vcpu_pml_free(struct vapicvm_vcpu *vcpu)
+{
+	if (vcpu->pml_page)
+		__free_page(vcpu->pml_page);
+	vcpu->pml_page = NULL;
+}
+
+void vcpu_pml_flush(struct vapicvm_vcpu *vcpu)
+{
+	u16 index = vmcs_read16(GUEST_PML_INDEX);
+	u64 *log;
+
+	if (index == PML_FIRST)
+		return;
+	/* Past 0 the index wrapped to 0xffff: the log is full. */
+	index = index >= PML_ENTRIES ? 0 : index + 1;
+	log = page_address(vcpu->pml_page);
+	vm_log_dirty_gpas(vcpu->vm, &log[index], PML_ENTRIES - index);
+	vmcs_write16(GUEST_PML_INDEX, PML_FIRST);
+}
+
+void vcpu_pml_update(struct vapicvm_vcpu *vcpu)
+{
+	bool want = READ_ONCE(vcpu->vm->logging_slots);
+	bool on = vcpu->cpu2_ctls & SEC_ENABLE_PML;
+
+	if (likely(want == on) || !vcpu->pml_page)
+		return;
+	if (on) {
+		vcpu_pml_flush(vcpu);
+		vcpu->cpu2_ctls &= ~SEC_ENABLE_PML;
+	} else {
+		vmcs_write64(PML_ADDRESS, page_to_phys(vcpu->pml_page));
+		vmcs_write16(GUEST_PML_INDEX, PML_FIRST);
+		vcpu->cpu2_ctls |= SEC_ENABLE_PML;
+	}
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
+}
+
+int handle_pml_full(struct vapicvm_vcpu *vcpu)
+{
+	/*
+	 * An IRET that unblocked NMIs did not complete: block them again
+	 * (Vol. 3C 28.2.3), unless the exit came while delivering an event.
+	 */
+	if ((vmcs_readl(EXIT_QUALIFICATION) & INTR_INFO_NMI_UNBLOCK_IRET) &&
+	    !(vcpu->idt_vectoring_info & INTR_INFO_VALID) && cpu_has_virtual_nmis())
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
+	return 1;	/* vapicvm_handle_exit() emptied the log */
+}
