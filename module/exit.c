@@ -13,6 +13,7 @@
 #include <asm/processor-flags.h>
 
 #include "apicv.h"
+#include "capabilities.h"
 #include "cpuid.h"
 #include "emulate.h"
 #include "exit.h"
@@ -456,12 +457,22 @@ static int handle_msr_write(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
+void vcpu_reblock_nmi_after_iret(struct vapicvm_vcpu *vcpu, unsigned long qual)
+{
+	/* Not while delivering an event: then the IRET is not the cause. */
+	if ((qual & INTR_INFO_NMI_UNBLOCK_IRET) && cpu_has_virtual_nmis() &&
+	    !(vcpu->idt_vectoring_info & INTR_INFO_VALID))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
+}
+
 static int handle_ept_violation(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	int r;
 
+	vcpu_reblock_nmi_after_iret(vcpu, qual);
 	vcpu->l1d_flush_pending = true;	/* host memory is touched for it */
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_EPT_VIOLATION);
 	vcpu->exit_qual = qual;

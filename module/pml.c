@@ -16,6 +16,7 @@
 #include <linux/mm.h>
 
 #include "capabilities.h"
+#include "exit.h"
 #include "pml.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -73,13 +74,6 @@ void vcpu_pml_update(struct vapicvm_vcpu *vcpu)
 
 int handle_pml_full(struct vapicvm_vcpu *vcpu)
 {
-	/*
-	 * An IRET that unblocked NMIs did not complete: block them again
-	 * (Vol. 3C 28.2.3), unless the exit came while delivering an event.
-	 */
-	if ((vmcs_readl(EXIT_QUALIFICATION) & INTR_INFO_NMI_UNBLOCK_IRET) &&
-	    !(vcpu->idt_vectoring_info & INTR_INFO_VALID) && cpu_has_virtual_nmis())
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) | GUEST_INTR_STATE_NMI);
+	vcpu_reblock_nmi_after_iret(vcpu, vmcs_readl(EXIT_QUALIFICATION));
 	return 1;	/* vapicvm_handle_exit() emptied the log */
 }
