@@ -351,16 +351,21 @@ void GdbStub::serve()
 			while (::read(wake_rd_, buf, sizeof(buf)) > 0) {
 			}
 			std::unique_lock<std::mutex> g(mu_);
-			if (closing_)
-				break;
+			/* The guest's end first: shutdown() may follow at once. */
 			if (exit_status_) {
 				int st = *exit_status_;
 				g.unlock();
 				gdb::StopEvent ev{gdb::StopEvent::Kind::Exited};
 				ev.exit_code = st;
 				send(session.stop_reply(ev));
+				/* Let gdb's ack arrive: closing with it unread would reset. */
+				pollfd a = {conn_, POLLIN, 0};
+				if (::poll(&a, 1, 1000) > 0)
+					(void)!::recv(conn_, buf, sizeof(buf), MSG_DONTWAIT);
 				break;
 			}
+			if (closing_)
+				break;
 			if (running && pending_) {
 				auto ev = *pending_;
 				g.unlock();
