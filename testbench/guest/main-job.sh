@@ -18,6 +18,10 @@
 #   4. memory-backing-test: memfd and hugetlbfs guest RAM shared with a second
 #      mapping, slots moved and removed under a running guest (two 2 MiB huge
 #      pages are reserved for it, and released after)
+#   5. gdb-multiboot: vapicvm-run --gdb with Debian's gdb in batch mode on the
+#      multiboot test kernel: a breakpoint, two single steps, registers,
+#      memory read and written (the guest then prints what gdb wrote), a
+#      hardware breakpoint; then the guest ends as usual
 # Each guest's boot time is printed as "# time <name>: <seconds> s".
 B=/lib/vapicvm-bench
 BIN=$B/bin
@@ -56,7 +60,7 @@ guest() { # name expected-status log-patterns command... (patterns: one per line
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 guest minimal-vmm 0 "guest said: Hello from a vapicvm guest" $BIN/minimal-vmm
 guest multiboot-1cpu 1 "MBTEST: cpus=1 up=1 result=ok" \
 	$BIN/vapicvm-run -v -m 32M -c 1 -k $BIN/mbtest.elf -p "mbtest one" --stats
@@ -80,4 +84,70 @@ guest memory-backing 0 "^ok 1 memfd-shared$
 ^ok 3 move-slot$
 ^ok 4 remove-slot$" $BIN/memory-backing-test
 echo 0 >/proc/sys/vm/nr_hugepages
+
+# gdb drives vapicvm-run over loopback TCP; the patterns are gdb's output
+# (the addresses are mbtest.elf's, which gdb reads the symbols of).
+gdb_guest() {
+	name=gdb-multiboot port=1234
+	if [ ! -x $BIN/gdb ]; then
+		report 1 "$name # no gdb in the initramfs (testbench/fetch-gdb.sh)"
+		return
+	fi
+	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
+	t0=$(now)
+	timeout "$GUEST_TIMEOUT" $BIN/vapicvm-run -v -m 32M -c 1 -k $BIN/mbtest.elf \
+		-p "mbtest gdb" --no-stdin --gdb $port </dev/null >/tmp/$name.out 2>&1 &
+	vmm=$!
+	i=0
+	while ! grep -q "waiting for gdb" /tmp/$name.out && [ $i -lt 100 ]; do
+		sleep 0.1 2>/dev/null || sleep 1
+		i=$((i + 1))
+	done
+	timeout "$GUEST_TIMEOUT" $BIN/gdb -batch -nx $BIN/mbtest.elf \
+		-ex "target remote 127.0.0.1:$port" \
+		-ex "info registers eip" \
+		-ex "break puts" -ex "continue" \
+		-ex 'x/s $eax' -ex 'set var *(char *)$eax = 88' \
+		-ex "stepi" -ex "stepi" \
+		-ex 'printf "esp after two pushes: %#x\n", $esp' \
+		-ex "info registers" -ex 'x/2i $pc' \
+		-ex "delete" -ex "hbreak done" -ex "continue" \
+		-ex "delete" -ex "continue" </dev/null >/tmp/$name.gdb 2>&1
+	gdb_rc=$?
+	wait $vmm
+	rc=$?
+	t1=$(now)
+	sed "s/^/# $name| /" /tmp/$name.out
+	sed "s/^/# $name gdb| /" /tmp/$name.gdb
+	echo "# time $name: $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s (guest-visible wall clock of the emulated machine)"
+	ok=0
+	[ "$rc" = 1 ] || { echo "# $name: vapicvm-run exit status $rc, expected 1"; ok=1; }
+	[ "$gdb_rc" = 0 ] || { echo "# $name: gdb exit status $gdb_rc"; ok=1; }
+	old_ifs=$IFS
+	IFS='
+'
+	set -f
+	for pattern in "gdb connected" "XBTEST: hello from a multiboot kernel" \
+		"MBTEST: cpus=1 up=1 result=ok"; do
+		grep -q -- "$pattern" /tmp/$name.out ||
+			{ echo "# $name: no \"$pattern\" in vapicvm-run's output"; ok=1; }
+	done
+	for pattern in "^eip  *0x10000c  *0x10000c <_start>" \
+		"Breakpoint 1, 0x00100242 in puts ()" \
+		'^0x100316.*"MBTEST: hello from a multiboot kernel' \
+		"^0x00100244 in puts ()" \
+		"^esp after two pushes: 0x101444" \
+		"^eax  *0x100316" \
+		"^=> 0x100244 <puts+2>:.*mov  *%eax,%esi" \
+		"^Hardware assisted breakpoint 2 at 0x1001c3" \
+		"Breakpoint 2, 0x001001c3 in done ()" \
+		"exited with code 01"; do
+		grep -q -- "$pattern" /tmp/$name.gdb ||
+			{ echo "# $name: no \"$pattern\" in gdb's output"; ok=1; }
+	done
+	set +f
+	IFS=$old_ifs
+	report $ok "$name"
+}
+gdb_guest
 exit $fail

@@ -51,5 +51,35 @@ class Initramfs(unittest.TestCase):
                 self.assertIn(path, listing)
 
 
+class Libraries(unittest.TestCase):
+    """A dynamically linked executable (gdb) goes in with its libraries."""
+
+    LDD = ("\tlinux-vdso.so.1 (0x00007ffd)\n"
+           "\tlibz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x00007f24)\n"
+           "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f24)\n"
+           "\t/lib64/ld-linux-x86-64.so.2 (0x00007f24)\n")
+
+    def test_ldd_output(self):
+        self.assertEqual(image.ldd_paths(self.LDD),
+                         [Path("/lib/x86_64-linux-gnu/libz.so.1"),
+                          Path("/lib/x86_64-linux-gnu/libc.so.6"),
+                          Path("/lib64/ld-linux-x86-64.so.2")])
+
+    def test_missing_library(self):
+        with self.assertRaises(RuntimeError):
+            image.ldd_paths("\tlibipt.so.2 => not found\n")
+
+    @unittest.skipUnless(shutil.which("ldd"), "ldd is not installed")
+    def test_copy(self):
+        executable = Path(shutil.which("ls") or "/bin/ls").resolve()
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp)
+            image.copy_with_libraries(executable, tree, "/lib/vapicvm-bench/bin/ls")
+            self.assertTrue((tree / "lib/vapicvm-bench/bin/ls").stat().st_mode & 0o100)
+            for library in image.shared_libraries(executable):
+                with self.subTest(library=library):
+                    self.assertTrue((tree / str(library).lstrip("/")).is_file())
+
+
 if __name__ == "__main__":
     unittest.main()

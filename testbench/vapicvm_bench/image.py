@@ -34,6 +34,7 @@ class Contents:
     main_job: Path = None
     userspace_bin: Path = None
     payload: Path = None
+    gdb: Path = None
 
 
 def newer(path, *sources):
@@ -70,6 +71,39 @@ def copy_executable(src, dest):
     shutil.copy2(src, dest)
 
 
+def ldd_paths(output):
+    """The libraries in ldd's output (the dynamic loader included, the
+    vDSO left out, which is the kernel's); a library ldd did not find is
+    an error."""
+    libraries = []
+    for line in output.splitlines():
+        words = line.split()
+        if "=>" in words[:-1]:
+            path = words[words.index("=>") + 1]
+            if path == "not":
+                raise RuntimeError(f"ldd: {line.strip()}")
+        elif words and words[0].startswith("/"):
+            path = words[0]
+        else:
+            continue
+        libraries.append(Path(path))
+    return libraries
+
+
+def shared_libraries(executable):
+    """The shared libraries executable loads, as ldd resolves them on the host."""
+    return ldd_paths(subprocess.run(["ldd", str(executable)], stdout=subprocess.PIPE,
+                                    text=True, check=True).stdout)
+
+
+def copy_with_libraries(executable, tree, dest):
+    """A dynamically linked executable at dest (a path in the guest) and its
+    libraries at their host paths in tree."""
+    copy_executable(executable, tree / dest.lstrip("/"))
+    for library in shared_libraries(executable):
+        copy_executable(library.resolve(), tree / str(library).lstrip("/"))
+
+
 def populate(tree, init, contents):
     """Lay out the initramfs tree under tree (emptied first)."""
     shutil.rmtree(tree, ignore_errors=True)
@@ -96,6 +130,8 @@ def populate(tree, init, contents):
         shutil.copytree(contents.userspace_bin, bench / "bin")
     if contents.payload:
         shutil.copytree(contents.payload, bench / "payload")
+    if contents.gdb:
+        copy_with_libraries(contents.gdb, tree, markers.GUEST_DIR + "/bin/gdb")
 
 
 def write_cpio(tree, out):

@@ -93,6 +93,18 @@ def optional(path):
     return path if path.exists() else None
 
 
+def gdb_for_main_job(settings, vmm_guests):
+    """Debian's gdb (testbench/fetch-gdb.sh) when the main job runs: its
+    --gdb test drives vapicvm-run with it (and fails without it)."""
+    if settings.mode != "run" and not vmm_guests:
+        return None
+    try:
+        return Path(build.script(settings, "fetch-gdb.sh"))
+    except BenchError as error:
+        log(f"no gdb for the main job's --gdb test: {error}")
+        return None
+
+
 def initramfs_contents(settings, kernel, built):
     """Everything the guest needs for this mode on kernel's machines."""
     tests = selftests_to_run(settings, built)
@@ -110,7 +122,8 @@ def initramfs_contents(settings, kernel, built):
         tests=tests, extra_modules=extra_modules,
         main_job=optional(GUEST / "main-job.sh"),
         userspace_bin=optional(settings.build / "userspace" / "bin"),
-        payload=optional(settings.build / "guest-payload"))
+        payload=optional(settings.build / "guest-payload"),
+        gdb=gdb_for_main_job(settings, vmm_guests))
 
 
 def medium_name(kernel, name):
