@@ -23,6 +23,7 @@
 #include "capabilities.h"
 #include "lapic.h"
 #include "lapic_timer.h"
+#include "tsc.h"
 #include "vcpu.h"
 
 #define APIC_BUS_CYCLE_NS	1	/* a 1 GHz APIC timer clock, as KVM's */
@@ -65,20 +66,21 @@ module_param(timer_advance_ns, int, 0644);
 MODULE_PARM_DESC(timer_advance_ns,
 		 "VMX-preemption timer expiries this many ns before a TSC deadline, held until it (-1 adaptive, the default; 0 off; at most 5000)");
 
-static u64 ns_to_tsc_delta(u64 ns)
+/* Host nanoseconds to ticks of the vCPU's TSC, at its rate (tsc.c). */
+static u64 ns_to_tsc_delta(struct vapicvm_vcpu *vcpu, u64 ns)
 {
-	return mul_u64_u32_div(ns, tsc_khz ?: 1000000, 1000000);
+	return vcpu_ns_to_tsc(vcpu, ns);
 }
 
 /* Host nanoseconds to guest TSC ticks, rounded up: a count is never early. */
-static u64 ns_to_tsc_ceil(u64 ns)
+static u64 ns_to_tsc_ceil(struct vapicvm_vcpu *vcpu, u64 ns)
 {
-	return ns_to_tsc_delta(ns) + 1;
+	return ns_to_tsc_delta(vcpu, ns) + 1;
 }
 
 static u64 guest_tsc(struct vapicvm_vcpu *vcpu)
 {
-	return rdtsc() + vcpu->tsc_offset;
+	return vcpu_guest_tsc(vcpu);
 }
 
 bool lapic_timer_hv_available(void)
@@ -163,8 +165,8 @@ void lapic_timer_init(struct vapicvm_lapic *apic)
 		int ns = READ_ONCE(timer_advance_ns);
 
 		apic->timer_advance_adaptive = ns < 0;
-		apic->timer_advance = ns_to_tsc_delta(ns < 0 ? LAPIC_TIMER_ADVANCE_NS_START :
-						      min(ns, LAPIC_TIMER_ADVANCE_NS_MAX));
+		ns = ns < 0 ? LAPIC_TIMER_ADVANCE_NS_START : min(ns, LAPIC_TIMER_ADVANCE_NS_MAX);
+		apic->timer_advance = ns_to_tsc_delta(apic->vcpu, ns);
 	}
 }
 
@@ -217,7 +219,8 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 	 */
 	if (apic->hv_timer_usable) {
 		apic->count_expires = ktime_add_ns(ktime_get(), remaining_ns);
-		apic->hv_deadline = guest_tsc(apic->vcpu) + ns_to_tsc_ceil(remaining_ns);
+		apic->hv_deadline = guest_tsc(apic->vcpu) +
+				   ns_to_tsc_ceil(apic->vcpu, remaining_ns);
 		apic->hv_timer_armed = true;
 		return;
 	}
@@ -342,9 +345,9 @@ u32 lapic_timer_current_count(struct vapicvm_lapic *apic)
  * quotient wider than 64 bits for a far deadline on a TSC below 1 GHz, and
  * the division would fault (#DE) in the host.
  */
-static u64 tsc_delta_to_ns(u64 delta)
+static u64 tsc_delta_to_ns(struct vapicvm_vcpu *vcpu, u64 delta)
 {
-	u32 khz = tsc_khz ?: 1000000;
+	u32 khz = vcpu->tsc_khz;
 
 	if (delta / khz >= LAPIC_TIMER_MAX_NS / 1000000)
 		return LAPIC_TIMER_MAX_NS;
@@ -362,7 +365,7 @@ u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu)
 static void lapic_timer_start_deadline(struct vapicvm_vcpu *vcpu, u64 now)
 {
 	struct vapicvm_lapic *apic = vcpu->lapic;
-	u64 ns = tsc_delta_to_ns(apic->tsc_deadline - now);
+	u64 ns = tsc_delta_to_ns(vcpu, apic->tsc_deadline - now);
 
 	lapic_hrtimer_start(apic, ktime_add_ns(ktime_get(), ns));
 }
@@ -420,13 +423,13 @@ bool lapic_tsc_deadline_fastpath_ok(struct vapicvm_vcpu *vcpu)
  */
 static void lapic_timer_count_reload(struct vapicvm_lapic *apic, u32 lvtt, u64 now)
 {
-	u64 period = READ_ONCE(apic->timer_period_ns), period_tsc, missed;
+	u64 period = READ_ONCE(apic->timer_period_ns), period_tsc, missed, ns;
 
 	if (!period || (lvtt & LAPIC_TIMER_MODE_MASK) != LAPIC_TIMER_PERIODIC) {
 		apic->hv_timer_armed = false;
 		return;
 	}
-	period_tsc = ns_to_tsc_ceil(period);
+	period_tsc = ns_to_tsc_ceil(apic->vcpu, period);
 	missed = now + apic->timer_advance >= apic->hv_deadline + period_tsc ?
 		 div64_u64(now + apic->timer_advance - apic->hv_deadline, period_tsc) : 0;
 	apic->hv_deadline += (missed + 1) * period_tsc;
@@ -435,7 +438,8 @@ static void lapic_timer_count_reload(struct vapicvm_lapic *apic, u32 lvtt, u64 n
 	 * follows the guest TSC's, not the previous expiry's: after a TSC
 	 * write the two clocks no longer agree on how many periods passed.
 	 */
-	apic->count_expires = ktime_add_ns(ktime_get(), tsc_delta_to_ns(apic->hv_deadline - now));
+	ns = tsc_delta_to_ns(apic->vcpu, apic->hv_deadline - now);
+	apic->count_expires = ktime_add_ns(ktime_get(), ns);
 }
 
 /*
@@ -478,7 +482,7 @@ void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
  */
 static void lapic_timer_adjust_advance(struct vapicvm_lapic *apic, s64 error)
 {
-	s64 max = ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX);
+	s64 max = ns_to_tsc_delta(apic->vcpu, LAPIC_TIMER_ADVANCE_NS_MAX);
 	s64 advance = apic->timer_advance;
 
 	if (error > max || error < -max)
@@ -504,7 +508,7 @@ void lapic_timer_hold_until_deadline(struct vapicvm_vcpu *vcpu)
 	 * Bounded: a TSC that userspace moved back since the expiry (SET_MSRS
 	 * after RUN returned) must not keep this CPU spinning, interrupts off.
 	 */
-	if (now >= deadline || deadline - now > ns_to_tsc_delta(LAPIC_TIMER_ADVANCE_NS_MAX))
+	if (now >= deadline || deadline - now > ns_to_tsc_delta(vcpu, LAPIC_TIMER_ADVANCE_NS_MAX))
 		return;
 	while (now < deadline) {
 		cpu_relax();
@@ -555,7 +559,8 @@ void lapic_timer_unblock(struct vapicvm_vcpu *vcpu)
 			/* Where the hrtimer had got to: a periodic count reloads there. */
 			apic->count_expires = hrtimer_get_expires(&apic->timer);
 			left = ktime_to_ns(ktime_sub(apic->count_expires, ktime_get()));
-			apic->hv_deadline = guest_tsc(vcpu) + ns_to_tsc_ceil(max_t(s64, left, 0));
+			apic->hv_deadline = guest_tsc(vcpu) +
+					    ns_to_tsc_ceil(vcpu, max_t(s64, left, 0));
 		}
 		apic->hv_timer_armed = true;
 		fallthrough;
@@ -585,4 +590,29 @@ void lapic_timer_expired(struct vapicvm_vcpu *vcpu)
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
 	if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		apic->tsc_deadline = 0;
+}
+
+/*
+ * SET_TSC_KHZ changed the vCPU's TSC rate (the guest TSC itself did not
+ * move): what was computed in ticks of the old rate is computed again.
+ * VMCS loaded, the vCPU stopped.
+ */
+void lapic_timer_tsc_rate_changed(struct vapicvm_vcpu *vcpu, u32 old_khz)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	s64 left;
+
+	if (apic->hv_timer_usable)
+		apic->timer_advance = mul_u64_u32_div(apic->timer_advance, vcpu->tsc_khz, old_khz);
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE) {
+		/* The deadline stays in guest ticks; its host-time expiry moves. */
+		if (apic->tsc_deadline)
+			lapic_set_tsc_deadline(vcpu, apic->tsc_deadline);
+		return;
+	}
+	/* A count runs in host time: only the VMX-preemption timer's target moves. */
+	if (apic->hv_timer_armed && READ_ONCE(apic->timer_period_ns)) {
+		left = ktime_to_ns(ktime_sub(apic->count_expires, ktime_get()));
+		apic->hv_deadline = guest_tsc(vcpu) + ns_to_tsc_ceil(vcpu, max_t(s64, left, 0));
+	}
 }

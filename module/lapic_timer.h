@@ -28,6 +28,8 @@ u64 lapic_timer_remaining_ns(struct vapicvm_lapic *apic);
 u64 lapic_get_tsc_deadline(struct vapicvm_vcpu *vcpu);
 void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline);
 void lapic_timer_expired(struct vapicvm_vcpu *vcpu);
+/* SET_TSC_KHZ: the vCPU's TSC runs at a new rate (tsc.c). */
+void lapic_timer_tsc_rate_changed(struct vapicvm_vcpu *vcpu, u32 old_khz);
 
 /* TSC-deadline mode on the VMX-preemption timer (see lapic_timer.c). */
 bool lapic_timer_hv_available(void);

@@ -24,6 +24,7 @@
 #include "main.h"
 #include "vcpu.h"
 #include "irqfd.h"
+#include "tsc.h"
 #include "vm.h"
 #include "vmx_enable.h"
 
@@ -59,6 +60,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return VAPICVM_VM_STAT_NR;
 	case VAPICVM_CAP_TSC_KHZ:
 		return tsc_khz;
+	case VAPICVM_CAP_TSC_CONTROL:
+		return vcpu_tsc_scaling_available();
 	case VAPICVM_CAP_MEM_PREFAULT:
 		return 1;
 	case VAPICVM_CAP_PREEMPTION_TIMER:

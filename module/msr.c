@@ -18,6 +18,7 @@
 #include "lapic_timer.h"
 #include "msr.h"
 #include "run.h"
+#include "tsc.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 #include "vm.h"
@@ -165,7 +166,7 @@ int vcpu_get_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 
 	switch (index) {
 	case MSR_IA32_TSC:
-		*data = rdtsc() + vcpu->tsc_offset;
+		*data = vcpu_guest_tsc(vcpu);
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		if (!host && !cpuid_guest_has(vcpu, 7, 0, CPUID_EBX, CPUID_7_EBX_TSC_ADJUST))
@@ -260,7 +261,7 @@ int vcpu_set_msr(struct vapicvm_vcpu *vcpu, u32 index, u64 data, bool host)
 
 	switch (index) {
 	case MSR_IA32_TSC: {
-		u64 delta = data - (rdtsc() + vcpu->tsc_offset);
+		u64 delta = data - vcpu_guest_tsc(vcpu);
 
 		/*
 		 * Vol. 3B 17.17.3: a write of IA32_TSC by software adds the

@@ -36,6 +36,7 @@
 #include "msr_filter.h"
 #include "pml.h"
 #include "run.h"
+#include "tsc.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 #include "vcpu_vmcs.h"
@@ -556,10 +557,11 @@ static void vcpu_program_preemption_timer(struct vapicvm_vcpu *vcpu)
 	}
 	/* Ahead of the deadline by the advance; held until it before entry. */
 	deadline -= min_t(u64, deadline, apic->timer_advance);
-	now = rdtsc() + vcpu->tsc_offset;
+	now = vcpu_guest_tsc(vcpu);
 	ticks = 0;
 	if (deadline > now) {
-		ticks = ((deadline - now - 1) >> rate) + 2;
+		/* It counts host TSC ticks, whatever the guest's rate. */
+		ticks = ((vcpu_tsc_to_host_ticks(vcpu, deadline - now) - 1) >> rate) + 2;
 		ticks = min_t(u64, ticks, U32_MAX - 1);
 	}
 	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, ticks);

@@ -21,6 +21,7 @@
 #include "lapic.h"
 #include "msr.h"
 #include "pml.h"
+#include "tsc.h"
 #include "vcpu.h"
 #include "vcpu_ioctl.h"
 #include "vcpu_vmcs.h"
@@ -193,6 +194,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 	vpid_alloc(vcpu);
 	msr_bitmap_init(vcpu);
 	vcpu_make_request(vcpu, VCPU_REQ_MSR_FILTER);	/* one may be set already */
+	vcpu_tsc_init(vcpu);
 	r = lapic_create(vcpu);
 	if (r)
 		goto err_free;

@@ -86,6 +86,9 @@ struct vapicvm_vcpu {
 	struct fpu_guest guest_fpu;
 	u64 ia32_misc_enable;
 	u64 tsc_offset;
+	u64 tsc_ratio;		/* TSC multiplier, 16.48 (tsc.c) */
+	u32 tsc_khz;		/* the guest TSC's rate (SET_TSC_KHZ) */
+	bool tsc_scaling;	/* SET_TSC_KHZ may scale (tsc.c) */
 	u64 tsc_adjust;		/* IA32_TSC_ADJUST (Vol. 3B 17.17.3) */
 	u64 pat;
 	unsigned long dr[8];	/* emulated debug registers (MOV DR exits) */

@@ -18,6 +18,7 @@
 #include "lapic.h"
 #include "msr.h"
 #include "run.h"
+#include "tsc.h"
 #include "vcpu.h"
 #include "vcpu_events.h"
 #include "vcpu_ioctl.h"
@@ -425,10 +426,16 @@ static long vcpu_ioctl(struct file *filp, unsigned int ioctl, unsigned long arg)
 	}
 	case VAPICVM_GET_STATS:
 		return vcpu_ioctl_stats(vcpu, (void __user *)arg);
+	case VAPICVM_GET_TSC_KHZ:
+		return READ_ONCE(vcpu->tsc_khz);
 	}
 	if (mutex_lock_killable(&vcpu->mutex))
 		return -EINTR;
-	r = vcpu_ioctl_locked(vcpu, ioctl, (void __user *)arg);
+	/* The argument is a value, not a pointer. */
+	if (ioctl == VAPICVM_SET_TSC_KHZ)
+		r = vcpu_set_tsc_khz(vcpu, arg);
+	else
+		r = vcpu_ioctl_locked(vcpu, ioctl, (void __user *)arg);
 	mutex_unlock(&vcpu->mutex);
 	return r;
 }

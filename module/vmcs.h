@@ -52,6 +52,7 @@
 #define EOI_EXIT_BITMAP1		0x201e
 #define EOI_EXIT_BITMAP2		0x2020
 #define EOI_EXIT_BITMAP3		0x2022
+#define TSC_MULTIPLIER			0x2032
 /* 64-bit read-only data field */
 #define GUEST_PHYSICAL_ADDRESS		0x2400
 /* 64-bit guest-state fields */
@@ -210,6 +211,7 @@
 #define SEC_RDSEED_EXITING		BIT(16)
 #define SEC_ENABLE_PML			BIT(17)
 #define SEC_ENABLE_XSAVES		BIT(20)
+#define SEC_TSC_SCALING			BIT(25)
 
 /* VM-exit controls (Vol. 3C 25.7.1) */
 #define EXIT_SAVE_DEBUG_CONTROLS	BIT(2)
