@@ -702,6 +702,7 @@ struct vcpu *vcpu_migrate(struct vcpu *src, struct vm *dst)
 	struct vapicvm_vcpu_events ev;
 	struct vapicvm_mp_state mp;
 	unsigned int i;
+	long khz;
 
 	TEST_ASSERT(xsave && lapic, "calloc");
 	TEST_ASSERT(dst->mem_size == src->vm->mem_size, "memory sizes differ");
@@ -710,6 +711,11 @@ struct vcpu *vcpu_migrate(struct vcpu *src, struct vm *dst)
 	TEST_ASSERT(!ioctl(v->fd, VAPICVM_SET_CPUID, &cpuid.hdr), "SET_CPUID");
 	vcpu_get_sregs(src, &sregs);
 	vcpu_set_sregs(v, &sregs);
+	/* The TSC's rate before IA32_TSC and the TSC deadline, which count its ticks. */
+	khz = ioctl(src->fd, VAPICVM_GET_TSC_KHZ, 0);
+	TEST_ASSERT(khz > 0, "GET_TSC_KHZ: %s", strerror(errno));
+	TEST_ASSERT(!ioctl(v->fd, VAPICVM_SET_TSC_KHZ, (unsigned long)khz), "SET_TSC_KHZ %ld: %s",
+		    khz, strerror(errno));
 	TEST_ASSERT(!ioctl(dst->dev_fd, VAPICVM_GET_MSR_INDEX_LIST, &list.hdr), "MSR list");
 	msrs.hdr.nmsrs = list.hdr.nmsrs;
 	for (i = 0; i < list.hdr.nmsrs; i++)
