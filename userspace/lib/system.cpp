@@ -83,6 +83,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "VCPU_EVENTS";
 	case Capability::SetGuestDebug:
 		return "SET_GUEST_DEBUG";
+	case Capability::TscControl:
+		return "TSC_CONTROL";
 	case Capability::Translate:
 		return "TRANSLATE";
 	}

@@ -168,6 +168,21 @@ Result<void> Vcpu::set_msr(std::uint32_t index, std::uint64_t value)
 	return one_msr(set_msrs(std::span(&e, 1)), "VAPICVM_SET_MSRS", index);
 }
 
+Result<void> Vcpu::set_tsc_khz(std::uint32_t khz)
+{
+	if (::ioctl(fd_.get(), VAPICVM_SET_TSC_KHZ, static_cast<unsigned long>(khz)) < 0)
+		return Error::last("VAPICVM_SET_TSC_KHZ", std::to_string(khz) + " kHz");
+	return ok();
+}
+
+Result<std::uint32_t> Vcpu::tsc_khz() const
+{
+	long r = ::ioctl(fd_.get(), VAPICVM_GET_TSC_KHZ, 0);
+	if (r < 0)
+		return Error::last("VAPICVM_GET_TSC_KHZ");
+	return static_cast<std::uint32_t>(r);
+}
+
 Result<void> Vcpu::set_cpuid(std::span<const vapicvm_cpuid_entry> entries)
 {
 	if (entries.size() > VAPICVM_MAX_CPUID_ENTRIES)

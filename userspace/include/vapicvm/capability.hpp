@@ -46,6 +46,7 @@ enum class Capability : std::uint32_t {
 	ExitHypercall = VAPICVM_CAP_EXIT_HYPERCALL,
 	VcpuEvents = VAPICVM_CAP_VCPU_EVENTS,
 	SetGuestDebug = VAPICVM_CAP_SET_GUEST_DEBUG,
+	TscControl = VAPICVM_CAP_TSC_CONTROL,
 	Translate = VAPICVM_CAP_TRANSLATE,
 };
 

@@ -137,6 +137,14 @@ public:
 	/* One MSR; ENOENT when the kernel refuses it. */
 	Result<std::uint64_t> get_msr(std::uint32_t index) const;
 	Result<void> set_msr(std::uint32_t index, std::uint64_t value);
+	/*
+	 * The guest TSC's rate in kHz (VAPICVM_SET/GET_TSC_KHZ): the host's
+	 * (Capability::TscKhz) until set.  Another rate needs
+	 * Capability::TscControl, else EOPNOTSUPP; EINVAL outside host/256 to
+	 * host*256.  The guest's TSC goes on from its value, at the new rate.
+	 */
+	Result<void> set_tsc_khz(std::uint32_t khz);
+	Result<std::uint32_t> tsc_khz() const;
 
 	/* VAPICVM_SET_CPUID (at most VAPICVM_MAX_CPUID_ENTRIES, else E2BIG). */
 	Result<void> set_cpuid(std::span<const vapicvm_cpuid_entry> entries);
