@@ -8,6 +8,12 @@
  * moved into a new VM (vcpu_migrate(): every state ioctl), many times.
  * It must end as an unmigrated run ends: the same checksum, every IPI it
  * sent received once, every NMI the host sent received once.
+ *
+ * And at chosen points, where a random stop rarely lands: in the shadow
+ * of STI and of MOV SS with an interrupt pending (stopped there by single
+ * steps), where the interrupt must still wait for the next instruction;
+ * and with an AP waiting for SIPI, or with its INIT not yet taken, which
+ * must start when the SIPI comes in the new VM.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -196,6 +202,199 @@ TEST_F(migration, random_points)
 	EXPECT_EQ(nmis_sent, nmis);
 	EXPECT_EQ(MIGRATIONS, migrations);
 	vm_assert_lapic_consistent(vm);
+}
+
+/* ---------------------------------------------------------------- */
+
+#define SHADOW_VEC	0x53
+#define STEP_LIMIT	10000
+
+extern char mig_sti[], mig_sti_next[], mig_sti_after[];
+extern char mig_movss[], mig_movss_next[], mig_movss_after[];
+static volatile uint64_t shadow_irq_rip;
+
+static void shadow_handler(struct ex_regs *regs)
+{
+	shadow_irq_rip = regs->rip;
+	apic_eoi();
+}
+
+/* A self-IPI made pending with IF 0, then STI; NOP; or STI; MOV SS; NOP. */
+static void guest_shadows(uint64_t movss)
+{
+	apic_enable();
+	asm volatile("cli");
+	apic_icr(0, ICR_SELF | ICR_FIXED | SHADOW_VEC);
+	GUEST_SYNC(1);
+	if (movss)
+		asm volatile(".global mig_movss, mig_movss_next, mig_movss_after\n"
+			     "mov %%ss, %%ax\n"
+			     "mig_movss: sti\n"
+			     "mov %%ax, %%ss\n"
+			     "mig_movss_next: nop\n"
+			     "mig_movss_after: nop\n" ::: "rax", "memory");
+	else
+		asm volatile(".global mig_sti, mig_sti_next, mig_sti_after\n"
+			     "mig_sti: sti\n"
+			     "mig_sti_next: nop\n"
+			     "mig_sti_after: nop\n" ::: "memory");
+	GUEST_SYNC_ARGS(2, shadow_irq_rip);
+	GUEST_DONE();
+}
+
+static uint64_t vcpu_rip(struct vcpu *vcpu)
+{
+	struct vapicvm_regs r;
+
+	vcpu_get_regs(vcpu, &r);
+	return r.rip;
+}
+
+static void migrate_in_shadow(struct __test_metadata *_metadata, struct vm **vmp,
+			      uint32_t apicv, bool movss)
+{
+	struct vapicvm_guest_debug step = {
+		.control = VAPICVM_GUESTDBG_ENABLE | VAPICVM_GUESTDBG_SINGLESTEP };
+	uint64_t stop_at = (uintptr_t)(movss ? mig_movss_next : mig_sti_next);
+	uint64_t after = (uintptr_t)(movss ? mig_movss_after : mig_sti_after);
+	struct vcpu *vcpu = vm_add_vcpu(*vmp, 0, guest_shadows, movss);
+	struct vapicvm_vcpu_events ev;
+	struct ucall uc;
+	struct vm *next;
+	int i;
+
+	if (!(vm_ioctl(*vmp, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_SET_GUEST_DEBUG) &
+	      VAPICVM_GUESTDBG_SINGLESTEP))
+		SKIP(return, "no single step (monitor trap flag) to stop in a shadow");
+	vm_install_handler(*vmp, SHADOW_VEC, shadow_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	vcpu_ioctl(vcpu, VAPICVM_SET_GUEST_DEBUG, &step);
+	for (i = 0; i < STEP_LIMIT && vcpu_rip(vcpu) != stop_at; i++) {
+		ASSERT_EQ(0, __vcpu_run(vcpu));
+		ASSERT_EQ(VAPICVM_EXIT_DEBUG, vcpu->run->exit_reason)
+			TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
+	}
+	ASSERT_EQ(stop_at, vcpu_rip(vcpu));
+	vcpu_ioctl(vcpu, VAPICVM_GET_VCPU_EVENTS, &ev);
+	EXPECT_EQ(movss ? VAPICVM_SHADOW_MOV_SS : VAPICVM_SHADOW_STI, ev.shadow);
+
+	/* The new vCPU has no debugging: it just runs. */
+	next = vm_create_apic_tier(apicv);
+	vcpu = vcpu_migrate(vcpu, next);
+	vm_free(*vmp);
+	*vmp = next;
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(2, uc.args[0]);
+	EXPECT_EQ(after, uc.args[1]) TH_LOG("the interrupt came at %#lx, not after the "
+					     "instruction in the shadow",
+					     (unsigned long)uc.args[1]);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
+	vm_assert_lapic_consistent(*vmp);
+}
+
+TEST_F(migration, in_an_sti_shadow)
+{
+	migrate_in_shadow(_metadata, &self->vm, self->apicv, false);
+}
+
+TEST_F(migration, in_a_mov_ss_shadow)
+{
+	migrate_in_shadow(_metadata, &self->vm, self->apicv, true);
+}
+
+#define AP_CODE_GPA	0x8000
+#define AP_PORT		0x90
+
+static void guest_bsp_init_then_sipi(uint64_t arg)
+{
+	apic_enable();
+	apic_icr(1, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+	apic_icr(1, ICR_INIT | ICR_LEVEL);		/* de-assert: a no-op */
+	GUEST_SYNC(1);
+	apic_icr(1, ICR_SIPI | (AP_CODE_GPA >> 12));
+	GUEST_DONE();
+}
+
+static void *run_until_kicked(void *arg)
+{
+	struct vcpu *ap = arg;
+
+	return (void *)(long)(__vcpu_run(ap) < 0 ? errno : 0);
+}
+
+/*
+ * INIT sent to the AP, then both vCPUs moved; the SIPI comes in the new
+ * VM.  taken: the AP's RUN acted on INIT (wait-for-SIPI, left by a
+ * signal), else the INIT is still pending in its local APIC.
+ */
+static void migrate_waiting_ap(struct __test_metadata *_metadata, struct vm **vmp,
+			       uint32_t apicv, bool taken)
+{
+	/* Real mode at 0800:0000: mov $0x55,%al; out %al,$0x90; cli; hlt */
+	static const uint8_t ap_code[] = { 0xb0, 0x55, 0xe6, AP_PORT, 0xfa, 0xf4 };
+	struct sigaction sa = { .sa_handler = on_kick };	/* no SA_RESTART */
+	struct vcpu *bsp = vm_add_vcpu(*vmp, 0, guest_bsp_init_then_sipi, 0);
+	struct vcpu *ap = vm_add_vcpu_bare(*vmp, 1);
+	struct vapicvm_vcpu_events ev;
+	struct vapicvm_mp_state mp;
+	struct vm *next;
+	uint32_t data = 0;
+	void *ret = (void *)-1L;
+	pthread_t t;
+
+	memcpy(addr_gpa2hva(*vmp, AP_CODE_GPA), ap_code, sizeof(ap_code));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(bsp, NULL));
+	if (taken) {
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+		ASSERT_EQ(0, pthread_create(&t, NULL, run_until_kicked, ap));
+		for (int i = 0; i < 1000; i++) {
+			vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp);
+			if (mp.mp_state == VAPICVM_MP_STATE_INIT_RECEIVED)
+				break;
+			usleep(1000);
+		}
+		/* The RUN sleeps waiting for SIPI: a signal ends it. */
+		for (int i = 0; i < 100 && pthread_tryjoin_np(t, &ret); i++) {
+			pthread_kill(t, SIGUSR1);
+			usleep(10000);
+		}
+		EXPECT_EQ(EINTR, (long)ret);
+	}
+	vcpu_ioctl(ap, VAPICVM_GET_MP_STATE, &mp);
+	vcpu_ioctl(ap, VAPICVM_GET_VCPU_EVENTS, &ev);
+	if (taken) {
+		EXPECT_EQ(VAPICVM_MP_STATE_INIT_RECEIVED, mp.mp_state);
+		EXPECT_EQ(0, ev.init_pending);
+	} else {
+		EXPECT_EQ(VAPICVM_MP_STATE_UNINITIALIZED, mp.mp_state);
+		EXPECT_EQ(1, ev.init_pending);
+	}
+
+	next = vm_create_apic_tier(apicv);
+	bsp = vcpu_migrate(bsp, next);
+	ap = vcpu_migrate(ap, next);
+	vm_free(*vmp);
+	*vmp = next;
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(bsp, NULL));
+	vcpu_run(ap);
+	ASSERT_EQ(VAPICVM_EXIT_IO, ap->run->exit_reason)
+		TH_LOG("exit %s", exit_reason_str(ap->run->exit_reason));
+	EXPECT_EQ(AP_PORT, ap->run->io.port);
+	memcpy(&data, (uint8_t *)ap->run + ap->run->io.data_offset, 1);
+	EXPECT_EQ(0x55, data);
+	vcpu_run(ap);
+	EXPECT_EQ(VAPICVM_EXIT_HLT, ap->run->exit_reason);
+	vm_assert_lapic_consistent(*vmp);
+}
+
+TEST_F(migration, ap_waiting_for_sipi)
+{
+	migrate_waiting_ap(_metadata, &self->vm, self->apicv, true);
+}
+
+TEST_F(migration, ap_with_init_not_yet_taken)
+{
+	migrate_waiting_ap(_metadata, &self->vm, self->apicv, false);
 }
 
 TEST_HARNESS_MAIN
