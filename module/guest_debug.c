@@ -116,6 +116,13 @@ long vcpu_ioctl_set_guest_debug(struct vapicvm_vcpu *vcpu, void __user *argp)
 		vcpu->guest_debug_db[i] = dbg.debugreg[i];
 	vcpu->guest_debug_dr7 = vcpu_dr7_from_write(dbg.debugreg[7]);
 	vcpu->debug_step_done = false;
+	/*
+	 * Processors match breakpoints on every access, but an emulator may
+	 * check data breakpoints only when it fills its TLB (Bochs does):
+	 * drop the vCPU's translations so that new ones apply at once.
+	 */
+	if (dbg.control & VAPICVM_GUESTDBG_USE_HW_BP)
+		vcpu_make_request(vcpu, VCPU_REQ_TLB_FLUSH);
 	vapicvm_vcpu_load(vcpu);
 	vcpu_load_guest_dr7(vcpu);
 	vcpu_update_exception_bitmap(vcpu);

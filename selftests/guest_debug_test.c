@@ -191,6 +191,7 @@ static void guest_hw(void)
 {
 	uint64_t dr7;
 
+	GUEST_ASSERT_EQ(watched, 0);	/* its page is in the TLB now */
 	asm volatile("mov %%dr7, %0" : "=r"(dr7));
 	GUEST_SYNC_ARGS(1, dr7);
 	asm volatile(".global gd_hw_target\n gd_hw_target: nop" ::: "memory");
@@ -203,7 +204,8 @@ static void guest_hw(void)
 
 /*
  * An execution breakpoint (DR0) and a write watchpoint (DR1) of the VMM's
- * stop the guest; the guest's own DR7 and DR0-DR3, read with MOV or with
+ * stop the guest, the watchpoint set after the guest last read the
+ * variable; the guest's own DR7 and DR0-DR3, read with MOV or with
  * GET_DEBUGREGS, are its own throughout.
  */
 TEST_F(dbg, hardware_breakpoint_and_watchpoint)
@@ -218,9 +220,10 @@ TEST_F(dbg, hardware_breakpoint_and_watchpoint)
 	struct ucall uc;
 
 	vcpu_ioctl(vcpu, VAPICVM_SET_DEBUGREGS, &guest_dr);
-	set_debug(vcpu, VAPICVM_GUESTDBG_ENABLE | VAPICVM_GUESTDBG_USE_HW_BP, db, dr7);
+	set_debug(vcpu, VAPICVM_GUESTDBG_ENABLE | VAPICVM_GUESTDBG_USE_HW_BP, db, 1);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_EQ(0x410 | DR7_FIXED_1, uc.args[1]);	/* MOV from DR7: the guest's */
+	set_debug(vcpu, VAPICVM_GUESTDBG_ENABLE | VAPICVM_GUESTDBG_USE_HW_BP, db, dr7);
 
 	run_to_debug(_metadata, vcpu, 1);
 	EXPECT_EQ((uintptr_t)gd_hw_target, vcpu->run->debug.pc);
