@@ -72,7 +72,7 @@ void vcpu_pml_update(struct vapicvm_vcpu *vcpu)
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
 }
 
-int handle_pml_full(struct vapicvm_vcpu *vcpu)
+int vcpu_handle_pml_full(struct vapicvm_vcpu *vcpu)
 {
 	vcpu_reblock_nmi_after_iret(vcpu, vmcs_readl(EXIT_QUALIFICATION));
 	return 1;	/* vapicvm_handle_exit() emptied the log */

@@ -15,6 +15,6 @@ void vcpu_pml_update(struct vapicvm_vcpu *vcpu);
 /* After an exit: the logged pages into the slots' dirty bitmaps. */
 void vcpu_pml_flush(struct vapicvm_vcpu *vcpu);
 /* The PML-full exit handler. */
-int handle_pml_full(struct vapicvm_vcpu *vcpu);
+int vcpu_handle_pml_full(struct vapicvm_vcpu *vcpu);
 
 #endif /* VAPICVM_PML_H */
