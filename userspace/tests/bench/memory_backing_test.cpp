@@ -15,7 +15,8 @@
  *   1 memfd-shared    a memfd slot: the guest reads what another mapping of
  *                     the fd wrote, while it runs
  *   2 hugetlb-shared  the same with a 2 MiB hugetlbfs memfd (skipped, with
- *                     the reason, when the host has no free huge page)
+ *                     the reason, when the host has no free huge page or
+ *                     its kernel no hugetlbfs)
  *   3 move-slot       GuestMemory::move_slot(): the guest finds the bytes
  *                     at the new address, the old one is MMIO
  *   4 remove-slot     GuestMemory::remove_slot(): the range is MMIO
@@ -30,6 +31,7 @@
 #include <thread>
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <vapicvm/vmm/vmm.hpp>
 
@@ -311,7 +313,9 @@ int main()
 		report(false, "memfd-shared", memfd.error().message());
 
 	auto huge = MemoryRegion::hugetlb(std::size_t{2} << 20);
-	if (huge)
+	if (access("/proc/sys/vm/nr_hugepages", F_OK) != 0)
+		skip("hugetlb-shared", "this kernel has no hugetlbfs");
+	else if (huge)
 		shared("hugetlb-shared", std::move(*huge));
 	else if (huge.error().errno_value() == ENOMEM || huge.error().errno_value() == ENOENT)
 		skip("hugetlb-shared", huge.error().message());
