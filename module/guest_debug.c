@@ -61,17 +61,6 @@ void vcpu_load_guest_dr7(struct vapicvm_vcpu *vcpu)
 	vmcs_writel(GUEST_DR7, vcpu_effective_dr7(vcpu));
 }
 
-static void vcpu_set_mtf(struct vapicvm_vcpu *vcpu, bool on)
-{
-	u32 ctls = on ? vcpu->cpu_ctls | CPU_MONITOR_TRAP_FLAG :
-			vcpu->cpu_ctls & ~CPU_MONITOR_TRAP_FLAG;
-
-	if (ctls != vcpu->cpu_ctls) {
-		vcpu->cpu_ctls = ctls;
-		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
-	}
-}
-
 static int guest_debug_check(const struct vapicvm_guest_debug *dbg)
 {
 	int i;
@@ -126,7 +115,7 @@ long vcpu_ioctl_set_guest_debug(struct vapicvm_vcpu *vcpu, void __user *argp)
 	vapicvm_vcpu_load(vcpu);
 	vcpu_load_guest_dr7(vcpu);
 	vcpu_update_exception_bitmap(vcpu);
-	vcpu_set_mtf(vcpu, dbg.control & VAPICVM_GUESTDBG_SINGLESTEP);
+	vcpu_set_cpu_ctls(vcpu, CPU_MONITOR_TRAP_FLAG, dbg.control & VAPICVM_GUESTDBG_SINGLESTEP);
 	vapicvm_vcpu_put(vcpu);
 	return 0;
 }
@@ -195,7 +184,7 @@ int guest_debug_handle_mtf(struct vapicvm_vcpu *vcpu)
 {
 	if (vcpu->guest_debug & VAPICVM_GUESTDBG_SINGLESTEP)
 		return guest_debug_exit(vcpu, 1, DR_STEP);
-	vcpu_set_mtf(vcpu, false);	/* not ours any more */
+	vcpu_set_cpu_ctls(vcpu, CPU_MONITOR_TRAP_FLAG, false);	/* not ours any more */
 	return 1;
 }
 

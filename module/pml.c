@@ -19,6 +19,7 @@
 #include "exit.h"
 #include "pml.h"
 #include "vcpu.h"
+#include "vcpu_vmcs.h"
 #include "vm.h"
 #include "vmx_ops.h"
 
@@ -63,13 +64,11 @@ void vcpu_pml_update(struct vapicvm_vcpu *vcpu)
 		return;
 	if (on) {
 		vcpu_pml_flush(vcpu);
-		vcpu->cpu2_ctls &= ~SEC_ENABLE_PML;
 	} else {
 		vmcs_write64(PML_ADDRESS, page_to_phys(vcpu->pml_page));
 		vmcs_write16(GUEST_PML_INDEX, PML_FIRST);
-		vcpu->cpu2_ctls |= SEC_ENABLE_PML;
 	}
-	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
+	vcpu_set_cpu2_ctls(vcpu, SEC_ENABLE_PML, want);
 }
 
 int vcpu_handle_pml_full(struct vapicvm_vcpu *vcpu)

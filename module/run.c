@@ -193,27 +193,13 @@ static void inject_event(u32 info, u32 error, u32 insn_len)
 
 void vcpu_set_intr_window(struct vapicvm_vcpu *vcpu, bool on)
 {
-	u32 ctls = on ? vcpu->cpu_ctls | CPU_INTR_WINDOW_EXITING :
-			vcpu->cpu_ctls & ~CPU_INTR_WINDOW_EXITING;
-
-	if (ctls != vcpu->cpu_ctls) {
-		vcpu->cpu_ctls = ctls;
-		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
-	}
+	vcpu_set_cpu_ctls(vcpu, CPU_INTR_WINDOW_EXITING, on);
 }
 
 static void vcpu_set_nmi_window(struct vapicvm_vcpu *vcpu, bool on)
 {
-	u32 ctls;
-
-	if (!cpu_has_virtual_nmis())
-		return;
-	ctls = on ? vcpu->cpu_ctls | CPU_NMI_WINDOW_EXITING :
-		    vcpu->cpu_ctls & ~CPU_NMI_WINDOW_EXITING;
-	if (ctls != vcpu->cpu_ctls) {
-		vcpu->cpu_ctls = ctls;
-		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
-	}
+	if (cpu_has_virtual_nmis())
+		vcpu_set_cpu_ctls(vcpu, CPU_NMI_WINDOW_EXITING, on);
 }
 
 /* Whether an external interrupt may be injected now. */

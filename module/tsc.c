@@ -88,10 +88,7 @@ int vcpu_set_tsc_khz(struct vapicvm_vcpu *vcpu, unsigned long khz)
 	vcpu->tsc_offset = guest - mul_u64_u64_shr(host, ratio, VCPU_TSC_FRAC_BITS);
 	vmcs_write64(TSC_OFFSET, vcpu->tsc_offset);
 	vmcs_write64(TSC_MULTIPLIER, ratio);
-	if (scale != !!(vcpu->cpu2_ctls & SEC_TSC_SCALING)) {
-		vcpu->cpu2_ctls ^= SEC_TSC_SCALING;
-		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
-	}
+	vcpu_set_cpu2_ctls(vcpu, SEC_TSC_SCALING, scale);
 	WRITE_ONCE(vcpu->tsc_khz, khz);
 	lapic_timer_tsc_rate_changed(vcpu, old_khz);
 	vapicvm_vcpu_put(vcpu);

@@ -216,6 +216,26 @@ void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu)
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vcpu->cpu2_ctls);
 }
 
+void vcpu_set_cpu_ctls(struct vapicvm_vcpu *vcpu, u32 bits, bool on)
+{
+	u32 ctls = on ? vcpu->cpu_ctls | bits : vcpu->cpu_ctls & ~bits;
+
+	if (ctls != vcpu->cpu_ctls) {
+		vcpu->cpu_ctls = ctls;
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, ctls);
+	}
+}
+
+void vcpu_set_cpu2_ctls(struct vapicvm_vcpu *vcpu, u32 bits, bool on)
+{
+	u32 ctls = on ? vcpu->cpu2_ctls | bits : vcpu->cpu2_ctls & ~bits;
+
+	if (ctls != vcpu->cpu2_ctls) {
+		vcpu->cpu2_ctls = ctls;
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, ctls);
+	}
+}
+
 void vcpu_update_exception_bitmap(struct vapicvm_vcpu *vcpu)
 {
 	/*

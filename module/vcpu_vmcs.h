@@ -17,6 +17,12 @@ void vcpu_setup_vmcs(struct vapicvm_vcpu *vcpu);
  * work only if it offers them, else they are #UD.  VMCS loaded.
  */
 void vcpu_update_cpuid_controls(struct vapicvm_vcpu *vcpu);
+/*
+ * Set or clear bits of the primary or secondary processor-based controls,
+ * writing the VMCS only when they change (the VMCS loaded).
+ */
+void vcpu_set_cpu_ctls(struct vapicvm_vcpu *vcpu, u32 bits, bool on);
+void vcpu_set_cpu2_ctls(struct vapicvm_vcpu *vcpu, u32 bits, bool on);
 /* The exception bitmap for the vCPU's guest-debug state (the VMCS loaded). */
 void vcpu_update_exception_bitmap(struct vapicvm_vcpu *vcpu);
 /* For preempt_notifier_init() at creation. */
