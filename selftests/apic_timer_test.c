@@ -380,29 +380,18 @@ TEST_F(apic, tsc_deadline_while_halted)
 
 #define PREEMPTION_TIMER_PARAM "/sys/module/vapicvm/parameters/preemption_timer"
 
-static int write_param(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY), r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /* preemption_timer=N: vCPUs created from then on keep to the hrtimer. */
 TEST_F(apic, tsc_deadline_without_preemption_timer)
 {
 	struct vm *vm;
 
 	TEST_REQUIRE(preemption_timer_in_use(self->vm), "no VMX-preemption timer to turn off");
-	ASSERT_EQ(0, write_param(PREEMPTION_TIMER_PARAM, "N"));
+	ASSERT_EQ(0, write_sysfs(PREEMPTION_TIMER_PARAM, "N"));
 	vm = vm_create_apic_tier(self->apicv);
 	EXPECT_FALSE(preemption_timer_in_use(vm));
 	tsc_deadline_running(_metadata, vm, self->tsc_khz, false);
 	vm_free(vm);
-	ASSERT_EQ(0, write_param(PREEMPTION_TIMER_PARAM, "Y"));
+	ASSERT_EQ(0, write_sysfs(PREEMPTION_TIMER_PARAM, "Y"));
 	EXPECT_TRUE(preemption_timer_in_use(self->vm));
 }
 
@@ -559,10 +548,10 @@ static void advance_never_early(struct __test_metadata *_metadata, uint32_t apic
 	struct vm *vm;
 	struct vcpu *vcpu;
 
-	ASSERT_EQ(0, write_param(ADVANCE_PARAM, advance_ns));
+	ASSERT_EQ(0, write_sysfs(ADVANCE_PARAM, advance_ns));
 	vm = vm_create_apic_tier(apicv);
 	vcpu = vm_add_vcpu(vm, 0, guest_advance, tsc_khz);
-	ASSERT_EQ(0, write_param(ADVANCE_PARAM, "-1"));
+	ASSERT_EQ(0, write_sysfs(ADVANCE_PARAM, "-1"));
 	advance_shots = 0;
 	vm_install_handler(vm, VEC_TIMER, advance_handler);
 	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
@@ -629,11 +618,11 @@ TEST_F(apic, halt_polling_off)
 	struct vm *vm;
 	uint64_t polled;
 
-	ASSERT_EQ(0, write_param(HALT_POLL_PARAM, "0"));
+	ASSERT_EQ(0, write_sysfs(HALT_POLL_PARAM, "0"));
 	vm = vm_create_apic_tier(self->apicv);
 	polled = short_halts(_metadata, vm, self->tsc_khz);
 	vm_free(vm);
-	ASSERT_EQ(0, write_param(HALT_POLL_PARAM, "200000"));
+	ASSERT_EQ(0, write_sysfs(HALT_POLL_PARAM, "200000"));
 	EXPECT_EQ(0, polled);
 }
 

@@ -52,14 +52,6 @@ static void set_debug(struct vcpu *vcpu, uint32_t control, const uint64_t *db, u
 	vcpu_ioctl(vcpu, VAPICVM_SET_GUEST_DEBUG, &d);
 }
 
-static uint64_t vcpu_rip(struct vcpu *vcpu)
-{
-	struct vapicvm_regs r;
-
-	vcpu_get_regs(vcpu, &r);
-	return r.rip;
-}
-
 /* Run to the next exit: it must be a debug exit for exception. */
 static void run_to_debug(struct __test_metadata *_metadata, struct vcpu *vcpu,
 			 uint32_t exception)
@@ -72,7 +64,7 @@ static void run_to_debug(struct __test_metadata *_metadata, struct vcpu *vcpu,
 	ASSERT_EQ(VAPICVM_EXIT_DEBUG, vcpu->run->exit_reason)
 		TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
 	ASSERT_EQ(exception, vcpu->run->debug.exception);
-	EXPECT_EQ(vcpu_rip(vcpu), vcpu->run->debug.pc);
+	EXPECT_EQ(vcpu_get_rip(vcpu), vcpu->run->debug.pc);
 }
 
 TEST_F(dbg, capabilities)
@@ -121,11 +113,11 @@ TEST_F(dbg, single_step_stops_after_each_instruction)
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	set_debug(vcpu, VAPICVM_GUESTDBG_ENABLE | VAPICVM_GUESTDBG_SINGLESTEP, NULL, 0);
 	/* Out of the ucall's code (a bounded number of steps) to the block. */
-	for (i = 0; i < 10000 && vcpu_rip(vcpu) != (uintptr_t)gd_step_begin; i++) {
+	for (i = 0; i < 10000 && vcpu_get_rip(vcpu) != (uintptr_t)gd_step_begin; i++) {
 		run_to_debug(_metadata, vcpu, 1);
 		EXPECT_EQ(DR6_BS, vcpu->run->debug.dr6 & (DR6_BS | 0xf));
 	}
-	ASSERT_EQ((uintptr_t)gd_step_begin, vcpu_rip(vcpu));
+	ASSERT_EQ((uintptr_t)gd_step_begin, vcpu_get_rip(vcpu));
 	for (i = 0; i < ARRAY_SIZE(expect); i++) {
 		run_to_debug(_metadata, vcpu, 1);
 		EXPECT_EQ(expect[i], vcpu->run->debug.pc);

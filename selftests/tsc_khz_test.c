@@ -68,17 +68,6 @@ static long get_khz(struct vcpu *vcpu)
 
 #define TSC_SCALING_PARAM	"/sys/module/vapicvm/parameters/tsc_scaling"
 
-static int write_param(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY), r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
-	close(fd);
-	return r;
-}
-
 /* The module parameter tsc_scaling: 1 (Y), 0 (N), -1 unreadable. */
 static int tsc_scaling_param(void)
 {
@@ -197,14 +186,14 @@ TEST_F(tsc, without_scaling_only_host_rate)
 		return;
 	}
 	before = vm_add_vcpu(self->vm, 0, guest_nothing, 0);
-	ASSERT_EQ(0, write_param(TSC_SCALING_PARAM, "N"));
+	ASSERT_EQ(0, write_sysfs(TSC_SCALING_PARAM, "N"));
 	vm = vm_create();
 	EXPECT_EQ(0, __vm_ioctl(vm, VAPICVM_CHECK_EXTENSION, (void *)VAPICVM_CAP_TSC_CONTROL));
 	only_host_rate(_metadata, vm, self->host_khz);
 	/* A vCPU created before keeps scaling. */
 	EXPECT_EQ(0, set_khz(before, self->host_khz * 2));
 	vm_free(vm);
-	ASSERT_EQ(0, write_param(TSC_SCALING_PARAM, "Y"));
+	ASSERT_EQ(0, write_sysfs(TSC_SCALING_PARAM, "Y"));
 	EXPECT_EQ(1, __vm_ioctl(self->vm, VAPICVM_CHECK_EXTENSION,
 				(void *)VAPICVM_CAP_TSC_CONTROL));
 }

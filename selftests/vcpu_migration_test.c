@@ -242,14 +242,6 @@ static void guest_shadows(uint64_t movss)
 	GUEST_DONE();
 }
 
-static uint64_t vcpu_rip(struct vcpu *vcpu)
-{
-	struct vapicvm_regs r;
-
-	vcpu_get_regs(vcpu, &r);
-	return r.rip;
-}
-
 static void migrate_in_shadow(struct __test_metadata *_metadata, struct vm **vmp,
 			      uint32_t apicv, bool movss)
 {
@@ -269,12 +261,12 @@ static void migrate_in_shadow(struct __test_metadata *_metadata, struct vm **vmp
 	vm_install_handler(*vmp, SHADOW_VEC, shadow_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	vcpu_ioctl(vcpu, VAPICVM_SET_GUEST_DEBUG, &step);
-	for (i = 0; i < STEP_LIMIT && vcpu_rip(vcpu) != stop_at; i++) {
+	for (i = 0; i < STEP_LIMIT && vcpu_get_rip(vcpu) != stop_at; i++) {
 		ASSERT_EQ(0, __vcpu_run(vcpu));
 		ASSERT_EQ(VAPICVM_EXIT_DEBUG, vcpu->run->exit_reason)
 			TH_LOG("exit %s", exit_reason_str(vcpu->run->exit_reason));
 	}
-	ASSERT_EQ(stop_at, vcpu_rip(vcpu));
+	ASSERT_EQ(stop_at, vcpu_get_rip(vcpu));
 	vcpu_ioctl(vcpu, VAPICVM_GET_VCPU_EVENTS, &ev);
 	EXPECT_EQ(movss ? VAPICVM_SHADOW_MOV_SS : VAPICVM_SHADOW_STI, ev.shadow);
 

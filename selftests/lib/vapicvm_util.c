@@ -73,6 +73,17 @@ long read_sysfs_long(const char *path)
 	return v;
 }
 
+int write_sysfs(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, value, strlen(value)) == (ssize_t)strlen(value) ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 bool kvm_modules_available(void)
 {
 	return !access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK);
@@ -416,6 +427,14 @@ void vcpu_run(struct vcpu *vcpu)
 
 	TEST_ASSERT(!r, "RUN failed: %d, exit reason %s", r,
 		    exit_reason_str(vcpu->run->exit_reason));
+}
+
+uint64_t vcpu_get_rip(struct vcpu *vcpu)
+{
+	struct vapicvm_regs r;
+
+	vcpu_get_regs(vcpu, &r);
+	return r.rip;
 }
 
 void vcpu_get_regs(struct vcpu *vcpu, struct vapicvm_regs *regs)

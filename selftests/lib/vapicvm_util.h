@@ -142,6 +142,8 @@ static struct __test_metadata *const _metadata __attribute__((unused));
 
 int open_dev(void);
 long read_sysfs_long(const char *path);
+/* Write value to a sysfs file (a module parameter): 0, or -1. */
+int write_sysfs(const char *path, const char *value);
 
 /* KVM's modules for the running kernel, as the bench ships them. */
 #define KVM_MODULE_DIR		"/lib/vapicvm-bench/kvm"
@@ -245,6 +247,7 @@ void vcpu_run(struct vcpu *vcpu);
 int __vcpu_run(struct vcpu *vcpu);
 
 void vcpu_get_regs(struct vcpu *vcpu, struct vapicvm_regs *regs);
+uint64_t vcpu_get_rip(struct vcpu *vcpu);
 void vcpu_set_regs(struct vcpu *vcpu, const struct vapicvm_regs *regs);
 void vcpu_get_sregs(struct vcpu *vcpu, struct vapicvm_sregs *sregs);
 void vcpu_set_sregs(struct vcpu *vcpu, const struct vapicvm_sregs *sregs);
