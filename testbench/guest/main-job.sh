@@ -34,6 +34,21 @@ report() { # ok? name
 	n=$((n + 1))
 	if [ "$1" = 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; fail=1; fi
 }
+# 1 if file lacks any of the patterns (one per line), with a line for each.
+lacks_patterns() { # file where patterns
+	file=$1 where=$2 patterns=$3 lacks=0
+	old_ifs=$IFS
+	IFS='
+'
+	set -f
+	for pattern in $patterns; do
+		grep -q -- "$pattern" "$file" ||
+			{ echo "# $name: no \"$pattern\" in $where"; lacks=1; }
+	done
+	set +f
+	IFS=$old_ifs
+	return $lacks
+}
 guest() { # name expected-status log-patterns command... (patterns: one per line, all must match)
 	name=$1 want=$2 patterns=$3
 	shift 3
@@ -46,16 +61,7 @@ guest() { # name expected-status log-patterns command... (patterns: one per line
 	echo "# time $name: $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s (guest-visible wall clock of the emulated machine)"
 	ok=0
 	[ "$rc" = "$want" ] || { echo "# $name: exit status $rc, expected $want"; ok=1; }
-	old_ifs=$IFS
-	IFS='
-'
-	set -f
-	for pattern in $patterns; do
-		grep -q -- "$pattern" /tmp/$name.out ||
-			{ echo "# $name: no \"$pattern\" in the output"; ok=1; }
-	done
-	set +f
-	IFS=$old_ifs
+	lacks_patterns /tmp/$name.out "the output" "$patterns" || ok=1
 	report $ok "$name"
 }
 
@@ -136,30 +142,19 @@ gdb_guest() {
 	ok=0
 	[ "$rc" = 1 ] || { echo "# $name: vapicvm-run exit status $rc, expected 1"; ok=1; }
 	[ "$gdb_rc" = 0 ] || { echo "# $name: gdb exit status $gdb_rc"; ok=1; }
-	old_ifs=$IFS
-	IFS='
-'
-	set -f
-	for pattern in "gdb connected" "XBTEST: hello from a multiboot kernel" \
-		"MBTEST: cpus=1 up=1 result=ok"; do
-		grep -q -- "$pattern" /tmp/$name.out ||
-			{ echo "# $name: no \"$pattern\" in vapicvm-run's output"; ok=1; }
-	done
-	for pattern in "^eip  *0x10000c  *0x10000c <_start>" \
-		"Breakpoint 1, 0x00100242 in puts ()" \
-		'^0x100316.*"MBTEST: hello from a multiboot kernel' \
-		"^0x00100244 in puts ()" \
-		"^esp after two pushes: 0x101444" \
-		"^eax  *0x100316" \
-		"^=> 0x100244 <puts+2>:.*mov  *%eax,%esi" \
-		"^Hardware assisted breakpoint 2 at 0x1001c3" \
-		"Breakpoint 2, 0x001001c3 in done ()" \
-		"exited with code 01"; do
-		grep -q -- "$pattern" /tmp/$name.gdb ||
-			{ echo "# $name: no \"$pattern\" in gdb's output"; ok=1; }
-	done
-	set +f
-	IFS=$old_ifs
+	lacks_patterns /tmp/$name.out "vapicvm-run's output" "gdb connected
+XBTEST: hello from a multiboot kernel
+MBTEST: cpus=1 up=1 result=ok" || ok=1
+	lacks_patterns /tmp/$name.gdb "gdb's output" '^eip  *0x10000c  *0x10000c <_start>
+Breakpoint 1, 0x00100242 in puts ()
+^0x100316.*"MBTEST: hello from a multiboot kernel
+^0x00100244 in puts ()
+^esp after two pushes: 0x101444
+^eax  *0x100316
+^=> 0x100244 <puts+2>:.*mov  *%eax,%esi
+^Hardware assisted breakpoint 2 at 0x1001c3
+Breakpoint 2, 0x001001c3 in done ()
+exited with code 01' || ok=1
 	report $ok "$name"
 }
 gdb_guest
