@@ -632,7 +632,19 @@ struct vapicvm_mp_state {
 	X(IOAPIC_EOI, "ioapic_eoi",						\
 	  "EOIs of level-triggered interrupts reported to userspace")	\
 	X(IOEVENTFD, "ioeventfd",						\
-	  "guest writes that signalled an ioeventfd instead of exiting")
+	  "guest writes that signalled an ioeventfd instead of exiting")	\
+	X(IRQ_VID, "irq_vid",							\
+	  "interrupts left to virtual-interrupt delivery (RVI), not injected")	\
+	X(IPI_FIXED, "ipi_fixed", "IPIs sent with fixed delivery")		\
+	X(IPI_LOWEST_PRIORITY, "ipi_lowest_priority",				\
+	  "IPIs sent with lowest-priority delivery")				\
+	X(IPI_NMI, "ipi_nmi", "NMI IPIs sent")					\
+	X(IPI_INIT, "ipi_init", "INIT IPIs sent (not INIT level de-assert)")	\
+	X(IPI_SIPI, "ipi_sipi", "start-up IPIs sent")				\
+	X(IPI_SELF, "ipi_self", "IPIs sent to self (shorthand or SELF IPI)")	\
+	X(IPI_BROADCAST, "ipi_broadcast", "IPIs sent to all (shorthand or 0xff)") \
+	X(HALT_NS, "halt_ns", "time blocked in HLT or wait-for-SIPI, ns")	\
+	X(GUEST_NS, "guest_ns", "time in guest mode, ns")
 
 enum vapicvm_stat {
 #define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,
@@ -842,11 +854,103 @@ struct vapicvm_run {
 #define VAPICVM_RUN_IO_DATA_OFFSET	1024
 
 /* ------------------------------------------------------------------ */
-/* Generic netlink: per-vCPU statistics and events                     */
+/* Generic netlink: VMs, vCPUs, their counters, and events             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The family lives in the initial network namespace only.  A dump shows
+ * the VMs whose creator had the caller's effective uid; with CAP_PERFMON
+ * or CAP_SYS_ADMIN, every VM.  The events group needs CAP_SYS_ADMIN to
+ * join.  Documentation/netlink.rst has the tables.
+ */
 #define VAPICVM_GENL_NAME		"vapicvm"
 #define VAPICVM_GENL_VERSION		1
 #define VAPICVM_GENL_MCGRP_EVENTS	"events"
+
+enum vapicvm_genl_cmd {
+	VAPICVM_CMD_UNSPEC,
+	VAPICVM_CMD_GET_VM,	/* doit with VM_ID, or dump */
+	VAPICVM_CMD_GET_VCPU,	/* dump; VM_ID required, VCPU_ID optional */
+	VAPICVM_CMD_EVENT,	/* notification on the events group */
+	__VAPICVM_CMD_MAX
+};
+#define VAPICVM_CMD_MAX			(__VAPICVM_CMD_MAX - 1)
+
+/*
+ * Attributes, one flat space.  A request may carry only VM_ID and
+ * VCPU_ID; every other attribute is output.
+ */
+enum vapicvm_genl_attr {
+	VAPICVM_A_UNSPEC,
+	VAPICVM_A_PAD,			/* alignment of the u64s */
+	VAPICVM_A_VM_ID,		/* u64 */
+	VAPICVM_A_VCPU_ID,		/* u32 */
+	VAPICVM_A_PID,			/* u32: the creator's thread group */
+	VAPICVM_A_UID,			/* u32: the creator's effective uid */
+	VAPICVM_A_NR_VCPUS,		/* u32 */
+	VAPICVM_A_MEM_BYTES,		/* u64: guest memory in slots */
+	VAPICVM_A_PINNED_BYTES,		/* u64: of it, pinned now */
+	VAPICVM_A_APICV,		/* u32: VAPICVM_APICV_* in use */
+	VAPICVM_A_APICV_REQUESTED,	/* u32: asked for (all, without a mask) */
+	VAPICVM_A_APICV_TIER,		/* string: the tier's name */
+	VAPICVM_A_APICV_FEATURES,	/* nest of FEATURE */
+	VAPICVM_A_FEATURE,		/* nest: FEATURE_* */
+	VAPICVM_A_FEATURE_NAME,		/* string */
+	VAPICVM_A_FEATURE_STATE,	/* u32: enum vapicvm_feature_state */
+	VAPICVM_A_FEATURE_NEEDS,	/* u32: VAPICVM_APICV_* it lacks */
+	VAPICVM_A_LAST_CPU,		/* u32: host CPU it last ran on, ~0 never */
+	VAPICVM_A_APIC_MODE,		/* u32: enum vapicvm_apic_mode */
+	VAPICVM_A_MP_STATE,		/* u32: VAPICVM_MP_STATE_* */
+	VAPICVM_A_IN_GUEST,		/* u8: 1 if in guest mode now */
+	VAPICVM_A_STATS,		/* nest: type VAPICVM_STAT_x + 1, u64 */
+	VAPICVM_A_VM_STATS,		/* nest: type VAPICVM_VM_STAT_x + 1, u64 */
+	VAPICVM_A_EXIT_REASONS,		/* nest: type VMX basic reason + 1, u64, non-zero only */
+	VAPICVM_A_APIC_ACCESS,		/* nest: type APIC offset / 16 + 1, u64, non-zero only */
+	VAPICVM_A_APIC_WRITE,		/* nest: type APIC offset / 16 + 1, u64, non-zero only */
+	VAPICVM_A_USER_EXITS,		/* nest: type VAPICVM_EXIT_x + 1, u64, non-zero only */
+	VAPICVM_A_EVENT,		/* u32: enum vapicvm_event */
+	VAPICVM_A_OLD,			/* u32: the value before (mode, features) */
+	VAPICVM_A_NEW,			/* u32: the value after */
+	VAPICVM_A_REASON,		/* u32: exit reason, entry error, clamp kind */
+	VAPICVM_A_QUALIFICATION,	/* u64 */
+	__VAPICVM_A_MAX
+};
+#define VAPICVM_A_MAX			(__VAPICVM_A_MAX - 1)
+
+/* VAPICVM_A_FEATURE_STATE: why a feature is or is not in use. */
+enum vapicvm_feature_state {
+	VAPICVM_FEATURE_IN_USE,
+	VAPICVM_FEATURE_NOT_ASKED,	/* left out of VAPICVM_CREATE_VM's mask */
+	VAPICVM_FEATURE_NOT_OFFERED,	/* this CPU (or the module) lacks it */
+	VAPICVM_FEATURE_NEEDS_FEATURE,	/* offered, but FEATURE_NEEDS is not */
+};
+
+/* VAPICVM_A_APIC_MODE */
+enum vapicvm_apic_mode {
+	VAPICVM_APIC_MODE_DISABLED,
+	VAPICVM_APIC_MODE_XAPIC,
+	VAPICVM_APIC_MODE_X2APIC,
+};
+
+/* VAPICVM_A_EVENT: what a VAPICVM_CMD_EVENT reports. */
+enum vapicvm_event {
+	VAPICVM_EVENT_VM_CREATE,	/* VM_ID, PID, UID, APICV, APICV_TIER */
+	VAPICVM_EVENT_VM_DESTROY,	/* VM_ID */
+	VAPICVM_EVENT_VCPU_CREATE,	/* VM_ID, VCPU_ID */
+	VAPICVM_EVENT_APIC_MODE,	/* VM_ID, VCPU_ID, OLD, NEW: enum vapicvm_apic_mode */
+	VAPICVM_EVENT_APICV,		/* VM_ID, VCPU_ID, OLD, NEW: VAPICVM_APICV_* active */
+	VAPICVM_EVENT_ENTRY_FAILED,	/* VM_ID, VCPU_ID, REASON, QUALIFICATION */
+	VAPICVM_EVENT_SHUTDOWN,		/* VM_ID, VCPU_ID: triple fault */
+	VAPICVM_EVENT_INTERNAL_ERROR,	/* VM_ID, VCPU_ID, REASON: VAPICVM_INTERNAL_ERROR_* */
+	VAPICVM_EVENT_RATE_CLAMP,	/* VM_ID, VCPU_ID, REASON: enum vapicvm_clamp */
+};
+
+/*
+ * VAPICVM_A_REASON of VAPICVM_EVENT_RATE_CLAMP, sent once per VM and kind.
+ * IPIs are not clamped: each costs its sender an exit at most.
+ */
+enum vapicvm_clamp {
+	VAPICVM_CLAMP_TIMER,		/* a periodic timer raised to 200 us */
+};
 
 #endif /* _UAPI_LINUX_VAPICVM_H */
