@@ -155,6 +155,7 @@ struct vapicvm_create_vm {
 #define VAPICVM_CAP_SET_GUEST_DEBUG	34 /* VAPICVM_GUESTDBG_* SET_GUEST_DEBUG takes */
 #define VAPICVM_CAP_TSC_CONTROL		35 /* SET_TSC_KHZ can scale the guest TSC: 1 */
 #define VAPICVM_CAP_TRANSLATE		36 /* VAPICVM_TRANSLATE: 1 */
+#define VAPICVM_CAP_GENL		37 /* the "vapicvm" netlink family is registered: 1 */
 
 /* ------------------------------------------------------------------ */
 /* VM ioctls, on the fd returned by VAPICVM_CREATE_VM                  */
@@ -172,6 +173,8 @@ struct vapicvm_create_vm {
 #define VAPICVM_IRQFD			_IOW(VAPICVMIO, 0x48, struct vapicvm_irqfd)
 #define VAPICVM_GET_DIRTY_LOG		_IOW(VAPICVMIO, 0x49, struct vapicvm_dirty_log)
 #define VAPICVM_SET_MSR_FILTER		_IOW(VAPICVMIO, 0x4a, struct vapicvm_msr_filter)
+/* The id the generic netlink family and the tracepoints know this VM by. */
+#define VAPICVM_GET_VM_ID		_IOR(VAPICVMIO, 0x4b, __u64)
 
 /* struct vapicvm_userspace_memory_region.flags */
 /* Writes are logged for VAPICVM_GET_DIRTY_LOG (the slot maps 4 KiB pages). */
