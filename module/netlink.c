@@ -20,6 +20,7 @@
 #include <linux/cred.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -34,6 +35,12 @@
 
 static struct genl_family vapicvm_genl_family;
 static bool genl_registered;
+
+/*
+ * Room for the largest VM or vCPU message: every counter of the table and
+ * every exit reason, APIC register and userspace exit counted (about 6 KiB).
+ */
+#define VAPICVM_GENL_MSG_SIZE	SZ_8K
 
 /* Requests carry a VM and maybe a vCPU; everything else is output. */
 static const struct nla_policy vapicvm_genl_policy[VAPICVM_A_MAX + 1] = {
@@ -262,7 +269,7 @@ static int genl_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	if (GENL_REQ_ATTR_CHECK(info, VAPICVM_A_VM_ID))
 		return -EINVAL;
 	s = kmalloc(sizeof(*s), GFP_KERNEL);
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = genlmsg_new(VAPICVM_GENL_MSG_SIZE, GFP_KERNEL);
 	if (!s || !msg) {
 		r = -ENOMEM;
 		goto out;
@@ -362,14 +369,23 @@ out:
 	return r ?: skb->len;
 }
 
-static const struct genl_small_ops vapicvm_genl_ops[] = {
+/* A dump's buffers hold at least one whole VM or vCPU message. */
+static int genl_dump_start(struct netlink_callback *cb)
+{
+	cb->min_dump_alloc = max_t(u32, cb->min_dump_alloc, VAPICVM_GENL_MSG_SIZE);
+	return 0;
+}
+
+static const struct genl_ops vapicvm_genl_ops[] = {
 	{
 		.cmd	= VAPICVM_CMD_GET_VM,
 		.doit	= genl_get_vm_doit,
+		.start	= genl_dump_start,
 		.dumpit	= genl_get_vm_dumpit,
 	},
 	{
 		.cmd	= VAPICVM_CMD_GET_VCPU,
+		.start	= genl_dump_start,
 		.dumpit	= genl_get_vcpu_dumpit,
 	},
 };
@@ -382,8 +398,8 @@ static struct genl_family vapicvm_genl_family = {
 	.netnsok	= false,
 	.parallel_ops	= true,
 	.module		= THIS_MODULE,
-	.small_ops	= vapicvm_genl_ops,
-	.n_small_ops	= ARRAY_SIZE(vapicvm_genl_ops),
+	.ops		= vapicvm_genl_ops,
+	.n_ops		= ARRAY_SIZE(vapicvm_genl_ops),
 	.mcgrps		= vapicvm_genl_mcgrps,
 	.n_mcgrps	= ARRAY_SIZE(vapicvm_genl_mcgrps),
 };
@@ -400,7 +416,8 @@ static bool events_wanted(void)
 
 static struct sk_buff *event_new(enum vapicvm_event event, u64 vm_id, void **hdr)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_ATOMIC);
+	/* The largest event, VM_CREATE, takes about 120 bytes. */
+	struct sk_buff *msg = genlmsg_new(256, GFP_ATOMIC);
 
 	if (!msg)
 		return NULL;
