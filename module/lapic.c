@@ -199,6 +199,9 @@ static bool lapic_post_is_local(struct vapicvm_vcpu *target)
 static void lapic_accept_local(struct vapicvm_lapic *apic, int vector, bool level)
 {
 	vec_set(apic, LAPIC_IRR, vector);
+	/* Tiers with VID leave it to the CPU: it is not injected. */
+	if (apic->tier->irr_raised)
+		vcpu_stat_inc(apic->vcpu, VAPICVM_STAT_IRQ_VID);
 	if (vec_test(apic, LAPIC_TMR, vector) != level) {
 		if (level)
 			vec_set(apic, LAPIC_TMR, vector);

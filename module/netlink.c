@@ -231,7 +231,7 @@ static int fill_vm(struct sk_buff *skb, struct vapicvm_vm *vm, u32 portid, u32 s
 static int fill_vcpu(struct sk_buff *skb, struct vapicvm_vcpu *vcpu,
 		     struct netlink_callback *cb, struct stats_snapshot *s)
 {
-	int last_cpu = READ_ONCE(vcpu->last_cpu);
+	int last_cpu = READ_ONCE(vcpu->last_entry_cpu);
 	void *hdr;
 
 	memset(s, 0, sizeof(*s));
@@ -266,8 +266,11 @@ static int genl_get_vm_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int r;
 
-	if (GENL_REQ_ATTR_CHECK(info, VAPICVM_A_VM_ID))
+	if (!info->attrs[VAPICVM_A_VM_ID]) {
+		NL_SET_ERR_MSG(info->extack, "VAPICVM_A_VM_ID is required");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, VAPICVM_A_VM_ID);
 		return -EINVAL;
+	}
 	s = kmalloc(sizeof(*s), GFP_KERNEL);
 	msg = genlmsg_new(VAPICVM_GENL_MSG_SIZE, GFP_KERNEL);
 	if (!s || !msg) {

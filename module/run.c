@@ -676,6 +676,7 @@ reenter:
 		lapic_timer_hold_until_deadline(vcpu);
 	mitigations_before_entry(vcpu);
 	trace_vapicvm_entry(vcpu);
+	WRITE_ONCE(vcpu->last_entry_cpu, vcpu->cpu);
 	entry_tsc = rdtsc();
 	fail = __vapicvm_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
 	vcpu->counters.guest_cycles += rdtsc() - entry_tsc;

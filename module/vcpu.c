@@ -172,6 +172,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 	vcpu->apicv_active = APICV_ACTIVE_UNDECIDED;
 	vcpu->cpu = -1;
 	vcpu->last_cpu = -1;
+	vcpu->last_entry_cpu = -1;
 	mutex_init(&vcpu->mutex);
 	rcuwait_init(&vcpu->wait);
 	preempt_notifier_init(&vcpu->preempt_notifier, &vcpu_preempt_ops);

@@ -65,6 +65,7 @@ struct vapicvm_vcpu {
 	u64 vmcs_phys;
 	int cpu;		/* CPU the VMCS is current on, -1 if none */
 	int last_cpu;		/* CPU of the previous load (TLB freshness) */
+	int last_entry_cpu;	/* CPU of the last VM entry, -1 before the first */
 	unsigned long host_cr3, host_cr4;	/* HOST_CR3/CR4 last written */
 	bool launched;
 	bool vmx_insn_failed;	/* a VMX instruction failed on this VMCS */
