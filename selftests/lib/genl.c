@@ -387,6 +387,9 @@ int genl_collect(struct genl *g, struct genl_obj *objs, int max, int *n, struct 
 			break;
 		}
 		for (nlh = (void *)g->buf; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			/* What an earlier request left (or an event) is not the answer. */
+			if (nlh->nlmsg_seq != g->seq)
+				continue;
 			if (nlh->nlmsg_type == NLMSG_ERROR || nlh->nlmsg_type == NLMSG_DONE) {
 				parse_status(nlh, st);
 				break;
@@ -407,7 +410,9 @@ int genl_transact(struct genl *g, struct genl_msg *m, struct genl_obj *objs, int
 {
 	int r;
 
-	m->nlh.nlmsg_flags |= NLM_F_ACK;
+	/* A dump ends with its DONE; anything else is acked. */
+	if (!(m->nlh.nlmsg_flags & NLM_F_DUMP))
+		m->nlh.nlmsg_flags |= NLM_F_ACK;
 	r = genl_send(g, m);
 	if (r) {
 		if (st) {

@@ -115,7 +115,8 @@ struct genl_obj {
 void genl_parse_obj(const struct nlmsghdr *nlh, struct genl_obj *o);
 
 /*
- * Send m and read replies until the ack, the error or the dump's end:
+ * Send m (with NLM_F_ACK unless it is a dump) and read replies until the
+ * ack, the error or the dump's end:
  * each vapicvm message goes into objs (up to max; *n counts all, may be
  * NULL).  Returns the status's error; st (may be NULL) gets the rest.
  * A reply that never comes (2 s) is -ETIMEDOUT.
