@@ -732,6 +732,9 @@ TEST(malformed_requests)
 	expect_error(_metadata, g, &m, EINVAL, true, "output-only attribute STATS");
 
 	genl_msg_init(g, &m, VAPICVM_CMD_GET_VM, 0);
+	expect_error(_metadata, g, &m, EINVAL, true, "GET_VM doit without VM_ID");
+
+	genl_msg_init(g, &m, VAPICVM_CMD_GET_VM, 0);
 	genl_put_u32(&m, VAPICVM_A_VM_ID, id);
 	expect_error(_metadata, g, &m, EINVAL, true, "VM_ID as a u32");
 
