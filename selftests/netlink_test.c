@@ -553,10 +553,11 @@ TEST(events_in_order)
 			   e->new_ == VAPICVM_APIC_MODE_X2APIC) {
 			EXPECT_EQ(VAPICVM_APIC_MODE_XAPIC, e->old);
 			step = 2;
-		} else if (e->event == VAPICVM_EVENT_APICV) {
-			EXPECT_EQ(1, step) TH_LOG("APICV before VCPU_CREATE");
-			if ((e->new_ & ~e->old) & VAPICVM_APICV_X2APIC_VIRT)
-				apicv_seen = true;
+		} else if (e->event == VAPICVM_EVENT_APICV &&
+			   ((e->new_ & ~e->old) & VAPICVM_APICV_X2APIC_VIRT)) {
+			EXPECT_GE(step, 1) TH_LOG("x2apic-virt active before VCPU_CREATE");
+			EXPECT_EQ(0, e->new_ & ~vm->apicv);
+			apicv_seen = true;
 		}
 	}
 	EXPECT_EQ(2, step) TH_LOG("VCPU_CREATE, then APIC_MODE xAPIC -> x2APIC: not seen");
