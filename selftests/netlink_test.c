@@ -504,6 +504,7 @@ TEST(events_in_order)
 	int n, i, status, step = 0;
 	bool apicv_seen = false;
 	struct vcpu *vcpu;
+	uint32_t apicv;
 	struct ucall uc;
 	struct vm *vm;
 	uint64_t id;
@@ -531,6 +532,7 @@ TEST(events_in_order)
 		TH_LOG("the second process: status %#x (10 no family, 11 no VM, 12 wrong pid)",
 		       status);
 
+	apicv = vm->apicv;
 	vm_free(vm);
 	n = collect_events(ev, id, evs, 32, 3000);
 	ASSERT_GE(n, 4);
@@ -538,7 +540,7 @@ TEST(events_in_order)
 	ASSERT_EQ(VAPICVM_EVENT_VM_CREATE, evs[0].event);
 	EXPECT_EQ(getpid(), evs[0].pid);
 	EXPECT_EQ(geteuid(), evs[0].uid);
-	EXPECT_EQ(vm->apicv, evs[0].apicv);
+	EXPECT_EQ(apicv, evs[0].apicv);
 	EXPECT_TRUE(evs[0].has[VAPICVM_A_APICV_TIER]);
 	EXPECT_NE(0, strlen(evs[0].tier));
 	for (i = 1; i < n; i++) {
@@ -556,13 +558,13 @@ TEST(events_in_order)
 		} else if (e->event == VAPICVM_EVENT_APICV &&
 			   ((e->new_ & ~e->old) & VAPICVM_APICV_X2APIC_VIRT)) {
 			EXPECT_GE(step, 1) TH_LOG("x2apic-virt active before VCPU_CREATE");
-			EXPECT_EQ(0, e->new_ & ~vm->apicv);
+			EXPECT_EQ(0, e->new_ & ~apicv);
 			apicv_seen = true;
 		}
 	}
 	EXPECT_EQ(2, step) TH_LOG("VCPU_CREATE, then APIC_MODE xAPIC -> x2APIC: not seen");
 	EXPECT_EQ(VAPICVM_EVENT_VM_DESTROY, evs[n - 1].event);
-	if (vm->apicv & VAPICVM_APICV_X2APIC_VIRT)
+	if (apicv & VAPICVM_APICV_X2APIC_VIRT)
 		EXPECT_TRUE(apicv_seen) TH_LOG("no APICV event with x2apic-virt going active");
 	free(evs);
 	genl_close(ev);
