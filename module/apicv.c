@@ -35,7 +35,9 @@
 #include "emulate.h"
 #include "lapic.h"
 #include "msr.h"
+#include "netlink.h"
 #include "run.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
 
@@ -46,10 +48,11 @@
 static const struct apicv_feature {
 	u32 bit;
 	const char *name;
+	const char *tier;	/* the cumulative tier it tops */
 	u32 requires;		/* the SDM's requirements and ours */
 } apicv_features[] = {
 #define FEATURE_ROW(id, bit, name, tier, sdm, policy, ctl)	\
-	{ VAPICVM_APICV_##id, name, (sdm) | (policy) },
+	{ VAPICVM_APICV_##id, name, tier, (sdm) | (policy) },
 	VAPICVM_APICV_FEATURES(FEATURE_ROW)
 #undef FEATURE_ROW
 };
@@ -74,6 +77,43 @@ u32 apicv_features_closure(u32 set)
 	while ((missing = apicv_features_missing(set)))
 		set &= ~missing;
 	return set;
+}
+
+unsigned int apicv_nr_features(void)
+{
+	return ARRAY_SIZE(apicv_features);
+}
+
+const char *apicv_feature_name(unsigned int i, u32 *bit, u32 *requires)
+{
+	*bit = apicv_features[i].bit;
+	*requires = apicv_features[i].requires;
+	return apicv_features[i].name;
+}
+
+/*
+ * The tier's name, as the C++ library spells tiers: the tier of the top
+ * feature of the ladder (x2APIC virtualization stands beside it), then
+ * "+x2apic"; "x2apic" alone is the TPR shadow with it; "none".
+ */
+int apicv_tier_name(char *buf, size_t size, u32 set)
+{
+	const char *top = NULL;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(apicv_features); i++)
+		if ((set & apicv_features[i].bit) &&
+		    apicv_features[i].bit != VAPICVM_APICV_X2APIC_VIRT &&
+		    apicv_features[i].bit != VAPICVM_APICV_TPR_SHADOW)
+			top = apicv_features[i].tier;
+	if (!top && (set & VAPICVM_APICV_X2APIC_VIRT))
+		return scnprintf(buf, size, "x2apic");
+	if (!top && (set & VAPICVM_APICV_TPR_SHADOW))
+		top = "tpr";
+	if (!top)
+		return scnprintf(buf, size, "none");
+	return scnprintf(buf, size, "%s%s", top,
+			 set & VAPICVM_APICV_X2APIC_VIRT ? "+x2apic" : "");
 }
 
 /* "tpr-shadow apic-access ..." or "none", for the kernel log. */
@@ -139,6 +179,7 @@ static bool inject_extint(struct vapicvm_vcpu *vcpu)
 		vmcs_write32(VM_ENTRY_INTR_INFO,
 			     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | vcpu->extint_vector);
 		vcpu_stat_inc(vcpu, VAPICVM_STAT_IRQ_INJECTED);
+		trace_vapicvm_inj_virq(vcpu->id, vcpu->extint_vector, true);
 		vcpu_set_intr_window(vcpu, false);
 	} else {
 		vcpu_set_intr_window(vcpu, true);
@@ -162,6 +203,7 @@ static void inject_pending(struct vapicvm_vcpu *vcpu)
 			vmcs_write32(VM_ENTRY_INTR_INFO,
 				     INTR_INFO_VALID | INTR_TYPE_EXT_INTR | irr);
 			vcpu_stat_inc(vcpu, VAPICVM_STAT_IRQ_INJECTED);
+			trace_vapicvm_inj_virq(vcpu->id, irr, false);
 			irr = lapic_highest_irr(apic);
 			vcpu_set_intr_window(vcpu, false);
 		} else {
@@ -448,6 +490,29 @@ static void update_x2apic_msr_bitmap(struct vapicvm_vcpu *vcpu, bool virt)
 }
 
 /*
+ * The VM's features the CPU applies to this vCPU now: x2APIC virtualization
+ * only in x2APIC mode, APIC-access virtualization only in xAPIC mode at the
+ * APIC-access page.  A change is an event and a trace point.
+ */
+static void apicv_note_active(struct vapicvm_vcpu *vcpu)
+{
+	struct vapicvm_lapic *apic = vcpu->lapic;
+	u32 active = vcpu->vm->apicv;
+
+	if (!apic->hw.x2apic_virt)
+		active &= ~VAPICVM_APICV_X2APIC_VIRT;
+	if (!apic->hw.apic_access_virt)
+		active &= ~VAPICVM_APICV_APIC_ACCESS;
+	if (active == vcpu->apicv_active)
+		return;
+	trace_vapicvm_apicv_active(vcpu->vm->id, vcpu->id, vcpu->apicv_active, active);
+	/* The first decision, at creation, goes with VAPICVM_EVENT_VM_CREATE's. */
+	if (vcpu->apicv_active != APICV_ACTIVE_UNDECIDED)
+		vapicvm_event_vcpu(vcpu, VAPICVM_EVENT_APICV, vcpu->apicv_active, active);
+	vcpu->apicv_active = active;
+}
+
+/*
  * Choose the controls that depend on the APIC's current mode and base:
  * "virtualize x2APIC mode" in x2APIC mode, "virtualize APIC accesses" in
  * xAPIC mode when this vCPU's base is where the VM's APIC-access page is.
@@ -474,6 +539,7 @@ void apicv_update_mode(struct vapicvm_vcpu *vcpu)
 		vcpu->cpu2_ctls = cpu2;
 		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, cpu2);
 	}
+	apicv_note_active(vcpu);
 }
 
 /* Level-triggered vectors (TMR) need an EOI exit with VID (Vol. 3C 30.1.3). */
@@ -598,6 +664,7 @@ static int emulate_apic_access(struct vapicvm_vcpu *vcpu, unsigned int off, bool
 	struct emul_insn insn;
 	u32 val;
 
+	stats_count_apic_access(vcpu, off);
 	if (emulate_decode(vcpu, &insn) || (check_hint && insn.write != write_hint))
 		return emulate_failure(vcpu, VAPICVM_INTERNAL_ERROR_EMULATION);
 	/* A read-modify-write or string access of an APIC register is not emulated. */
@@ -636,6 +703,7 @@ int apicv_handle_apic_write(struct vapicvm_vcpu *vcpu)
 	unsigned long qual = vmcs_readl(EXIT_QUALIFICATION);
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_APIC_WRITE);
+	stats_count_apic_write(vcpu, qual & 0xff0);
 	/* Trap-like: the value is in the page and RIP is past the write. */
 	lapic_write_trap(vcpu, qual & 0xff0);
 	return 1;

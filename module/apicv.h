@@ -46,6 +46,11 @@ struct apicv_tier {
 u32 apicv_features_missing(u32 set);
 /* The largest subset of set in which every feature has what it needs. */
 u32 apicv_features_closure(u32 set);
+/* Feature i of the table (i < apicv_nr_features()): its name, bit and requirements. */
+unsigned int apicv_nr_features(void);
+const char *apicv_feature_name(unsigned int i, u32 *bit, u32 *requires);
+/* The tier of a feature set, "vid+x2apic" or "none", as the library names tiers. */
+int apicv_tier_name(char *buf, size_t size, u32 set);
 /* The features' names, space-separated, or "none". */
 int apicv_features_format(char *buf, size_t size, u32 set);
 

@@ -18,6 +18,8 @@
 #include "apicv.h"
 #include "lapic.h"
 #include "lapic_timer.h"
+#include "netlink.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 
@@ -254,6 +256,9 @@ void lapic_sync_pir(struct vapicvm_vcpu *vcpu)
 			level_changed = true;
 		}
 		vcpu->stats[VAPICVM_STAT_IRQ_POSTED] += hweight32(posted);
+		/* Tiers with VID leave these to the CPU: none is injected. */
+		if (apic->tier->irr_raised)
+			vcpu->stats[VAPICVM_STAT_IRQ_VID] += hweight32(posted);
 	}
 	if (highest >= 0)
 		lapic_irr_raised(apic, highest);
@@ -300,6 +305,7 @@ static void lapic_eoi(struct vapicvm_vcpu *vcpu)
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 	int vector = lapic_highest_isr(apic);
 
+	trace_vapicvm_eoi(vcpu->id, vector);
 	if (vector < 0)
 		return;
 	vec_clear(apic, LAPIC_ISR, vector);
@@ -311,6 +317,7 @@ static void lapic_eoi(struct vapicvm_vcpu *vcpu)
 void lapic_eoi_induced(struct vapicvm_vcpu *vcpu, u8 vector)
 {
 	/* The CPU already cleared the vISR bit and updated SVI and PPR. */
+	trace_vapicvm_eoi(vcpu->id, vector);
 	lapic_eoi_vector(to_apic(vcpu), vector);
 }
 
@@ -333,7 +340,7 @@ bool lapic_next_ioapic_eoi(struct vapicvm_vcpu *vcpu, u8 *vector)
  * context that may sleep or not (it never sleeps).  Returns whether the
  * APIC accepted it.
  */
-bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
+static bool lapic_accept_message(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 {
 	struct vapicvm_lapic *apic = to_apic(target);
 
@@ -372,6 +379,14 @@ bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
 	default:
 		return false;	/* SMI and reserved modes are not modelled */
 	}
+}
+
+bool lapic_deliver(struct vapicvm_vcpu *target, u32 dm, u8 vector, bool level)
+{
+	bool accepted = lapic_accept_message(target, dm, vector, level);
+
+	trace_vapicvm_apic_accept_irq(target->id, dm, level, vector, accepted);
+	return accepted;
 }
 
 /* ------------------------------------------------------------------ */
@@ -487,15 +502,48 @@ int lapic_deliver_msi(struct vapicvm_vm *vm, u32 address_lo, u32 data)
 	return lapic_route(vm, NULL, icr, dest, false);
 }
 
+/* IPI counters by delivery mode and by destination. */
+static void lapic_count_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest, bool x2)
+{
+	u32 shorthand = icr & LAPIC_SHORT_MASK;
+
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SENT);
+	switch (icr & LAPIC_DM_MASK) {
+	case LAPIC_DM_FIXED:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_FIXED);
+		break;
+	case LAPIC_DM_LOWEST:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_LOWEST_PRIORITY);
+		break;
+	case LAPIC_DM_NMI:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_NMI);
+		break;
+	case LAPIC_DM_INIT:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_INIT);
+		break;
+	case LAPIC_DM_STARTUP:
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SIPI);
+		break;
+	}
+	if (shorthand == LAPIC_DEST_SELF)
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SELF);
+	else if (shorthand != LAPIC_DEST_NOSHORT ||
+		 (!(icr & LAPIC_DEST_LOGICAL) && dest == (x2 ? 0xffffffffU : 0xff)))
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_BROADCAST);
+}
+
 static void lapic_send_ipi(struct vapicvm_vcpu *vcpu, u32 icr, u32 dest)
 {
 	struct vapicvm_lapic *apic = to_apic(vcpu);
 	u32 dm = icr & LAPIC_DM_MASK;
 
-	vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SENT);
 	/* INIT level de-assert: a legacy no-op (Vol. 3A 11.6.1). */
-	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG))
+	if (dm == LAPIC_DM_INIT && !(icr & LAPIC_INT_ASSERT) && (icr & LAPIC_INT_LEVELTRIG)) {
+		vcpu_stat_inc(vcpu, VAPICVM_STAT_IPI_SENT);
 		return;
+	}
+	lapic_count_ipi(vcpu, icr, dest, lapic_is_x2apic(vcpu));
+	trace_vapicvm_apic_ipi(vcpu->id, icr, dest);
 	if ((dm == LAPIC_DM_FIXED || dm == LAPIC_DM_LOWEST) && (icr & LAPIC_VECTOR_MASK) < 16) {
 		lapic_report_error(apic, LAPIC_ESR_SEND_ILLEGAL);
 		return;
@@ -674,6 +722,7 @@ void lapic_mmio_read(struct vapicvm_vcpu *vcpu, unsigned int off, u32 *val)
 	if ((off & 0xf) || !xapic_reg_readable(off))
 		return;
 	*val = lapic_read_reg(vcpu, off);
+	trace_vapicvm_apic(vcpu->id, false, off, *val);
 }
 
 void lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
@@ -683,6 +732,7 @@ void lapic_mmio_write(struct vapicvm_vcpu *vcpu, unsigned int off, u32 val)
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MMIO_EMULATED);
 	if (!lapic_is_enabled(vcpu) || lapic_is_x2apic(vcpu) || (off & 0xf))
 		return;
+	trace_vapicvm_apic(vcpu->id, true, off, val);
 	if (lapic_write_reg(vcpu, off, val) && !xapic_reg_readable(off))
 		lapic_report_error(apic, LAPIC_ESR_ILLEGAL_REG);
 }
@@ -699,6 +749,7 @@ void lapic_write_trap(struct vapicvm_vcpu *vcpu, unsigned int off)
 	 */
 	if (off == LAPIC_EOI)
 		lapic_reg_write(apic, LAPIC_EOI, 0);
+	trace_vapicvm_apic(vcpu->id, true, off, val);
 	lapic_write_reg(vcpu, off, val);
 }
 
@@ -723,6 +774,7 @@ int lapic_x2apic_read(struct vapicvm_vcpu *vcpu, u32 msr, u64 *data)
 	if (!xapic_reg_readable(off))
 		return 1;
 	*data = lapic_read_reg(vcpu, off);
+	trace_vapicvm_apic(vcpu->id, false, off, *data);
 	return 0;
 }
 
@@ -734,6 +786,7 @@ int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data)
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_APIC_MSR_EMULATED);
 	if (!lapic_is_x2apic(vcpu))
 		return 1;
+	trace_vapicvm_apic(vcpu->id, true, off, data);
 	switch (off) {
 	case LAPIC_ICR:
 		lapic_reg_write(apic, LAPIC_ICR2, data >> 32);
@@ -786,7 +839,7 @@ int lapic_x2apic_write(struct vapicvm_vcpu *vcpu, u32 msr, u64 data)
 
 u64 lapic_get_base(struct vapicvm_vcpu *vcpu)
 {
-	return to_apic(vcpu)->base_msr;
+	return READ_ONCE(to_apic(vcpu)->base_msr);
 }
 
 static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
@@ -808,6 +861,14 @@ static void lapic_reset_registers(struct vapicvm_vcpu *vcpu)
 	memset(apic->pi->pir, 0, sizeof(apic->pi->pir));
 	memset(apic->pir_tmr, 0, sizeof(apic->pir_tmr));
 	clear_bit(PI_ON, (unsigned long *)&apic->pi->control);
+}
+
+/* enum vapicvm_apic_mode of an IA32_APIC_BASE value. */
+u32 lapic_mode_of(u64 base)
+{
+	if (!(base & LAPIC_BASE_EN))
+		return VAPICVM_APIC_MODE_DISABLED;
+	return base & LAPIC_BASE_EXTD ? VAPICVM_APIC_MODE_X2APIC : VAPICVM_APIC_MODE_XAPIC;
 }
 
 int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host)
@@ -846,6 +907,9 @@ int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host)
 	}
 	WRITE_ONCE(apic->base_msr, value);
 	apic->tier->base_changed(vcpu, old, value);
+	if (was_en != en || was_x2 != x2)
+		vapicvm_event_vcpu(vcpu, VAPICVM_EVENT_APIC_MODE, lapic_mode_of(old),
+				   lapic_mode_of(value));
 	return 0;
 }
 

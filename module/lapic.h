@@ -222,6 +222,8 @@ u32 lapic_id(struct vapicvm_vcpu *vcpu);
 bool lapic_is_enabled(struct vapicvm_vcpu *vcpu);
 bool lapic_is_x2apic(struct vapicvm_vcpu *vcpu);
 u64 lapic_get_base(struct vapicvm_vcpu *vcpu);
+/* enum vapicvm_apic_mode of an IA32_APIC_BASE value. */
+u32 lapic_mode_of(u64 base);
 int lapic_set_base(struct vapicvm_vcpu *vcpu, u64 value, bool host);
 u64 lapic_get_cr8(struct vapicvm_vcpu *vcpu);
 void lapic_set_cr8(struct vapicvm_vcpu *vcpu, u64 cr8);

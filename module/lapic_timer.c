@@ -23,6 +23,8 @@
 #include "capabilities.h"
 #include "lapic.h"
 #include "lapic_timer.h"
+#include "netlink.h"
+#include "trace.h"
 #include "tsc.h"
 #include "vcpu.h"
 
@@ -127,6 +129,7 @@ static void lapic_timer_deadline_expired_here(struct vapicvm_lapic *apic)
 	lapic_timer_deliver(apic, lapic_reg_read(apic, LAPIC_LVTT));
 	apic->tsc_deadline = 0;
 	vcpu_stat_inc(apic->vcpu, VAPICVM_STAT_TIMER_FIRED);
+	trace_vapicvm_timer_fire(apic->vcpu->id, apic->hv_timer_usable);
 }
 
 /* Hard-IRQ context. */
@@ -145,14 +148,23 @@ static enum hrtimer_restart lapic_timer_fn(struct hrtimer *timer)
 	return HRTIMER_NORESTART;
 }
 
+/* The first clamped period of a VM is an event: the guest runs slower than it asked. */
+static void lapic_timer_report_clamp(struct vapicvm_vcpu *vcpu)
+{
+	if (!test_and_set_bit(VAPICVM_CLAMP_TIMER, &vcpu->vm->clamps_reported))
+		vapicvm_event_vcpu(vcpu, VAPICVM_EVENT_RATE_CLAMP, VAPICVM_CLAMP_TIMER, 0);
+}
+
 /* One pass of the count in time: TMICT x divide, floored when periodic. */
 static u64 lapic_timer_pass_ns(struct vapicvm_lapic *apic)
 {
 	u64 period = (u64)lapic_reg_read(apic, LAPIC_TMICT) * lapic_timer_divisor(apic) *
 		     APIC_BUS_CYCLE_NS;
 
-	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC)
-		period = max(period, LAPIC_TIMER_MIN_PERIOD_NS);
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC && period < LAPIC_TIMER_MIN_PERIOD_NS) {
+		period = LAPIC_TIMER_MIN_PERIOD_NS;
+		lapic_timer_report_clamp(apic->vcpu);
+	}
 	return period;
 }
 
@@ -213,6 +225,8 @@ void lapic_timer_start_count(struct vapicvm_lapic *apic, u64 remaining_ns)
 	}
 	remaining_ns = min(remaining_ns, LAPIC_TIMER_MAX_NS) ?: period;
 	WRITE_ONCE(apic->timer_period_ns, period);
+	trace_vapicvm_timer_arm(apic->vcpu->id, lapic_timer_mode(apic) >> 17, remaining_ns,
+				apic->hv_timer_usable);
 	/*
 	 * Where the VMX-preemption timer is used, the count is its while the
 	 * vCPU runs, as a TSC deadline is, and the hrtimer's while it blocks.
@@ -396,6 +410,9 @@ void lapic_set_tsc_deadline(struct vapicvm_vcpu *vcpu, u64 deadline)
 		lapic_timer_deadline_expired_here(apic);
 		return;
 	}
+	if (trace_vapicvm_timer_arm_enabled())
+		trace_vapicvm_timer_arm(vcpu->id, 2, tsc_delta_to_ns(vcpu, deadline - now),
+					apic->hv_timer_usable);
 	if (apic->hv_timer_usable) {
 		apic->hv_deadline = deadline;
 		apic->hv_timer_armed = true;
@@ -471,6 +488,7 @@ void lapic_hv_timer_expired(struct vapicvm_vcpu *vcpu)
 	}
 	lapic_timer_deliver(apic, lvtt);
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
+	trace_vapicvm_timer_fire(vcpu->id, true);
 	lapic_timer_count_reload(apic, lvtt, now);
 }
 
@@ -588,6 +606,7 @@ void lapic_timer_expired(struct vapicvm_vcpu *vcpu)
 	struct vapicvm_lapic *apic = vcpu->lapic;
 
 	vcpu_stat_inc(vcpu, VAPICVM_STAT_TIMER_FIRED);
+	trace_vapicvm_timer_fire(vcpu->id, false);
 	if (lapic_timer_mode(apic) == LAPIC_TIMER_TSCDEADLINE)
 		apic->tsc_deadline = 0;
 }

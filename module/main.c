@@ -20,6 +20,7 @@
 #include "lapic_timer.h"
 #include "ioeventfd.h"
 #include "mitigations.h"
+#include "netlink.h"
 #include "msr.h"
 #include "main.h"
 #include "vcpu.h"
@@ -87,6 +88,8 @@ long vapicvm_check_extension(struct vapicvm_vm *vm, unsigned long cap)
 		return guest_debug_supported();
 	case VAPICVM_CAP_TRANSLATE:
 		return 1;
+	case VAPICVM_CAP_GENL:
+		return vapicvm_genl_registered();
 	case VAPICVM_CAP_XCRS:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
@@ -248,13 +251,20 @@ static int __init vapicvm_init(void)
 	r = vm_irqfd_module_init();
 	if (r)
 		goto err_vcpu;
+	r = vapicvm_genl_init();
+	if (r) {
+		pr_err("cannot register the generic netlink family: %d\n", r);
+		goto err_irqfd;
+	}
 	r = misc_register(&vapicvm_dev);
 	if (r) {
 		pr_err("cannot register /dev/vapicvm: %d\n", r);
-		goto err_irqfd;
+		goto err_genl;
 	}
 	return 0;
 
+err_genl:
+	vapicvm_genl_exit();
 err_irqfd:
 	vm_irqfd_module_exit();
 err_vcpu:
@@ -269,6 +279,7 @@ err_enable:
 static void __exit vapicvm_exit(void)
 {
 	misc_deregister(&vapicvm_dev);
+	vapicvm_genl_exit();
 	vm_irqfd_module_exit();
 	vcpu_module_exit();
 	mitigations_exit();

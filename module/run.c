@@ -34,8 +34,10 @@
 #include "lapic_timer.h"
 #include "mitigations.h"
 #include "msr_filter.h"
+#include "netlink.h"
 #include "pml.h"
 #include "run.h"
+#include "trace.h"
 #include "tsc.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
@@ -440,6 +442,7 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 {
 	ktime_t start = ktime_get();
 	bool polled = false;
+	u64 blocked_ns;
 	int r;
 
 	if (vcpu->halt_poll_ns && READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
@@ -456,8 +459,10 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 		lapic_timer_unblock(vcpu);
 	}
 	clear_bit(VCPU_REQ_UNBLOCK, &vcpu->requests);
+	blocked_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
+	vcpu->stats[VAPICVM_STAT_HALT_NS] += blocked_ns;
 	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED && READ_ONCE(halt_poll_ns))
-		vcpu_halt_poll_adjust(vcpu, ktime_to_ns(ktime_sub(ktime_get(), start)));
+		vcpu_halt_poll_adjust(vcpu, blocked_ns);
 	if (signal_pending(current)) {
 		vcpu->run->exit_reason = VAPICVM_EXIT_INTR;
 		return -EINTR;
@@ -589,6 +594,7 @@ static int vcpu_enter_guest(struct vapicvm_vcpu *vcpu)
 {
 	unsigned long cr3, cr4;
 	bool xcr0_switched = false;
+	u64 entry_tsc;
 	int fail;
 
 	if (unlikely(READ_ONCE(vcpu->requests)))
@@ -669,7 +675,10 @@ reenter:
 	if (unlikely(vcpu->lapic->expired_deadline))
 		lapic_timer_hold_until_deadline(vcpu);
 	mitigations_before_entry(vcpu);
+	trace_vapicvm_entry(vcpu);
+	entry_tsc = rdtsc();
 	fail = __vapicvm_vcpu_run(vcpu->regs, &vcpu->host_rsp, vcpu->launched);
+	vcpu->counters.guest_cycles += rdtsc() - entry_tsc;
 	mitigations_after_exit(vcpu);
 
 	/* VM exit cleared it (Vol. 3C 28.5.1): the host's branch tracing, LBRs. */
@@ -702,16 +711,15 @@ reenter:
 		preempt_enable();
 		return vcpu_fail_entry(vcpu);
 	}
+	stats_count_exit(vcpu, vcpu->exit_reason);
+	trace_vapicvm_exit(vcpu);
 	handle_exit_irqoff(vcpu);
 	vcpu_save_idt_vectoring(vcpu);
-	if (vcpu_exit_fastpath(vcpu)) {
-		vcpu_stat_inc(vcpu, VAPICVM_STAT_EXITS);
+	if (vcpu_exit_fastpath(vcpu))
 		goto reenter;
-	}
 	local_irq_enable();
 	preempt_enable();
 
-	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXITS);
 	return vapicvm_handle_exit(vcpu);
 }
 
@@ -798,6 +806,7 @@ out:
 	run->apic_base = lapic_get_base(vcpu);
 	vapicvm_vcpu_put(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->guest_fpu, false);
-	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_USERSPACE);
+	stats_count_user_exit(vcpu, run->exit_reason);
+	vapicvm_event_run_exit(vcpu);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include "cpuid.h"
 #include "lapic.h"
 #include "msr.h"
+#include "netlink.h"
 #include "pml.h"
 #include "tsc.h"
 #include "vcpu.h"
@@ -168,6 +169,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 		return -ENOMEM;
 	vcpu->vm = vm;
 	vcpu->id = id;
+	vcpu->apicv_active = APICV_ACTIVE_UNDECIDED;
 	vcpu->cpu = -1;
 	vcpu->last_cpu = -1;
 	mutex_init(&vcpu->mutex);
@@ -224,6 +226,7 @@ int vapicvm_create_vcpu(struct vapicvm_vm *vm, unsigned long id)
 	smp_store_release(&vm->vcpus[vm->nr_vcpus], vcpu);
 	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
 	mutex_unlock(&vm->lock);
+	vapicvm_event_vcpu(vcpu, VAPICVM_EVENT_VCPU_CREATE, 0, 0);
 	return r;
 
 err_unlock:

@@ -15,6 +15,7 @@
 #include <asm/fpu/api.h>
 
 #include <uapi/linux/vapicvm.h>
+#include "stats.h"
 #include "vm.h"
 #include "vmcs.h"
 
@@ -176,10 +177,13 @@ struct vapicvm_vcpu {
 	struct task_struct *task;	/* thread in RUN, for kicks */
 
 	struct vapicvm_lapic *lapic;
+	u32 apicv_active;	/* the VM's features in effect now (apicv.c) */
+#define APICV_ACTIVE_UNDECIDED	~0U
 	struct page *msr_bitmap;
 	struct page *pml_page;	/* the PML log, where the CPU has PML (pml.c) */
 
 	u64 stats[VAPICVM_STAT_NR];
+	struct vcpu_counters counters;	/* stats.h */
 };
 
 static inline void vcpu_stat_inc(struct vapicvm_vcpu *vcpu, enum vapicvm_stat stat)

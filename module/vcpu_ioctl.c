@@ -68,6 +68,7 @@ static int vcpu_release(struct inode *inode, struct file *filp)
 
 static long vcpu_ioctl_stats(struct vapicvm_vcpu *vcpu, void __user *argp)
 {
+	u64 stats[VAPICVM_STAT_NR] = {};
 	struct vapicvm_stats hdr;
 	u32 n;
 
@@ -76,7 +77,8 @@ static long vcpu_ioctl_stats(struct vapicvm_vcpu *vcpu, void __user *argp)
 	if (hdr.pad)
 		return -EINVAL;
 	n = min_t(u32, hdr.n, VAPICVM_STAT_NR);
-	if (copy_to_user(argp + sizeof(hdr), vcpu->stats, n * sizeof(u64)))
+	stats_add_vcpu_table(stats, vcpu);
+	if (copy_to_user(argp + sizeof(hdr), stats, n * sizeof(u64)))
 		return -EFAULT;
 	hdr.n = n;
 	if (copy_to_user(argp, &hdr, sizeof(hdr)))

@@ -6,11 +6,13 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -23,6 +25,8 @@
 #include "msr_filter.h"
 #include "lapic.h"
 #include "main.h"
+#include "netlink.h"
+#include "trace.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "vmx_enable.h"
@@ -137,13 +141,14 @@ static void memslot_free(struct vapicvm_memslot *slot)
 	kfree(slot);
 }
 
-static void memslot_unpin(struct vapicvm_memslot *slot)
+static void memslot_unpin(struct vapicvm_vm *vm, struct vapicvm_memslot *slot)
 {
 	struct page *page;
 	unsigned long idx;
 
 	xa_for_each(&slot->pages, idx, page) {
 		unpin_user_pages_dirty_lock(&page, 1, !(slot->flags & VAPICVM_MEM_READONLY));
+		atomic64_dec(&vm->pinned_pages);
 		cond_resched();
 	}
 	xa_destroy(&slot->pages);
@@ -156,6 +161,7 @@ static void memslot_unpin(struct vapicvm_memslot *slot)
 static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, bool uncharge)
 {
 	vm->slots[slot->id] = NULL;
+	WRITE_ONCE(vm->mem_pages, vm->mem_pages - slot->npages);
 	if (slot->dirty_bitmap)
 		WRITE_ONCE(vm->logging_slots, vm->logging_slots - 1);
 	ept_unmap_range(&vm->ept, slot->base_gfn << PAGE_SHIFT, slot->npages << PAGE_SHIFT);
@@ -165,7 +171,7 @@ static void memslot_remove(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, 
 		ept_map_page(&vm->ept, vm->apic_access_gpa, page_to_phys(vm->apic_access_page),
 			     EPT_RWX | EPT_MT_WB | EPT_AD);
 	vm_flush_tlbs(vm);
-	memslot_unpin(slot);
+	memslot_unpin(vm, slot);
 	if (uncharge)
 		memslot_account(vm, slot->npages, false);
 	memslot_free(slot);
@@ -262,6 +268,7 @@ static int vm_set_memory_region(struct vapicvm_vm *vm,
 	if (old)
 		memslot_remove(vm, old, false);
 	vm->slots[mem->slot] = slot;
+	WRITE_ONCE(vm->mem_pages, vm->mem_pages + npages);
 	if (slot->dirty_bitmap)
 		WRITE_ONCE(vm->logging_slots, vm->logging_slots + 1);
 out:
@@ -285,7 +292,7 @@ static struct page *memslot_page(struct vapicvm_memslot *slot, u64 idx)
  * shared zero page, and the host's later writes would go to a new page the
  * guest never sees.
  */
-static int memslot_pin(struct vapicvm_memslot *slot, u64 idx, u64 n)
+static int memslot_pin(struct vapicvm_vm *vm, struct vapicvm_memslot *slot, u64 idx, u64 n)
 {
 	bool readonly = slot->flags & VAPICVM_MEM_READONLY;
 	struct page *pages[PIN_BATCH];
@@ -313,6 +320,7 @@ static int memslot_pin(struct vapicvm_memslot *slot, u64 idx, u64 n)
 				unpin_user_pages(pages + i, got - i);
 				return r;
 			}
+			atomic64_inc(&vm->pinned_pages);
 		}
 		idx += got;
 	}
@@ -389,7 +397,7 @@ static int memslot_map_block(struct vapicvm_vm *vm, struct vapicvm_memslot *slot
 		return 1;
 	first = max(block_gfn, slot->base_gfn) - slot->base_gfn;
 	last = min(block_gfn + BLOCK_PAGES, slot->base_gfn + slot->npages) - slot->base_gfn;
-	r = memslot_pin(slot, first, last - first);
+	r = memslot_pin(vm, slot, first, last - first);
 	if (r)
 		return r;
 	if (may_be_large && block_is_large(vm, slot, first))
@@ -450,7 +458,7 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		 * write is seen: with PML writable but not dirty (the CPU logs
 		 * the write), otherwise read-only (the write faults).
 		 */
-		r = memslot_pin(slot, idx, 1);
+		r = memslot_pin(vm, slot, idx, 1);
 		if (r)
 			goto out;
 		if (write)
@@ -464,14 +472,14 @@ int vm_fault_in(struct vapicvm_vm *vm, u64 gpa, bool write)
 		goto out;
 	}
 	if (!(slot->flags & VAPICVM_MEM_PREFAULT)) {
-		r = memslot_pin(slot, idx, 1);
+		r = memslot_pin(vm, slot, idx, 1);
 		if (r)
 			goto out;
 	}
 	r = memslot_map_block(vm, slot, gfn, flags);
 	/* A block that could not be pinned whole still maps the page asked for. */
 	if (r < 0 && (slot->flags & VAPICVM_MEM_PREFAULT))
-		r = memslot_pin(slot, idx, 1) ?: 1;
+		r = memslot_pin(vm, slot, idx, 1) ?: 1;
 	if (r == 1)
 		r = ept_map_page(&vm->ept, gfn << PAGE_SHIFT,
 				 page_to_phys(memslot_page(slot, idx)), flags);
@@ -671,10 +679,45 @@ int vm_map_apic_access_page(struct vapicvm_vm *vm, u64 gpa)
 /* Lifetime                                                            */
 /* ------------------------------------------------------------------ */
 
+/* vm.h: every VM. */
+LIST_HEAD(vapicvm_vms);
+/* Guards vapicvm_vms and vapicvm_vms_gen; taken outside any vm->lock. */
+DEFINE_MUTEX(vapicvm_vms_lock);
+unsigned int vapicvm_vms_gen = 1;	/* never 0: a dump's sequence of 0 means none */
+
+static void vm_list_changed(void)
+{
+	lockdep_assert_held(&vapicvm_vms_lock);
+	if (!++vapicvm_vms_gen)
+		vapicvm_vms_gen = 1;
+}
+
+static void vm_list_add(struct vapicvm_vm *vm)
+{
+	mutex_lock(&vapicvm_vms_lock);
+	list_add_tail(&vm->node, &vapicvm_vms);
+	vm_list_changed();
+	mutex_unlock(&vapicvm_vms_lock);
+	vapicvm_event_vm(vm, VAPICVM_EVENT_VM_CREATE);
+}
+
+static void vm_list_del(struct vapicvm_vm *vm)
+{
+	if (list_empty(&vm->node))
+		return;
+	mutex_lock(&vapicvm_vms_lock);
+	list_del_init(&vm->node);
+	vm_list_changed();
+	mutex_unlock(&vapicvm_vms_lock);
+	vapicvm_event_vm(vm, VAPICVM_EVENT_VM_DESTROY);
+}
+
 static void vapicvm_vm_free(struct vapicvm_vm *vm)
 {
 	int i;
 
+	/* First of all: nobody may find it any more. */
+	vm_list_del(vm);
 	/* First: an irqfd's wake-up delivers to the vCPUs. */
 	vm_irqfd_release_all(vm);
 	for (i = 0; i < VAPICVM_MAX_VCPUS; i++)
@@ -689,7 +732,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	on_each_cpu(invept_this_cpu, vm, 1);
 	for (i = 0; i < VAPICVM_MAX_MEMSLOTS; i++) {
 		if (vm->slots[i]) {
-			memslot_unpin(vm->slots[i]);
+			memslot_unpin(vm, vm->slots[i]);
 			memslot_account(vm, vm->slots[i]->npages, false);
 			memslot_free(vm->slots[i]);
 		}
@@ -701,6 +744,7 @@ static void vapicvm_vm_free(struct vapicvm_vm *vm)
 	free_cpumask_var(vm->flush_cpus);
 	if (vm->mm)
 		mmdrop(vm->mm);
+	put_pid(vm->owner_pid);
 	kfree(vm);
 	vmx_put();
 }
@@ -769,21 +813,13 @@ static long vm_ioctl_stats(struct vapicvm_vm *vm, void __user *argp)
 {
 	u64 stats[VAPICVM_VM_STAT_NR];
 	struct vapicvm_stats hdr;
-	unsigned int i;
 	u32 n;
 
 	if (copy_from_user(&hdr, argp, sizeof(hdr)))
 		return -EFAULT;
 	if (hdr.pad)
 		return -EINVAL;
-	mutex_lock(&vm->lock);
-	memcpy(stats, vm->stats, sizeof(stats));
-	stats[VAPICVM_VM_STAT_EPT_TABLES] = vm->ept.nr_tables;
-	stats[VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID] = 0;
-	for (i = 0; i < vm->nr_vcpus; i++)
-		if (!vm->vcpus[i]->vpid)
-			stats[VAPICVM_VM_STAT_VCPUS_WITHOUT_VPID]++;
-	mutex_unlock(&vm->lock);
+	stats_read_vm(vm, stats);
 	n = min_t(u32, hdr.n, VAPICVM_VM_STAT_NR);
 	if (copy_to_user(argp + sizeof(hdr), stats, n * sizeof(u64)))
 		return -EFAULT;
@@ -836,6 +872,8 @@ static long vapicvm_vm_ioctl(struct file *filp, unsigned int ioctl, unsigned lon
 	}
 	case VAPICVM_GET_VM_STATS:
 		return vm_ioctl_stats(vm, argp);
+	case VAPICVM_GET_VM_ID:
+		return put_user(vm->id, (u64 __user *)argp);
 	case VAPICVM_IOEVENTFD: {
 		struct vapicvm_ioeventfd io;
 
@@ -925,6 +963,12 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 	}
 	refcount_set(&vm->users, 1);
 	vm->id = atomic64_inc_return(&vm_ids);
+	INIT_LIST_HEAD(&vm->node);
+	vm->owner_pid = get_task_pid(current, PIDTYPE_TGID);
+	vm->owner_uid = current_euid();
+	vm->apicv_requested = params->flags & VAPICVM_VM_APICV_MASK ? params->apicv :
+			      VAPICVM_APICV_ALL;
+	atomic64_set(&vm->pinned_pages, 0);
 	mutex_init(&vm->lock);
 	INIT_LIST_HEAD(&vm->ioeventfds);
 	vm_irqfd_vm_init(vm);
@@ -953,6 +997,9 @@ int vapicvm_create_vm(const struct vapicvm_create_vm *params)
 			goto err;
 	}
 
+	trace_vapicvm_apicv_tier(vm->id, vm->apicv_requested, vmx_caps.apicv_supported, apicv);
+	/* Listed before its fd exists: a close racing the return frees it. */
+	vm_list_add(vm);
 	r = anon_inode_getfd("vapicvm-vm", &vapicvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (r < 0)
 		goto err;

@@ -15,11 +15,14 @@
 #ifndef VAPICVM_VM_H
 #define VAPICVM_VM_H
 
+#include <linux/atomic.h>
 #include <linux/cpumask.h>
+#include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 #include <uapi/linux/vapicvm.h>
@@ -59,6 +62,12 @@ struct vapicvm_vm {
 	refcount_t users;	/* the VM fd and each vCPU fd */
 	u64 id;			/* unique while the module is loaded */
 	struct mm_struct *mm;	/* the creator's: guest memory lives there */
+	/* Who made it and what it asked for, for the netlink family. */
+	struct list_head node;	/* in vapicvm_vms */
+	struct pid *owner_pid;	/* the creator's thread group */
+	kuid_t owner_uid;	/* the creator's effective uid */
+	u32 apicv_requested;	/* VAPICVM_APICV_* asked for, or all without a mask */
+	unsigned long clamps_reported;	/* BIT(VAPICVM_CLAMP_*) already reported */
 	struct mutex lock;
 	u32 apicv;		/* VAPICVM_APICV_* in use */
 	/* VAPICVM_CAP_IOAPIC_EOI on: level-triggered EOIs exit to userspace. */
@@ -76,6 +85,8 @@ struct vapicvm_vm {
 	spinlock_t irqfds_lock;	/* irqfds; irq-safe: taken in eventfd wake-ups */
 
 	struct vapicvm_memslot *slots[VAPICVM_MAX_MEMSLOTS];
+	u64 mem_pages;		/* in all slots; written under lock */
+	atomic64_t pinned_pages;	/* of them, pinned now */
 	/* Slots with VAPICVM_MEM_LOG_DIRTY_PAGES: PML is on while there are any. */
 	unsigned int logging_slots;	/* written under lock */
 	struct vapicvm_ept ept;
@@ -96,6 +107,15 @@ struct vapicvm_vm {
 	u64 stats[VAPICVM_VM_STAT_NR];
 	cpumask_var_t flush_cpus;	/* vm_flush_tlbs()'s, under lock */
 };
+
+/*
+ * Every VM, for the netlink family: a VM is on the list from before its fd
+ * exists until it is freed, so whoever holds the lock may read it (and its
+ * vCPUs, freed only with it).  vapicvm_vms_gen changes with the list.
+ */
+extern struct list_head vapicvm_vms;
+extern struct mutex vapicvm_vms_lock;
+extern unsigned int vapicvm_vms_gen;
 
 int vapicvm_create_vm(const struct vapicvm_create_vm *params);
 void vapicvm_vm_get(struct vapicvm_vm *vm);

@@ -14,7 +14,9 @@
 #      switches to the disk, whose /init checks what it reads and writes,
 #      writes to the tty and prints "GUEST-LINUX-BOOT: ok cpus=2 disk=ok
 #      irq=ioapic uart_irqs=K ..." and powers off; vapicvm-run's --stats
-#      must show the interrupts of I/O APIC pins 4 and 5
+#      must show the interrupts of I/O APIC pins 4 and 5; before it powers
+#      off it waits (vapicvm_stat_hold) while vapicvm-stat takes a table of
+#      the running VM, which the job prints again as its last lines
 #   4. memory-backing-test: memfd and hugetlbfs guest RAM shared with a second
 #      mapping, slots moved and removed under a running guest (two 2 MiB huge
 #      pages are reserved for it, and released after)
@@ -56,13 +58,49 @@ guest() { # name expected-status log-patterns command... (patterns: one per line
 	# A hung guest is a failure with its log, not a bench timeout.
 	timeout "$GUEST_TIMEOUT" "$@" </dev/null >/tmp/$name.out 2>&1
 	rc=$?
+	guest_judge
+}
+guest_judge() { # after guest or guest_with_stat: $name $want $patterns $rc $t0 [$stat_ok]
 	t1=$(now)
 	sed "s/^/# $name| /" /tmp/$name.out
 	echo "# time $name: $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s (guest-visible wall clock of the emulated machine)"
-	ok=0
+	ok=${stat_ok:-0}
+	stat_ok=
 	[ "$rc" = "$want" ] || { echo "# $name: exit status $rc, expected $want"; ok=1; }
 	lacks_patterns /tmp/$name.out "the output" "$patterns" || ok=1
 	report $ok "$name"
+}
+# As guest, for the Linux guest started with vapicvm_stat_hold: when it
+# prints GUEST-LINUX-HOLD it waits for a line on its console, and meanwhile
+# vapicvm-stat takes a table of the running VM into /tmp/$name.stat.
+guest_with_stat() { # name expected-status log-patterns command...
+	name=$1 want=$2 patterns=$3
+	shift 3
+	t0=$(now)
+	rm -f /tmp/$name.fifo /tmp/$name.stat
+	mkfifo /tmp/$name.fifo
+	timeout "$GUEST_TIMEOUT" "$@" </tmp/$name.fifo >/tmp/$name.out 2>&1 &
+	vmm=$!
+	exec 3>/tmp/$name.fifo
+	i=0
+	while ! grep -q GUEST-LINUX-HOLD /tmp/$name.out && kill -0 $vmm 2>/dev/null &&
+	      [ $i -lt 600 ]; do
+		sleep 0.1 2>/dev/null || sleep 1
+		i=$((i + 1))
+	done
+	stat_ok=1
+	if ! grep -q GUEST-LINUX-HOLD /tmp/$name.out; then
+		echo "# $name: the guest never held for vapicvm-stat" >/tmp/$name.stat
+	elif $BIN/vapicvm-stat >>/tmp/$name.stat 2>&1; then
+		stat_ok=0
+	else
+		echo "# $name: vapicvm-stat failed: exit status $?" >>/tmp/$name.stat
+	fi
+	echo go >&3
+	exec 3>&-
+	wait $vmm
+	rc=$?
+	guest_judge
 }
 
 echo "TAP version 13"
@@ -73,12 +111,12 @@ guest multiboot-1cpu 1 "MBTEST: cpus=1 up=1 result=ok" \
 guest multiboot-2cpu 1 "MBTEST: cpus=2 up=2 result=ok" \
 	$BIN/vapicvm-run -v -m 32M -c 2 -k $BIN/mbtest.elf -p "mbtest two" --stats
 if [ -f $P/vmlinuz ] && [ -f $P/linux-disk.img ]; then
-	guest linux-2cpu 0 "GUEST-LINUX-BOOT: ok cpus=2 disk=ok irq=ioapic
+	guest_with_stat linux-2cpu 0 "GUEST-LINUX-BOOT: ok cpus=2 disk=ok irq=ioapic
 vapicvm-run: I/O APIC: pin 4 (ttyS0/16550) delivered=[1-9]
 vapicvm-run: I/O APIC: pin 5 (virtio-blk) delivered=[1-9]" \
 		$BIN/vapicvm-run -v -m 256M -c 2 -k $P/vmlinuz -i $P/linux-initrd.cpio \
 		--disk $P/linux-disk.img --stats \
-		-p "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4"
+		-p "console=ttyS0 earlyprintk=serial,ttyS0,115200 acpi=off tsc=reliable nokaslr mitigations=off panic=-1 loglevel=4 vapicvm_stat_hold"
 else
 	n=$((n + 1))
 	echo "not ok $n linux-2cpu # no payload (build/kernel/*/vmlinuz or its guest-modules missing when userspace was built)"
@@ -106,10 +144,10 @@ gdb_guest() {
 		return
 	fi
 	# The stub listens on loopback TCP: the bench's debug kernel has no
-	# networking, so there the test is skipped (it runs on every other).
-	if [ ! -d /proc/sys/net ]; then
+	# TCP/IP, so there the test is skipped (it runs on every other).
+	if [ ! -d /proc/sys/net/ipv4 ]; then
 		n=$((n + 1))
-		echo "ok $n $name # SKIP this kernel has no networking for gdb's TCP connection"
+		echo "ok $n $name # SKIP this kernel has no TCP/IP for gdb's connection"
 		return
 	fi
 	ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
@@ -158,4 +196,10 @@ exited with code 01' || ok=1
 	report $ok "$name"
 }
 gdb_guest
+
+# Last, so that make run ends with it: the table of the Linux guest.
+if [ -s /tmp/linux-2cpu.stat ]; then
+	echo "# vapicvm-stat, taken while the Linux guest (linux-2cpu) ran:"
+	sed "s/^/# vapicvm-stat| /" /tmp/linux-2cpu.stat
+fi
 exit $fail

@@ -26,8 +26,10 @@
 #     the I/O APIC), not through the polled printk console;
 #   - reports "GUEST-LINUX-BOOT: ok cpus=N disk=D irq=I uart_irqs=K
 #     uptime=S", both through the kernel log (at crit level, so the printk
-#     console prints it whatever the loglevel) and through the tty, and
-#     powers off.
+#     console prints it whatever the loglevel) and through the tty;
+#   - with vapicvm_stat_hold on the command line, prints "GUEST-LINUX-HOLD"
+#     and waits (at most 30 s) for a line on the console, while the host
+#     looks at the running VM; and powers off.
 # N is from /proc/cpuinfo; D is ok, bad or none; K is the ttyS0 line's
 # count in /proc/interrupts, summed over the CPUs, and I says what
 # delivered them: "ioapic" for an IO-APIC line with K > 0, "pic" for
@@ -70,6 +72,13 @@ line="GUEST-LINUX-BOOT: ok cpus=$n disk=$disk_state irq=$irq uart_irqs=$k uptime
 # Level 2 (crit): printed on the console whatever the loglevel.
 echo "<2>$line" >/dev/kmsg
 echo "$line" >/dev/console 2>/dev/null
+# vapicvm_stat_hold on the command line: the host looks at the running
+# guest now (the bench's main job takes a vapicvm-stat table of it) and
+# says it is done with a line on the console; at most 30 s.
+if $bb grep -qw vapicvm_stat_hold /proc/cmdline; then
+	echo "GUEST-LINUX-HOLD: send a line to go on" >/dev/console 2>/dev/null
+	read -t 30 go </dev/console 2>/dev/null || true
+fi
 $bb sleep 0.2 2>/dev/null || $bb sleep 1
 $bb poweroff -f
 REPORT
