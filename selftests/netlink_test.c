@@ -799,7 +799,12 @@ TEST(malformed_requests)
 /* Dumps interrupted and abandoned                                     */
 /* ------------------------------------------------------------------ */
 
-#define DUMP_VMS	16
+/*
+ * Parts of a dump are at least 8 KiB (room for the largest message); a
+ * VM without vCPUs takes about 1 KiB: enough of them for several parts.
+ */
+#define DUMP_VMS	32
+#define DUMP_BUF	8192
 #define DUMP_EXTRA	8
 
 static int count_vms(struct genl *g)
@@ -821,8 +826,8 @@ TEST(dump_interrupted_and_abandoned)
 		vms[i] = vm_create_bare(0, 0);
 	ASSERT_EQ(base + DUMP_VMS, count_vms(g));
 
-	/* Small reads: the dump comes in parts; the VM list changes between them. */
-	d = genl_open(4096);
+	/* Reads of one part each; the VM list changes between them. */
+	d = genl_open(DUMP_BUF);
 	ASSERT_NE(NULL, d);
 	ASSERT_EQ(0, genl_resolve_vapicvm(d));
 	genl_msg_init(d, &m, VAPICVM_CMD_GET_VM, NLM_F_DUMP);
@@ -853,7 +858,7 @@ TEST(dump_interrupted_and_abandoned)
 	EXPECT_EQ(base + DUMP_VMS + nextra, count_vms(g));
 
 	/* A dump left after its first part. */
-	d = genl_open(4096);
+	d = genl_open(DUMP_BUF);
 	ASSERT_NE(NULL, d);
 	ASSERT_EQ(0, genl_resolve_vapicvm(d));
 	genl_msg_init(d, &m, VAPICVM_CMD_GET_VM, NLM_F_DUMP);

@@ -109,9 +109,12 @@ int genl_recv(struct genl *g, int timeout_ms)
 		return -errno;
 	if (!pr)
 		return 0;
-	r = recv(g->fd, g->buf, g->bufsize, 0);
+	/* MSG_TRUNC: the datagram's whole length, to tell a truncated one. */
+	r = recv(g->fd, g->buf, g->bufsize, MSG_TRUNC);
 	if (r < 0)
 		return -errno;
+	if ((size_t)r > g->bufsize)
+		return -EMSGSIZE;
 	return r;
 }
 

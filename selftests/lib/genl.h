@@ -67,7 +67,10 @@ static inline void genl_put_u64(struct genl_msg *m, uint16_t type, uint64_t v)
 int genl_send_raw(struct genl *g, const void *msg, size_t len);
 int genl_send(struct genl *g, struct genl_msg *m);
 
-/* Receive one datagram into g->buf: its length, 0 on timeout, or -errno. */
+/*
+ * Receive one datagram into g->buf: its length, 0 on timeout, or -errno
+ * (-EMSGSIZE: it did not fit).
+ */
 int genl_recv(struct genl *g, int timeout_ms);
 
 /* What a request ended with: the error (0 for an ack or a dump's DONE) and its extack. */
