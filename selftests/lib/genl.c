@@ -128,6 +128,9 @@ static void parse_ext_ack(const struct nlattr *a, int len, struct genl_status *s
 		} else if (NLA_TYPE(a) == NLMSGERR_ATTR_OFFS && NLA_LEN(a) == 4) {
 			memcpy(&st->offset, NLA_DATA(a), 4);
 			st->has_offset = true;
+		} else if (NLA_TYPE(a) == NLMSGERR_ATTR_MISS_TYPE && NLA_LEN(a) == 4) {
+			memcpy(&st->miss_type, NLA_DATA(a), 4);
+			st->has_miss_type = true;
 		}
 		len -= NLA_ALIGN(a->nla_len);
 		a = (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len));
@@ -173,8 +176,12 @@ static void parse_nest(struct genl_obj *o, const struct nlattr *nest, uint64_t *
 	while (len >= (int)NLA_HDRLEN && a->nla_len >= NLA_HDRLEN && a->nla_len <= len) {
 		unsigned int t = NLA_TYPE(a);
 
-		if (t == VAPICVM_A_PAD) {
-			/* alignment only */
+		if (!NLA_LEN(a)) {
+			/*
+			 * Alignment padding: nla_put_u64_64bit() pads with a
+			 * zero-length VAPICVM_A_PAD, whose type in a nest is
+			 * also the first counter's: only its length tells.
+			 */
 		} else if (!t || t > GENL_NEST_MAX) {
 			o->bad = "a counter type out of range in a nest";
 		} else if (NLA_LEN(a) != 8) {

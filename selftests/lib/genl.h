@@ -80,6 +80,8 @@ struct genl_status {
 	char msg[256];		/* NLMSGERR_ATTR_MSG, "" if none */
 	uint32_t offset;	/* NLMSGERR_ATTR_OFFS, if has_offset */
 	bool has_offset;
+	uint32_t miss_type;	/* NLMSGERR_ATTR_MISS_TYPE: a required attribute missing */
+	bool has_miss_type;
 };
 
 /* The attributes of one vapicvm message, parsed. */
