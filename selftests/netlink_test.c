@@ -452,6 +452,44 @@ TEST(vm_and_vcpu_attributes)
 	genl_close(g);
 }
 
+static volatile uint32_t release_guest;
+
+static void guest_spin_until_released(void)
+{
+	while (!release_guest)
+		__asm__ volatile("pause");
+	GUEST_DONE();
+}
+
+/* IN_GUEST is 1 while a vCPU's thread is in guest mode. */
+TEST(in_guest_while_running)
+{
+	struct genl *g = genl_require(_metadata, 0);
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu = vm_add_vcpu(vm, 0, guest_spin_until_released, 0);
+	struct vcpu_thread th;
+	struct genl_obj o;
+	bool seen = false;
+	int i;
+
+	vcpu_thread_start(&th, vcpu);
+	for (i = 0; i < 400 && !seen; i++) {
+		get_vcpu(_metadata, g, vcpu, &o);
+		seen = o.in_guest == 1;
+		if (!seen)
+			usleep(5000);
+	}
+	*(volatile uint32_t *)addr_gpa2hva(vm, (uintptr_t)&release_guest) = 1;
+	ASSERT_TRUE(vcpu_thread_join_timeout(&th, 10)) TH_LOG("the guest did not finish");
+	EXPECT_TRUE(seen) TH_LOG("IN_GUEST never 1 while the guest spun");
+	EXPECT_EQ(UCALL_DONE, th.uc.cmd);
+	get_vcpu(_metadata, g, vcpu, &o);
+	EXPECT_EQ(0, o.in_guest);
+	EXPECT_LT(o.last_cpu, (uint32_t)get_nprocs_conf());
+	vm_free(vm);
+	genl_close(g);
+}
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
