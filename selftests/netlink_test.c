@@ -878,6 +878,7 @@ TEST(dump_interrupted_and_abandoned)
 	struct genl *g = genl_require(_metadata, 0);
 	struct vm *vms[DUMP_VMS], *extra[DUMP_EXTRA];
 	int base = count_vms(g), parts = 0, msgs = 0, nextra = 0, i;
+	long sysfs_base = read_sysfs_long(VAPICVM_SYSFS "vms");
 	bool intr = false, done = false;
 	struct genl *d;
 	struct genl_msg m;
@@ -934,6 +935,9 @@ TEST(dump_interrupted_and_abandoned)
 	for (i = 0; i < 100 && count_vms(g) != base; i++)
 		usleep(20000);
 	EXPECT_EQ(base, count_vms(g)) TH_LOG("VMs left after their fds were closed");
+	/* The module's own count agrees: the abandoned dump holds nothing. */
+	if (sysfs_base >= 0)
+		EXPECT_EQ(sysfs_base, read_sysfs_long(VAPICVM_SYSFS "vms"));
 
 	/* And the family still works. */
 	vms[0] = vm_create_bare(0, 0);
