@@ -88,6 +88,7 @@ TEST(efault_for_unusable_pointers)
 		EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_SET_USER_MEMORY_REGION, p);
 		EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_GET_APICV, p);
 		EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_SIGNAL_MSI, p);
+		EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_GET_VM_ID, p);
 		EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_GET_REGS, p);
 		EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_SET_REGS, p);
 		EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_GET_SREGS, p);
@@ -125,6 +126,7 @@ TEST(efault_for_read_only_destinations)
 	EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_GET_LAPIC, ro);
 	EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_GET_MP_STATE, ro);
 	EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_GET_APICV, ro);
+	EXPECT_ERRNO(EFAULT, vm->fd, VAPICVM_GET_VM_ID, ro);
 	/* Headers that ask for something, in read-only memory. */
 	EXPECT_ERRNO(EFAULT, vcpu->fd, VAPICVM_GET_STATS, ro);
 	EXPECT_ERRNO(EFAULT, vm->dev_fd, VAPICVM_GET_SUPPORTED_CPUID, ro);
