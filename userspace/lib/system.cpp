@@ -87,6 +87,8 @@ std::string_view capability_name(Capability c) noexcept
 		return "TSC_CONTROL";
 	case Capability::Translate:
 		return "TRANSLATE";
+	case Capability::Genl:
+		return "GENL";
 	}
 	return "?";
 }

@@ -47,6 +47,11 @@ Result<VmStats> Vm::stats() const
 	});
 }
 
+Result<std::uint64_t> Vm::id() const
+{
+	return detail::ioctl_get<std::uint64_t>(fd_.get(), VAPICVM_GET_VM_ID, "VAPICVM_GET_VM_ID");
+}
+
 Result<int> Vm::check_extension(Capability cap) const
 {
 	return detail::check_extension(fd_.get(), cap, "VAPICVM_CHECK_EXTENSION (VM)");

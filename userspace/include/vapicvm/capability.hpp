@@ -48,6 +48,7 @@ enum class Capability : std::uint32_t {
 	SetGuestDebug = VAPICVM_CAP_SET_GUEST_DEBUG,
 	TscControl = VAPICVM_CAP_TSC_CONTROL,
 	Translate = VAPICVM_CAP_TRANSLATE,
+	Genl = VAPICVM_CAP_GENL,
 };
 
 std::string_view capability_name(Capability c) noexcept;

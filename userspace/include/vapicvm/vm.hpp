@@ -217,6 +217,11 @@ public:
 
 	/* The VM's counters (VAPICVM_GET_VM_STATS). */
 	Result<VmStats> stats() const;
+	/*
+	 * The id the generic netlink family (vapicvm::Stats::vm()) and the
+	 * tracepoints know this VM by (VAPICVM_GET_VM_ID).
+	 */
+	Result<std::uint64_t> id() const;
 
 private:
 	friend class System;
