@@ -309,8 +309,8 @@ public:
 	void counters(const Attrs::Attr &a, std::map<std::uint32_t, std::uint64_t> &out, K key)
 	{
 		walk(a.data, [&](const Attrs::Attr &c) {
-			if (c.type == 0)
-				return;
+			if (c.type == 0 || c.data.empty())
+				return; /* VAPICVM_A_PAD, where u64s need it */
 			std::uint64_t v = 0;
 			get(c, v);
 			out[key(std::uint32_t(c.type) - 1)] = v;
@@ -322,8 +322,8 @@ public:
 		   std::map<std::uint32_t, std::uint64_t> &extra)
 	{
 		walk(a.data, [&](const Attrs::Attr &c) {
-			if (c.type == 0)
-				return;
+			if (c.type == 0 || c.data.empty())
+				return; /* VAPICVM_A_PAD, where u64s need it */
 			std::uint64_t v = 0;
 			get(c, v);
 			std::uint32_t i = std::uint32_t(c.type) - 1;
@@ -670,6 +670,21 @@ Result<int> resolve_family(nl_sock *sk)
 	return nl_error(family, "resolving the vapicvm netlink family");
 }
 
+/* NLMSGERR_ATTR_MSG among extended-ack attributes. */
+std::string ack_text(std::span<const std::uint8_t> attrs)
+{
+	std::string text;
+	Attrs(attrs).each([&](const Attrs::Attr &a) {
+		if (a.type == NLMSGERR_ATTR_MSG) {
+			std::size_t n = 0;
+			while (n < a.data.size() && a.data[n])
+				n++;
+			text.assign(reinterpret_cast<const char *>(a.data.data()), n);
+		}
+	});
+	return text;
+}
+
 /* The kernel's extended-ack message of an NLMSG_ERROR, if any. */
 std::string ext_ack_message(std::span<const std::uint8_t> msg, const nlmsghdr &h)
 {
@@ -682,16 +697,16 @@ std::string ext_ack_message(std::span<const std::uint8_t> msg, const nlmsghdr &h
 		off += NLMSG_ALIGN(e.msg.nlmsg_len - NLMSG_HDRLEN);
 	if (off > h.nlmsg_len)
 		return {};
-	std::string text;
-	Attrs(msg.subspan(off, h.nlmsg_len - off)).each([&](const Attrs::Attr &a) {
-		if (a.type == NLMSGERR_ATTR_MSG) {
-			std::size_t n = 0;
-			while (n < a.data.size() && a.data[n])
-				n++;
-			text.assign(reinterpret_cast<const char *>(a.data.data()), n);
-		}
-	});
-	return text;
+	return ack_text(msg.subspan(off, h.nlmsg_len - off));
+}
+
+/* The extended-ack message of a dump's NLMSG_DONE that carries an error. */
+std::string done_ack_message(std::span<const std::uint8_t> msg, const nlmsghdr &h)
+{
+	std::size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(int));
+	if (!(h.nlmsg_flags & NLM_F_ACK_TLVS) || off > h.nlmsg_len)
+		return {};
+	return ack_text(msg.subspan(off, h.nlmsg_len - off));
 }
 
 /*
@@ -744,7 +759,7 @@ Result<void> transact(nl_sock *sk, nl_msg *msg, bool dump, const char *op, F &&o
 				if (h.nlmsg_len >= NLMSG_HDRLEN + sizeof(err))
 					std::memcpy(&err, m.data() + NLMSG_HDRLEN, sizeof(err));
 				if (err < 0)
-					return Error::from_errno(-err, op);
+					return Error::from_errno(-err, op, done_ack_message(m, h));
 				return ok();
 			}
 			if (h.nlmsg_type == NLMSG_NOOP || h.nlmsg_type == NLMSG_OVERRUN)

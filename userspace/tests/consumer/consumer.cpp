@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include <vapicvm/stats.hpp>
 #include <vapicvm/vmm/vmm.hpp>
 
 int main()
@@ -16,6 +17,12 @@ int main()
 		return 2;
 	if (std::strcmp(library_version(), "2.0.0") != 0)
 		return 3;
+	/* The netlink family's side links (libnl-genl-3) and names its counters. */
+	if (stat_name(VAPICVM_STAT_EXITS) != "exits")
+		return 4;
+	auto stats = Stats::open();
+	if (!stats && stats.error().errno_value() == 0)
+		return 5;
 	std::printf("consumer: vapicvm %s, %s, %s\n", library_version(), tier->to_string().c_str(),
 		    sys.error().message().c_str());
 	return 0;

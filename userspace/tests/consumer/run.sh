@@ -10,6 +10,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 prefix=$root/usr/local
+# Only the scratch copy of vapicvm, and the system's own .pc files
+# (libnl-genl-3.0, which vapicvm.pc requires privately).
+syspc=$(pkg-config --variable pc_path pkg-config)
 n=0
 failed=0
 echo "TAP version 13"
@@ -35,16 +38,16 @@ check "cmake consumer runs (shared, static)" sh -c "
 	'$tmp/cmake/consumer_static' &&
 	! ldd '$tmp/cmake/consumer_static' | grep -q libvapicvm"
 check "pkg-config build and run (shared)" sh -c "
-	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR='$syspc'
 	test \"\$(pkg-config --modversion vapicvm)\" = 2.0.0 &&
 	g++ -std=c++20 -Wall -Wextra -Wpedantic -Werror -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
 	LD_LIBRARY_PATH='$prefix/lib' '$tmp/pc'"
 check "pkg-config build and run (static)" sh -c "
-	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR='$syspc'
 	g++ -std=c++20 -static -o '$tmp/pcs' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --static --cflags --libs vapicvm) &&
 	'$tmp/pcs'"
 check "pkg-config Cflags: a plain -I, no -isystem" sh -c "
-	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR=
+	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR='$syspc'
 	pkg-config --cflags vapicvm | grep -q -- '-I' &&
 	! pkg-config --cflags vapicvm | grep -q -- '-isystem'"
 check "installed files" sh -c "
@@ -52,5 +55,7 @@ check "installed files" sh -c "
 	test -f '$prefix/include/vapicvm/vmm/vmm.hpp' &&
 	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.2' &&
 	objdump -p '$prefix/lib/libvapicvm.so.2.0.0' | grep -q 'SONAME.*libvapicvm.so.2' &&
-	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version"
+	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version &&
+	test -x '$prefix/bin/vapicvm-stat' && '$prefix/bin/vapicvm-stat' --version &&
+	test -f '$prefix/share/man/man1/vapicvm-stat.1'"
 exit $failed

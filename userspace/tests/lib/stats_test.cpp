@@ -111,6 +111,8 @@ TEST(StatsParse, Vm)
 	nla_nest_end(m.get(), fs);
 	put_counters(m.get());
 	nlattr *vs = nla_nest_start(m.get(), VAPICVM_A_VM_STATS);
+	/* A pad (type 1, empty) as a u64 gets where alignment needs it. */
+	ASSERT_EQ(0, nla_put(m.get(), VAPICVM_A_PAD, 0, nullptr));
 	put_u64(m.get(), VAPICVM_VM_STAT_EPT_TABLES + 1, 12);
 	put_u64(m.get(), VAPICVM_VM_STAT_NR + 1, 3);
 	nla_nest_end(m.get(), vs);
