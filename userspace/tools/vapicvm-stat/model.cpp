@@ -148,7 +148,7 @@ std::vector<CounterRate> top_counters(const Snapshot *prev, const Snapshot &cur,
 			c.rate += rate(before, v.info.counters.stats[i], dt);
 			c.total += v.info.counters.stats[i];
 		}
-		if (c.rate > 0 || (!prev && c.total > 0))
+		if (c.total > 0)
 			out.push_back(std::move(c));
 	}
 	std::stable_sort(out.begin(), out.end(), [](const CounterRate &x, const CounterRate &y) {

@@ -70,7 +70,7 @@ struct CounterRate {
 	std::uint64_t total = 0;
 };
 
-/* The per-vCPU counters (exits included, times excluded) with the highest rates, at most n. */
+/* The non-zero per-vCPU counters (times excluded) by rate, then total; at most n. */
 std::vector<CounterRate> top_counters(const Snapshot *prev, const Snapshot &cur, std::size_t n);
 
 /* Totals over cur's VMs. */
