@@ -353,7 +353,7 @@ TEST(StatFormat, WatchFits)
 	EXPECT_NE(std::string::npos, lines[0].find("VMs 40"));
 	EXPECT_NE(std::string::npos, lines[0].find("vCPUs 160"));
 	/* Highest exit rate first: VM 40. */
-	EXPECT_EQ(0u, lines[2].find("    40 "));
+	EXPECT_EQ(0u, lines[2].find("   40 "));
 	bool more = false, top = false;
 	for (const auto &l : lines) {
 		more |= l.find("more VMs") != std::string::npos;

@@ -298,14 +298,14 @@ std::string json_string(std::string_view s)
 
 std::string format_table(const Snapshot &s)
 {
-	std::string out = fmt("%6s %7s %6s %5s %6s %-8s %12s %10s %9s %10s\n", "VM", "PID", "UID",
+	std::string out = fmt("%6s %7s %6s %5s %6s %-13s %12s %10s %9s %10s\n", "VM", "PID", "UID",
 			      "VCPUS", "MEM", "TIER", "EXITS", "IRQS", "IPIS", "GUEST_S");
 	for (const auto &v : s.vms) {
 		const auto &vm = v.info;
-		out += fmt("%6" PRIu64 " %7u %6u %5u %6s %-8s %12" PRIu64 " %10" PRIu64 " %9" PRIu64
-			   " %10.3f\n",
+		out += fmt("%6" PRIu64 " %7u %6u %5u %6s %-13s %12" PRIu64 " %10" PRIu64
+			   " %9" PRIu64 " %10.3f\n",
 			   vm.id, vm.pid, vm.uid, vm.nr_vcpus, human_bytes(vm.mem_bytes).c_str(),
-			   fit(vm.tier, 8).c_str(), vm.counters[VAPICVM_STAT_EXITS],
+			   fit(vm.tier, 13).c_str(), vm.counters[VAPICVM_STAT_EXITS],
 			   irqs(vm.counters), vm.counters[VAPICVM_STAT_IPI_SENT],
 			   double(vm.counters[VAPICVM_STAT_GUEST_NS]) / 1e9);
 	}
@@ -372,7 +372,7 @@ std::vector<std::string> format_watch(const Snapshot *prev, const Snapshot &cur,
 	add(fmt("vapicvm-stat %.*s  every %.1fs  VMs %zu  vCPUs %zu  exits/s %s  irqs/s %s",
 		int(clock.size()), clock.data(), interval, t.vms, t.vcpus,
 		human_rate(t.exits).c_str(), human_rate(t.irqs).c_str()));
-	add(fmt("%6s %7s %5s %6s %-7s %8s %7s %7s %6s %6s", "VM", "PID", "VCPUS", "MEM", "TIER",
+	add(fmt("%5s %7s %5s %5s %-13s %8s %7s %7s %6s %6s", "VM", "PID", "VCPUS", "MEM", "TIER",
 		"EXITS/s", "IRQS/s", "IPIS/s", "GUEST%", "HALT%"));
 	/* Keep room for at least a few top counters below the VMs. */
 	unsigned top_rows = rows >= 12 ? 5 : 0;
@@ -386,8 +386,8 @@ std::vector<std::string> format_watch(const Snapshot *prev, const Snapshot &cur,
 			hidden++;
 			continue;
 		}
-		add(fmt("%6" PRIu64 " %7u %5u %6s %-7s %8s %7s %7s %6.1f %6.1f", vm.id, vm.pid,
-			vm.nr_vcpus, human_bytes(vm.mem_bytes).c_str(), fit(vm.tier, 7).c_str(),
+		add(fmt("%5" PRIu64 " %7u %5u %5s %-13s %8s %7s %7s %6.1f %6.1f", vm.id, vm.pid,
+			vm.nr_vcpus, human_bytes(vm.mem_bytes).c_str(), fit(vm.tier, 13).c_str(),
 			human_rate(r.exits).c_str(), human_rate(r.irqs).c_str(),
 			human_rate(r.ipis).c_str(), r.guest, r.halt));
 		used++;
@@ -407,8 +407,8 @@ std::vector<std::string> format_watch(const Snapshot *prev, const Snapshot &cur,
 				(v.last_cpu ? std::to_string(*v.last_cpu) : std::string("-")) +
 				" " + std::string(vapicvm::apic_mode_name(v.apic_mode)) + " " +
 				short_mp_state(v.mp_state) + (v.in_guest ? " G" : "");
-			add(fmt("  vcpu%-8u %-20s %8s %7s %7s %6.1f %6.1f", v.vcpu_id,
-				fit(desc, 20).c_str(), human_rate(c.exits).c_str(),
+			add(fmt("  vcpu%-7u %-25s %8s %7s %7s %6.1f %6.1f", v.vcpu_id,
+				fit(desc, 25).c_str(), human_rate(c.exits).c_str(),
 				human_rate(c.irqs).c_str(), "-", c.guest, c.halt));
 			used++;
 		}
