@@ -445,6 +445,9 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 	u64 blocked_ns;
 	int r;
 
+	/* A read of halt_ns meanwhile adds the time blocked so far (stats.c). */
+	WRITE_ONCE(vcpu->counters.block_start_ns, ktime_to_ns(start));
+
 	if (vcpu->halt_poll_ns && READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED)
 		polled = vcpu_halt_poll(vcpu, start);
 	if (polled) {
@@ -461,6 +464,7 @@ static int vcpu_block(struct vapicvm_vcpu *vcpu)
 	clear_bit(VCPU_REQ_UNBLOCK, &vcpu->requests);
 	blocked_ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	vcpu->stats[VAPICVM_STAT_HALT_NS] += blocked_ns;
+	WRITE_ONCE(vcpu->counters.block_start_ns, 0);
 	if (READ_ONCE(vcpu->mp_state) == VAPICVM_MP_STATE_HALTED && READ_ONCE(halt_poll_ns))
 		vcpu_halt_poll_adjust(vcpu, blocked_ns);
 	if (signal_pending(current)) {

@@ -2,6 +2,7 @@
 /* Counting and reading the counters of stats.h. */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/string.h>
 #include <asm/tsc.h>
@@ -50,8 +51,12 @@ static void add_array(u64 *sum, const u64 *counts, unsigned int n)
 void stats_add_vcpu_table(u64 *stats, struct vapicvm_vcpu *vcpu)
 {
 	u64 cycles = READ_ONCE(vcpu->counters.guest_cycles);
+	u64 block_start = READ_ONCE(vcpu->counters.block_start_ns);
 
 	add_array(stats, vcpu->stats, VAPICVM_STAT_NR);
+	/* A vCPU blocked now: its halt time so far (a moment may count twice). */
+	if (block_start)
+		stats[VAPICVM_STAT_HALT_NS] += ktime_get_ns() - block_start;
 	/* Cycles of the host TSC to ns: tsc_khz cycles per ms. */
 	if (tsc_khz)
 		stats[VAPICVM_STAT_GUEST_NS] += mul_u64_u32_div(cycles, NSEC_PER_MSEC, tsc_khz);

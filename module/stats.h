@@ -28,6 +28,7 @@ struct vcpu_counters {
 	u64 apic_write[STATS_NR_APIC_REGS];	/* APIC-write exits */
 	u64 user_exits[STATS_NR_USER_EXITS];
 	u64 guest_cycles;	/* host TSC cycles in guest mode */
+	u64 block_start_ns;	/* ktime of the current block, 0 when not blocked */
 };
 
 /* What a reader sees: one vCPU's counters, or the sum over a VM's. */
