@@ -18,7 +18,7 @@
 static const char *const vapicvm_events[] = {
 	"vapicvm_entry", "vapicvm_exit", "vapicvm_apic", "vapicvm_apic_ipi",
 	"vapicvm_apic_accept_irq", "vapicvm_inj_virq", "vapicvm_eoi", "vapicvm_timer_arm",
-	"vapicvm_timer_fire", "vapicvm_apicv_tier",
+	"vapicvm_timer_fire", "vapicvm_apicv_tier", "vapicvm_apicv_active",
 };
 
 /* Where tracefs is (mounted here if it was not anywhere): NULL if nowhere. */
