@@ -44,18 +44,6 @@ static struct genl *genl_require(struct __test_metadata *_metadata, size_t bufsi
 	return g;
 }
 
-static void all_stats(struct vcpu *vcpu, uint64_t c[VAPICVM_STAT_NR])
-{
-	struct {
-		struct vapicvm_stats hdr;
-		uint64_t c[VAPICVM_STAT_NR];
-	} s = { .hdr.n = VAPICVM_STAT_NR };
-
-	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
-	TEST_ASSERT(s.hdr.n == VAPICVM_STAT_NR, "GET_STATS filled %u counters", s.hdr.n);
-	memcpy(c, s.c, sizeof(s.c));
-}
-
 /* The one vCPU the dump of a VM filtered by vCPU id gives. */
 static void get_vcpu(struct __test_metadata *_metadata, struct genl *g, struct vcpu *vcpu,
 		     struct genl_obj *o)
@@ -215,7 +203,7 @@ TEST_F(tier, counters_match_the_guest)
 	ASSERT_EQ(2, uc.args[0]);
 	ASSERT_EQ(N_IO, ios);
 	get_vcpu(_metadata, g, vcpu, o2);
-	all_stats(vcpu, c);
+	vcpu_stats(vcpu, c);
 
 	/* What the guest did between its two syncs (the second is a port write too). */
 	EXPECT_EQ(N_IO + 1, o2->stats[VAPICVM_STAT_EXIT_IO] - o1->stats[VAPICVM_STAT_EXIT_IO]);
@@ -278,8 +266,8 @@ TEST_F(tier, counters_match_the_guest)
 	/* Both stopped: the VM's counters are the sum of its vCPUs'. */
 	get_vcpu(_metadata, g, vcpu, o1);
 	get_vcpu(_metadata, g, other, o2);
-	all_stats(vcpu, c);
-	all_stats(other, c2);
+	vcpu_stats(vcpu, c);
+	vcpu_stats(other, c2);
 	expect_stats_match(_metadata, o1, c, "vCPU 0");
 	expect_stats_match(_metadata, o2, c2, "vCPU 1");
 	EXPECT_EQ(3, o2->stats[VAPICVM_STAT_EXIT_CPUID]);

@@ -257,10 +257,7 @@ static const struct json *json_vm(const struct json *root, uint64_t id)
 static void check_json_vm(struct __test_metadata *_metadata, const struct json *root,
 			  struct running *r, bool vid)
 {
-	struct {
-		struct vapicvm_stats hdr;
-		uint64_t c[VAPICVM_STAT_NR];
-	} s = { .hdr.n = VAPICVM_STAT_NR };
+	uint64_t c[VAPICVM_STAT_NR];
 	const struct json *vm = json_vm(root, r->id), *counters, *tier, *access;
 	uint64_t v, eoi_exits = 0;
 	int i;
@@ -272,20 +269,20 @@ static void check_json_vm(struct __test_metadata *_metadata, const struct json *
 	EXPECT_STREQ(r->tier, tier->text);
 	counters = json_get(vm, "counters");
 	ASSERT_NE(NULL, counters);
-	vcpu_ioctl(r->vcpu, VAPICVM_GET_STATS, &s.hdr);
+	vcpu_stats(r->vcpu, c);
 	for (i = 0; i < VAPICVM_STAT_NR; i++) {
 		EXPECT_TRUE(json_u64(json_get(counters, stat_names[i]), &v))
 			TH_LOG("no counter %s", stat_names[i]);
 		/* The vCPU is blocked: its halt time grows until the later ioctl. */
 		if (i == VAPICVM_STAT_HALT_NS) {
-			EXPECT_LE(v, s.c[i]) TH_LOG("%s: halt_ns ahead of VAPICVM_GET_STATS",
+			EXPECT_LE(v, c[i]) TH_LOG("%s: halt_ns ahead of VAPICVM_GET_STATS",
 						    r->tier);
 			continue;
 		}
-		EXPECT_EQ(s.c[i], v) TH_LOG("%s: %s differs from VAPICVM_GET_STATS",
+		EXPECT_EQ(c[i], v) TH_LOG("%s: %s differs from VAPICVM_GET_STATS",
 					    r->tier, stat_names[i]);
 	}
-	EXPECT_EQ(M, s.c[VAPICVM_STAT_EXIT_CPUID]) TH_LOG("%s: CPUID exits", r->tier);
+	EXPECT_EQ(M, c[VAPICVM_STAT_EXIT_CPUID]) TH_LOG("%s: CPUID exits", r->tier);
 	access = json_get(vm, "apic_access");
 	if (access)
 		json_u64(json_get(access, "0x0b0"), &eoi_exits);

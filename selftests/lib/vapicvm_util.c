@@ -483,7 +483,7 @@ void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 	TEST_ASSERT(__vcpu_set_msr(vcpu, index, value) == 1, "SET_MSRS %#x", index);
 }
 
-uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
+void vcpu_stats(struct vcpu *vcpu, uint64_t c[VAPICVM_STAT_NR])
 {
 	struct {
 		struct vapicvm_stats hdr;
@@ -491,7 +491,16 @@ uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
 	} s = { .hdr.n = VAPICVM_STAT_NR };
 
 	vcpu_ioctl(vcpu, VAPICVM_GET_STATS, &s.hdr);
-	return s.c[stat];
+	TEST_ASSERT(s.hdr.n == VAPICVM_STAT_NR, "GET_STATS filled %u counters", s.hdr.n);
+	memcpy(c, s.c, sizeof(s.c));
+}
+
+uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat)
+{
+	uint64_t c[VAPICVM_STAT_NR];
+
+	vcpu_stats(vcpu, c);
+	return c[stat];
 }
 
 uint64_t vm_stat(struct vm *vm, enum vapicvm_vm_stat stat)

@@ -254,6 +254,8 @@ void vcpu_set_sregs(struct vcpu *vcpu, const struct vapicvm_sregs *sregs);
 uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
+/* All of a vCPU's VAPICVM_GET_STATS counters, or one of them. */
+void vcpu_stats(struct vcpu *vcpu, uint64_t c[VAPICVM_STAT_NR]);
 uint64_t vcpu_stat(struct vcpu *vcpu, enum vapicvm_stat stat);
 /* One of the VM's counters or levels (VAPICVM_GET_VM_STATS). */
 uint64_t vm_stat(struct vm *vm, enum vapicvm_vm_stat stat);
