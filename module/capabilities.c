@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <asm/fpu/xcr.h>
 #include <asm/msr.h>
@@ -24,6 +25,17 @@
 #define VMX_MEMTYPE_WB			6
 
 struct vmx_capabilities vmx_caps __read_mostly;
+
+/*
+ * A ceiling on the APIC virtualization VMs may use, whatever the CPU
+ * offers: for an administrator who must keep a feature off (an erratum, a
+ * comparison with a lower tier).  Read-only after load, because VMs and
+ * CAP_APICV answers already given rely on the set staying put.
+ */
+static uint apicv_features = VAPICVM_APICV_ALL;
+module_param(apicv_features, uint, 0444);
+MODULE_PARM_DESC(apicv_features,
+		 "Mask of the VAPICVM_APICV_* features VMs may use: 0x1 TPR shadow, 0x2 APIC-access page, 0x4 APIC-register virtualization, 0x8 virtual-interrupt delivery, 0x10 x2APIC virtualization, 0x20 posted interrupts (default 0x3f: all the CPU has; a feature goes with what it needs)");
 
 /*
  * A control MSR holds the allowed 0-settings in its low half (bits that
@@ -175,8 +187,13 @@ int vmx_capabilities_init(void)
 		c->cpu2_allowed1 &= ~SEC_ENABLE_VPID;
 	}
 
+	if (apicv_features & ~VAPICVM_APICV_ALL) {
+		pr_err("apicv_features %#x has unknown bits (known: %#x)\n", apicv_features,
+		       VAPICVM_APICV_ALL);
+		return -EINVAL;
+	}
 	/* Usable only with everything the feature table says each needs. */
-	c->apicv_supported = apicv_features_closure(apicv_offered_by_cpu());
+	c->apicv_supported = apicv_features_closure(apicv_offered_by_cpu() & apicv_features);
 	apicv_features_format(names, sizeof(names), c->apicv_supported);
 	pr_info("VMX revision %#x; APIC virtualization: %s\n", c->revision_id, names);
 	return 0;

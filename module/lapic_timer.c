@@ -34,9 +34,34 @@
  * The shortest period of a periodic timer.  TMICT=1 at divide 1 would
  * otherwise re-arm a hard-IRQ hrtimer every nanosecond on a host CPU for as
  * long as the VM lives, whether the guest runs or not (the LVT may even be
- * masked).  200 us, KVM's min_timer_period_us.
+ * masked).  200 us by default, KVM's min_timer_period_us.  It may change at
+ * any time (each timer reload reads it once), within bounds that keep the
+ * host safe: at least 10 us, at most 1 s.
  */
-#define LAPIC_TIMER_MIN_PERIOD_NS	200000ULL
+#define LAPIC_TIMER_MIN_PERIOD_US_LOW	10
+#define LAPIC_TIMER_MIN_PERIOD_US_HIGH	1000000
+
+static unsigned int min_timer_period_us = 200;
+
+static int min_timer_period_us_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, LAPIC_TIMER_MIN_PERIOD_US_LOW,
+				     LAPIC_TIMER_MIN_PERIOD_US_HIGH);
+}
+
+static const struct kernel_param_ops min_timer_period_us_ops = {
+	.set = min_timer_period_us_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(min_timer_period_us, &min_timer_period_us_ops, &min_timer_period_us, 0644);
+MODULE_PARM_DESC(min_timer_period_us,
+		 "Shortest period of a guest's periodic APIC timer, in us; shorter ones are stretched to it and reported once per VM (10 to 1000000, default 200)");
+
+static u64 lapic_timer_min_period_ns(void)
+{
+	return (u64)READ_ONCE(min_timer_period_us) * NSEC_PER_USEC;
+}
 
 /*
  * The farthest expiry armed, from now: guest- and userspace-chosen times
@@ -160,9 +185,10 @@ static u64 lapic_timer_pass_ns(struct vapicvm_lapic *apic)
 {
 	u64 period = (u64)lapic_reg_read(apic, LAPIC_TMICT) * lapic_timer_divisor(apic) *
 		     APIC_BUS_CYCLE_NS;
+	u64 min_period = lapic_timer_min_period_ns();
 
-	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC && period < LAPIC_TIMER_MIN_PERIOD_NS) {
-		period = LAPIC_TIMER_MIN_PERIOD_NS;
+	if (lapic_timer_mode(apic) == LAPIC_TIMER_PERIODIC && period < min_period) {
+		period = min_period;
 		lapic_timer_report_clamp(apic->vcpu);
 	}
 	return period;

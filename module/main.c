@@ -221,11 +221,22 @@ static struct attribute *vapicvm_dev_attrs[] = {
 ATTRIBUTE_GROUPS(vapicvm_dev);
 
 /*
- * Mode 0600: running guests is a privilege.  To grant a group access, add a
- * udev rule: KERNEL=="vapicvm", GROUP="vapicvm", MODE="0660".
+ * A fixed minor from the misc range reserved for local use (243-254 in
+ * Documentation/admin-guide/devices.txt), as KVM has KVM_MINOR: with it the
+ * module's aliases (below) let kmod create /dev/vapicvm at boot and load the
+ * module on its first open.  Should another local driver hold it, the
+ * device still registers, with a dynamic minor, and the module then has to
+ * be loaded by name.
+ */
+#define VAPICVM_MINOR	243
+
+/*
+ * Mode 0600: running guests is a privilege.  The udev rule make install
+ * and the Debian package install (packaging/udev/60-vapicvm.rules) gives
+ * the device to the group vapicvm, mode 0660.
  */
 static struct miscdevice vapicvm_dev = {
-	.minor	= MISC_DYNAMIC_MINOR,
+	.minor	= VAPICVM_MINOR,
 	.name	= "vapicvm",
 	.fops	= &vapicvm_dev_fops,
 	.mode	= 0600,
@@ -257,6 +268,12 @@ static int __init vapicvm_init(void)
 		goto err_irqfd;
 	}
 	r = misc_register(&vapicvm_dev);
+	if (r == -EBUSY) {
+		pr_warn("misc minor %d is taken; /dev/vapicvm gets a dynamic one\n",
+			VAPICVM_MINOR);
+		vapicvm_dev.minor = MISC_DYNAMIC_MINOR;
+		r = misc_register(&vapicvm_dev);
+	}
 	if (r) {
 		pr_err("cannot register /dev/vapicvm: %d\n", r);
 		goto err_genl;
@@ -289,5 +306,13 @@ static void __exit vapicvm_exit(void)
 module_init(vapicvm_init);
 module_exit(vapicvm_exit);
 
+/* VERSION is the one place the versions are set; the UAPI header repeats one. */
+static_assert(VAPICVM_API_VERSION == VAPICVM_VERSION_API,
+	      "uapi/linux/vapicvm.h and VERSION disagree on the API version");
+
 MODULE_DESCRIPTION("KVM-like VMX backend centred on APIC virtualization");
+MODULE_AUTHOR("The vapicvm developers");
+MODULE_VERSION(VAPICVM_MODULE_VERSION);
 MODULE_LICENSE("GPL");
+MODULE_ALIAS_MISCDEV(VAPICVM_MINOR);
+MODULE_ALIAS("devname:vapicvm");

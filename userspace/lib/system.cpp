@@ -93,6 +93,10 @@ std::string_view capability_name(Capability c) noexcept
 	return "?";
 }
 
+// ../VERSION is the one place the versions are set; the UAPI header repeats one.
+static_assert(VAPICVM_API_VERSION == VAPICVM_VERSION_API,
+	      "uapi/linux/vapicvm.h and VERSION disagree on the API version");
+
 Result<System> System::open(const std::string &path)
 {
 	int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
