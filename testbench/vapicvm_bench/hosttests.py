@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from . import boot, kernels, tap
+from . import boot, build, kernels, tap
 from .build import selftest_vars, up_to_date, userspace_vars
 
 
@@ -53,6 +53,9 @@ def suites(settings, host, built):
         found.append((test.rsplit("/", 1)[-1], [test], None))
     found.append(("bench-unit", [sys.executable, "-m", "vapicvm_bench.unittap"],
                   settings.root / "testbench"))
+    if built.ok("userspace") and built.ok(build.module_part(host.kernels[kernels.DEBIAN])):
+        found.append(("install-tree", [settings.root / "testbench" / "install-tree-test.sh",
+                                       host.kdir, settings.build], None))
     return found
 
 

@@ -24,6 +24,12 @@ GUEST = ROOT / "testbench" / "guest"
 # The test check mode adds for the main job's guests.
 VMM_GUESTS = "vmm_guests"
 VMM_GUESTS_SCRIPT = "#!/bin/sh\nexec sh /lib/vapicvm-bench/main-job.sh check\n"
+# The test check mode adds for vapicvm installed for real (make install's
+# tree over the machine's /) and used by an unprivileged user.
+INSTALL_TEST = "install_test"
+INSTALL_TEST_SCRIPT = GUEST / "install-test.sh"
+# Tests that are scripts of the bench, not selftest binaries.
+BENCH_TESTS = (VMM_GUESTS, INSTALL_TEST)
 
 
 def parse_args(argv):
@@ -49,7 +55,8 @@ def selftests_to_run(settings, built):
     """(name, path) of the selftest binaries the guest runs: TESTS, or
     every *_test built (only the up-to-date ones after a failed build)."""
     directory = settings.build / "selftests"
-    names = settings.tests or sorted(p.name for p in directory.glob("*_test"))
+    names = [n for n in settings.tests if n not in BENCH_TESTS] if settings.tests \
+        else sorted(p.name for p in directory.glob("*_test"))
     if not built.ok("selftests"):
         stale = [n for n in names if not build.up_to_date(
             settings.root / "selftests", build.selftest_vars(settings), directory / n)]
@@ -88,6 +95,36 @@ def vmm_guests_test(settings, built):
     return VMM_GUESTS, script
 
 
+def module_release(module):
+    """The kernel release a module was built for, from its vermagic."""
+    vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(module)], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout.split()
+    if not vermagic:
+        raise BenchError(f"{module} has no vermagic")
+    return vermagic[0]
+
+
+def install_test(settings, kernel, built):
+    """The test install_test and its tree: make install's (DESTDIR, PREFIX
+    /usr) for the userspace and the udev rule, with kernel's vapicvm.ko
+    where install-module puts it; None when the test is not asked for or
+    the userspace did not build."""
+    wanted = settings.mode == "check" and (not settings.tests or INSTALL_TEST in settings.tests)
+    if not wanted or not built.ok("userspace"):
+        return None, None
+    root = settings.bench / f"install-root-{kernel.name}"
+    shutil.rmtree(root, ignore_errors=True)
+    with step(f"make install into {root.name}"), \
+            open(settings.bench / "build.log", "a") as log_file:
+        subprocess.run(["make", "-s", "-C", str(settings.root), f"BUILD={settings.build}",
+                        f"DESTDIR={root}", "PREFIX=/usr", "install-udev", "install-userspace"],
+                       stdout=log_file, stderr=log_file, check=True)
+        modules = root / "lib" / "modules" / module_release(kernel.module) / "updates"
+        modules.mkdir(parents=True)
+        shutil.copy2(kernel.module, modules / "vapicvm.ko")
+    return (INSTALL_TEST, INSTALL_TEST_SCRIPT), root
+
+
 def optional(path):
     """path if it exists, else None."""
     return path if path.exists() else None
@@ -116,6 +153,9 @@ def initramfs_contents(settings, kernel, built):
     vmm_guests = vmm_guests_test(settings, built)
     if vmm_guests:
         tests.append(vmm_guests)
+    installed, install_root = install_test(settings, kernel, built)
+    if installed:
+        tests.append(installed)
     return image.Contents(
         module=kernel.module,
         kvm_modules=kernel.kvm_modules(),
@@ -123,7 +163,8 @@ def initramfs_contents(settings, kernel, built):
         main_job=optional(GUEST / "main-job.sh"),
         userspace_bin=optional(settings.build / "userspace" / "bin"),
         payload=optional(settings.build / "guest-payload"),
-        gdb=gdb_for_main_job(settings, vmm_guests))
+        gdb=gdb_for_main_job(settings, vmm_guests),
+        install_root=install_root)
 
 
 def medium_name(kernel, name):
