@@ -89,10 +89,11 @@ static void guest_periodic_min(uint64_t arg)
  * interrupts in between are at most one per floor period, on the host as
  * in the guest.
  */
-static void expect_floor(struct __test_metadata *_metadata, struct vcpu *vcpu, bool masked)
+static void expect_floor(struct __test_metadata *_metadata, struct vcpu *vcpu, bool masked,
+			 uint64_t min_period_ns)
 {
 	uint64_t before = vcpu_stat(vcpu, VAPICVM_STAT_EXIT_EXTINT), exits;
-	uint64_t max_ticks = SPIN_NS / MIN_PERIOD_NS + 2;
+	uint64_t max_ticks = SPIN_NS / min_period_ns + 2;
 	struct ucall uc;
 
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
@@ -119,7 +120,7 @@ static void periodic_min(struct __test_metadata *_metadata, FIXTURE_DATA(isolati
 	ticks = 0;
 	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
-	expect_floor(_metadata, vcpu, masked);
+	expect_floor(_metadata, vcpu, masked, MIN_PERIOD_NS);
 }
 
 TEST_F(isolation, periodic_min_count_xapic)
@@ -140,6 +141,33 @@ TEST_F(isolation, periodic_min_count_masked_xapic)
 TEST_F(isolation, periodic_min_count_masked_x2apic)
 {
 	periodic_min(_metadata, self, true, true);
+}
+
+/*
+ * The floor is the module parameter min_timer_period_us, read at each
+ * reload: at 2 ms, a 1 ns period gives at most one interrupt per 2 ms, and
+ * still some.
+ */
+#define MIN_PERIOD_PARAM	"/sys/module/vapicvm/parameters/min_timer_period_us"
+
+TEST_F(isolation, periodic_min_follows_the_parameter)
+{
+	uint64_t spin = SPIN_NS * self->tsc_khz / 1000000;
+	struct vcpu *vcpu = vm_add_vcpu(self->vm, 0, guest_periodic_min, spin << 2);
+	struct ucall uc;
+
+	ticks = 0;
+	vm_install_handler(self->vm, VEC_TIMER, timer_handler);
+	ASSERT_EQ(0, write_sysfs(MIN_PERIOD_PARAM, "2000"));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, NULL));
+	EXPECT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0, write_sysfs(MIN_PERIOD_PARAM, "200"));
+	ASSERT_EQ(2, uc.args[0]);
+	TH_LOG("periodic timer at TMICT=1, floor 2 ms: %lu interrupts in 10 ms",
+	       (unsigned long)uc.args[1]);
+	EXPECT_LE(uc.args[1], SPIN_NS / 2000000 + 2);
+	EXPECT_GE(uc.args[1], 1);
+	EXPECT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 }
 
 /* The guest only spins: userspace armed the timer through SET_LAPIC. */
@@ -169,7 +197,7 @@ TEST_F(isolation, periodic_min_count_set_lapic)
 	s.timer_remaining_ns = 1;
 	s.intr_status = 0;
 	vcpu_ioctl(vcpu, VAPICVM_SET_LAPIC, &s);
-	expect_floor(_metadata, vcpu, true);
+	expect_floor(_metadata, vcpu, true, MIN_PERIOD_NS);
 }
 
 /* ---------------------------------------------------------------- */
