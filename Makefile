@@ -16,6 +16,10 @@
 #   make bench-compare OLD=a.json NEW=b.json   vapicvm's costs, before and after
 #   make style            checkpatch --strict, clang-format, the bench's Python
 #   make sparse           the module through sparse (C=2)
+#   make dkms-install     the module's sources to /usr/src/vapicvm-<version>, dkms add
+#   make dkms-remove      dkms remove --all, and those sources removed
+
+include $(CURDIR)/VERSION
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 BUILD ?= $(CURDIR)/build
@@ -77,11 +81,33 @@ bench-compare:
 style:
 	testbench/style.sh
 
+# DKMS: dkms.conf comes from dkms.conf.in with VERSION's release; the
+# sources DKMS builds from are what Kbuild reads.
+DKMS_SOURCES := Kbuild Makefile VERSION module uapi
+DKMS_SRCDIR ?= $(DESTDIR)/usr/src/vapicvm-$(VAPICVM_VERSION)
+
+dkms.conf: dkms.conf.in VERSION
+	sed -e 's|@VAPICVM_VERSION@|$(VAPICVM_VERSION)|g' $< >$@
+
+dkms-sources: dkms.conf
+	install -d $(DKMS_SRCDIR)
+	cp -R $(DKMS_SOURCES) dkms.conf $(DKMS_SRCDIR)/
+	find $(DKMS_SRCDIR) -type f \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.a' \) -delete
+
+dkms-install: dkms-sources
+	dkms add -m vapicvm -v $(VAPICVM_VERSION)
+
+dkms-remove:
+	-dkms remove -m vapicvm -v $(VAPICVM_VERSION) --all
+	rm -rf $(DKMS_SRCDIR)
+
 install: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 clean:
 	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench $(BUILD)/module-*
+	rm -f dkms.conf
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.ko *.mod *.mod.c *.o module/*.o module/.*.cmd .*.cmd Module.symvers modules.order
 
@@ -90,4 +116,4 @@ distclean: clean
 
 .PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
 	bench-unit-tests run bench bench-compare style \
-	install clean distclean
+	install clean distclean dkms-sources dkms-install dkms-remove

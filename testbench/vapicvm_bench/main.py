@@ -24,6 +24,11 @@ GUEST = ROOT / "testbench" / "guest"
 # The test check mode adds for the main job's guests.
 VMM_GUESTS = "vmm_guests"
 VMM_GUESTS_SCRIPT = "#!/bin/sh\nexec sh /lib/vapicvm-bench/main-job.sh check\n"
+# The machine that boots the vapicvm.ko DKMS built and signed (build.py's
+# part "dkms") instead of the one built in the source tree, with its own
+# initramfs.
+DKMS_MACHINE = "skylake-1"
+DKMS = "dkms"
 
 
 def parse_args(argv):
@@ -105,8 +110,9 @@ def gdb_for_main_job(settings, vmm_guests):
         return None
 
 
-def initramfs_contents(settings, kernel, built):
-    """Everything the guest needs for this mode on kernel's machines."""
+def initramfs_contents(settings, kernel, built, module=None):
+    """Everything the guest needs for this mode on kernel's machines
+    (module: another vapicvm.ko than the kernel's)."""
     tests = selftests_to_run(settings, built)
     extra_modules = []
     if settings.plant:
@@ -117,7 +123,7 @@ def initramfs_contents(settings, kernel, built):
     if vmm_guests:
         tests.append(vmm_guests)
     return image.Contents(
-        module=kernel.module,
+        module=module or kernel.module,
         kvm_modules=kernel.kvm_modules(),
         tests=tests, extra_modules=extra_modules,
         main_job=optional(GUEST / "main-job.sh"),
@@ -126,22 +132,25 @@ def initramfs_contents(settings, kernel, built):
         gdb=gdb_for_main_job(settings, vmm_guests))
 
 
-def medium_name(kernel, name):
+def medium_name(kernel, name, variant=None):
     """A boot-medium file's name: Debian's kernel's as before, another
-    flavour's with its name added."""
-    return name if kernel.name == kernels.DEBIAN else f"{name}-{kernel.name}"
+    flavour's (or variant's, such as dkms) with its name added."""
+    suffix = variant or (None if kernel.name == kernels.DEBIAN else kernel.name)
+    return f"{name}-{suffix}" if suffix else name
 
 
-def boot_medium(settings, kernel, built):
-    """Fast-boot kernel, initramfs and ISO for kernel's machines; the ISO's
-    path and the tests the judge expects."""
+def boot_medium(settings, kernel, built, module=None, variant=None):
+    """Fast-boot kernel, initramfs and ISO for kernel's machines (with
+    another vapicvm.ko, module, for a variant); the ISO's path and the tests
+    the judge expects."""
     bench, mode = settings.bench, settings.mode
     with step(f"boot image ({kernel.name} kernel)"):
         vmlinuz = image.build_fastboot(ROOT, bench / medium_name(kernel, "fastboot"),
                                        kernel.vmlinuz, sys.stderr)
-    with step(f"initramfs and ISO ({mode}, {kernel.name} kernel)"):
-        contents = initramfs_contents(settings, kernel, built)
-        stem = medium_name(kernel, mode)
+    what = f"{kernel.name} kernel" + (f", {variant} vapicvm.ko" if variant else "")
+    with step(f"initramfs and ISO ({mode}, {what})"):
+        contents = initramfs_contents(settings, kernel, built, module)
+        stem = medium_name(kernel, mode, variant)
         initrd, iso = bench / f"initrd-{stem}.img", bench / f"boot-{stem}.iso"
         image.make_initramfs(bench / f"initramfs-{stem}", initrd, GUEST / "init", contents)
         cmdline = " ".join(w for w in (kernel.flavour.cmdline, settings.extra_cmdline) if w)
@@ -168,31 +177,54 @@ def judge_boot(settings, machine, measured, expected):
     return report.results
 
 
+def medium_key(settings, machine, built):
+    """Which boot medium machine boots: its flavour's, or for DKMS_MACHINE
+    on Debian's kernel the one with the vapicvm.ko DKMS built (when it
+    did)."""
+    if machine.name != DKMS_MACHINE or machine.flavour != kernels.DEBIAN:
+        return machine.flavour
+    module = build.dkms_module(settings)
+    if not built.ok(DKMS) or not module.exists():
+        log(f"{machine.name}: boots the vapicvm.ko built in the source tree: "
+            "the DKMS build failed")
+        return machine.flavour
+    log(f"{machine.name}: boots the vapicvm.ko DKMS built and signed ({module}), "
+        "not the one built in the source tree")
+    return DKMS
+
+
 def boot_and_judge(settings, host, built):
     """Boot every configured machine whose module built and judge each;
-    their Results.  Each kernel flavour has its own boot medium."""
+    their Results.  Each kernel flavour has its own boot medium, and
+    DKMS_MACHINE its own with DKMS's module."""
     machines = boot.parse_machines(settings.configs)
-    media = {}
-    for name in dict.fromkeys(m.flavour for m in machines):
-        kernel = host.kernels[name]
-        if built.ok(build.module_part(kernel)):
-            media[name] = boot_medium(settings, kernel, built)
     results = []
     for machine in machines:
-        if machine.flavour not in media:
+        if not built.ok(build.module_part(host.kernels[machine.flavour])):
             print(f"not ok - no boot of {machine.name}: vapicvm.ko for the {machine.flavour} "
                   "kernel did not build", flush=True)
-    machines = [m for m in machines if m.flavour in media]
+    machines = [m for m in machines if built.ok(build.module_part(host.kernels[m.flavour]))]
+    keys = {m.name: medium_key(settings, m, built) for m in machines}
+    media = {}
+    for machine in machines:
+        key = keys[machine.name]
+        if key in media:
+            continue
+        if key == DKMS:
+            media[key] = boot_medium(settings, host.kernels[kernels.DEBIAN], built,
+                                     build.dkms_module(settings), DKMS)
+        else:
+            media[key] = boot_medium(settings, host.kernels[key], built)
     if not machines:
         return results
     names = " ".join(m.name for m in machines)
     with step(f"booting: {names} ({settings.jobs} at a time)"):
-        measured = boot.boot_all(machines, {m.name: media[m.flavour][0] for m in machines},
+        measured = boot.boot_all(machines, {m.name: media[keys[m.name]][0] for m in machines},
                                  host.bochs, settings.bench, settings.boot_timeout,
                                  settings.jobs)
     for machine in machines:
         results += judge_boot(settings, machine, measured[machine.name],
-                              media[machine.flavour][1])
+                              media[keys[machine.name]][1])
     return results
 
 
