@@ -86,12 +86,16 @@ style:
 DKMS_SOURCES := Kbuild Makefile VERSION module uapi
 DKMS_SRCDIR ?= $(DESTDIR)/usr/src/vapicvm-$(VAPICVM_VERSION)
 
-dkms.conf: dkms.conf.in VERSION
-	sed -e 's|@VAPICVM_VERSION@|$(VAPICVM_VERSION)|g' $< >$@
+DKMS_CONF = sed -e 's|@VAPICVM_VERSION@|$(VAPICVM_VERSION)|g' dkms.conf.in
 
-dkms-sources: dkms.conf
+dkms.conf: dkms.conf.in VERSION
+	$(DKMS_CONF) >$@
+
+# The sources without the objects of a build in the tree.
+dkms-sources:
 	install -d $(DKMS_SRCDIR)
-	cp -R $(DKMS_SOURCES) dkms.conf $(DKMS_SRCDIR)/
+	cp -R $(DKMS_SOURCES) $(DKMS_SRCDIR)/
+	$(DKMS_CONF) >$(DKMS_SRCDIR)/dkms.conf
 	find $(DKMS_SRCDIR) -type f \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.a' \) -delete
 
