@@ -16,6 +16,10 @@
 #   make bench-compare OLD=a.json NEW=b.json   vapicvm's costs, before and after
 #   make style            checkpatch --strict, clang-format, the bench's Python
 #   make sparse           the module through sparse (C=2)
+#   make install          the module (for $(KDIR)'s kernel), the udev rule, the
+#                         library, its headers, pkg-config and CMake files, the
+#                         tools and the man pages; DESTDIR and PREFIX honoured
+#   make uninstall        removes what make install installed
 #   make dkms-install     the module's sources to /usr/src/vapicvm-<version>, dkms add
 #   make dkms-remove      dkms remove --all, and those sources removed
 
@@ -81,6 +85,70 @@ bench-compare:
 style:
 	testbench/style.sh
 
+# ------------------------------------------------------------------ install
+#
+# PREFIX (default /usr/local) is where the library, headers, tools and man
+# pages go; the module goes where the kernel looks for it
+# (/lib/modules/<release>/updates), the udev rule where udev reads an
+# administrator's rules (/etc/udev/rules.d; a package puts it in
+# /usr/lib/udev/rules.d).  Without DESTDIR, make install also creates the
+# group vapicvm and runs depmod; with DESTDIR it only writes the tree (run
+# depmod where the tree is installed).
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+UDEVRULESDIR ?= $(SYSCONFDIR)/udev/rules.d
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/vapicvm
+INSTALL_MOD_DIR ?= updates
+# The release the module was built for, from its vermagic (a distribution's
+# headers may give another name in include/config/kernel.release).
+MODULE_RELEASE = $(shell modinfo -F vermagic $(CURDIR)/vapicvm.ko 2>/dev/null | cut -d' ' -f1)
+USERSPACE_INSTALL_VARS := PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) MANDIR=$(MANDIR) \
+	$(if $(LIBDIR),LIBDIR=$(LIBDIR)) $(if $(BINDIR),BINDIR=$(BINDIR)) \
+	$(if $(INCLUDEDIR),INCLUDEDIR=$(INCLUDEDIR))
+
+install: install-module install-udev install-userspace
+
+# A distribution's headers have no signing key: the module is installed
+# unsigned (Documentation/install.rst says how to sign it).
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) DEPMOD=true CONFIG_MODULE_SIG_ALL= \
+		modules_install
+ifeq ($(DESTDIR),)
+	depmod $(MODULE_RELEASE)
+endif
+
+install-udev:
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 packaging/udev/60-vapicvm.rules $(DESTDIR)$(UDEVRULESDIR)/
+	install -m 644 packaging/modules-load.d/vapicvm.conf \
+		$(DESTDIR)$(DOCDIR)/examples/modules-load.d-vapicvm.conf
+ifeq ($(DESTDIR),)
+	getent group vapicvm >/dev/null || groupadd --system vapicvm
+	-udevadm control --reload 2>/dev/null
+endif
+
+install-userspace:
+	$(MAKE) -C userspace BUILD=$(BUILD)/userspace $(USERSPACE_INSTALL_VARS) install
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4
+	install -m 644 Documentation/man/libvapicvm.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 Documentation/man/vapicvm.4 $(DESTDIR)$(MANDIR)/man4/
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 README.md Documentation/*.rst $(DESTDIR)$(DOCDIR)/
+
+# The group stays: files elsewhere may belong to it.
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(MODULE_RELEASE)/$(INSTALL_MOD_DIR)/vapicvm.ko
+	-test -n "$(DESTDIR)" || depmod $(MODULE_RELEASE)
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-vapicvm.rules
+	rm -f $(DESTDIR)$(DOCDIR)/examples/modules-load.d-vapicvm.conf \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,README.md $(notdir $(wildcard Documentation/*.rst)))
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	rm -f $(DESTDIR)$(MANDIR)/man3/libvapicvm.3 $(DESTDIR)$(MANDIR)/man4/vapicvm.4
+	$(MAKE) -C userspace BUILD=$(BUILD)/userspace $(USERSPACE_INSTALL_VARS) uninstall
+
 # DKMS: dkms.conf comes from dkms.conf.in with VERSION's release; the
 # sources DKMS builds from are what Kbuild reads.
 DKMS_SOURCES := Kbuild Makefile VERSION module uapi
@@ -106,9 +174,6 @@ dkms-remove:
 	-dkms remove -m vapicvm -v $(VAPICVM_VERSION) --all
 	rm -rf $(DKMS_SRCDIR)
 
-install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-
 clean:
 	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench $(BUILD)/module-*
 	rm -f dkms.conf
@@ -120,4 +185,5 @@ distclean: clean
 
 .PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
 	bench-unit-tests run bench bench-compare style \
-	install clean distclean dkms-sources dkms-install dkms-remove
+	install install-module install-udev install-userspace uninstall clean distclean \
+	dkms-sources dkms-install dkms-remove

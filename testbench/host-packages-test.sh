@@ -68,18 +68,21 @@ has() {
 	return $missing
 }
 arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-check "vapicvm-dkms: module sources, dkms.conf, udev rule" has "${debs[0]}" \
+check "vapicvm-dkms: module sources, dkms.conf, udev rule, vapicvm(4)" has "${debs[0]}" \
 	usr/src/vapicvm-$v/dkms.conf usr/src/vapicvm-$v/Kbuild usr/src/vapicvm-$v/Makefile \
 	usr/src/vapicvm-$v/VERSION usr/src/vapicvm-$v/module/main.c \
-	usr/src/vapicvm-$v/uapi/linux/vapicvm.h usr/lib/udev/rules.d/60-vapicvm.rules
+	usr/src/vapicvm-$v/uapi/linux/vapicvm.h usr/lib/udev/rules.d/60-vapicvm.rules \
+	usr/share/man/man4/vapicvm.4.gz
 check "libvapicvm2: libvapicvm.so.$VAPICVM_SOVERSION" has "${debs[1]}" \
 	usr/lib/$arch/libvapicvm.so.$VAPICVM_SOVERSION usr/lib/$arch/libvapicvm.so.$v
-check "libvapicvm-dev: headers, .a, .so, pkg-config, CMake" has "${debs[2]}" \
+check "libvapicvm-dev: headers, .a, .so, pkg-config, CMake, libvapicvm(3)" has "${debs[2]}" \
 	usr/include/vapicvm/vapicvm.hpp usr/include/linux/vapicvm.h \
 	usr/lib/$arch/libvapicvm.a usr/lib/$arch/libvapicvm.so \
-	usr/lib/$arch/pkgconfig/vapicvm.pc usr/lib/$arch/cmake/vapicvm/vapicvm-config.cmake
+	usr/lib/$arch/pkgconfig/vapicvm.pc usr/lib/$arch/cmake/vapicvm/vapicvm-config.cmake \
+	usr/share/man/man3/libvapicvm.3.gz
 check "vapicvm-tools: vapicvm-run, vapicvm-stat, man pages" has "${debs[3]}" \
-	usr/bin/vapicvm-run usr/bin/vapicvm-stat usr/share/man/man1/vapicvm-stat.1.gz
+	usr/bin/vapicvm-run usr/bin/vapicvm-stat usr/share/man/man1/vapicvm-stat.1.gz \
+	usr/share/man/man1/vapicvm-run.1.gz
 
 # Without the bench's key (its DKMS build failed early) one of this test's
 # own, so that DKMS makes none on the host.

@@ -19,6 +19,7 @@ packages=(
 	libgtest-dev			# host-side unit tests
 	libnl-3-dev libnl-genl-3-dev	# the netlink CLI
 	sparse				# make sparse
+	kmod groff-base			# make install's tests: modinfo, depmod, man pages
 	dkms openssl			# the module through DKMS, signed (testbench/dkms-build.sh)
 	debhelper dh-dkms dpkg-dev fakeroot	# the Debian packages (debian/)
 	# gdb-minimal's libraries: testbench/fetch-gdb.sh unpacks its gdb

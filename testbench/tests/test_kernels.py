@@ -33,7 +33,8 @@ class ModuleSources(unittest.TestCase):
     def test_copy_keeps_times_and_objects(self):
         with tempfile.TemporaryDirectory() as tmp:
             root, dest = Path(tmp) / "src", Path(tmp) / "out"
-            for name in ("Kbuild", "module/run.c", "uapi/linux/vapicvm.h", "selftests/x.c"):
+            for name in ("Kbuild", "VERSION", "module/run.c", "uapi/linux/vapicvm.h",
+                         "selftests/x.c"):
                 (root / name).parent.mkdir(parents=True, exist_ok=True)
                 (root / name).write_text(name)
             os.utime(root / "module" / "run.c", (1000, 1000))

@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from . import boot, kernels, tap
+from . import boot, build, kernels, tap
 from .build import dkms_dir, selftest_vars, up_to_date, userspace_vars
 
 
@@ -54,6 +54,9 @@ def suites(settings, host, built):
         found.append((test.rsplit("/", 1)[-1], [test], None))
     found.append(("bench-unit", [sys.executable, "-m", "vapicvm_bench.unittap"],
                   settings.root / "testbench"))
+    if built.ok("userspace") and built.ok(build.module_part(host.kernels[kernels.DEBIAN])):
+        found.append(("install-tree", [settings.root / "testbench" / "install-tree-test.sh",
+                                       host.kdir, settings.build], None))
     testbench = settings.root / "testbench"
     found.append(("dkms", [testbench / "host-dkms-test.sh", dkms_dir(settings), host.release],
                   None))

@@ -35,6 +35,7 @@ class Contents:
     userspace_bin: Path = None
     payload: Path = None
     gdb: Path = None
+    install_root: Path = None
 
 
 def newer(path, *sources):
@@ -130,6 +131,8 @@ def populate(tree, init, contents):
         shutil.copytree(contents.userspace_bin, bench / "bin")
     if contents.payload:
         shutil.copytree(contents.payload, bench / "payload")
+    if contents.install_root:
+        shutil.copytree(contents.install_root, bench / "install-root", symlinks=True)
     if contents.gdb:
         copy_with_libraries(contents.gdb, tree, markers.GUEST_DIR + "/bin/gdb")
 

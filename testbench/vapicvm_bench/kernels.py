@@ -22,7 +22,7 @@ from pathlib import Path
 
 # What the module's build reads (Kbuild's sources), copied for a flavour
 # built outside the source tree.
-MODULE_SOURCES = ("Kbuild", "module", "uapi")
+MODULE_SOURCES = ("Kbuild", "VERSION", "module", "uapi")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,12 @@ GUEST = ROOT / "testbench" / "guest"
 # The test check mode adds for the main job's guests.
 VMM_GUESTS = "vmm_guests"
 VMM_GUESTS_SCRIPT = "#!/bin/sh\nexec sh /lib/vapicvm-bench/main-job.sh check\n"
+# The test check mode adds for vapicvm installed for real (make install's
+# tree over the machine's /) and used by an unprivileged user.
+INSTALL_TEST = "install_test"
+INSTALL_TEST_SCRIPT = GUEST / "install-test.sh"
+# Tests that are scripts of the bench, not selftest binaries.
+BENCH_TESTS = (VMM_GUESTS, INSTALL_TEST)
 # The machine that boots the vapicvm.ko DKMS built and signed (build.py's
 # part "dkms") instead of the one built in the source tree, with its own
 # initramfs.
@@ -54,7 +60,8 @@ def selftests_to_run(settings, built):
     """(name, path) of the selftest binaries the guest runs: TESTS, or
     every *_test built (only the up-to-date ones after a failed build)."""
     directory = settings.build / "selftests"
-    names = settings.tests or sorted(p.name for p in directory.glob("*_test"))
+    names = [n for n in settings.tests if n not in BENCH_TESTS] if settings.tests \
+        else sorted(p.name for p in directory.glob("*_test"))
     if not built.ok("selftests"):
         stale = [n for n in names if not build.up_to_date(
             settings.root / "selftests", build.selftest_vars(settings), directory / n)]
@@ -93,6 +100,37 @@ def vmm_guests_test(settings, built):
     return VMM_GUESTS, script
 
 
+def module_release(module):
+    """The kernel release a module was built for, from its vermagic."""
+    vermagic = subprocess.run(["modinfo", "-F", "vermagic", str(module)], stdout=subprocess.PIPE,
+                              text=True, check=True).stdout.split()
+    if not vermagic:
+        raise BenchError(f"{module} has no vermagic")
+    return vermagic[0]
+
+
+def install_test(settings, kernel, built, module=None, variant=None):
+    """The test install_test and its tree: make install's (DESTDIR, PREFIX
+    /usr) for the userspace and the udev rule, with kernel's vapicvm.ko (or
+    module, a variant's) where install-module puts it; None when the test
+    is not asked for or the userspace did not build."""
+    wanted = settings.mode == "check" and (not settings.tests or INSTALL_TEST in settings.tests)
+    if not wanted or not built.ok("userspace"):
+        return None, None
+    module = module or kernel.module
+    root = settings.bench / f"install-root-{variant or kernel.name}"
+    shutil.rmtree(root, ignore_errors=True)
+    with step(f"make install into {root.name}"), \
+            open(settings.bench / "build.log", "a") as log_file:
+        subprocess.run(["make", "-s", "-C", str(settings.root), f"BUILD={settings.build}",
+                        f"DESTDIR={root}", "PREFIX=/usr", "install-udev", "install-userspace"],
+                       stdout=log_file, stderr=log_file, check=True)
+        modules = root / "lib" / "modules" / module_release(module) / "updates"
+        modules.mkdir(parents=True)
+        shutil.copy2(module, modules / "vapicvm.ko")
+    return (INSTALL_TEST, INSTALL_TEST_SCRIPT), root
+
+
 def optional(path):
     """path if it exists, else None."""
     return path if path.exists() else None
@@ -110,9 +148,9 @@ def gdb_for_main_job(settings, vmm_guests):
         return None
 
 
-def initramfs_contents(settings, kernel, built, module=None):
+def initramfs_contents(settings, kernel, built, module=None, variant=None):
     """Everything the guest needs for this mode on kernel's machines
-    (module: another vapicvm.ko than the kernel's)."""
+    (module: another vapicvm.ko than the kernel's, for a variant)."""
     tests = selftests_to_run(settings, built)
     extra_modules = []
     if settings.plant:
@@ -122,6 +160,9 @@ def initramfs_contents(settings, kernel, built, module=None):
     vmm_guests = vmm_guests_test(settings, built)
     if vmm_guests:
         tests.append(vmm_guests)
+    installed, install_root = install_test(settings, kernel, built, module, variant)
+    if installed:
+        tests.append(installed)
     return image.Contents(
         module=module or kernel.module,
         kvm_modules=kernel.kvm_modules(),
@@ -129,7 +170,8 @@ def initramfs_contents(settings, kernel, built, module=None):
         main_job=optional(GUEST / "main-job.sh"),
         userspace_bin=optional(settings.build / "userspace" / "bin"),
         payload=optional(settings.build / "guest-payload"),
-        gdb=gdb_for_main_job(settings, vmm_guests))
+        gdb=gdb_for_main_job(settings, vmm_guests),
+        install_root=install_root)
 
 
 def medium_name(kernel, name, variant=None):
@@ -149,7 +191,7 @@ def boot_medium(settings, kernel, built, module=None, variant=None):
                                        kernel.vmlinuz, sys.stderr)
     what = f"{kernel.name} kernel" + (f", {variant} vapicvm.ko" if variant else "")
     with step(f"initramfs and ISO ({mode}, {what})"):
-        contents = initramfs_contents(settings, kernel, built, module)
+        contents = initramfs_contents(settings, kernel, built, module, variant)
         stem = medium_name(kernel, mode, variant)
         initrd, iso = bench / f"initrd-{stem}.img", bench / f"boot-{stem}.iso"
         image.make_initramfs(bench / f"initramfs-{stem}", initrd, GUEST / "init", contents)

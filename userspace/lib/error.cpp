@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,9 +63,16 @@ void UniqueMapping::reset() noexcept
 	size_ = 0;
 }
 
+#define VAPICVM_STR_(x) #x
+#define VAPICVM_STR(x) VAPICVM_STR_(x)
+static_assert(std::string_view(VAPICVM_STR(VAPICVM_LIB_VERSION_MAJOR) "." VAPICVM_STR(
+		      VAPICVM_LIB_VERSION_MINOR) "." VAPICVM_STR(VAPICVM_LIB_VERSION_PATCH)) ==
+		      VAPICVM_BUILD_VERSION,
+	      "include/vapicvm/version.hpp and VERSION disagree on the library's version");
+
 const char *library_version() noexcept
 {
-	return "2.0.0";
+	return VAPICVM_BUILD_VERSION;
 }
 
 } // namespace vapicvm

@@ -15,7 +15,11 @@ int main()
 	auto sys = System::open("/nonexistent/vapicvm");
 	if (sys || sys.error().errno_value() != ENOENT)
 		return 2;
-	if (std::strcmp(library_version(), "2.0.0") != 0)
+	/* The installed header and the installed library agree. */
+	char expected[32];
+	std::snprintf(expected, sizeof(expected), "%d.%d.%d", VAPICVM_LIB_VERSION_MAJOR,
+		      VAPICVM_LIB_VERSION_MINOR, VAPICVM_LIB_VERSION_PATCH);
+	if (std::strcmp(library_version(), expected) != 0)
 		return 3;
 	/* The netlink family's side links (libnl-genl-3) and names its counters. */
 	if (stat_name(VAPICVM_STAT_EXITS) != "exits")

@@ -39,7 +39,7 @@ check "cmake consumer runs (shared, static)" sh -c "
 	! ldd '$tmp/cmake/consumer_static' | grep -q libvapicvm"
 check "pkg-config build and run (shared)" sh -c "
 	export PKG_CONFIG_PATH='$prefix/lib/pkgconfig' PKG_CONFIG_LIBDIR='$syspc'
-	test \"\$(pkg-config --modversion vapicvm)\" = 2.0.0 &&
+	test \"\$(pkg-config --modversion vapicvm)\" = @VERSION@ &&
 	g++ -std=c++20 -Wall -Wextra -Wpedantic -Werror -o '$tmp/pc' '$SRC/tests/consumer/consumer.cpp' \$(pkg-config --cflags --libs vapicvm) &&
 	LD_LIBRARY_PATH='$prefix/lib' '$tmp/pc'"
 check "pkg-config build and run (static)" sh -c "
@@ -54,8 +54,8 @@ check "installed files" sh -c "
 	test -f '$prefix/include/vapicvm/vapicvm.hpp' && test -f '$prefix/include/linux/vapicvm.h' &&
 	test -f '$prefix/include/vapicvm/vmm/vmm.hpp' &&
 	test -L '$prefix/lib/libvapicvm.so' && test -L '$prefix/lib/libvapicvm.so.2' &&
-	objdump -p '$prefix/lib/libvapicvm.so.2.0.0' | grep -q 'SONAME.*libvapicvm.so.2' &&
+	objdump -p '$prefix/lib/libvapicvm.so.@VERSION@' | grep -q 'SONAME.*libvapicvm.so.2' &&
 	test -x '$prefix/bin/vapicvm-run' && '$prefix/bin/vapicvm-run' --version &&
 	test -x '$prefix/bin/vapicvm-stat' && '$prefix/bin/vapicvm-stat' --version &&
-	test -f '$prefix/share/man/man1/vapicvm-stat.1'"
+	test -f '$prefix/share/man/man1/vapicvm-stat.1' && test -f '$prefix/share/man/man1/vapicvm-run.1'"
 exit $failed
