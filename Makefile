@@ -20,6 +20,10 @@
 #                         library, its headers, pkg-config and CMake files, the
 #                         tools and the man pages; DESTDIR and PREFIX honoured
 #   make uninstall        removes what make install installed
+#   make dkms-install     the module's sources to /usr/src/vapicvm-<version>, dkms add
+#   make dkms-remove      dkms remove --all, and those sources removed
+
+include $(CURDIR)/VERSION
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 BUILD ?= $(CURDIR)/build
@@ -145,8 +149,34 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man3/libvapicvm.3 $(DESTDIR)$(MANDIR)/man4/vapicvm.4
 	$(MAKE) -C userspace BUILD=$(BUILD)/userspace $(USERSPACE_INSTALL_VARS) uninstall
 
+# DKMS: dkms.conf comes from dkms.conf.in with VERSION's release; the
+# sources DKMS builds from are what Kbuild reads.
+DKMS_SOURCES := Kbuild Makefile VERSION module uapi
+DKMS_SRCDIR ?= $(DESTDIR)/usr/src/vapicvm-$(VAPICVM_VERSION)
+
+DKMS_CONF = sed -e 's|@VAPICVM_VERSION@|$(VAPICVM_VERSION)|g' dkms.conf.in
+
+dkms.conf: dkms.conf.in VERSION
+	$(DKMS_CONF) >$@
+
+# The sources without the objects of a build in the tree.
+dkms-sources:
+	install -d $(DKMS_SRCDIR)
+	cp -R $(DKMS_SOURCES) $(DKMS_SRCDIR)/
+	$(DKMS_CONF) >$(DKMS_SRCDIR)/dkms.conf
+	find $(DKMS_SRCDIR) -type f \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
+		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.a' \) -delete
+
+dkms-install: dkms-sources
+	dkms add -m vapicvm -v $(VAPICVM_VERSION)
+
+dkms-remove:
+	-dkms remove -m vapicvm -v $(VAPICVM_VERSION) --all
+	rm -rf $(DKMS_SRCDIR)
+
 clean:
 	rm -rf $(BUILD)/userspace $(BUILD)/selftests $(BUILD)/bench $(BUILD)/module-*
+	rm -f dkms.conf
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || \
 		rm -f *.ko *.mod *.mod.c *.o module/*.o module/.*.cmd .*.cmd Module.symvers modules.order
 
@@ -155,4 +185,5 @@ distclean: clean
 
 .PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
 	bench-unit-tests run bench bench-compare style \
-	install install-module install-udev install-userspace uninstall clean distclean
+	install install-module install-udev install-userspace uninstall clean distclean \
+	dkms-sources dkms-install dkms-remove

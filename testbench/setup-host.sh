@@ -20,6 +20,8 @@ packages=(
 	libnl-3-dev libnl-genl-3-dev	# the netlink CLI
 	sparse				# make sparse
 	kmod groff-base			# make install's tests: modinfo, depmod, man pages
+	dkms openssl			# the module through DKMS, signed (testbench/dkms-build.sh)
+	debhelper dh-dkms dpkg-dev fakeroot	# the Debian packages (debian/)
 	# gdb-minimal's libraries: testbench/fetch-gdb.sh unpacks its gdb
 	# (for the main job's --gdb test) without installing it
 	libdebuginfod1 libexpat1 libgmp10 libipt2 libreadline8 libxxhash0

@@ -109,10 +109,11 @@ def error_lines(output):
     return (errors or lines)[-ERROR_TAIL:]
 
 
-def make(settings, built, part, argv):
-    """Run one part's make, its output appended to build.log.  A failure
-    stops the run, or with KEEP_GOING becomes a result row."""
-    if settings.keep_going:
+def make(settings, built, part, argv, is_make=True):
+    """Run one part's make (or another build command when not is_make),
+    its output appended to build.log.  A failure stops the run, or with
+    KEEP_GOING becomes a result row."""
+    if settings.keep_going and is_make:
         argv = argv + ["-k"]
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, check=False)
@@ -150,6 +151,7 @@ def build_all(settings, host):
     for kernel in host.kernels.values():
         if kernel.name != kernels.DEBIAN:
             build_flavour_module(settings, built, kernel)
+    build_dkms_module(settings, built, host)
     with step("build: selftests, userspace"):
         make(settings, built, "selftests", ["make", "-C", str(settings.root / "selftests"),
                                             *selftest_vars(settings), jobs])
@@ -170,6 +172,27 @@ def build_flavour_module(settings, built, kernel):
         make(settings, built, module_part(kernel),
              ["make", "-C", str(kernel.kdir), f"M={kernel.module_dir}", "VAPICVM_WERROR=1",
               "modules"])
+
+
+def dkms_dir(settings):
+    """Where the DKMS build keeps its trees, its signing key and the module."""
+    return settings.build / "dkms"
+
+
+def dkms_module(settings):
+    """vapicvm.ko as DKMS built, signed and installed it."""
+    return dkms_dir(settings) / "vapicvm.ko"
+
+
+def build_dkms_module(settings, built, host):
+    """vapicvm.ko through DKMS for Debian's kernel (testbench/dkms-build.sh):
+    dkms add, build (signed with the bench's key), install and remove, every
+    DKMS tree under $BUILD/dkms.  Its failure is the part "dkms"."""
+    with step(f"build: module through DKMS (signed) for {host.release}"):
+        dkms_module(settings).unlink(missing_ok=True)
+        make(settings, built, "dkms", [str(settings.root / "testbench" / "dkms-build.sh"),
+                                       str(dkms_dir(settings)), host.release, str(host.kdir)],
+             is_make=False)
 
 
 def selftest_vars(settings):

@@ -20,10 +20,10 @@ ENVIRONMENT = (
     ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 3000)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
               "vmm_guests test, which runs only without TESTS)"),
-    ("KEEP_GOING", "1: a part that fails to build (module, selftests, userspace) fails the "
+    ("KEEP_GOING", "1: a part that fails to build (module, DKMS, selftests, userspace) fails the "
                    "run at the end instead of stopping it; what did build still runs"),
     ("SKIP_HOST_TESTS", "1: run no host-side tests (ABI check, userspace unit tests, the "
-                        "bench's own unit tests)"),
+                        "bench's own unit tests, the DKMS module, the Debian packages)"),
     ("SKIP_BENCH_SELFTEST", "1: skip the bench's self-check (a planted run) after check"),
     ("PLANT", "1: plant a failing test and a module that WARNs and prints a KASAN-like "
               "report; such a run must fail (testbench/selftest.sh sets it)"),

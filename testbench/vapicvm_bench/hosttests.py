@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """The host-side suites: programs run on the build machine whose TAP output
 is counted like the guest's ("host/<name>" rows): the ABI check, the
-userspace unit tests, the bench's own unit tests, and after a check the
-bench's self-check (a planted run that must fail).
+userspace unit tests, the bench's own unit tests, the module DKMS built
+and signed, the Debian packages (built, installed, used, purged), and after
+a check the bench's self-check (a planted run that must fail).
 """
 
 import os
@@ -10,7 +11,7 @@ import subprocess
 import sys
 
 from . import boot, build, kernels, tap
-from .build import selftest_vars, up_to_date, userspace_vars
+from .build import dkms_dir, selftest_vars, up_to_date, userspace_vars
 
 
 def run_suite(bench_dir, name, argv, cwd=None, env=None):
@@ -56,6 +57,13 @@ def suites(settings, host, built):
     if built.ok("userspace") and built.ok(build.module_part(host.kernels[kernels.DEBIAN])):
         found.append(("install-tree", [settings.root / "testbench" / "install-tree-test.sh",
                                        host.kdir, settings.build], None))
+    testbench = settings.root / "testbench"
+    found.append(("dkms", [testbench / "host-dkms-test.sh", dkms_dir(settings), host.release],
+                  None))
+    if (settings.root / "debian" / "control").exists():
+        found.append(("debian-packages", [testbench / "host-packages-test.sh",
+                                          settings.build / "debian-packages",
+                                          dkms_dir(settings) / "signing"], None))
     return found
 
 

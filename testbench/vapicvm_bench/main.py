@@ -30,6 +30,11 @@ INSTALL_TEST = "install_test"
 INSTALL_TEST_SCRIPT = GUEST / "install-test.sh"
 # Tests that are scripts of the bench, not selftest binaries.
 BENCH_TESTS = (VMM_GUESTS, INSTALL_TEST)
+# The machine that boots the vapicvm.ko DKMS built and signed (build.py's
+# part "dkms") instead of the one built in the source tree, with its own
+# initramfs.
+DKMS_MACHINE = "skylake-1"
+DKMS = "dkms"
 
 
 def parse_args(argv):
@@ -104,24 +109,25 @@ def module_release(module):
     return vermagic[0]
 
 
-def install_test(settings, kernel, built):
+def install_test(settings, kernel, built, module=None, variant=None):
     """The test install_test and its tree: make install's (DESTDIR, PREFIX
-    /usr) for the userspace and the udev rule, with kernel's vapicvm.ko
-    where install-module puts it; None when the test is not asked for or
-    the userspace did not build."""
+    /usr) for the userspace and the udev rule, with kernel's vapicvm.ko (or
+    module, a variant's) where install-module puts it; None when the test
+    is not asked for or the userspace did not build."""
     wanted = settings.mode == "check" and (not settings.tests or INSTALL_TEST in settings.tests)
     if not wanted or not built.ok("userspace"):
         return None, None
-    root = settings.bench / f"install-root-{kernel.name}"
+    module = module or kernel.module
+    root = settings.bench / f"install-root-{variant or kernel.name}"
     shutil.rmtree(root, ignore_errors=True)
     with step(f"make install into {root.name}"), \
             open(settings.bench / "build.log", "a") as log_file:
         subprocess.run(["make", "-s", "-C", str(settings.root), f"BUILD={settings.build}",
                         f"DESTDIR={root}", "PREFIX=/usr", "install-udev", "install-userspace"],
                        stdout=log_file, stderr=log_file, check=True)
-        modules = root / "lib" / "modules" / module_release(kernel.module) / "updates"
+        modules = root / "lib" / "modules" / module_release(module) / "updates"
         modules.mkdir(parents=True)
-        shutil.copy2(kernel.module, modules / "vapicvm.ko")
+        shutil.copy2(module, modules / "vapicvm.ko")
     return (INSTALL_TEST, INSTALL_TEST_SCRIPT), root
 
 
@@ -142,8 +148,9 @@ def gdb_for_main_job(settings, vmm_guests):
         return None
 
 
-def initramfs_contents(settings, kernel, built):
-    """Everything the guest needs for this mode on kernel's machines."""
+def initramfs_contents(settings, kernel, built, module=None, variant=None):
+    """Everything the guest needs for this mode on kernel's machines
+    (module: another vapicvm.ko than the kernel's, for a variant)."""
     tests = selftests_to_run(settings, built)
     extra_modules = []
     if settings.plant:
@@ -153,11 +160,11 @@ def initramfs_contents(settings, kernel, built):
     vmm_guests = vmm_guests_test(settings, built)
     if vmm_guests:
         tests.append(vmm_guests)
-    installed, install_root = install_test(settings, kernel, built)
+    installed, install_root = install_test(settings, kernel, built, module, variant)
     if installed:
         tests.append(installed)
     return image.Contents(
-        module=kernel.module,
+        module=module or kernel.module,
         kvm_modules=kernel.kvm_modules(),
         tests=tests, extra_modules=extra_modules,
         main_job=optional(GUEST / "main-job.sh"),
@@ -167,22 +174,25 @@ def initramfs_contents(settings, kernel, built):
         install_root=install_root)
 
 
-def medium_name(kernel, name):
+def medium_name(kernel, name, variant=None):
     """A boot-medium file's name: Debian's kernel's as before, another
-    flavour's with its name added."""
-    return name if kernel.name == kernels.DEBIAN else f"{name}-{kernel.name}"
+    flavour's (or variant's, such as dkms) with its name added."""
+    suffix = variant or (None if kernel.name == kernels.DEBIAN else kernel.name)
+    return f"{name}-{suffix}" if suffix else name
 
 
-def boot_medium(settings, kernel, built):
-    """Fast-boot kernel, initramfs and ISO for kernel's machines; the ISO's
-    path and the tests the judge expects."""
+def boot_medium(settings, kernel, built, module=None, variant=None):
+    """Fast-boot kernel, initramfs and ISO for kernel's machines (with
+    another vapicvm.ko, module, for a variant); the ISO's path and the tests
+    the judge expects."""
     bench, mode = settings.bench, settings.mode
     with step(f"boot image ({kernel.name} kernel)"):
         vmlinuz = image.build_fastboot(ROOT, bench / medium_name(kernel, "fastboot"),
                                        kernel.vmlinuz, sys.stderr)
-    with step(f"initramfs and ISO ({mode}, {kernel.name} kernel)"):
-        contents = initramfs_contents(settings, kernel, built)
-        stem = medium_name(kernel, mode)
+    what = f"{kernel.name} kernel" + (f", {variant} vapicvm.ko" if variant else "")
+    with step(f"initramfs and ISO ({mode}, {what})"):
+        contents = initramfs_contents(settings, kernel, built, module, variant)
+        stem = medium_name(kernel, mode, variant)
         initrd, iso = bench / f"initrd-{stem}.img", bench / f"boot-{stem}.iso"
         image.make_initramfs(bench / f"initramfs-{stem}", initrd, GUEST / "init", contents)
         cmdline = " ".join(w for w in (kernel.flavour.cmdline, settings.extra_cmdline) if w)
@@ -209,31 +219,54 @@ def judge_boot(settings, machine, measured, expected):
     return report.results
 
 
+def medium_key(settings, machine, built):
+    """Which boot medium machine boots: its flavour's, or for DKMS_MACHINE
+    on Debian's kernel the one with the vapicvm.ko DKMS built (when it
+    did)."""
+    if machine.name != DKMS_MACHINE or machine.flavour != kernels.DEBIAN:
+        return machine.flavour
+    module = build.dkms_module(settings)
+    if not built.ok(DKMS) or not module.exists():
+        log(f"{machine.name}: boots the vapicvm.ko built in the source tree: "
+            "the DKMS build failed")
+        return machine.flavour
+    log(f"{machine.name}: boots the vapicvm.ko DKMS built and signed ({module}), "
+        "not the one built in the source tree")
+    return DKMS
+
+
 def boot_and_judge(settings, host, built):
     """Boot every configured machine whose module built and judge each;
-    their Results.  Each kernel flavour has its own boot medium."""
+    their Results.  Each kernel flavour has its own boot medium, and
+    DKMS_MACHINE its own with DKMS's module."""
     machines = boot.parse_machines(settings.configs)
-    media = {}
-    for name in dict.fromkeys(m.flavour for m in machines):
-        kernel = host.kernels[name]
-        if built.ok(build.module_part(kernel)):
-            media[name] = boot_medium(settings, kernel, built)
     results = []
     for machine in machines:
-        if machine.flavour not in media:
+        if not built.ok(build.module_part(host.kernels[machine.flavour])):
             print(f"not ok - no boot of {machine.name}: vapicvm.ko for the {machine.flavour} "
                   "kernel did not build", flush=True)
-    machines = [m for m in machines if m.flavour in media]
+    machines = [m for m in machines if built.ok(build.module_part(host.kernels[m.flavour]))]
+    keys = {m.name: medium_key(settings, m, built) for m in machines}
+    media = {}
+    for machine in machines:
+        key = keys[machine.name]
+        if key in media:
+            continue
+        if key == DKMS:
+            media[key] = boot_medium(settings, host.kernels[kernels.DEBIAN], built,
+                                     build.dkms_module(settings), DKMS)
+        else:
+            media[key] = boot_medium(settings, host.kernels[key], built)
     if not machines:
         return results
     names = " ".join(m.name for m in machines)
     with step(f"booting: {names} ({settings.jobs} at a time)"):
-        measured = boot.boot_all(machines, {m.name: media[m.flavour][0] for m in machines},
+        measured = boot.boot_all(machines, {m.name: media[keys[m.name]][0] for m in machines},
                                  host.bochs, settings.bench, settings.boot_timeout,
                                  settings.jobs)
     for machine in machines:
         results += judge_boot(settings, machine, measured[machine.name],
-                              media[machine.flavour][1])
+                              media[keys[machine.name]][1])
     return results
 
 
