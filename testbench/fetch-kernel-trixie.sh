@@ -50,6 +50,8 @@ if [[ ! -f $chroot_dir/.complete ]]; then
 	in_chroot apt-get update -q >&2
 	in_chroot apt-get install -y -q --no-install-recommends \
 		linux-headers-amd64 make gcc libc6-dev >&2
+	# The downloaded packages are of no further use (300 MB).
+	in_chroot apt-get clean
 	touch "$chroot_dir/.complete"
 fi
 
