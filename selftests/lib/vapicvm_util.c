@@ -107,7 +107,7 @@ int load_kvm_module(const char *name, const char *params)
 
 bool kvm_has_virt_at_load(void)
 {
-	static const char needle[] = "parm=enable_virt_at_load:";
+	static const char needle[] = "parmtype=enable_virt_at_load:";
 	char path[256];
 	bool found = false;
 	struct stat st;
