@@ -9,6 +9,8 @@
 #   make selftests        the selftest binaries
 #   make check            set up and run every test (emulated Intel machine)
 #   make check-debug      every test on the debug-kernel machine only
+#   make check-matrix     every test on every CPU model with Debian 12's 6.1 and
+#                         Debian 13's 6.12 kernel (eight machines)
 #   make bench-unit-tests the bench's own unit tests (Python, no emulator)
 #   make run              set up and run the main job: boot a guest through vapicvm
 #   make bench            the same guest operations on vapicvm and on KVM, side by
@@ -56,6 +58,11 @@ check:
 # make check boots it too, beside the others.
 check-debug:
 	CONFIGS=skylake-2-debug testbench/bench.sh check
+
+# Every CPU model with each Debian kernel, 6.1 and trixie's 6.12: make
+# check runs 6.12 on skylake-2 only.
+check-matrix:
+	KERNELS="debian trixie" testbench/bench.sh check
 
 bench-unit-tests:
 	cd testbench && python3 -m unittest discover -s tests -t .
@@ -183,7 +190,7 @@ clean:
 distclean: clean
 	rm -rf $(BUILD)
 
-.PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug \
+.PHONY: all module module-clean sparse userspace selftests unit-tests check check-debug check-matrix \
 	bench-unit-tests run bench bench-compare style \
 	install install-module install-udev install-userspace uninstall clean distclean \
 	dkms-sources dkms-install dkms-remove

@@ -18,6 +18,7 @@
 #include <uapi/linux/vapicvm.h>
 #include "apicv.h"
 #include "capabilities.h"
+#include "compat.h"
 
 /* MSR numbers and IA32_FEATURE_CONTROL bits come from <asm/msr-index.h>. */
 #define VMX_BASIC_32BIT_PHYS		BIT_ULL(48)

@@ -69,11 +69,40 @@ extern void asm_exc_nmi_noist(void);
 #define fd_file(f) ((f).file)
 #endif
 
-/* Send one IPI with a given vector to a CPU. */
+/*
+ * IA32_VMX_BASIC's bits moved from <asm/msr-index.h> to <asm/vmx.h> in
+ * 6.12 (and VMX_BASIC_TRUE_CTLS became BIT_ULL(55) there): the same
+ * definition when the headers included give none.
+ */
+#ifndef VMX_BASIC_TRUE_CTLS
+#define VMX_BASIC_TRUE_CTLS		BIT_ULL(55)
+#endif
+
+/* A dump's parsed attributes moved into its struct genl_info in 6.2. */
+#include <net/genetlink.h>
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#define vapicvm_dumpit_attrs(dump) ((dump)->info.attrs)
+#else
+#define vapicvm_dumpit_attrs(dump) ((dump)->attrs)
+#endif
+
+/*
+ * smp_send_reschedule() traces the IPI through ipi_send_cpu from 6.4 on: a
+ * module that calls it needs the tracepoint's declaration.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#include <trace/events/ipi.h>
+#endif
+
+/*
+ * Send one IPI with a given vector to a CPU.  From 6.6 on the APIC's
+ * callbacks are static calls, of which only the mask variant's trampoline
+ * is exported to modules (for KVM's posted interrupts).
+ */
 static inline void vapicvm_send_ipi(int cpu, int vector)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
-	__apic_send_IPI(cpu, vector);
+	__apic_send_IPI_mask(cpumask_of(cpu), vector);
 #else
 	apic->send_IPI(cpu, vector);
 #endif

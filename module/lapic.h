@@ -107,7 +107,7 @@ struct vapicvm_lapic_state;
 #define LAPIC_ESR_ILLEGAL_REG	BIT(7)
 
 /* Posted-interrupt descriptor (Vol. 3C 30.6): 64 bytes, 64-byte aligned. */
-struct pi_desc {
+struct vapicvm_pi_desc {
 	u32 pir[8];
 	u32 control;		/* bit 0: ON (outstanding notification); bit 1: SN */
 	u32 rsvd0;
@@ -125,7 +125,7 @@ struct vapicvm_lapic {
 	u64 base_msr;			/* IA32_APIC_BASE */
 	const struct apicv_tier *tier;	/* how the CPU accelerates this model */
 
-	struct pi_desc *pi;		/* posted interrupts, every tier */
+	struct vapicvm_pi_desc *pi;		/* posted interrupts, every tier */
 	unsigned long pir_tmr[4];	/* level-triggered posted vectors */
 
 	/* Events delivered by others, taken by the vCPU's thread. */

@@ -27,6 +27,7 @@
 
 #include "apicv.h"
 #include "capabilities.h"
+#include "compat.h"
 #include "lapic.h"
 #include "netlink.h"
 #include "stats.h"
@@ -332,7 +333,7 @@ static int genl_get_vm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 static int genl_get_vcpu_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct nlattr **attrs = info->attrs;
+	struct nlattr **attrs = vapicvm_dumpit_attrs(info);
 	struct stats_snapshot *s;
 	struct vapicvm_vm *vm;
 	unsigned int i, n;

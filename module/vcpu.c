@@ -17,6 +17,7 @@
 #include <linux/xarray.h>
 
 #include "capabilities.h"
+#include "compat.h"
 #include "cpuid.h"
 #include "lapic.h"
 #include "msr.h"

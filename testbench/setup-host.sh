@@ -16,6 +16,7 @@ packages=(
 	linux-headers-amd64		# what the module builds against
 	linux-source			# kselftest_harness.h, checkpatch.pl, the debug kernel
 	flex bison bc libelf-dev	# building the debug kernel (testbench/build-debug-kernel.sh)
+	debootstrap			# the trixie chroot (testbench/fetch-kernel-trixie.sh)
 	libgtest-dev			# host-side unit tests
 	libnl-3-dev libnl-genl-3-dev	# the netlink CLI
 	sparse				# make sparse

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <sys/syscall.h>
 
@@ -89,7 +90,7 @@ bool kvm_modules_available(void)
 	return !access(KVM_MODULE_DIR "/kvm-intel.ko", R_OK);
 }
 
-static int load_module(const char *name)
+int load_kvm_module(const char *name, const char *params)
 {
 	char path[256];
 	int fd, r;
@@ -98,26 +99,55 @@ static int load_module(const char *name)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = syscall(SYS_finit_module, fd, "", 0);
+	r = syscall(SYS_finit_module, fd, params, 0);
 	r = r && errno != EEXIST ? -errno : 0;
 	close(fd);
 	return r;
 }
 
-int load_kvm_modules(void)
+bool kvm_has_virt_at_load(void)
+{
+	static const char needle[] = "parmtype=enable_virt_at_load:";
+	char path[256];
+	bool found = false;
+	struct stat st;
+	void *image;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/kvm.ko", KVM_MODULE_DIR);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!fstat(fd, &st) && st.st_size > 0) {
+		image = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (image != MAP_FAILED) {
+			found = memmem(image, st.st_size, needle, sizeof(needle) - 1);
+			munmap(image, st.st_size);
+		}
+	}
+	close(fd);
+	return found;
+}
+
+int load_kvm_modules_with(const char *kvm_params)
 {
 	static const char *const names[] = { "irqbypass", "kvm", "kvm-intel" };
 	unsigned int i;
 	int r;
 
 	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		r = load_module(names[i]);
+		r = load_kvm_module(names[i], i == 1 ? kvm_params : "");
 		if (r) {
 			fprintf(stderr, "# %s did not load: %s\n", names[i], strerror(-r));
 			return r;
 		}
 	}
 	return 0;
+}
+
+int load_kvm_modules(void)
+{
+	return load_kvm_modules_with(kvm_has_virt_at_load() ? "enable_virt_at_load=0" : "");
 }
 
 void unload_kvm_modules(void)

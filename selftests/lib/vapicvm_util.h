@@ -148,8 +148,18 @@ int write_sysfs(const char *path, const char *value);
 /* KVM's modules for the running kernel, as the bench ships them. */
 #define KVM_MODULE_DIR		"/lib/vapicvm-bench/kvm"
 bool kvm_modules_available(void);
-/* irqbypass, kvm and kvm-intel (already loaded is fine): 0, or -errno. */
+/*
+ * irqbypass, kvm and kvm-intel (already loaded is fine): 0, or -errno.
+ * KVM as on 6.1, in VMX operation only while one of its VMs exists: on a
+ * kernel whose kvm.ko has enable_virt_at_load (6.12), that is set to 0.
+ */
 int load_kvm_modules(void);
+/* The same with kvm.ko's parameters given ("" for its defaults). */
+int load_kvm_modules_with(const char *kvm_params);
+/* One module of KVM_MODULE_DIR (name without .ko): 0, or -errno. */
+int load_kvm_module(const char *name, const char *params);
+/* kvm.ko has the parameter enable_virt_at_load (6.12 on; not 6.1). */
+bool kvm_has_virt_at_load(void);
 void unload_kvm_modules(void);
 int create_vm_fd(int dev_fd, uint32_t flags, uint32_t apicv);
 

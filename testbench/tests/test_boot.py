@@ -34,6 +34,36 @@ class Machines(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "unknown config skylake-3"):
             boot.parse_machines("skylake-3")
 
+    def test_trixie_machines(self):
+        machines = boot.parse_machines("skylake-2-6.12 cnl-1-6.12 t:corei3_cnl:2:trixie")
+        self.assertEqual(machines, [
+            boot.Machine("skylake-2-6.12", "corei7_skylake_x", 2, kernels.TRIXIE),
+            boot.Machine("cnl-1-6.12", "corei3_cnl", 1, kernels.TRIXIE),
+            boot.Machine("t", "corei3_cnl", 2, kernels.TRIXIE)])
+
+    def test_default_machines(self):
+        self.assertEqual([m.name for m in boot.MACHINES],
+                         ["skylake-1", "skylake-2", "cnl-1", "cnl-2", "skylake-2-debug",
+                          "skylake-2-6.12"])
+        self.assertTrue(set(boot.MACHINES) <= set(boot.MATRIX))
+
+    def test_kernels(self):
+        self.assertEqual(boot.machines_for_kernels("trixie"),
+                         "skylake-1-6.12 skylake-2-6.12 cnl-1-6.12 cnl-2-6.12")
+        self.assertEqual(boot.machines_for_kernels(" debian  trixie ").split(),
+                         ["skylake-1", "skylake-2", "cnl-1", "cnl-2", "skylake-1-6.12",
+                          "skylake-2-6.12", "cnl-1-6.12", "cnl-2-6.12"])
+        self.assertEqual(boot.machines_for_kernels("debug"), "skylake-2-debug")
+        self.assertEqual(boot.machines_for_kernels("debian trixie", "run"),
+                         "skylake-2 skylake-2-6.12")
+        # Every name it gives is a machine CONFIGS knows.
+        self.assertEqual(len(boot.parse_machines(
+            boot.machines_for_kernels("debian trixie debug"))), 9)
+        with self.assertRaisesRegex(ValueError, "unknown kernel flavour 6.12"):
+            boot.machines_for_kernels("6.12")
+        with self.assertRaisesRegex(ValueError, "names no kernel flavour"):
+            boot.machines_for_kernels("  ")
+
     def test_bochsrc(self):
         text = boot.bochsrc(boot.MACHINES[3], Path("/b/boot.iso"), Path("/b/cnl-2"))
         self.assertIn("cpu: model=corei3_cnl, count=2, ips=200000000, reset_on_triple_fault=0\n",

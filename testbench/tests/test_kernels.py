@@ -27,6 +27,25 @@ class Flavours(unittest.TestCase):
         self.assertEqual(kernel.module, Path("/b/module-debug/vapicvm.ko"))
 
 
+    def test_chroot_flavour(self):
+        directory = Path("/b/kernel/6.12.1+deb13-amd64")
+        kernel = kernels.Kernel.of(kernels.flavour("trixie"), directory, Path("/b"))
+        self.assertEqual(kernel.kdir, Path("/usr/src/linux-headers-6.12.1+deb13-amd64"))
+        self.assertEqual(kernel.chroot, Path("/b/kernel/trixie-chroot"))
+        self.assertEqual(kernel.module, Path("/b/module-trixie/vapicvm.ko"))
+        self.assertEqual(kernels.build_argv(kernel), [
+            "chroot", "/b/kernel/trixie-chroot", "make", "-C",
+            "/usr/src/linux-headers-6.12.1+deb13-amd64", "M=/build/module-trixie",
+            "VAPICVM_WERROR=1", "modules"])
+
+    def test_host_flavour(self):
+        kernel = kernels.Kernel.of(kernels.flavour("debug"), Path("/k"), Path("/b"))
+        self.assertEqual(kernel.kdir, Path("/k/src"))
+        self.assertIsNone(kernel.chroot)
+        self.assertEqual(kernels.build_argv(kernel), [
+            "make", "-C", "/k/src", "M=/b/module-debug", "VAPICVM_WERROR=1", "modules"])
+
+
 class ModuleSources(unittest.TestCase):
     """copy_module_sources keeps times, so rebuilds stay incremental."""
 

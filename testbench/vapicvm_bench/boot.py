@@ -40,22 +40,47 @@ class Machine:
 # and posted interrupts; cnl has the TPR shadow, APIC-access and x2APIC
 # virtualization only, so it exercises the fallback tiers on a real
 # (emulated) CPU.  skylake-2-debug boots the debug kernel (KASAN, lockdep,
-# UBSAN, KFENCE, ...).
-MACHINES = (
-    Machine("skylake-1", "corei7_skylake_x", 1),
-    Machine("skylake-2", "corei7_skylake_x", 2),
-    Machine("cnl-1", "corei3_cnl", 1),
-    Machine("cnl-2", "corei3_cnl", 2),
+# UBSAN, KFENCE, ...), the machines named *-6.12 Debian trixie's kernel.
+MODELS = (
+    ("skylake-1", "corei7_skylake_x", 1),
+    ("skylake-2", "corei7_skylake_x", 2),
+    ("cnl-1", "corei3_cnl", 1),
+    ("cnl-2", "corei3_cnl", 2),
+)
+# The suffix of a machine's name that tells its kernel flavour.
+SUFFIXES = {kernels.DEBIAN: "", kernels.DEBUG: "-debug", kernels.TRIXIE: "-6.12"}
+# Every machine the bench knows: each model with each kernel but the debug
+# one, which boots on skylake-2 only (its boot is the longest).
+MATRIX = tuple(Machine(name + SUFFIXES[flavour], model, cpus, flavour)
+               for flavour in (kernels.DEBIAN, kernels.TRIXIE)
+               for name, model, cpus in MODELS) + (
+    Machine("skylake-2-debug", "corei7_skylake_x", 2, kernels.DEBUG),)
+# What check boots by default: every model on Debian 12's kernel, the
+# debug kernel and trixie's on skylake-2.
+MACHINES = tuple(m for m in MATRIX if m.flavour == kernels.DEBIAN) + (
     Machine("skylake-2-debug", "corei7_skylake_x", 2, kernels.DEBUG),
+    Machine("skylake-2-6.12", "corei7_skylake_x", 2, kernels.TRIXIE),
 )
 RUN_MACHINE = "skylake-2"
 
 
+def machines_for_kernels(spec, mode="check"):
+    """The machine names a KERNELS value selects, as a CONFIGS value: for
+    check every machine of MATRIX with one of those flavours, for run each
+    flavour's skylake-2.  Raises ValueError for an unknown flavour."""
+    flavours = [kernels.flavour(word).name for word in spec.split()]
+    if not flavours:
+        raise ValueError("KERNELS names no kernel flavour")
+    if mode == "run":
+        return " ".join(RUN_MACHINE + SUFFIXES[f] for f in flavours)
+    return " ".join(m.name for f in flavours for m in MATRIX if m.flavour == f)
+
+
 def parse_machines(spec):
-    """Machines from a CONFIGS value: names from MACHINES, or explicit
+    """Machines from a CONFIGS value: names from MATRIX, or explicit
     name:model:cpus triples, or name:model:cpus:flavour.  Raises ValueError
     for an unknown name or flavour."""
-    known = {machine.name: machine for machine in MACHINES}
+    known = {machine.name: machine for machine in MATRIX}
     machines = []
     for word in spec.split():
         parts = word.split(":")

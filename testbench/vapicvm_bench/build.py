@@ -10,6 +10,7 @@ the end, and whatever is up to date (make -q says so) still runs.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -86,8 +87,7 @@ def set_up(settings, flavours=(kernels.DEBIAN,)):
         flavour = kernels.flavour(name)
         with step(f"kernel image ({name}; built once, then reused)"):
             directory = Path(script(settings, flavour.script))
-        host.kernels[name] = kernels.Kernel(flavour, directory, directory / "src",
-                                            settings.build / f"module-{name}")
+        host.kernels[name] = kernels.Kernel.of(flavour, directory, settings.build)
     return host
 
 
@@ -166,12 +166,20 @@ def module_part(kernel):
 
 
 def build_flavour_module(settings, built, kernel):
-    """vapicvm.ko for another flavour's kernel, in a copy of its sources."""
-    with step(f"build: module (-Werror) against {kernel.kdir}"):
+    """vapicvm.ko for another flavour's kernel, in a copy of its sources;
+    a chroot flavour's is built in a second copy inside the chroot (copied
+    with its times, so incremental there too) and vapicvm.ko copied out."""
+    where = f" in {kernel.chroot}" if kernel.chroot else ""
+    with step(f"build: module (-Werror) against {kernel.kdir}{where}"):
         kernels.copy_module_sources(settings.root, kernel.module_dir)
-        make(settings, built, module_part(kernel),
-             ["make", "-C", str(kernel.kdir), f"M={kernel.module_dir}", "VAPICVM_WERROR=1",
-              "modules"])
+        if kernel.chroot is None:
+            make(settings, built, module_part(kernel), kernels.build_argv(kernel))
+            return
+        inside = kernel.chroot / kernel.chroot_module_dir.relative_to("/")
+        kernels.copy_module_sources(kernel.module_dir, inside)
+        kernel.module.unlink(missing_ok=True)
+        if make(settings, built, module_part(kernel), kernels.build_argv(kernel)):
+            shutil.copy2(inside / "vapicvm.ko", kernel.module)
 
 
 def dkms_dir(settings):

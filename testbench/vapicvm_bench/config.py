@@ -14,8 +14,12 @@ ENVIRONMENT = (
     ("BUILD", "build directory (default: <source>/build)"),
     ("BENCH_DIR", "where the bench writes its files and logs (default: $BUILD/bench)"),
     ("CONFIGS", "bench machines to boot, space-separated names (below) or name:model:cpus "
-                "triples, or name:model:cpus:flavour with the kernel flavour debian or debug "
-                "(default: all five for check, skylake-2 for run)"),
+                "triples, or name:model:cpus:flavour with the kernel flavour debian, debug or "
+                "trixie (default: the six bench machines for check, skylake-2 for run; "
+                "KERNELS chooses others)"),
+    ("KERNELS", "without CONFIGS: kernel flavours (debian, trixie, debug), space-separated, "
+                "whose machines to boot: for check each CPU model with each of them (debug: "
+                "skylake-2 only), for run skylake-2 with each (default: the machines above)"),
     ("JOBS", "emulators running at once (default: the number of CPUs)"),
     ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 3000)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
@@ -50,6 +54,7 @@ class Settings:
     build: Path
     bench: Path
     configs: str
+    kernels: str
     jobs: int
     boot_timeout: int
     tests: list
@@ -71,6 +76,7 @@ class Settings:
             build=build,
             bench=Path(env.get("BENCH_DIR") or build / "bench").absolute(),
             configs=env.get("CONFIGS") or default_configs,
+            kernels=env.get("KERNELS", ""),
             jobs=int(env.get("JOBS") or cpus()),
             boot_timeout=int(env.get("BOOT_TIMEOUT") or 3000),
             tests=tests or None,

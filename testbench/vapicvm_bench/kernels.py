@@ -11,6 +11,13 @@ debug   a kernel built once from Debian's linux-source-6.1 with KASAN,
         testbench/debug-kernel/debug.config); vapicvm.ko is built against
         that kernel's build tree in a copy of the module's sources
         ($BUILD/module-debug), so the two builds never share objects.
+trixie  Debian 13's kernel (6.12), the release linux-headers-amd64 points at
+        in a minimal trixie chroot ($BUILD/kernel/trixie-chroot,
+        testbench/fetch-kernel-trixie.sh); vapicvm.ko is built inside that
+        chroot, against its headers with its gcc 14, in a copy of the
+        module's sources ($BUILD/module-trixie, copied again into the
+        chroot for the build: no mount is left behind when the bench is
+        killed).
 
 Each flavour's kernel directory holds vmlinuz and modules/ (KVM's), as
 the scripts that make it print.
@@ -34,10 +41,15 @@ class Flavour:
     name: str
     script: str
     cmdline: str = ""
+    # The module builds inside <kernel directory>/../<chroot> against
+    # /usr/src/linux-headers-<release> there (release: the directory's
+    # name), not against a tree on the host.
+    chroot: str = ""
 
 
 DEBIAN = "debian"
 DEBUG = "debug"
+TRIXIE = "trixie"
 FLAVOURS = {
     DEBIAN: Flavour(DEBIAN, "fetch-kernel.sh"),
     # loglevel=5: the debug options' reports (lockdep's, the stack traces
@@ -49,6 +61,7 @@ FLAVOURS = {
     # pti=off the cost of page-table isolation, which VMX does not involve.
     DEBUG: Flavour(DEBUG, "build-debug-kernel.sh",
                    cmdline="loglevel=5 mitigations=auto retbleed=off pti=off"),
+    TRIXIE: Flavour(TRIXIE, "fetch-kernel-trixie.sh", chroot="trixie-chroot"),
 }
 
 
@@ -69,6 +82,27 @@ class Kernel:
     kdir: Path
     module_dir: Path
 
+    @classmethod
+    def of(cls, flavour, directory, build):
+        """The Kernel of a flavour other than Debian's whose script printed
+        directory: the debug kernel's build tree is directory/src, a chroot
+        flavour's headers are the release's inside the chroot."""
+        if flavour.chroot:
+            kdir = Path(f"/usr/src/linux-headers-{directory.name}")
+        else:
+            kdir = directory / "src"
+        return cls(flavour, directory, kdir, build / f"module-{flavour.name}")
+
+    @property
+    def chroot(self):
+        """The chroot the module builds in, or None (on the host)."""
+        return self.directory.parent / self.flavour.chroot if self.flavour.chroot else None
+
+    @property
+    def chroot_module_dir(self):
+        """Where the module builds inside the chroot (M=), or None."""
+        return Path("/build") / self.module_dir.name if self.flavour.chroot else None
+
     @property
     def name(self):
         """The flavour's name."""
@@ -87,6 +121,17 @@ class Kernel:
     def kvm_modules(self):
         """KVM's modules for this kernel, in load order by name."""
         return sorted((self.directory / "modules").glob("*.ko"))
+
+
+def build_argv(kernel):
+    """The make command line that builds vapicvm.ko for kernel (with
+    -Werror) in kernel.module_dir, or for a chroot flavour in its copy
+    inside the chroot."""
+    if kernel.chroot is None:
+        return ["make", "-C", str(kernel.kdir), f"M={kernel.module_dir}", "VAPICVM_WERROR=1",
+                "modules"]
+    return ["chroot", str(kernel.chroot), "make", "-C", str(kernel.kdir),
+            f"M={kernel.chroot_module_dir}", "VAPICVM_WERROR=1", "modules"]
 
 
 def copy_module_sources(root, dest):

@@ -5,10 +5,13 @@ boot medium, boot the bench machines, judge each boot, print the summary.
     bench.py check    every test on every bench machine
     bench.py run      the main job (a guest through vapicvm) on skylake-2
 
+KERNELS (without CONFIGS) chooses the machines by kernel flavour.
+
 Exit status: 0 if nothing failed, 1 otherwise (2 for a usage error).
 """
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -153,7 +156,9 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
     (module: another vapicvm.ko than the kernel's, for a variant)."""
     tests = selftests_to_run(settings, built)
     extra_modules = []
-    if settings.plant:
+    # The planted failures build on the host, for a kernel whose tree is
+    # there (Debian's, the debug kernel), not for a chroot flavour's.
+    if settings.plant and kernel.chroot is None:
         module, test = planted(settings, kernel)
         extra_modules.append(module)
         tests.append(test)
@@ -295,6 +300,8 @@ def main(argv=None):
         else boot.RUN_MACHINE
     settings = Settings.from_environment(args.mode, ROOT, default)
     try:
+        if settings.kernels and not os.environ.get("CONFIGS"):
+            settings.configs = boot.machines_for_kernels(settings.kernels, args.mode)
         results = run(settings)
     except (BenchError, ValueError, subprocess.CalledProcessError) as error:
         log(f"error: {error}")
