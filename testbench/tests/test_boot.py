@@ -43,9 +43,14 @@ class Machines(unittest.TestCase):
 
     def test_default_machines(self):
         self.assertEqual([m.name for m in boot.MACHINES],
-                         ["skylake-1", "skylake-2", "cnl-1", "cnl-2", "skylake-2-debug",
-                          "skylake-2-6.12"])
+                         ["skylake-1", "skylake-2-6.12", "cnl-1", "cnl-2", "skylake-2-debug"])
         self.assertTrue(set(boot.MACHINES) <= set(boot.MATRIX))
+
+    def test_longest_boots_start_first(self):
+        order = [m.name for m in boot.start_order(boot.parse_machines(
+            "cnl-1 cnl-2 skylake-1 skylake-2 skylake-2-6.12 skylake-2-debug"))]
+        self.assertEqual(order, ["skylake-2-debug", "skylake-2-6.12", "skylake-2", "skylake-1",
+                                 "cnl-2", "cnl-1"])
 
     def test_kernels(self):
         self.assertEqual(boot.machines_for_kernels("trixie"),

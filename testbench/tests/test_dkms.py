@@ -21,7 +21,7 @@ class MediumKey(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.settings = settings_in(self.tmp.name)
-        self.machines = {m.name: m for m in boot.MACHINES}
+        self.machines = {m.name: m for m in boot.MATRIX}
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -38,8 +38,9 @@ class MediumKey(unittest.TestCase):
 
     def test_other_machines_boot_their_flavour(self):
         self.built_module()
-        for name, flavour in (("skylake-2", kernels.DEBIAN),
-                              ("skylake-2-debug", kernels.DEBUG)):
+        for name, flavour in (("skylake-2", kernels.DEBIAN), ("cnl-1", kernels.DEBIAN),
+                              ("skylake-2-debug", kernels.DEBUG),
+                              ("skylake-2-6.12", kernels.TRIXIE)):
             key = main.medium_key(self.settings, self.machines[name], build.Built())
             self.assertEqual(key, flavour)
 

@@ -15,7 +15,7 @@ ENVIRONMENT = (
     ("BENCH_DIR", "where the bench writes its files and logs (default: $BUILD/bench)"),
     ("CONFIGS", "bench machines to boot, space-separated names (below) or name:model:cpus "
                 "triples, or name:model:cpus:flavour with the kernel flavour debian, debug or "
-                "trixie (default: the six bench machines for check, skylake-2 for run; "
+                "trixie (default: the five check machines below for check, skylake-2 for run; "
                 "KERNELS chooses others)"),
     ("KERNELS", "without CONFIGS: kernel flavours (debian, trixie, debug), space-separated, "
                 "whose machines to boot: for check each CPU model with each of them (debug: "
