@@ -893,9 +893,8 @@ TEST(same_operations_on_vapicvm_and_kvm)
 #define LINUX_BOOT_OK		"GUEST-LINUX-BOOT: ok cpus=2"
 #define LINUX_BOOT_TIMEOUT_S	30	/* the emulated machine's seconds; a boot takes 2.5-4 */
 /*
- * KVM's guest, the reference, gets less: when it stalls it stalls for good
- * (on Linux 6.12 in every run, early in its boot), and each wait costs the
- * bench minutes of emulation.
+ * KVM's guest, the reference, gets less: when it stalls it stalls for good,
+ * and each wait costs the bench minutes of emulation.
  */
 #define KVM_BOOT_TIMEOUT_S	12
 #define MAX_BOOT_STATS		64
@@ -1032,6 +1031,22 @@ FIXTURE_SETUP(linux_boot) {}
 FIXTURE_TEARDOWN(linux_boot) {}
 
 /* Up to three boots (KVM may need a second), and KVM's modules loaded between. */
+/*
+ * On Linux 6.12 KVM's guest stalls early in every boot in the emulated
+ * machine (after "PCI: Fatal: No config space access function found",
+ * where 6.1's goes on): two waits for it there cost the bench a quarter of
+ * an hour and never gave a number.
+ */
+static bool kvm_guest_boot_stalls(void)
+{
+	struct utsname u;
+	unsigned int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 12);
+}
+
 TEST_F_TIMEOUT(linux_boot, on_vapicvm_and_kvm, 4 * LINUX_BOOT_TIMEOUT_S)
 {
 	char *ours_argv[] = { BENCH_BIN "/vapicvm-run", "-m", "256M", "-c", "2",
@@ -1041,7 +1056,7 @@ TEST_F_TIMEOUT(linux_boot, on_vapicvm_and_kvm, 4 * LINUX_BOOT_TIMEOUT_S)
 	char *kvm_argv[] = { BENCH_BIN "/kvm-linux-run", "-m", "256", "-c", "2",
 			     "-k", BENCH_PAYLOAD "/vmlinuz", "-i",
 			     BENCH_PAYLOAD "/linux-initrd.cpio", "-p", LINUX_CMDLINE, NULL };
-	struct boot_result ours, kvm;
+	struct boot_result ours, kvm = { 0 };
 
 	if (access(BENCH_PAYLOAD "/vmlinuz", R_OK) || access(kvm_argv[0], X_OK))
 		SKIP(return, "no Linux guest payload or kvm-linux-run in " BENCH_BIN);
@@ -1050,6 +1065,11 @@ TEST_F_TIMEOUT(linux_boot, on_vapicvm_and_kvm, 4 * LINUX_BOOT_TIMEOUT_S)
 	ASSERT_TRUE(run_linux_boot("vapicvm", ours_argv, LINUX_BOOT_TIMEOUT_S, &ours));
 	if (!kvm_modules_available())
 		SKIP(return, "KVM modules for this kernel are not available");
+	if (kvm_guest_boot_stalls()) {
+		printf("# cost-skipped: linux_boot on KVM (on Linux 6.12 its guest stalls early in "
+		       "every boot in the emulated machine)\n");
+		goto report;
+	}
 	ASSERT_EQ(0, load_kvm_modules());
 	/*
 	 * KVM's guest, with APICv, now and then stalls in the emulated
@@ -1066,6 +1086,7 @@ TEST_F_TIMEOUT(linux_boot, on_vapicvm_and_kvm, 4 * LINUX_BOOT_TIMEOUT_S)
 	if (!kvm.booted)
 		printf("# cost-skipped: linux_boot on KVM (its guest did not finish twice: see "
 		       "the KVM| lines)\n");
+report:
 
 	/* TSC ticks from the first entry to the end: emulated time. */
 	if (kvm.booted)
