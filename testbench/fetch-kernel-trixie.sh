@@ -12,7 +12,8 @@
 #   fetch-kernel-trixie.sh
 set -euo pipefail
 
-BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
+here=$(cd "$(dirname "$0")" && pwd)
+BUILD=${BUILD:-$(dirname "$here")/build}
 chroot_dir=$BUILD/kernel/trixie-chroot
 
 # The host's own Debian mirror, from its apt sources (deb822 or one-line).
@@ -83,41 +84,7 @@ fi
 mkdir -p "$out/deb"
 dpkg -x "$chroot_dir"/tmp/kernel-deb/linux-image-*.deb "$out/deb/root"
 rm -rf "$chroot_dir/tmp/kernel-deb" "$out/download.log"
-cd "$out/deb"
-# trixie's packages ship the modules in /usr/lib/modules (merged /usr).
-moddir=root/usr/lib/modules/$release
-[[ -d $moddir ]] || moddir=root/lib/modules/$release
-cp "root/boot/vmlinuz-$release" "$out/vmlinuz"
-cp "root/boot/config-$release" "$out/config"
-# Modules the bench loads besides vapicvm: KVM, for the coexistence tests.
-mkdir -p "$out/modules"
-for m in kernel/virt/lib/irqbypass kernel/arch/x86/kvm/kvm kernel/arch/x86/kvm/kvm-intel; do
-	src=$(ls "$moddir/$m".ko* 2>/dev/null | head -n1 || true)
-	[[ -n $src ]] || continue
-	case $src in
-	*.xz) xz -dc "$src" >"$out/modules/$(basename "$m").ko" ;;
-	*.zst) zstd -qdc "$src" >"$out/modules/$(basename "$m").ko" ;;
-	*) cp "$src" "$out/modules/$(basename "$m").ko" ;;
-	esac
-done
-# The same guest modules as fetch-kernel.sh, for a payload built on this
-# kernel (the bench's payload stays Debian 12's).
-mkdir -p "$out/guest-modules"
-: >"$out/guest-modules/order"
-for m in kernel/drivers/virtio/virtio_ring kernel/drivers/virtio/virtio \
-	 kernel/drivers/virtio/virtio_mmio kernel/drivers/block/virtio_blk kernel/lib/crc16 \
-	 kernel/fs/mbcache kernel/fs/jbd2/jbd2 kernel/crypto/crc32c_generic kernel/fs/ext4/ext4; do
-	src=$(ls "$moddir/$m".ko* 2>/dev/null | head -n1 || true)
-	[[ -n $src ]] || continue
-	dst=$out/guest-modules/$(basename "$m").ko
-	case $src in
-	*.xz) xz -dc "$src" >"$dst" ;;
-	*.zst) zstd -qdc "$src" >"$dst" ;;
-	*) cp "$src" "$dst" ;;
-	esac
-	basename "$m" >>"$out/guest-modules/order"
-done
-cd "$out"
+"$here/unpack-kernel.sh" "$out/deb/root" "$release" "$out"
 rm -rf "$out/deb"
 touch "$out/.complete"
 echo "$out"
