@@ -15,18 +15,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 module=$dir/vapicvm.ko
 cert=$dir/signing/signing_key.x509
 
-n=0 failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=1
-	fi
-}
+# shellcheck source=tap.sh
+. "$root/testbench/tap.sh"
 field() { modinfo -F "$1" "$module" 2>/dev/null; }
 say() { echo "# $*"; }
 

@@ -18,19 +18,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 v=$VAPICVM_VERSION
 packages=(vapicvm-dkms libvapicvm2 libvapicvm-dev vapicvm-tools)
 
-n=0 failed=0
-check() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name"
-		failed=1
-	fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+# shellcheck source=tap.sh
+. "$root/testbench/tap.sh"
 quoted() { sed 's/^/#   /'; }
 
 echo "TAP version 13"
