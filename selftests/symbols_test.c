@@ -32,11 +32,19 @@ static int cmp_sym(const void *a, const void *b)
 	return strcmp(((const struct sym *)a)->name, ((const struct sym *)b)->name);
 }
 
-/* Every module has these: they are the module loader's, not ours. */
+/*
+ * Every module has these: the module loader's entry points and their
+ * padding labels (__pfx_, with CONFIG_FUNCTION_PADDING since 6.2), and the
+ * bounds of sections the module linker script places, such as 6.10's
+ * __start_alloc_tags. They are the build's, not ours.
+ */
 static bool loader_symbol(const char *name)
 {
+	if (!strncmp(name, "__pfx_", 6))
+		name += 6;
 	return !strcmp(name, "init_module") || !strcmp(name, "cleanup_module") ||
-	       !strcmp(name, "__this_module");
+	       !strcmp(name, "__this_module") || !strncmp(name, "__start_", 8) ||
+	       !strncmp(name, "__stop_", 7);
 }
 
 /* The defined global symbols of an ELF64 relocatable file, into syms. */
