@@ -497,9 +497,12 @@ TEST_F(tsc, deadline_double_rate)
  * IA32_TSC through GET/SET_MSRS, and the guest's WRMSR, are in guest
  * ticks: each value read is bracketed by host reads around the ioctls.
  */
+#define WRITE_TRIES	5
+
 static void guest_write_tsc(void)
 {
-	uint64_t a, b, k = 1ULL << 36;
+	uint64_t a, b, k = 1ULL << 36, least = ~0ULL;
+	int i;
 
 	/* The cost of the write's exit, in guest ticks. */
 	a = guest_rdtsc();
@@ -507,10 +510,19 @@ static void guest_write_tsc(void)
 	b = guest_rdtsc();
 	GUEST_ASSERT(b >= a);
 	GUEST_SYNC_ARGS(1, b - a);
-	a = guest_rdtsc();
-	guest_wrmsr(MSR_IA32_TSC, a + k);
-	b = guest_rdtsc();
-	GUEST_SYNC_ARGS(2, a + k, b);
+	/*
+	 * The smallest of a few tries: a host interrupt that lands in one
+	 * write's exit adds its handler's time, which is not the write's.
+	 */
+	for (i = 0; i < WRITE_TRIES; i++) {
+		a = guest_rdtsc();
+		guest_wrmsr(MSR_IA32_TSC, a + k);
+		b = guest_rdtsc();
+		GUEST_ASSERT(b >= a + k);
+		if (b - (a + k) < least)
+			least = b - (a + k);
+	}
+	GUEST_SYNC_ARGS(2, least, WRITE_TRIES);
 	GUEST_DONE();
 }
 
@@ -545,10 +557,10 @@ TEST_F(tsc, msr_in_guest_units)
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	cost = uc.args[1];
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
-	TH_LOG("guest WRMSR: wrote %#lx, read %#lx after, an exit costs %lu",
-	       (unsigned long)uc.args[1], (unsigned long)uc.args[2], (unsigned long)cost);
-	EXPECT_GE(uc.args[2], uc.args[1]);
-	EXPECT_LE(uc.args[2] - uc.args[1], 2 * cost + 2);
+	TH_LOG("guest WRMSR: read back at most %lu ticks past the value written (best of %lu), "
+	       "an exit costs %lu", (unsigned long)uc.args[1], (unsigned long)uc.args[2],
+	       (unsigned long)cost);
+	EXPECT_LE(uc.args[1], 2 * cost + 2);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, NULL));
 }
 
