@@ -53,6 +53,22 @@ class PassingRun(unittest.TestCase):
             "# skylake-1: boot to /init 9.8 s wall (0.68 guest s); whole run 98.7 s wall, 6.81"))
         self.assertNotIn("\r", text)
 
+    def test_report_names_the_slowest_tests(self):
+        serial = logs.load("pass-skylake-1.serial").replace(
+            "end exit_cost_test rc=0 guest_seconds=0.01",
+            "end exit_cost_test rc=0 guest_seconds=12.34").replace(
+            "end pio_test rc=0 guest_seconds=0.01", "end pio_test rc=0 guest_seconds=3.5")
+        report = judge.judge_machine("skylake-1", serial, logs.PASS_SKYLAKE_TESTS, BOOT)
+        self.assertEqual(report.lines[-2], "# skylake-1: slowest tests (guest s, of 15.8 in 3 "
+                                           "tests): exit_cost_test 12.3, pio_test 3.5, "
+                                           "cpu_hotplug_test 0.0")
+
+    def test_a_test_that_did_not_end_has_no_time(self):
+        sections = judge.split_sections(["VAPICVM-BENCH: begin a", "x",
+                                         "VAPICVM-BENCH: begin b",
+                                         "VAPICVM-BENCH: end b rc=0 guest_seconds=2.00"])
+        self.assertEqual(judge.test_seconds(sections), [("b", 2.0)])
+
 
 class GuestsThroughVapicvm(unittest.TestCase):
     """The main job's guests: the test vmm_guests of make check, the job

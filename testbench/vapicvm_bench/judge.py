@@ -29,6 +29,9 @@ _DONE = markers.BENCH + " done"
 _INSMOD_OK = markers.BENCH + " insmod ok"
 _RMMOD_OK = markers.BENCH + " rmmod ok"
 _BOOT_UPTIME = re.compile(r"uptime=([0-9.]+)")
+_GUEST_SECONDS = re.compile(r" guest_seconds=([0-9.]+)")
+# Tests named in the report's line of the slowest.
+SLOWEST_SHOWN = 8
 
 
 @dataclass
@@ -176,6 +179,28 @@ def machine_checks(name, lines, timeout):
     return failures
 
 
+def test_seconds(sections):
+    """[(test, guest seconds)] of the tests that ended, slowest first.
+    Guest seconds count emulated instructions, so they rank the tests as
+    wall time does, whatever else the host was running."""
+    times = []
+    for test, section in sections.items():
+        match = _GUEST_SECONDS.search(section.end or "")
+        if match:
+            times.append((test, float(match.group(1))))
+    return sorted(times, key=lambda item: -item[1])
+
+
+def slowest_line(name, sections):
+    """The report's line naming the slowest tests, or None."""
+    times = test_seconds(sections)
+    if not times:
+        return None
+    shown = ", ".join(f"{test} {seconds:.1f}" for test, seconds in times[:SLOWEST_SHOWN])
+    total = sum(seconds for _, seconds in times)
+    return f"# {name}: slowest tests (guest s, of {total:.1f} in {len(times)} tests): {shown}"
+
+
 def timing_line(name, lines, boot):
     """The report's last line: where the boot's wall and guest time went."""
     boot_line = first_value(lines, _BOOT) or ""
@@ -216,5 +241,8 @@ def judge_machine(name, serial, tests, boot):
     details = [line for failure in failures for line in failure.details()]
     report.results.append(
         tap.Result(f"{name}/machine", 0 if failures else 1, len(failures), 0, details))
+    slowest = slowest_line(name, sections)
+    if slowest:
+        report.lines.append(slowest)
     report.lines.append(timing_line(name, lines, boot))
     return report
