@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Machine selection, the emulator's configuration, the boot loader's."""
 
+import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
-from vapicvm_bench import boot, image, kernels
+from vapicvm_bench import boot, image, judge, kernels
 
 
 class Machines(unittest.TestCase):
@@ -85,6 +87,40 @@ class BootLoader(unittest.TestCase):
         self.assertIn(f"  APPEND initrd=/initrd.img {image.CMDLINE} vapicvm.mode=run "
                       "vapicvm.debug=1\n", cfg)
         self.assertIn("vapicvm.mode=check\n", image.isolinux_cfg("check", ""))
+
+
+class MarkerTimes(unittest.TestCase):
+    """Each test's wall time, from when its markers reached the serial log."""
+
+    def test_markers_are_stamped_as_the_log_grows(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            serial = Path(tmp) / "serial.out"
+            clock = boot.MarkerClock(serial, start=100.0)
+            with mock.patch.object(boot.time, "monotonic", return_value=101.0):
+                clock.read()
+                serial.write_bytes(b"[ 0.1] x\r\nVAPICVM-BENCH: begin a_test\r\nTAP ver")
+                clock.read()
+            with open(serial, "ab") as log_file:
+                log_file.write(b"sion 13\r\nVAPICVM-BENCH: end a_test rc=0 guest_seconds=1.00\r\n"
+                               b"VAPICVM-BENCH: begin b_test\r\nVAPICVM-BENCH: end b_te")
+            with mock.patch.object(boot.time, "monotonic", return_value=104.5):
+                clock.read()
+            with open(serial, "ab") as log_file:
+                log_file.write(b"st rc=1 guest_seconds=0.00\r\nVAPICVM-BENCH: begin c_test\r\n")
+            with mock.patch.object(boot.time, "monotonic", return_value=110.0):
+                clock.read()
+        self.assertEqual([line.split(" ")[1] for _, line in clock.stamps],
+                         ["begin", "end", "begin", "end", "begin"])
+        self.assertEqual(clock.test_seconds(), {"a_test": 3.5, "b_test": 5.5})
+
+    def test_report_ranks_by_wall_seconds_when_stamped(self):
+        lines = ["VAPICVM-BENCH: boot mode=check uptime=1.00 cpus=1",
+                 "VAPICVM-BENCH: begin a", "VAPICVM-BENCH: end a rc=0 guest_seconds=9.00",
+                 "VAPICVM-BENCH: begin b", "VAPICVM-BENCH: end b rc=0 guest_seconds=1.00"]
+        measured = judge.Boot(test_walls={"a": 2.0, "b": 30.25})
+        report = judge.judge_machine("m", "\n".join(lines), ["a", "b"], measured)
+        self.assertEqual(report.lines[-2],
+                         "# m: slowest tests (wall s, of 32.2 in 2 tests): b 30.2, a 2.0")
 
 
 if __name__ == "__main__":

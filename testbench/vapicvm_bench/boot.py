@@ -3,8 +3,9 @@
 
 Each boot gets a directory <bench>/<machine>/ with its bochsrc, the raw
 serial log (serial.out), the emulator's log and output, and what the host
-measured: wall_seconds, boot_wall_seconds (until /init's first marker)
-and bochs_rc (124 when BOOT_TIMEOUT killed it).
+measured: wall_seconds, boot_wall_seconds (until /init's first marker),
+test_wall_seconds (each test's, from when its begin and end markers
+appeared) and bochs_rc (124 when BOOT_TIMEOUT killed it).
 """
 
 import shutil
@@ -23,6 +24,9 @@ KILL_AFTER = 10
 TIMEOUT_RC = 124
 # How often the host looks for /init's first marker, in seconds.
 POLL = 0.2
+# How often it reads the new part of the serial log for test markers after.
+MARKER_POLL = 1.0
+_TEST_MARKERS = (markers.BENCH + " begin ", markers.BENCH + " end ")
 
 
 @dataclass(frozen=True)
@@ -143,18 +147,65 @@ def wait_for_init(proc, serial, start, deadline):
     return None
 
 
-def wait_or_kill(proc, deadline):
-    """The emulator's exit status; TIMEOUT_RC if it had to be killed."""
-    try:
-        return proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        proc.terminate()
+class MarkerClock:
+    """When each test's begin and end markers reached the serial log, in
+    wall seconds from the boot's start: the log is read as it grows, a
+    complete line at a time."""
+
+    def __init__(self, serial, start):
+        self.serial = serial
+        self.start = start
+        self.offset = 0
+        self.partial = b""
+        self.stamps = []
+
+    def read(self):
+        """Stamp the markers among the lines written since the last read."""
         try:
-            proc.wait(timeout=KILL_AFTER)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return TIMEOUT_RC
+            with open(self.serial, "rb") as log_file:
+                log_file.seek(self.offset)
+                data = log_file.read()
+        except FileNotFoundError:
+            return
+        self.offset += len(data)
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()
+        now = time.monotonic() - self.start
+        for raw in lines:
+            line = raw.replace(b"\r", b"").decode(errors="replace")
+            if line.startswith(_TEST_MARKERS):
+                self.stamps.append((now, line))
+
+    def test_seconds(self):
+        """{test: wall seconds from its begin marker to its end marker}."""
+        begun, walls = {}, {}
+        for stamp, line in self.stamps:
+            kind, name = line.split(" ")[1:3]
+            if kind == "begin":
+                begun[name] = stamp
+            elif name in begun:
+                walls[name] = stamp - begun[name]
+        return walls
+
+
+def wait_or_kill(proc, deadline, clock):
+    """The emulator's exit status, stamping test markers while it runs;
+    TIMEOUT_RC if it had to be killed."""
+    while time.monotonic() < deadline:
+        clock.read()
+        rc = proc.poll()
+        if rc is not None:
+            clock.read()
+            return rc
+        time.sleep(MARKER_POLL)
+    proc.terminate()
+    try:
+        proc.wait(timeout=KILL_AFTER)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    clock.read()
+    return TIMEOUT_RC
 
 
 def seconds(value):
@@ -176,14 +227,18 @@ def boot(machine, iso, bochs, out_dir, timeout):
                                 stdin=subprocess.DEVNULL, stdout=output,
                                 stderr=subprocess.STDOUT)
         boot_wall = wait_for_init(proc, out_dir / "serial.out", start, deadline)
-        rc = wait_or_kill(proc, deadline)
+        clock = MarkerClock(out_dir / "serial.out", start)
+        rc = wait_or_kill(proc, deadline, clock)
     wall = time.monotonic() - start
     (out_dir / "wall_seconds").write_text(seconds(wall) + "\n")
     if boot_wall is not None:
         (out_dir / "boot_wall_seconds").write_text(seconds(boot_wall) + "\n")
     (out_dir / "bochs_rc").write_text(f"{rc}\n")
+    test_walls = clock.test_seconds()
+    (out_dir / "test_wall_seconds").write_text(
+        "".join(f"{test} {seconds(wall)}\n" for test, wall in test_walls.items()))
     return Boot(bochs_rc=rc, wall_seconds=seconds(wall), boot_wall_seconds=seconds(boot_wall),
-                timeout=timeout)
+                timeout=timeout, test_walls=test_walls)
 
 
 # Longest first, so that the last boots to start are short ones and the
