@@ -8,7 +8,7 @@
 #   make userspace        the C++ library and tools
 #   make selftests        the selftest binaries
 #   make check            set up and run every test (emulated Intel machine)
-#   make check-debug      every test on the debug-kernel machine only
+#   make check-debug      every test on the debug-kernel machine (check runs a subset there)
 #   make check-matrix     every test on every CPU model with Debian 12's 6.1 and
 #                         Debian 13's 6.12 kernel (eight machines)
 #   make bench-unit-tests the bench's own unit tests (Python, no emulator)
@@ -54,10 +54,11 @@ unit-tests:
 check:
 	testbench/bench.sh check
 
-# The debug kernel's machine alone (KASAN, lockdep, UBSAN, KFENCE, ...):
-# make check boots it too, beside the others.
+# Every test on the debug kernel's machine alone (KASAN, lockdep, UBSAN,
+# KFENCE, ...): make check boots it too, beside the others, with the
+# lifetime, concurrency and hostile-input tests only (DEBUG_TESTS).
 check-debug:
-	CONFIGS=skylake-2-debug testbench/bench.sh check
+	CONFIGS=skylake-2-debug DEBUG_TESTS=all testbench/bench.sh check
 
 # Every CPU model with each Debian kernel, 6.1 and trixie's 6.12: make
 # check runs 6.12 on skylake-2 only.

@@ -26,7 +26,8 @@ class Initramfs(unittest.TestCase):
         contents = image.Contents(module=self.dir / "vapicvm.ko",
                                   kvm_modules=[self.dir / "kvm.ko"],
                                   tests=[("pio_test", self.dir / "pio_test"),
-                                         ("exit_test", self.dir / "exit_test")])
+                                         ("exit_test", self.dir / "exit_test")],
+                                  environment={"FUZZ_STEPS": "2", "CALLS": "10"})
         self.tree, self.out = self.dir / "tree", self.dir / "initrd.img"
         image.make_initramfs(self.tree, self.out, INIT, contents)
         self.bench = self.tree / markers.GUEST_DIR.lstrip("/")
@@ -36,6 +37,7 @@ class Initramfs(unittest.TestCase):
 
     def test_layout(self):
         self.assertEqual((self.bench / "tests.list").read_text(), "pio_test\nexit_test\n")
+        self.assertEqual((self.bench / "tests.env").read_text(), "CALLS=10\nFUZZ_STEPS=2\n")
         self.assertEqual((self.bench / "markers.sh").read_text(), markers.shell_fragment())
         self.assertTrue((self.bench / "kvm" / "kvm.ko").exists())
         self.assertTrue((self.tree / "init").stat().st_mode & 0o111)

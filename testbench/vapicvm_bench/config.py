@@ -24,6 +24,10 @@ ENVIRONMENT = (
     ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 3000)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
               "vmm_guests test, which runs only without TESTS)"),
+    ("DEBUG_TESTS", "check: what the debug-kernel machine runs when TESTS is not set: \"all\" "
+                    "for the whole suite (make check-debug), or space-separated tests "
+                    "(default: the lifetime, concurrency and hostile-input tests of "
+                    "main.DEBUG_SUITE)"),
     ("KEEP_GOING", "1: a part that fails to build (module, DKMS, selftests, userspace) fails the "
                    "run at the end instead of stopping it; what did build still runs"),
     ("SKIP_HOST_TESTS", "1: run no host-side tests (ABI check, userspace unit tests, the "
@@ -58,6 +62,7 @@ class Settings:
     jobs: int
     boot_timeout: int
     tests: list
+    debug_tests: list
     keep_going: bool
     skip_host_tests: bool
     skip_bench_selftest: bool
@@ -80,6 +85,7 @@ class Settings:
             jobs=int(env.get("JOBS") or cpus()),
             boot_timeout=int(env.get("BOOT_TIMEOUT") or 3000),
             tests=tests or None,
+            debug_tests=env.get("DEBUG_TESTS", "").split() or None,
             keep_going=flag("KEEP_GOING"),
             skip_host_tests=flag("SKIP_HOST_TESTS"),
             skip_bench_selftest=flag("SKIP_BENCH_SELFTEST"),

@@ -36,6 +36,8 @@ class Contents:
     payload: Path = None
     gdb: Path = None
     install_root: Path = None
+    # Variables /init exports to every test ({name: value}).
+    environment: dict = field(default_factory=dict)
 
 
 def newer(path, *sources):
@@ -125,6 +127,8 @@ def populate(tree, init, contents):
     for name, executable in contents.tests:
         copy_executable(executable, bench / "tests" / name)
     (bench / "tests.list").write_text("".join(name + "\n" for name, _ in contents.tests))
+    (bench / "tests.env").write_text("".join(f"{name}={value}\n" for name, value
+                                             in sorted(contents.environment.items())))
     if contents.main_job:
         copy_executable(contents.main_job, bench / "main-job.sh")
     if contents.userspace_bin:

@@ -59,6 +59,46 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+# What the debug-kernel machine runs in check when neither TESTS nor
+# DEBUG_TESTS says otherwise: the tests whose paths KASAN, lockdep and the
+# debug objects judge best (creation and teardown, fds and references,
+# memory slots, cross-vCPU work, timers and IPIs, hostile guests and
+# callers, module reloads), not the conformance, cost and tooling tests,
+# which run the same paths on the other machines. The whole suite there
+# outgrew the boot timeout; make check-debug runs all of it.
+DEBUG_SUITE = (
+    "apic_ipi_test", "apic_timer_test", "cpu_hotplug_test", "device_test", "dirty_log_test",
+    "errno_test", "fd_lifetime_test", "guest_exception_test", "guest_fuzz_test",
+    "ioctl_fuzz_test", "ioeventfd_test", "irqfd_test", "isolation_test", "kvm_coexist_test",
+    "memslot_test", "module_params_test", "signal_test", "smp_test", "smp_tlb_flush_test",
+    "vcpu_events_test", "vcpu_migration_test", "vcpu_state_test", "vm_lifecycle_test",
+    VMM_GUESTS,
+)
+ALL = "all"
+# And with a smaller budget for the fuzzers there: guest_fuzz_test's whole
+# run (8 VMs per tier) took about 36 minutes of the debug machine's boot,
+# 2 VMs per tier still run every tier and every operation.
+DEBUG_ENVIRONMENT = {"FUZZ_STEPS": "2"}
+
+
+def debug_selection(settings, kernel, available):
+    """The names of the tests kernel's machines run when that is not every
+    test: the debug kernel's in check (DEBUG_TESTS or DEBUG_SUITE) unless
+    TESTS is set or DEBUG_TESTS is "all"; None for every test."""
+    if settings.mode != "check" or kernel.name != kernels.DEBUG or settings.tests:
+        return None
+    if not settings.debug_tests:
+        return set(DEBUG_SUITE)
+    if settings.debug_tests == [ALL]:
+        return None
+    unknown = [name for name in settings.debug_tests
+               if name not in available and name not in BENCH_TESTS]
+    if unknown:
+        raise BenchError("DEBUG_TESTS names tests that do not exist or did not build: "
+                         + " ".join(unknown))
+    return set(settings.debug_tests)
+
+
 def selftests_to_run(settings, built):
     """(name, path) of the selftest binaries the guest runs: TESTS, or
     every *_test built (only the up-to-date ones after a failed build)."""
@@ -155,6 +195,11 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
     """Everything the guest needs for this mode on kernel's machines
     (module: another vapicvm.ko than the kernel's, for a variant)."""
     tests = selftests_to_run(settings, built)
+    subset = debug_selection(settings, kernel, [name for name, _ in tests])
+    if subset is not None:
+        log(f"{kernel.name} kernel: {len([n for n, _ in tests if n in subset])} of {len(tests)} "
+            "selftests (DEBUG_TESTS=all, or make check-debug, for every one)")
+        tests = [(name, path) for name, path in tests if name in subset]
     extra_modules = []
     # The planted failures build on the host, for a kernel whose tree is
     # there (Debian's, the debug kernel), not for a chroot flavour's.
@@ -163,9 +208,12 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
         extra_modules.append(module)
         tests.append(test)
     vmm_guests = vmm_guests_test(settings, built)
+    if subset is not None and VMM_GUESTS not in subset:
+        vmm_guests = None
     if vmm_guests:
         tests.append(vmm_guests)
-    installed, install_root = install_test(settings, kernel, built, module, variant)
+    installed, install_root = (None, None) if subset is not None and INSTALL_TEST not in subset \
+        else install_test(settings, kernel, built, module, variant)
     if installed:
         tests.append(installed)
     return image.Contents(
@@ -176,7 +224,8 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
         userspace_bin=optional(settings.build / "userspace" / "bin"),
         payload=optional(settings.build / "guest-payload"),
         gdb=gdb_for_main_job(settings, vmm_guests),
-        install_root=install_root)
+        install_root=install_root,
+        environment=dict(DEBUG_ENVIRONMENT) if subset is not None else {})
 
 
 def medium_name(kernel, name, variant=None):
