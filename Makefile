@@ -56,9 +56,11 @@ check:
 
 # Every test on the debug kernel's machine alone (KASAN, lockdep, UBSAN,
 # KFENCE, ...): make check boots it too, beside the others, with the
-# lifetime, concurrency and hostile-input tests only (DEBUG_TESTS).
+# lifetime, concurrency and hostile-input tests only (DEBUG_TESTS). The
+# whole suite there takes about an hour: twice the usual boot limit.
 check-debug:
-	CONFIGS=skylake-2-debug DEBUG_TESTS=all testbench/bench.sh check
+	CONFIGS=skylake-2-debug DEBUG_TESTS=all BOOT_TIMEOUT=$${BOOT_TIMEOUT:-6000} \
+		testbench/bench.sh check
 
 # Every CPU model with each Debian kernel, 6.1 and trixie's 6.12: make
 # check runs 6.12 on skylake-2 only.
