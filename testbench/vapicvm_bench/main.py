@@ -206,9 +206,9 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
     # The planted failures build on the host, for a kernel whose tree is
     # there (Debian's, the debug kernel), not for a chroot flavour's.
     if settings.plant and kernel.chroot is None:
-        module, test = planted(settings, kernel)
-        extra_modules.append(module)
-        tests.append(test)
+        planted_module, planted_test = planted(settings, kernel)
+        extra_modules.append(planted_module)
+        tests.append(planted_test)
     vmm_guests = vmm_guests_test(settings, built)
     if subset is not None and VMM_GUESTS not in subset:
         vmm_guests = None
