@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kernels, markers
+from . import judge, kernels, markers
 from .judge import Boot
 
 # Bochs is single-threaded; a boot that outlives BOOT_TIMEOUT is killed
@@ -26,7 +26,7 @@ TIMEOUT_RC = 124
 POLL = 0.2
 # How often it reads the new part of the serial log for test markers after.
 MARKER_POLL = 1.0
-_TEST_MARKERS = (markers.BENCH + " begin ", markers.BENCH + " end ")
+_TEST_MARKERS = (judge.BEGIN, judge.END)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ HUNG_GUEST_TAIL = 40
 # Lines of the emulator's own output shown when the guest printed nothing.
 NO_SERIAL_TAIL = 20
 
-_BEGIN = markers.BENCH + " begin "
-_END = markers.BENCH + " end "
+BEGIN = markers.BENCH + " begin "
+END = markers.BENCH + " end "
 _BOOT = markers.BENCH + " boot "
 _DONE = markers.BENCH + " done"
 _INSMOD_OK = markers.BENCH + " insmod ok"
@@ -98,10 +98,10 @@ def split_sections(lines):
     sections = {}
     current = None
     for line in lines:
-        if line.startswith(_BEGIN):
-            name = line[len(_BEGIN):].split(" ")[0]
+        if line.startswith(BEGIN):
+            name = line[len(BEGIN):].split(" ")[0]
             current = sections[name] = Section()
-        elif line.startswith(_END):
+        elif line.startswith(END):
             if current is not None:
                 current.lines.append(line)
                 current.end = line

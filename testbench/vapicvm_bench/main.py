@@ -72,9 +72,8 @@ DEBUG_SUITE = (
     "errno_test", "fd_lifetime_test", "guest_exception_test", "guest_fuzz_test",
     "ioctl_fuzz_test", "ioeventfd_test", "irqfd_test", "isolation_test", "kvm_coexist_test",
     "memslot_test", "mitigations_test", "module_params_test", "signal_test", "smp_test",
-    "smp_tlb_flush_test",
-    "vcpu_events_test", "vcpu_migration_test", "vcpu_state_test", "vm_lifecycle_test",
-    VMM_GUESTS,
+    "smp_tlb_flush_test", "vcpu_events_test", "vcpu_migration_test", "vcpu_state_test",
+    "vm_lifecycle_test", VMM_GUESTS,
 )
 ALL = "all"
 # And with a smaller budget for the fuzzers there: guest_fuzz_test's whole
@@ -199,9 +198,10 @@ def initramfs_contents(settings, kernel, built, module=None, variant=None):
     tests = selftests_to_run(settings, built)
     subset = debug_selection(settings, kernel, [name for name, _ in tests])
     if subset is not None:
-        log(f"{kernel.name} kernel: {len([n for n, _ in tests if n in subset])} of {len(tests)} "
-            "selftests (DEBUG_TESTS=all, or make check-debug, for every one)")
-        tests = [(name, path) for name, path in tests if name in subset]
+        chosen = [(name, path) for name, path in tests if name in subset]
+        log(f"{kernel.name} kernel: {len(chosen)} of {len(tests)} selftests "
+            "(DEBUG_TESTS=all, or make check-debug, for every one)")
+        tests = chosen
     extra_modules = []
     # The planted failures build on the host, for a kernel whose tree is
     # there (Debian's, the debug kernel), not for a chroot flavour's.
