@@ -109,6 +109,12 @@ static inline bool cpu_has_monitor_trap_flag(void)
 	return vmx_caps.cpu_allowed1 & CPU_MONITOR_TRAP_FLAG;
 }
 
+/* PAUSE-loop exiting (Vol. 3C 26.1.3): an exit from a spin loop at CPL 0. */
+static inline bool cpu_has_pause_loop_exiting(void)
+{
+	return vmx_caps.cpu2_allowed1 & SEC_PAUSE_LOOP_EXITING;
+}
+
 /* IA32_VMX_EPT_VPID_CAP bits (Vol. 3D A.10) */
 #define VMX_EPT_PAGE_WALK_4		BIT_ULL(6)
 #define VMX_EPT_MEMTYPE_WB		BIT_ULL(14)

@@ -25,6 +25,7 @@
 #include "msr_filter.h"
 #include "pml.h"
 #include "run.h"
+#include "spin.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 #include "vm.h"
@@ -535,9 +536,12 @@ static int handle_xsetbv(struct vapicvm_vcpu *vcpu)
 	return 1;
 }
 
+/* Only PAUSE-loop exiting makes PAUSE exit (spin.c). */
 static int handle_pause(struct vapicvm_vcpu *vcpu)
 {
+	vcpu_stat_inc(vcpu, VAPICVM_STAT_EXIT_PAUSE);
 	vcpu_skip_instruction(vcpu);
+	vcpu_on_spin(vcpu);
 	return 1;
 }
 

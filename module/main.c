@@ -23,6 +23,7 @@
 #include "netlink.h"
 #include "msr.h"
 #include "main.h"
+#include "spin.h"
 #include "vcpu.h"
 #include "irqfd.h"
 #include "tsc.h"
@@ -250,6 +251,7 @@ static int __init vapicvm_init(void)
 	r = vmx_capabilities_init();
 	if (r)
 		return r;
+	spin_init();
 	r = vmx_enable_init();
 	if (r)
 		return r;

@@ -117,7 +117,9 @@ void vcpu_kick(struct vapicvm_vcpu *vcpu)
 {
 	int cpu, me;
 
-	rcuwait_wake_up(&vcpu->wait);
+	/* Woken, it waits for a CPU (spin.c). */
+	if (rcuwait_wake_up(&vcpu->wait))
+		WRITE_ONCE(vcpu->ready, true);
 	me = get_cpu();
 	cpu = READ_ONCE(vcpu->cpu);
 	if (cpu >= 0 && cpu != me &&

@@ -176,6 +176,8 @@ struct vapicvm_vcpu {
 	unsigned int halt_poll_ns;	/* how long it spins before sleeping (run.c) */
 	struct rcuwait wait;
 	struct task_struct *task;	/* thread in RUN, for kicks */
+	/* Preempted or woken since it last ran: a spinning sibling may yield to it. */
+	bool ready;
 
 	struct vapicvm_lapic *lapic;
 	u32 apicv_active;	/* the VM's features in effect now (apicv.c) */

@@ -29,6 +29,7 @@
 #include "lapic.h"
 #include "mitigations.h"
 #include "run.h"
+#include "spin.h"
 #include "vcpu.h"
 #include "vcpu_regs.h"
 #include "vcpu_vmcs.h"
@@ -100,7 +101,10 @@ static void vcpu_unload_from_cpu(struct vapicvm_vcpu *vcpu)
 
 static void vcpu_sched_in(struct preempt_notifier *pn, int cpu)
 {
-	vcpu_load_on_cpu(pn_to_vcpu(pn), cpu);
+	struct vapicvm_vcpu *vcpu = pn_to_vcpu(pn);
+
+	WRITE_ONCE(vcpu->ready, false);
+	vcpu_load_on_cpu(vcpu, cpu);
 }
 
 static void vcpu_sched_out(struct preempt_notifier *pn, struct task_struct *next)
@@ -109,6 +113,9 @@ static void vcpu_sched_out(struct preempt_notifier *pn, struct task_struct *next
 
 	if (READ_ONCE(vcpu->mode) == IN_GUEST_MODE)
 		WRITE_ONCE(vcpu->mode, OUTSIDE_GUEST_MODE);
+	/* Preempted, not going to sleep: it waits for a CPU (spin.c). */
+	if (READ_ONCE(current->on_rq))
+		WRITE_ONCE(vcpu->ready, true);
 	vcpu_unload_from_cpu(vcpu);
 }
 
@@ -187,6 +194,7 @@ static void vcpu_setup_controls(struct vapicvm_vcpu *vcpu)
 		vcpu->cpu2_ctls &= ~SEC_ENABLE_VPID;
 	/* The APIC tier adds its controls. */
 	apicv_setup_controls(vcpu);
+	vcpu_setup_pause_loop_exiting(vcpu);
 	/*
 	 * Always on when used, as in KVM: only the value changes per entry
 	 * (run.c), a count too long to expire when nothing is watched.

@@ -102,6 +102,7 @@ struct vapicvm_vm {
 
 	struct vapicvm_vcpu *vcpus[VAPICVM_MAX_VCPUS];
 	unsigned int nr_vcpus;	/* written under lock, read locklessly */
+	unsigned int last_boosted_vcpu;	/* the last a spinning vCPU yielded to (spin.c) */
 
 	/* VAPICVM_VM_STAT_* counters, written under lock. */
 	u64 stats[VAPICVM_VM_STAT_NR];

@@ -70,6 +70,8 @@ TEST(parameter_permissions)
 	EXPECT_EQ(0644, param_mode("preemption_timer"));
 	EXPECT_EQ(0644, param_mode("tsc_scaling"));
 	EXPECT_EQ(0644, param_mode("timer_advance_ns"));
+	EXPECT_EQ(0644, param_mode("ple_gap"));
+	EXPECT_EQ(0644, param_mode("ple_window"));
 	/* Read-only after load, for root too. */
 	EXPECT_NE(0, write_sysfs(PARAMS "apicv_features", "1"));
 	EXPECT_EQ(0x3f, read_sysfs_long(PARAMS "apicv_features"));

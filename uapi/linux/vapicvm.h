@@ -647,7 +647,10 @@ struct vapicvm_mp_state {
 	X(IPI_SELF, "ipi_self", "IPIs sent to self (shorthand or SELF IPI)")	\
 	X(IPI_BROADCAST, "ipi_broadcast", "IPIs sent to all (shorthand or 0xff)") \
 	X(HALT_NS, "halt_ns", "time blocked in HLT or wait-for-SIPI, ns")	\
-	X(GUEST_NS, "guest_ns", "time in guest mode, ns")
+	X(GUEST_NS, "guest_ns", "time in guest mode, ns")	\
+	X(EXIT_PAUSE, "exit_pause", "PAUSE-loop exits (40)")	\
+	X(DIRECTED_YIELD, "directed_yield",					\
+	  "PAUSE-loop exits that gave the host CPU to another vCPU of the VM")
 
 enum vapicvm_stat {
 #define __VAPICVM_STAT_ENUM(id, name, desc) VAPICVM_STAT_##id,
