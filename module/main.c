@@ -251,7 +251,7 @@ static int __init vapicvm_init(void)
 	r = vmx_capabilities_init();
 	if (r)
 		return r;
-	spin_init();
+	vcpu_spin_init();
 	r = vmx_enable_init();
 	if (r)
 		return r;

@@ -36,7 +36,7 @@ module_param(ple_window, uint, 0644);
 MODULE_PARM_DESC(ple_window,
 		 "TSC ticks a vCPU may spin with PAUSE before it exits to yield, for vCPUs created from now on (default 4096)");
 
-void spin_init(void)
+void vcpu_spin_init(void)
 {
 	if (!cpu_has_pause_loop_exiting())
 		ple_gap = 0;

@@ -12,7 +12,7 @@
 struct vapicvm_vcpu;
 
 /* At module load: without the CPU control, ple_gap reads 0. */
-void spin_init(void);
+void vcpu_spin_init(void);
 /* At vCPU creation: the PAUSE-loop controls and fields, from the parameters. */
 void vcpu_setup_pause_loop_exiting(struct vapicvm_vcpu *vcpu);
 /* A PAUSE-loop exit: yield to a sibling that is waiting for a CPU. */

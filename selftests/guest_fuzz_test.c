@@ -1238,7 +1238,14 @@ static void fuzz_tables_restore(struct vm *vm, const uint8_t *copy)
 		memcpy(addr_gpa2hva(vm, fuzz_tables[k].gpa), copy, fuzz_tables[k].size);
 }
 
-#define STALL_MS	100	/* no operation for this long: put the vCPU back */
+/*
+ * No operation for this long: put the vCPU back.  An operation takes
+ * microseconds, and a vCPU thread sharing one host CPU with the other
+ * waits a few scheduler slices at most; a stalled vCPU (halted with IF=0,
+ * in wait-for-SIPI) costs the whole window each time, most of the run's
+ * time when it was 100 ms.
+ */
+#define STALL_MS	25
 #define MAX_REBOOTS	20	/* watchdog reboots per VM before it is given up */
 #define STEP_MS		20000	/* one VM's run at most */
 

@@ -62,8 +62,8 @@ def parse_args(argv):
 # What the debug-kernel machine runs in check when neither TESTS nor
 # DEBUG_TESTS says otherwise: the tests whose paths KASAN, lockdep and the
 # debug objects judge best (creation and teardown, fds and references,
-# memory slots, cross-vCPU work, timers and IPIs, hostile guests and
-# callers, module reloads), and vapicvm's mitigations, which only this
+# memory slots, cross-vCPU work, timers and IPIs, directed yields, hostile
+# guests and callers, module reloads), and vapicvm's mitigations, which only this
 # machine boots with; not the conformance, cost and tooling tests, which
 # run the same paths on the other machines. The whole suite there
 # outgrew the boot timeout; make check-debug runs all of it.
@@ -71,9 +71,9 @@ DEBUG_SUITE = (
     "apic_ipi_test", "apic_timer_test", "cpu_hotplug_test", "device_test", "dirty_log_test",
     "errno_test", "fd_lifetime_test", "guest_exception_test", "guest_fuzz_test",
     "ioctl_fuzz_test", "ioeventfd_test", "irqfd_test", "isolation_test", "kvm_coexist_test",
-    "memslot_test", "mitigations_test", "module_params_test", "signal_test", "smp_test",
-    "smp_tlb_flush_test", "vcpu_events_test", "vcpu_migration_test", "vcpu_state_test",
-    "vm_lifecycle_test", VMM_GUESTS,
+    "memslot_test", "mitigations_test", "module_params_test", "pause_loop_test", "signal_test",
+    "smp_test", "smp_tlb_flush_test", "vcpu_events_test", "vcpu_migration_test",
+    "vcpu_state_test", "vm_lifecycle_test", VMM_GUESTS,
 )
 ALL = "all"
 # And with a smaller budget for the fuzzers there: guest_fuzz_test's whole
