@@ -22,6 +22,7 @@
  * A second test boots the bench's Linux guest on each side, whole.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -877,6 +878,124 @@ TEST(same_operations_on_vapicvm_and_kvm)
 	for (op = 0; op < NR_HOST_OPS; op++)
 		printf("# cost: %s vapicvm=%lu kvm=%lu\n", host_op_names[op],
 		       (unsigned long)ours_host_cost[op], (unsigned long)kvm_host_cost[op]);
+}
+
+/*
+ * Two vCPUs on one host CPU pass a flag back and forth, each waiting for
+ * its turn in a PAUSE loop, as a lock does between its holder and a
+ * waiter.  Each handoff needs the other vCPU's thread to run on the CPU
+ * the waiter holds: only a PAUSE-loop exit and a directed yield give it
+ * that before the host's scheduler tick.  vCPU 0 reports
+ * (T(2N) - T(N)) / N, guest TSC ticks per round trip (two handoffs), after
+ * a first round that both threads have run.
+ */
+static volatile uint32_t handoff_turn;
+
+static void handoff_rounds(uint32_t me, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		while (handoff_turn != me)
+			__asm__ volatile("pause");
+		handoff_turn = !me;
+	}
+}
+
+static void guest_handoff(uint64_t arg)
+{
+	uint32_t me = arg & 1;
+	uint64_t n = arg >> 1, t0, t1, t2;
+
+	handoff_rounds(me, 1);
+	while (handoff_turn != me)	/* the other has run its first round */
+		__asm__ volatile("pause");
+	t0 = guest_rdtsc();
+	handoff_rounds(me, n);
+	t1 = guest_rdtsc();
+	handoff_rounds(me, 2 * n);
+	t2 = guest_rdtsc();
+	if (me == 0)
+		GUEST_SYNC_ARGS(t1 - t0, t2 - t1);
+	GUEST_DONE();
+}
+
+static uint64_t handoff_cost(const struct ucall *uc, uint64_t n)
+{
+	return uc->args[1] > uc->args[0] ? (uc->args[1] - uc->args[0]) / n : 0;
+}
+
+static uint64_t handoff_on_vapicvm(struct __test_metadata *_metadata, uint64_t n)
+{
+	struct vm *vm = vm_create();
+	struct vcpu *vcpu0 = vm_add_vcpu(vm, 0, guest_handoff, n << 1);
+	struct vcpu *vcpu1 = vm_add_vcpu(vm, 1, guest_handoff, (n << 1) | 1);
+	struct vcpu_thread th;
+	struct ucall uc;
+	uint64_t cost;
+
+	vcpu_thread_start(&th, vcpu1);
+	TEST_ASSERT(vcpu_run_ucall(vcpu0, &uc) == UCALL_SYNC, "vCPU 0: no result");
+	cost = handoff_cost(&uc, n);
+	TEST_ASSERT(vcpu_run_ucall(vcpu0, &uc) == UCALL_DONE, "vCPU 0: no DONE");
+	vcpu_thread_join(&th);
+	vm_free(vm);
+	return cost;
+}
+
+static uint64_t handoff_on_kvm(struct __test_metadata *_metadata, uint64_t n)
+{
+	struct kvm_guest *g = kvm_guest_create(guest_handoff, n << 1);
+	void *target_result = NULL;
+	uint64_t cost = 0;
+	struct ucall uc;
+	pthread_t target;
+
+	ASSERT_NE(NULL, g) TH_LOG("KVM VM: %s", strerror(errno));
+	ASSERT_EQ(1, kvm_guest_add_vcpu(g, guest_handoff, (n << 1) | 1))
+		TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, pthread_create(&target, NULL, run_kvm_target, g));
+	for (;;) {
+		ASSERT_EQ(0, kvm_guest_run(g, 0)) TH_LOG("KVM_RUN: %s", strerror(errno));
+		switch (kvm_guest_get_ucall(g, 0, &uc)) {
+		case UCALL_SYNC:
+			cost = handoff_cost(&uc, n);
+			continue;
+		case UCALL_DONE:
+			pthread_join(target, &target_result);
+			EXPECT_EQ(NULL, target_result) TH_LOG("KVM vCPU 1 ended in error");
+			kvm_guest_free(g);
+			return cost;
+		default:
+			ASSERT_TRUE(false) TH_LOG("KVM vCPU 0: exit reason %u, not the ucall expected",
+						  g->vcpus[0].run->exit_reason);
+		}
+	}
+}
+
+TEST(spin_handoff_on_one_cpu)
+{
+	uint64_t n = iterations(), ours, kvm;
+	cpu_set_t saved, one;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(saved), &saved));
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	/* Every vCPU thread is created from here: all on host CPU 0. */
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ours = handoff_on_vapicvm(_metadata, n);
+	EXPECT_NE(0, ours);
+	if (!kvm_modules_available()) {
+		sched_setaffinity(0, sizeof(saved), &saved);
+		SKIP(return, "KVM modules for this kernel are not available");
+	}
+	ASSERT_EQ(0, load_kvm_modules());
+	kvm = handoff_on_kvm(_metadata, n);
+	unload_kvm_modules();
+	sched_setaffinity(0, sizeof(saved), &saved);
+	EXPECT_NE(0, kvm);
+	printf("# cost: spin_handoff_one_cpu vapicvm=%lu kvm=%lu\n", (unsigned long)ours,
+	       (unsigned long)kvm);
 }
 
 /*
