@@ -891,29 +891,18 @@ TEST(same_operations_on_vapicvm_and_kvm)
  */
 static volatile uint32_t handoff_turn;
 
-static void handoff_rounds(uint32_t me, uint64_t n)
-{
-	uint64_t i;
-
-	for (i = 0; i < n; i++) {
-		while (handoff_turn != me)
-			__asm__ volatile("pause");
-		handoff_turn = !me;
-	}
-}
-
 static void guest_handoff(uint64_t arg)
 {
 	uint32_t me = arg & 1;
 	uint64_t n = arg >> 1, t0, t1, t2;
 
-	handoff_rounds(me, 1);
+	guest_pass_turn(&handoff_turn, me, 1);
 	while (handoff_turn != me)	/* the other has run its first round */
 		__asm__ volatile("pause");
 	t0 = guest_rdtsc();
-	handoff_rounds(me, n);
+	guest_pass_turn(&handoff_turn, me, n);
 	t1 = guest_rdtsc();
-	handoff_rounds(me, 2 * n);
+	guest_pass_turn(&handoff_turn, me, 2 * n);
 	t2 = guest_rdtsc();
 	if (me == 0)
 		GUEST_SYNC_ARGS(t1 - t0, t2 - t1);
@@ -976,13 +965,10 @@ static uint64_t handoff_on_kvm(struct __test_metadata *_metadata, uint64_t n)
 TEST(spin_handoff_on_one_cpu)
 {
 	uint64_t n = iterations(), ours, kvm;
-	cpu_set_t saved, one;
+	cpu_set_t saved;
 
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(saved), &saved));
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
 	/* Every vCPU thread is created from here: all on host CPU 0. */
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	ASSERT_EQ(0, pin_to_cpu(0, &saved));
 	ours = handoff_on_vapicvm(_metadata, n);
 	EXPECT_NE(0, ours);
 	if (!kvm_modules_available()) {

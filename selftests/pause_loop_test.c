@@ -11,7 +11,6 @@
  * ple_gap reads 0 and the tests that need the exits are skipped.
  */
 #include <sched.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 #include "vapicvm_util.h"
@@ -25,32 +24,6 @@
 static volatile uint32_t turn;		/* the id of the vCPU whose turn it is */
 static volatile uint64_t handoff_ticks;	/* TSC ticks vCPU 0 took for ROUNDS */
 
-static bool cpu_has_ple(void)
-{
-	char line[4096];
-	bool found = false;
-	FILE *f = fopen("/proc/cpuinfo", "r");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = !strncmp(line, "vmx flags", 9) &&
-			(strstr(line, " ple ") || strstr(line, " ple\n"));
-	fclose(f);
-	return found;
-}
-
-/* Every vapicvm thread of this test on host CPU 0: only yields let a sibling run. */
-static void pin_to_cpu0(struct __test_metadata *_metadata, cpu_set_t *saved)
-{
-	cpu_set_t one;
-
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(*saved), saved));
-	CPU_ZERO(&one);
-	CPU_SET(0, &one);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
-}
-
 static void guest_spin(void)
 {
 	guest_spin_tsc(SPIN_TICKS);
@@ -61,13 +34,8 @@ static void guest_spin(void)
 static void guest_ping_pong(uint64_t me)
 {
 	uint64_t t0 = guest_rdtsc();
-	int i;
 
-	for (i = 0; i < ROUNDS; i++) {
-		while (turn != me)
-			__asm__ volatile("pause");
-		turn = !me;
-	}
+	guest_pass_turn(&turn, me, ROUNDS);
 	if (me == 0)
 		handoff_ticks = guest_rdtsc() - t0;
 	GUEST_DONE();
@@ -88,9 +56,10 @@ FIXTURE(ple) {
 
 FIXTURE_SETUP(ple)
 {
-	self->has_ple = cpu_has_ple();
+	self->has_ple = host_vmx_flag("ple") == 1;
 	self->gap = read_sysfs_long(PARAMS "ple_gap");
-	pin_to_cpu0(_metadata, &self->saved_cpus);
+	/* Every vCPU thread of the test on host CPU 0: only yields let a sibling run. */
+	ASSERT_EQ(0, pin_to_cpu(0, &self->saved_cpus));
 }
 
 FIXTURE_TEARDOWN(ple)

@@ -82,25 +82,6 @@ static int tsc_scaling_param(void)
 	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
 }
 
-/* Whether Linux lists "tsc_scaling" among the VMX flags; -1 if it lists none. */
-static int cpuinfo_tsc_scaling(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[4096];
-	int r = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "vmx flags", 9))
-			continue;
-		r = !!strstr(line, " tsc_scaling");
-		break;
-	}
-	fclose(f);
-	return r;
-}
-
 FIXTURE(tsc) {
 	struct vm *vm;
 	uint64_t host_khz;
@@ -137,7 +118,7 @@ static void guest_nothing(void)
 /* The capability: the CPU's VMX TSC scaling, unless tsc_scaling=N. */
 TEST_F(tsc, capability_matches_cpu)
 {
-	int flag = cpuinfo_tsc_scaling(), param = tsc_scaling_param();
+	int flag = host_vmx_flag("tsc_scaling"), param = tsc_scaling_param();
 
 	ASSERT_GE(param, 0);
 	TEST_REQUIRE(flag >= 0, "the kernel lists no VMX flags in /proc/cpuinfo");

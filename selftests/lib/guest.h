@@ -138,6 +138,21 @@ static inline uint64_t guest_rdtsc(void)
 	return lo | ((uint64_t)hi << 32);
 }
 
+/*
+ * rounds times: wait with PAUSE until *turn is me (0 or 1), then give the
+ * turn to the other vCPU; two vCPUs calling it pass the turn back and forth.
+ */
+static inline void guest_pass_turn(volatile uint32_t *turn, uint32_t me, uint64_t rounds)
+{
+	uint64_t i;
+
+	for (i = 0; i < rounds; i++) {
+		while (*turn != me)
+			__asm__ volatile("pause");
+		*turn = !me;
+	}
+}
+
 /* Busy-wait (with PAUSE) until ticks of the guest's TSC have passed. */
 static inline void guest_spin_tsc(uint64_t ticks)
 {

@@ -74,6 +74,39 @@ long read_sysfs_long(const char *path)
 	return v;
 }
 
+int host_vmx_flag(const char *flag)
+{
+	char line[8192];
+	size_t len = strlen(flag);
+	int r = -1;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (!f)
+		return -1;
+	while (r < 0 && fgets(line, sizeof(line), f)) {
+		const char *p;
+
+		if (strncmp(line, "vmx flags", 9))
+			continue;
+		r = 0;
+		for (p = strstr(line, flag); p && !r; p = strstr(p + 1, flag))
+			r = p > line && p[-1] == ' ' && (p[len] == ' ' || p[len] == '\n');
+	}
+	fclose(f);
+	return r;
+}
+
+int pin_to_cpu(int cpu, cpu_set_t *saved)
+{
+	cpu_set_t one;
+
+	if (sched_getaffinity(0, sizeof(*saved), saved))
+		return -errno;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one) ? -errno : 0;
+}
+
 int write_sysfs(const char *path, const char *value)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC), r;

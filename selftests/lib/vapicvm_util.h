@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -144,6 +145,13 @@ int open_dev(void);
 long read_sysfs_long(const char *path);
 /* Write value to a sysfs file (a module parameter): 0, or -1. */
 int write_sysfs(const char *path, const char *value);
+/* Whether Linux lists flag among the host's "vmx flags": 1, 0, or -1 without that line. */
+int host_vmx_flag(const char *flag);
+/*
+ * The calling thread (and the threads it creates from then on) on host CPU
+ * cpu only, its affinity until then kept in *saved: 0, or -errno.
+ */
+int pin_to_cpu(int cpu, cpu_set_t *saved);
 
 /* KVM's modules for the running kernel, as the bench ships them. */
 #define KVM_MODULE_DIR		"/lib/vapicvm-bench/kvm"
