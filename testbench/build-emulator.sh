@@ -17,7 +17,12 @@ BUILD=${BUILD:-$(cd "$(dirname "$0")/.." && pwd)/build}
 OUT=$BUILD/emulator
 STAMP=$OUT/bochs-3.0.stamp
 PATCHES=$(cd "$(dirname "$0")/emulator-patches" && pwd)
-PATCH_ID=$(cat "$PATCHES"/*.patch | sha256sum | cut -c1-16)
+# Optimised for this machine, which is the one that runs it, and without
+# debug information: -O3 -march=native ran a bench boot 3% faster than
+# Debian's -g -O2, with the same serial log, and compiles in less time.
+OPTFLAGS="-O3 -march=native"
+# The stamp names the patches and the flags: a change to either rebuilds.
+PATCH_ID=$( (echo "$OPTFLAGS"; cat "$PATCHES"/*.patch) | sha256sum | cut -c1-16)
 
 log() { echo "emulator: $*" >&2; }
 
@@ -80,7 +85,7 @@ for p in "$PATCHES"/*.patch; do
 done
 
 log "configuring Bochs 3.0"
-./configure --prefix="$OUT" --enable-x86-64 --enable-vmx=2 --enable-smp \
+CFLAGS=$OPTFLAGS CXXFLAGS=$OPTFLAGS ./configure --prefix="$OUT" --enable-x86-64 --enable-vmx=2 --enable-smp \
 	--enable-cpu-level=6 --enable-all-optimizations --enable-pci \
 	--enable-avx --enable-evex --with-nogui --enable-plugins=no \
 	--disable-debugger --enable-usb=no --enable-ne2000=no --enable-sb16=no \
