@@ -8,6 +8,7 @@ import unittest
 from pathlib import Path
 
 from vapicvm_bench import kernels
+from vapicvm_bench.config import cpus
 
 
 class Flavours(unittest.TestCase):
@@ -34,7 +35,7 @@ class Flavours(unittest.TestCase):
         self.assertEqual(kernel.chroot, Path("/b/kernel/trixie-chroot"))
         self.assertEqual(kernel.module, Path("/b/module-trixie/vapicvm.ko"))
         self.assertEqual(kernels.build_argv(kernel), [
-            "chroot", "/b/kernel/trixie-chroot", "make", "-C",
+            "chroot", "/b/kernel/trixie-chroot", "make", f"-j{cpus()}", "-C",
             "/usr/src/linux-headers-6.12.1+deb13-amd64", "M=/build/module-trixie",
             "VAPICVM_WERROR=1", "modules"])
 
@@ -43,7 +44,7 @@ class Flavours(unittest.TestCase):
         self.assertEqual(kernel.kdir, Path("/k/src"))
         self.assertIsNone(kernel.chroot)
         self.assertEqual(kernels.build_argv(kernel), [
-            "make", "-C", "/k/src", "M=/b/module-debug", "VAPICVM_WERROR=1", "modules"])
+            "make", f"-j{cpus()}", "-C", "/k/src", "M=/b/module-debug", "VAPICVM_WERROR=1", "modules"])
 
 
 class ModuleSources(unittest.TestCase):

@@ -254,11 +254,16 @@ def start_order(machines):
                                            not m.model.startswith("corei7_skylake")))
 
 
+def submit_all(pool, machines, isos, bochs, bench_dir, timeout):
+    """Queue a boot of every machine from its ISO (isos: {name: path}) on
+    pool, in start order; {name: Future of its Boot}."""
+    return {m.name: pool.submit(boot, m, isos[m.name], bochs, Path(bench_dir) / m.name, timeout)
+            for m in start_order(machines)}
+
+
 def boot_all(machines, isos, bochs, bench_dir, timeout, jobs):
     """Boot every machine from its ISO (isos: {name: path}), jobs at a
     time; {name: Boot} in machine order."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {m.name: pool.submit(boot, m, isos[m.name], bochs, Path(bench_dir) / m.name,
-                                       timeout)
-                   for m in start_order(machines)}
+        futures = submit_all(pool, machines, isos, bochs, bench_dir, timeout)
         return {m.name: futures[m.name].result() for m in machines}

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,18 +51,45 @@ def kernel_release():
 class Host:
     """What the set-up found: kernel release and headers, emulator, image,
     and the kernel of each flavour the chosen machines boot ({name:
-    kernels.Kernel}; Debian's is always there: the guest payload is it)."""
+    kernels.Kernel}; Debian's is always there: the guest payload is it).
+    Another flavour's kernel is set up in the background (pending: {name:
+    Future of its directory}) while the Debian parts build; kernel() waits
+    for it."""
 
     release: str
     kdir: Path
     bochs: Path
     kernel: Path
     kernels: dict = field(default_factory=dict)
+    pending: dict = field(default_factory=dict)
+
+    def kernel_of(self, settings, name):
+        """Flavour name's Kernel, once its set-up in the background is
+        done (its failure raised here)."""
+        if name not in self.kernels:
+            directory = Path(self.pending.pop(name).result())
+            self.kernels[name] = kernels.Kernel.of(kernels.flavour(name), directory,
+                                                   settings.build)
+        return self.kernels[name]
+
+    def flavours(self):
+        """Every flavour set up or being set up, Debian's first."""
+        return list(self.kernels) + [name for name in self.pending if name not in self.kernels]
+
+
+def set_up_flavour(settings, name):
+    """One flavour's kernel (its script; a step of its own); its directory."""
+    with step(f"kernel image ({name}; built once, then reused)"):
+        directory = Path(script(settings, kernels.flavour(name).script))
+    log(f"kernel image ({name}) ready: {directory}")
+    return directory
 
 
 def set_up(settings, flavours=(kernels.DEBIAN,)):
-    """Packages, kernel headers, emulator, each flavour's kernel (each a
-    step)."""
+    """Packages, kernel headers, emulator, Debian's kernel (each a step),
+    and each other flavour's kernel in the background: a fetch at once,
+    beside the emulator's build; a kernel build once the emulator, which
+    every boot waits for, is built."""
     with step("host packages"):
         subprocess.run([str(settings.root / "testbench" / "setup-host.sh")], check=True)
     release = kernel_release()
@@ -69,6 +97,18 @@ def set_up(settings, flavours=(kernels.DEBIAN,)):
     if not kdir.is_dir():
         raise BenchError(f"kernel headers {kdir} missing")
     log(f"kernel {release}")
+    others = [name for name in dict.fromkeys(flavours) if name != kernels.DEBIAN]
+    background = ThreadPoolExecutor(max_workers=max(1, len(others)),
+                                    thread_name_prefix="flavour")
+    pending = {}
+
+    def start(name):
+        log(f"kernel image ({name}) in the background")
+        pending[name] = background.submit(set_up_flavour, settings, name)
+
+    for name in others:
+        if not kernels.flavour(name).builds_kernel:
+            start(name)
     with step("emulator"):
         bochs = Path(script(settings, "build-emulator.sh"))
         if not os.access(bochs, os.X_OK):
@@ -76,18 +116,15 @@ def set_up(settings, flavours=(kernels.DEBIAN,)):
         if settings.build not in bochs.parents:
             log(f"WARNING: using the fallback emulator {bochs} (Bochs 2.7): "
                 "posted interrupts untested")
+    for name in others:
+        if kernels.flavour(name).builds_kernel:
+            start(name)
+    background.shutdown(wait=False)
     with step("kernel image"):
         kernel = Path(script(settings, "fetch-kernel.sh", release))
-    host = Host(release, kdir, bochs, kernel)
+    host = Host(release, kdir, bochs, kernel, pending={n: pending[n] for n in others})
     host.kernels[kernels.DEBIAN] = kernels.Kernel(kernels.FLAVOURS[kernels.DEBIAN], kernel,
                                                   kdir, settings.root)
-    for name in flavours:
-        if name in host.kernels:
-            continue
-        flavour = kernels.flavour(name)
-        with step(f"kernel image ({name}; built once, then reused)"):
-            directory = Path(script(settings, flavour.script))
-        host.kernels[name] = kernels.Kernel.of(flavour, directory, settings.build)
     return host
 
 
@@ -141,22 +178,24 @@ def up_to_date(directory, variables, target):
 
 
 def build_all(settings, host):
-    """Module (-Werror), selftests, userspace (with the guest payload)."""
+    """Module (-Werror), selftests, userspace (with the guest payload);
+    the Debian kernel's parts first, while the other flavours' kernels
+    are set up in the background, then each of those flavours' module."""
     built = Built()
     (settings.bench / "build.log").write_text("")
     jobs = f"-j{cpus()}"
     with step(f"build: module (-Werror) against {host.kdir}"):
         make(settings, built, "module", ["make", "-C", str(settings.root), "module",
-                                         f"KDIR={host.kdir}", "VAPICVM_WERROR=1"])
-    for kernel in host.kernels.values():
-        if kernel.name != kernels.DEBIAN:
-            build_flavour_module(settings, built, kernel)
+                                         f"KDIR={host.kdir}", "VAPICVM_WERROR=1", jobs])
     build_dkms_module(settings, built, host)
     with step("build: selftests, userspace"):
         make(settings, built, "selftests", ["make", "-C", str(settings.root / "selftests"),
                                             *selftest_vars(settings), jobs])
         if (settings.root / "userspace" / "Makefile").exists():
             build_userspace(settings, host, built, jobs)
+    for name in host.flavours():
+        if name != kernels.DEBIAN:
+            build_flavour_module(settings, built, host.kernel_of(settings, name))
     return built
 
 

@@ -9,24 +9,45 @@ a check the bench's self-check (a planted run that must fail).
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 
 from . import boot, build, kernels, tap
 from .build import dkms_dir, selftest_vars, up_to_date, userspace_vars
 
 
-def run_suite(bench_dir, name, argv, cwd=None, env=None):
-    """Run one suite; print "# host: <name>" and its output; its output
-    stays in <bench>/host-<name>.tap.  Returns its Result."""
+@dataclass
+class SuiteRun:
+    """One host-side suite's run: its Result and what it printed."""
+
+    name: str
+    result: tap.Result
+    output: str
+    returncode: int
+
+    def print(self):
+        """Print "# host: <name>" and the suite's output."""
+        print(f"# host: {self.name}")
+        print(self.output, end="", flush=True)
+        if self.returncode != 0:
+            print(f"# host: {self.name} exited with status {self.returncode}", flush=True)
+
+
+def execute_suite(bench_dir, name, argv, cwd=None, env=None):
+    """Run one suite, its output kept in <bench>/host-<name>.tap; its
+    SuiteRun, printed by the caller."""
     proc = subprocess.run([str(arg) for arg in argv], cwd=cwd, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, errors="replace", check=False,
                           env=env)
     (bench_dir / f"host-{name}.tap").write_text(proc.stdout)
-    print(f"# host: {name}")
-    print(proc.stdout, end="", flush=True)
-    result = tap.result_of_program(f"host/{name}", proc.stdout, proc.returncode)
-    if proc.returncode != 0:
-        print(f"# host: {name} exited with status {proc.returncode}", flush=True)
-    return result
+    return SuiteRun(name, tap.result_of_program(f"host/{name}", proc.stdout, proc.returncode),
+                    proc.stdout, proc.returncode)
+
+
+def run_suite(bench_dir, name, argv, cwd=None, env=None):
+    """Run one suite and print its output; its Result."""
+    run = execute_suite(bench_dir, name, argv, cwd, env)
+    run.print()
+    return run.result
 
 
 def unit_test_programs(settings, host, built):
@@ -74,10 +95,11 @@ def run_all(settings, host, built):
 
 
 def self_check(settings):
-    """The bench's self-check (testbench/selftest.sh) as a host suite.  Its
+    """The bench's self-check (testbench/selftest.sh) as a host suite; its
+    SuiteRun, printed by the caller (it runs beside the last boots).  Its
     planted run boots a debug-kernel machine too when this run had one
     (SELFTEST_DEBUG=1): a run without one never builds that kernel."""
     debug = any(m.flavour == kernels.DEBUG for m in boot.parse_machines(settings.configs))
     env = dict(os.environ, SELFTEST_DEBUG="1" if debug else "0")
-    return run_suite(settings.bench, "bench-selftest",
-                     [settings.root / "testbench" / "selftest.sh"], env=env)
+    return execute_suite(settings.bench, "bench-selftest",
+                         [settings.root / "testbench" / "selftest.sh"], env=env)

@@ -27,6 +27,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import cpus
+
 # What the module's build reads (Kbuild's sources), copied for a flavour
 # built outside the source tree.
 MODULE_SOURCES = ("Kbuild", "VERSION", "module", "uapi")
@@ -45,6 +47,9 @@ class Flavour:
     # /usr/src/linux-headers-<release> there (release: the directory's
     # name), not against a tree on the host.
     chroot: str = ""
+    # The script builds a kernel (every CPU, minutes): the bench starts it
+    # after the emulator's build, not beside it.
+    builds_kernel: bool = False
 
 
 DEBIAN = "debian"
@@ -60,7 +65,8 @@ FLAVOURS = {
     # emulated Skylake a boot-time warning about retpolines and RETBleed,
     # pti=off the cost of page-table isolation, which VMX does not involve.
     DEBUG: Flavour(DEBUG, "build-debug-kernel.sh",
-                   cmdline="loglevel=5 mitigations=auto retbleed=off pti=off"),
+                   cmdline="loglevel=5 mitigations=auto retbleed=off pti=off",
+                   builds_kernel=True),
     TRIXIE: Flavour(TRIXIE, "fetch-kernel-trixie.sh", chroot="trixie-chroot"),
 }
 
@@ -127,11 +133,11 @@ def build_argv(kernel):
     """The make command line that builds vapicvm.ko for kernel (with
     -Werror) in kernel.module_dir, or for a chroot flavour in its copy
     inside the chroot."""
+    make = ["make", f"-j{cpus()}", "-C", str(kernel.kdir)]
     if kernel.chroot is None:
-        return ["make", "-C", str(kernel.kdir), f"M={kernel.module_dir}", "VAPICVM_WERROR=1",
-                "modules"]
-    return ["chroot", str(kernel.chroot), "make", "-C", str(kernel.kdir),
-            f"M={kernel.chroot_module_dir}", "VAPICVM_WERROR=1", "modules"]
+        return make + [f"M={kernel.module_dir}", "VAPICVM_WERROR=1", "modules"]
+    return ["chroot", str(kernel.chroot), *make, f"M={kernel.chroot_module_dir}",
+            "VAPICVM_WERROR=1", "modules"]
 
 
 def copy_module_sources(root, dest):

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import boot, build, hosttests, image, judge, kernels, summary
@@ -291,17 +292,10 @@ def medium_key(settings, machine, built):
     return DKMS
 
 
-def boot_and_judge(settings, host, built):
-    """Boot every configured machine whose module built and judge each;
-    their Results.  Each kernel flavour has its own boot medium, and
-    DKMS_MACHINE its own with DKMS's module."""
-    machines = boot.parse_machines(settings.configs)
-    results = []
-    for machine in machines:
-        if not built.ok(build.module_part(host.kernels[machine.flavour])):
-            print(f"not ok - no boot of {machine.name}: vapicvm.ko for the {machine.flavour} "
-                  "kernel did not build", flush=True)
-    machines = [m for m in machines if built.ok(build.module_part(host.kernels[m.flavour]))]
+def boot_media(settings, host, built, machines):
+    """The boot medium of each machine ({name: (iso, expected tests)}):
+    each kernel flavour has its own, and DKMS_MACHINE its own with DKMS's
+    module."""
     keys = {m.name: medium_key(settings, m, built) for m in machines}
     media = {}
     for machine in machines:
@@ -313,16 +307,48 @@ def boot_and_judge(settings, host, built):
                                      build.dkms_module(settings), DKMS)
         else:
             media[key] = boot_medium(settings, host.kernels[key], built)
-    if not machines:
-        return results
-    names = " ".join(m.name for m in machines)
-    with step(f"booting: {names} ({settings.jobs} at a time)"):
-        measured = boot.boot_all(machines, {m.name: media[keys[m.name]][0] for m in machines},
-                                 host.bochs, settings.bench, settings.boot_timeout,
-                                 settings.jobs)
+    return {m.name: media[keys[m.name]] for m in machines}
+
+
+def self_check_wanted(settings):
+    """True if this run ends with the bench's self-check."""
+    return settings.mode == "check" and not settings.plant and not settings.skip_bench_selftest
+
+
+def boot_and_judge(settings, host, built):
+    """Boot every configured machine whose module built and judge each;
+    their Results, then the host-side suites' and the self-check's.  The
+    host-side suites run beside the boots, and the self-check (a planted
+    run with emulators of its own) as the boots' last job, beside the
+    longest boots' end: the host's CPUs stay busy."""
+    machines = boot.parse_machines(settings.configs)
+    results = []
     for machine in machines:
-        results += judge_boot(settings, machine, measured[machine.name],
-                              media[keys[machine.name]][1])
+        if not built.ok(build.module_part(host.kernels[machine.flavour])):
+            print(f"not ok - no boot of {machine.name}: vapicvm.ko for the {machine.flavour} "
+                  "kernel did not build", flush=True)
+    machines = [m for m in machines if built.ok(build.module_part(host.kernels[m.flavour]))]
+    media = boot_media(settings, host, built, machines)
+    names = " ".join(m.name for m in machines)
+    with step(f"booting: {names} ({settings.jobs} at a time), with the host-side tests"), \
+            ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = boot.submit_all(pool, machines, {n: iso for n, (iso, _) in media.items()},
+                                  host.bochs, settings.bench, settings.boot_timeout)
+        if settings.mode == "check" and not settings.skip_host_tests:
+            with step("host-side tests"):
+                results += hosttests.run_all(settings, host, built)
+        checked = pool.submit(hosttests.self_check, settings) \
+            if self_check_wanted(settings) else None
+        measured = {m.name: futures[m.name].result() for m in machines}
+        log("every machine's boot is done")
+        if checked:
+            checked.result()
+    for machine in machines:
+        results += judge_boot(settings, machine, measured[machine.name], media[machine.name][1])
+    if checked:
+        print("# bench self-check (planted failures must fail a run)", flush=True)
+        checked.result().print()
+        results.append(checked.result().result)
     return results
 
 
@@ -333,15 +359,7 @@ def run(settings):
     host = build.set_up(settings, list(dict.fromkeys(m.flavour for m in machines)))
     settings.bench.mkdir(parents=True, exist_ok=True)
     built = build.build_all(settings, host)
-    results = list(built.failures)
-    if settings.mode == "check" and not settings.skip_host_tests:
-        with step("host-side tests"):
-            results += hosttests.run_all(settings, host, built)
-    results += boot_and_judge(settings, host, built)
-    if settings.mode == "check" and not settings.plant and not settings.skip_bench_selftest:
-        with step("bench self-check (planted failures must fail a run)"):
-            results.append(hosttests.self_check(settings))
-    return results
+    return list(built.failures) + boot_and_judge(settings, host, built)
 
 
 def main(argv=None):
