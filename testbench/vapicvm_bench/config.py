@@ -20,7 +20,8 @@ ENVIRONMENT = (
     ("KERNELS", "without CONFIGS: kernel flavours (debian, trixie, debug), space-separated, "
                 "whose machines to boot: for check each CPU model with each of them (debug: "
                 "skylake-2 only), for run skylake-2 with each (default: the machines above)"),
-    ("JOBS", "emulators running at once (default: the number of CPUs)"),
+    ("JOBS", "emulators running at once (default: the number of CPUs plus one, so that the "
+             "longest boot never waits alone at the end)"),
     ("BOOT_TIMEOUT", "seconds a boot may take before the emulator is killed (default: 3000)"),
     ("TESTS", "space-separated selftest binaries to run (default: all of them, and the "
               "vmm_guests test, which runs only without TESTS)"),
@@ -42,6 +43,14 @@ ENVIRONMENT = (
 def cpus():
     """The CPUs this process may run on (what nproc says)."""
     return len(os.sched_getaffinity(0))
+
+
+def default_jobs():
+    """Emulators at once by default: one more than the CPUs.  Each is
+    single-threaded and its guest's clock counts instructions, so sharing
+    a CPU only stretches wall time; with one per CPU the longest boot (the
+    debug machine's) ran alone at the end while a CPU idled."""
+    return cpus() + 1
 
 
 def flag(name):
@@ -82,7 +91,7 @@ class Settings:
             bench=Path(env.get("BENCH_DIR") or build / "bench").absolute(),
             configs=env.get("CONFIGS") or default_configs,
             kernels=env.get("KERNELS", ""),
-            jobs=int(env.get("JOBS") or cpus()),
+            jobs=int(env.get("JOBS") or default_jobs()),
             boot_timeout=int(env.get("BOOT_TIMEOUT") or 3000),
             tests=tests or None,
             debug_tests=env.get("DEBUG_TESTS", "").split() or None,
