@@ -45,7 +45,7 @@ class Machines(unittest.TestCase):
 
     def test_default_machines(self):
         self.assertEqual([m.name for m in boot.MACHINES],
-                         ["skylake-1", "skylake-2-6.12", "cnl-1", "cnl-2", "skylake-2-debug"])
+                         ["skylake-1", "skylake-2-6.12", "cnl-2", "skylake-2-debug"])
         self.assertTrue(set(boot.MACHINES) <= set(boot.MATRIX))
 
     def test_longest_boots_start_first(self):
@@ -72,7 +72,7 @@ class Machines(unittest.TestCase):
             boot.machines_for_kernels("  ")
 
     def test_bochsrc(self):
-        text = boot.bochsrc(boot.MACHINES[3], Path("/b/boot.iso"), Path("/b/cnl-2"))
+        text = boot.bochsrc(boot.parse_machines("cnl-2")[0], Path("/b/boot.iso"), Path("/b/cnl-2"))
         self.assertIn("cpu: model=corei3_cnl, count=2, ips=200000000, reset_on_triple_fault=0\n",
                       text)
         self.assertIn('ata0-master: type=cdrom, path="/b/boot.iso", status=inserted\n', text)
