@@ -50,6 +50,7 @@ static void guest_compute(uint64_t seed)
 struct worker {
 	struct vcpu *vcpu;
 	uint64_t seed;
+	int cpu;			/* the host CPU the thread is pinned to */
 	pthread_barrier_t *start;
 	unsigned long cpus_seen;	/* host CPUs the thread ran the vCPU on */
 	const char *error;
@@ -60,8 +61,19 @@ static void *worker_fn(void *arg)
 	struct worker *w = arg;
 	uint64_t x = w->seed, i, j;
 	struct ucall uc;
+	cpu_set_t saved;
 
+	/*
+	 * Spread over the host CPUs by hand: left to the scheduler, all six
+	 * threads once stayed on CPU 0 of a two-CPU machine for the whole
+	 * test, and nothing ran at once.
+	 */
+	if (pin_to_cpu(w->cpu, &saved))
+		w->error = "cannot pin the thread";
+	/* Every worker reaches the barrier, or the others would wait forever. */
 	pthread_barrier_wait(w->start);
+	if (w->error)
+		return NULL;
 	for (i = 0; i < ROUNDS; i++) {
 		for (j = 0; j < 100; j++)
 			x = mix(x, i * 100 + j);
@@ -92,6 +104,7 @@ TEST(many_vms_many_vcpus_at_once)
 		vm[i] = vm_create();
 		for (j = 0; j < VCPUS_PER_VM; j++, n++) {
 			w[n].seed = 0x1000 * (i + 1) + j;
+			w[n].cpu = n % get_nprocs();
 			w[n].vcpu = vm_add_vcpu(vm[i], j, guest_compute, w[n].seed);
 			w[n].start = &start;
 		}
