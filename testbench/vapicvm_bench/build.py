@@ -53,8 +53,8 @@ class Host:
     and the kernel of each flavour the chosen machines boot ({name:
     kernels.Kernel}; Debian's is always there: the guest payload is it).
     Another flavour's kernel is set up in the background (pending: {name:
-    Future of its directory}) while the Debian parts build; kernel() waits
-    for it."""
+    Future of its directory}) while the Debian parts build; kernel_of()
+    waits for it."""
 
     release: str
     kdir: Path
@@ -73,8 +73,9 @@ class Host:
         return self.kernels[name]
 
     def flavours(self):
-        """Every flavour set up or being set up, Debian's first."""
-        return list(self.kernels) + [name for name in self.pending if name not in self.kernels]
+        """Every flavour set up or being set up, Debian's first (kernel_of()
+        moves a flavour from pending to kernels)."""
+        return list(self.kernels) + list(self.pending)
 
 
 def set_up_flavour(settings, name):

@@ -20,8 +20,9 @@ class BenchError(Exception):
 @contextmanager
 def step(message):
     """Log a step's start, and once it is done its wall time and the CPU
-    time (user and system) of the programs it waited for: the set-up's
-    steps are judged by how well they use the host's CPUs."""
+    time (user and system) of every program the bench ran that ended
+    meanwhile, the step's own and those of work in the background: the
+    set-up's steps are judged by how well they use the host's CPUs."""
     log(message)
     start, cpu = time.monotonic(), _children_cpu()
     yield

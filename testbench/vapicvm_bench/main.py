@@ -345,8 +345,6 @@ def boot_and_judge(settings, host, built):
             if self_check_wanted(settings) else None
         measured = {m.name: futures[m.name].result() for m in machines}
         log("every machine's boot is done")
-        if checked:
-            checked.result()
     for machine in machines:
         results += judge_boot(settings, machine, measured[machine.name], media[machine.name][1])
     if checked:
